@@ -106,9 +106,9 @@ const (
 type Outcome int
 
 const (
-	OK      Outcome = iota // 2xx, or 404 on a delete
-	Adopt                  // 409 on a create: look the object up and adopt it
-	Failed                 // see the returned error's class
+	OK     Outcome = iota // 2xx, or 404 on a delete
+	Adopt                 // 409 on a create: look the object up and adopt it
+	Failed                // see the returned error's class
 )
 
 // ClassifyHTTP applies the shared table of ../shared/contracts/README.md
