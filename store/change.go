@@ -1,6 +1,10 @@
 package store
 
-import bolt "go.etcd.io/bbolt"
+import (
+	"context"
+
+	bolt "go.etcd.io/bbolt"
+)
 
 // Resource types.
 const (
@@ -40,3 +44,11 @@ type NopSink struct{}
 
 // Enqueue implements Sink.
 func (NopSink) Enqueue(*bolt.Tx, Change) error { return nil }
+
+// Awaiter is implemented by a Sink that can wait for the delivery of a
+// resource's committed changes (connectors in synchronous mode). The SCIM
+// layer calls it after the commit of a write and before it answers; an
+// error is reported to the IdP as a SCIM error (the write stays stored).
+type Awaiter interface {
+	Await(ctx context.Context, typ, id string) error
+}
