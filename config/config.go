@@ -1,0 +1,274 @@
+// Package config loads config.yaml: the listener, data directory, tokens,
+// SCIM options and connectors. Secrets never live in the file: any string
+// value may be written as ${ENV} or ${ENV:-default} and is expanded from
+// the environment after parsing (so a secret's characters can't break the
+// YAML). A few settings a container needs can also come straight from the
+// environment, which wins over the file.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// Config is the whole of config.yaml.
+type Config struct {
+	Listen      string   `yaml:"listen"`
+	DataDir     string   `yaml:"data_dir"`
+	ExternalURL string   `yaml:"external_url"`
+	Tokens      []string `yaml:"tokens"`
+	AdminToken  string   `yaml:"admin_token"`
+	TLS         TLS      `yaml:"tls"`
+	Log         Log      `yaml:"log"`
+	Server      Server   `yaml:"server"`
+
+	SCIM       scim.Options                   `yaml:"scim"`
+	Connectors map[string]connectors.Settings `yaml:"connectors"`
+}
+
+// TLS enables HTTPS when both files are set.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Log configures zerolog.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Pretty bool   `yaml:"pretty"` // console output instead of JSON
+}
+
+// Server holds the HTTP server's timeouts.
+type Server struct {
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Environment variables that override the file.
+const (
+	EnvListen      = "SCIMBRIDGE_LISTEN"
+	EnvDataDir     = "SCIMBRIDGE_DATA_DIR"
+	EnvExternalURL = "SCIMBRIDGE_EXTERNAL_URL"
+	EnvTokens      = "SCIMBRIDGE_TOKENS" // comma-separated
+	EnvAdminToken  = "SCIMBRIDGE_ADMIN_TOKEN"
+)
+
+// Default returns the configuration used for anything config.yaml leaves out.
+func Default() Config {
+	return Config{
+		Listen:  "127.0.0.1:8080",
+		DataDir: "./data",
+		Log:     Log{Level: "info"},
+		Server: Server{
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownTimeout:   20 * time.Second,
+		},
+		SCIM: scim.Options{
+			MaxResults:      1000,
+			MaxPayloadBytes: 1 << 20,
+		},
+	}
+}
+
+// Load reads path (a missing file is an error), expands ${ENV}, applies the
+// environment overrides and defaults, and validates.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, os.LookupEnv)
+}
+
+// Parse is Load on bytes, with lookup standing in for the environment.
+func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	cfg := Default()
+	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
+		return nil, fmt.Errorf("config: %s", yaml.FormatError(err, false, true))
+	}
+	if err := expand(reflect.ValueOf(&cfg).Elem(), lookup); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	applyEnv(&cfg, lookup)
+	cfg.Tokens = nonEmpty(cfg.Tokens)
+	for name, s := range cfg.Connectors {
+		s.Name = name
+		if s.Type == "" {
+			s.Type = name
+		}
+		if s.Concurrency == 0 {
+			s.Concurrency = 4
+		}
+		if s.SyncTimeout == 0 {
+			s.SyncTimeout = 10 * time.Second
+		}
+		cfg.Connectors[name] = s
+	}
+	if cfg.ExternalURL == "" {
+		cfg.ExternalURL = "http://" + cfg.Listen
+	}
+	cfg.ExternalURL = strings.TrimRight(cfg.ExternalURL, "/")
+	cfg.SCIM.ExternalURL = cfg.ExternalURL
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &cfg, nil
+}
+
+// ConnectorNames returns the enabled connectors' names, sorted.
+func (c *Config) ConnectorNames() []string {
+	var names []string
+	for name, s := range c.Connectors {
+		if s.Enabled {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.Listen == "" {
+		errs = append(errs, errors.New("listen: must not be empty"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir: must not be empty"))
+	}
+	if !strings.HasPrefix(c.ExternalURL, "http://") && !strings.HasPrefix(c.ExternalURL, "https://") {
+		errs = append(errs, fmt.Errorf("external_url: %q is not an http(s) URL", c.ExternalURL))
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("tls: set both cert_file and key_file, or neither"))
+	}
+	if c.SCIM.MaxResults <= 0 {
+		errs = append(errs, errors.New("scim.max_results: must be positive"))
+	}
+	if c.SCIM.MaxPayloadBytes <= 0 {
+		errs = append(errs, errors.New("scim.max_payload_bytes: must be positive"))
+	}
+	for _, name := range sortedKeys(c.Connectors) {
+		s := c.Connectors[name]
+		if s.OnDelete != "" && !validOnDelete[s.OnDelete] {
+			errs = append(errs, fmt.Errorf("connectors.%s.on_delete: %q is not one of delete, deactivate, scramble_password, none", name, s.OnDelete))
+		}
+		if s.RateLimit < 0 || s.BatchSize < 0 || s.Concurrency < 0 {
+			errs = append(errs, fmt.Errorf("connectors.%s: rate_limit, batch_size and concurrency must not be negative", name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var validOnDelete = map[string]bool{"delete": true, "deactivate": true, "scramble_password": true, "none": true}
+
+func applyEnv(c *Config, lookup func(string) (string, bool)) {
+	if v, ok := lookup(EnvListen); ok && v != "" {
+		c.Listen = v
+	}
+	if v, ok := lookup(EnvDataDir); ok && v != "" {
+		c.DataDir = v
+	}
+	if v, ok := lookup(EnvExternalURL); ok && v != "" {
+		c.ExternalURL = v
+	}
+	if v, ok := lookup(EnvTokens); ok && strings.TrimSpace(v) != "" {
+		c.Tokens = strings.Split(v, ",")
+		for i := range c.Tokens {
+			c.Tokens[i] = strings.TrimSpace(c.Tokens[i])
+		}
+	}
+	if v, ok := lookup(EnvAdminToken); ok && v != "" {
+		c.AdminToken = v
+	}
+}
+
+func nonEmpty(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expandString replaces ${NAME} and ${NAME:-default} in s.
+func expandString(s string, lookup func(string) (string, bool)) string {
+	if !strings.Contains(s, "${") {
+		return s
+	}
+	return envRef.ReplaceAllStringFunc(s, func(ref string) string {
+		m := envRef.FindStringSubmatch(ref)
+		if v, ok := lookup(m[1]); ok && v != "" {
+			return v
+		}
+		return m[3]
+	})
+}
+
+// expand walks v and expands every string it holds.
+func expand(v reflect.Value, lookup func(string) (string, bool)) error {
+	switch v.Kind() {
+	case reflect.String:
+		if v.CanSet() {
+			v.SetString(expandString(v.String(), lookup))
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				if err := expand(v.Field(i), lookup); err != nil {
+					return err
+				}
+			}
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			if err := expand(v.Index(i), lookup); err != nil {
+				return err
+			}
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			return expand(v.Elem(), lookup)
+		}
+	case reflect.Map:
+		// Map values are not addressable: copy, expand, store back.
+		for _, k := range v.MapKeys() {
+			elem := reflect.New(v.Type().Elem()).Elem()
+			elem.Set(v.MapIndex(k))
+			if err := expand(elem, lookup); err != nil {
+				return err
+			}
+			v.SetMapIndex(k, elem)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

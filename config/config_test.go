@@ -1,0 +1,120 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string
+		env   map[string]string
+		check func(t *testing.T, c *Config)
+	}{
+		{
+			name: "defaults",
+			yaml: "listen: 127.0.0.1:9000\n",
+			check: func(t *testing.T, c *Config) {
+				if c.ExternalURL != "http://127.0.0.1:9000" || c.SCIM.ExternalURL != c.ExternalURL {
+					t.Errorf("external url = %q / %q", c.ExternalURL, c.SCIM.ExternalURL)
+				}
+				if c.SCIM.MaxResults != 1000 || c.Server.ReadTimeout != time.Minute {
+					t.Errorf("defaults not applied: %+v", c)
+				}
+				if len(c.Tokens) != 0 {
+					t.Errorf("tokens = %q", c.Tokens)
+				}
+			},
+		},
+		{
+			name: "env expansion, unset expands empty and is dropped",
+			yaml: "tokens: [\"${TOK_A}\", \"${TOK_B}\", \"${TOK_C:-fallback}\"]\nadmin_token: ${ADMIN}\n",
+			env:  map[string]string{"TOK_A": "a#b: c", "ADMIN": "adm"},
+			check: func(t *testing.T, c *Config) {
+				if strings.Join(c.Tokens, "|") != "a#b: c|fallback" || c.AdminToken != "adm" {
+					t.Errorf("tokens %q admin %q", c.Tokens, c.AdminToken)
+				}
+			},
+		},
+		{
+			name: "environment wins over the file",
+			yaml: "listen: 127.0.0.1:1\ndata_dir: /a\nexternal_url: http://x/\ntokens: [f]\n",
+			env: map[string]string{EnvListen: "0.0.0.0:2", EnvDataDir: "/b", EnvExternalURL: "https://y.example/",
+				EnvTokens: "t1, t2", EnvAdminToken: "adm"},
+			check: func(t *testing.T, c *Config) {
+				if c.Listen != "0.0.0.0:2" || c.DataDir != "/b" || c.ExternalURL != "https://y.example" ||
+					strings.Join(c.Tokens, ",") != "t1,t2" || c.AdminToken != "adm" {
+					t.Errorf("got %+v", c)
+				}
+			},
+		},
+		{
+			name: "connectors get names, defaults and expanded credentials",
+			yaml: "connectors:\n  wx:\n    type: webex\n    enabled: true\n    credentials:\n      token: ${WX_TOKEN}\n    sync_timeout: 3s\n  scc:\n    enabled: false\n",
+			env:  map[string]string{"WX_TOKEN": "secret"},
+			check: func(t *testing.T, c *Config) {
+				wx := c.Connectors["wx"]
+				if wx.Name != "wx" || wx.Type != "webex" || wx.Credentials["token"] != "secret" || wx.SyncTimeout != 3*time.Second || wx.Concurrency != 4 {
+					t.Errorf("wx = %+v", wx)
+				}
+				if c.Connectors["scc"].Type != "scc" {
+					t.Errorf("type defaults to name")
+				}
+				if got := c.ConnectorNames(); len(got) != 1 || got[0] != "wx" {
+					t.Errorf("enabled = %v", got)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(tt.yaml), env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown key names it with its line", "listen: x\nlistn: y\n", `[2:1] unknown field "listn"`},
+		{"bad url", "external_url: ftp://x\n", "external_url"},
+		{"bad on_delete", "connectors:\n  a:\n    on_delete: nuke\n", "connectors.a.on_delete"},
+		{"half tls", "tls:\n  cert_file: a\n", "tls:"},
+		{"bad duration", "server:\n  read_timeout: soon\n", `invalid duration "soon"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), env(nil))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// The shipped config.yaml must load as it is, with no environment at all.
+func TestShippedConfigLoads(t *testing.T) {
+	data, err := os.ReadFile("../config.yaml")
+	if err != nil {
+		t.Skip("no config.yaml yet")
+	}
+	c, err := Parse(data, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Tokens) != 0 {
+		t.Errorf("shipped config must not carry a token: %q", c.Tokens)
+	}
+}
