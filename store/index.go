@@ -1,0 +1,111 @@
+package store
+
+import (
+	"bytes"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Secondary indexes, so that the lookups IdPs make before every create
+// (userName eq, externalId eq, group displayName eq) cost the same at
+// 100,000 resources as at 1,000.
+//
+//	idx/userName               lower-cased userName → user id (unique)
+//	idx/externalId/<typ>       externalId + "\x00" + id → empty (not unique)
+//	idx/displayName/<typ>      lower-cased displayName + "\x00" + id → empty
+//
+// userName and displayName compare case-insensitively in SCIM (caseExact
+// false), so they are folded before they become keys; externalId is
+// caseExact and kept as sent.
+
+var bucketUserName = []byte("idx/userName")
+
+// Indexed attributes with several ids per value.
+const (
+	IndexExternalID  = "externalId"
+	IndexDisplayName = "displayName"
+)
+
+// Fold is the case folding applied to case-insensitive index keys.
+func Fold(s string) string { return strings.ToLower(s) }
+
+func multiBucketName(index, typ string) []byte { return []byte("idx/" + index + "/" + typ) }
+
+// LookupUserName returns the id of the user whose userName equals name
+// case-insensitively, or "".
+func LookupUserName(tx *bolt.Tx, name string) string {
+	b := tx.Bucket(bucketUserName)
+	if b == nil {
+		return ""
+	}
+	return string(b.Get([]byte(Fold(name))))
+}
+
+// PutUserName claims name for id. It reports false (and changes nothing)
+// when another user holds the name.
+func PutUserName(tx *bolt.Tx, name, id string) (bool, error) {
+	b, err := bucket(tx, bucketUserName)
+	if err != nil {
+		return false, err
+	}
+	k := []byte(Fold(name))
+	if cur := b.Get(k); cur != nil {
+		return string(cur) == id, nil
+	}
+	return true, b.Put(k, []byte(id))
+}
+
+// DeleteUserName releases name if id holds it.
+func DeleteUserName(tx *bolt.Tx, name, id string) error {
+	b := tx.Bucket(bucketUserName)
+	if b == nil {
+		return nil
+	}
+	k := []byte(Fold(name))
+	if string(b.Get(k)) != id {
+		return nil
+	}
+	return b.Delete(k)
+}
+
+func multiKey(index, value, id string) []byte {
+	if index == IndexDisplayName {
+		value = Fold(value)
+	}
+	return []byte(value + "\x00" + id)
+}
+
+// PutIndex adds id under value in a non-unique index.
+func PutIndex(tx *bolt.Tx, index, typ, value, id string) error {
+	b, err := bucket(tx, multiBucketName(index, typ))
+	if err != nil {
+		return err
+	}
+	return b.Put(multiKey(index, value, id), nil)
+}
+
+// DeleteIndex removes id from value in a non-unique index.
+func DeleteIndex(tx *bolt.Tx, index, typ, value, id string) error {
+	b := tx.Bucket(multiBucketName(index, typ))
+	if b == nil {
+		return nil
+	}
+	return b.Delete(multiKey(index, value, id))
+}
+
+// LookupIndex returns the ids stored under value in a non-unique index,
+// in id order.
+func LookupIndex(tx *bolt.Tx, index, typ, value string) []string {
+	b := tx.Bucket(multiBucketName(index, typ))
+	if b == nil {
+		return nil
+	}
+	prefix := multiKey(index, value, "")
+	var ids []string
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ids = append(ids, string(k[len(prefix):]))
+	}
+	return ids
+}
