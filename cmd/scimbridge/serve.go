@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/store"
+)
+
+func init() {
+	rootCmd.AddCommand(&cobra.Command{
+		Use:   "serve",
+		Short: "Run the SCIM endpoint, the connector fan-out and the admin API (the default command)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return runServe(cmd.Context()) },
+	})
+}
+
+// dbFile is the bbolt file inside the data directory.
+const dbFile = "scimbridge.db"
+
+func newLogger(c config.Log) zerolog.Logger {
+	level, err := zerolog.ParseLevel(c.Level)
+	if err != nil || c.Level == "" {
+		level = zerolog.InfoLevel
+	}
+	var log zerolog.Logger
+	if c.Pretty {
+		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr})
+	} else {
+		log = zerolog.New(os.Stderr)
+	}
+	return log.Level(level).With().Timestamp().Logger()
+}
+
+func runServe(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cfg, err := config.Load(configPath)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log)
+
+	tokens, err := ensureToken(cfg.Tokens, cfg.DataDir, "scim-token", "SCIM bearer token", os.Stdout)
+	if err != nil {
+		return err
+	}
+	adminTokens, err := ensureToken(nonEmptyOne(cfg.AdminToken), cfg.DataDir, "admin-token", "admin API token", os.Stdout)
+	if err != nil {
+		return err
+	}
+
+	db, err := store.Open(filepath.Join(cfg.DataDir, dbFile))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	app, err := buildApp(ctx, cfg, db, tokens, adminTokens[0], reg, log)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+
+	r := chi.NewRouter()
+	r.Use(withLogger(log), requestID, accessLog, recoverer)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ready\n")) })
+	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	app.mount(r)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeSCIMError(w, http.StatusNotFound, "", "no such endpoint: "+r.URL.Path)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeSCIMError(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path)
+	})
+
+	srv := &http.Server{
+		Handler:           r,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Server.ReadTimeout,
+		WriteTimeout:      cfg.Server.WriteTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		ErrorLog:          nil,
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	log.Info().Str("listen", ln.Addr().String()).Str("external_url", cfg.ExternalURL).
+		Strs("connectors", cfg.ConnectorNames()).Msg("scimbridge serving SCIM at /scim/v2")
+
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLS.CertFile != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	app.start(ctx)
+
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	case <-ctx.Done():
+	}
+	log.Info().Msg("shutting down: finishing requests and in-flight deliveries")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn().Err(err).Msg("http shutdown")
+	}
+	if err := app.shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func nonEmptyOne(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+var _ = time.Second
