@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimbridge/scimbridge/config"
+)
+
+func init() {
+	rootCmd.AddCommand(&cobra.Command{
+		Use:   "compact",
+		Short: "Shrink the data file offline (stop the server first): bbolt reuses freed pages but never returns them",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := config.Load(configPath)
+			if err != nil {
+				return err
+			}
+			return compact(filepath.Join(cfg.DataDir, dbFile), cmd.OutOrStdout())
+		},
+	})
+}
+
+// compact copies the live data into a fresh file and swaps it in. It opens
+// the source with a short timeout, so it refuses to run beside a server
+// that holds the file's lock.
+func compact(path string, out interface{ Write([]byte) (int, error) }) error {
+	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 1e9, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("open %s (is the server still running?): %w", path, err)
+	}
+	defer src.Close()
+	tmp := path + ".compact"
+	_ = os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0o600, nil)
+	if err != nil {
+		return err
+	}
+	if err := bolt.Compact(dst, src, 64<<20); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("compact: %w", err)
+	}
+	if err := dst.Close(); err != nil {
+		return err
+	}
+	before, _ := os.Stat(path)
+	after, _ := os.Stat(tmp)
+	src.Close()
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "compacted %s: %d -> %d bytes\n", path, before.Size(), after.Size())
+	return nil
+}
