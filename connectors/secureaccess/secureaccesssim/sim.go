@@ -1,0 +1,543 @@
+// Package secureaccesssim simulates Cisco Secure Access identity
+// registrations (../../../shared/contracts/secureaccess.md): an OAuth2
+// client-credentials token endpoint and GET/PUT
+// /deployments/v2/identities/registrations/{device|securityGroupTag}, with
+// the documented per-key rate limits enforced (scaled by an option so tests
+// stay fast).
+//
+// The simulator is strict: it refuses what the contract does not list
+// (unknown fields, nulls, wrong content types, bad paging, oversized or
+// empty arrays, a key twice in one PUT) with the target's own error bodies.
+// With the fault knobs off it is deterministic.
+package secureaccesssim
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/connectors/connectortest"
+)
+
+// Paths served, relative to the simulator's root.
+const (
+	BasePath  = "/deployments/v2"
+	TokenPath = "/auth/v2/token"
+	regPath   = BasePath + "/identities/registrations/"
+)
+
+// Registration types.
+const (
+	Device           = "device"
+	SecurityGroupTag = "securityGroupTag"
+)
+
+// MaxItems is the most items one PUT or one GET page may carry.
+const MaxItems = 250
+
+// Window is one rate limit: at most N requests in any interval of length Per.
+type Window struct {
+	N   int
+	Per time.Duration
+}
+
+// The documented limits, per API key.
+var (
+	ResourceWindows = []Window{{5, time.Second}, {14, time.Minute}, {350, 30 * time.Minute}}
+	TokenWindows    = []Window{{20, time.Minute}}
+)
+
+// Scale returns ws with every interval multiplied by f (f <= 0 means 1).
+func Scale(ws []Window, f float64) []Window {
+	if f <= 0 {
+		f = 1
+	}
+	out := make([]Window, len(ws))
+	for i, w := range ws {
+		out[i] = Window{N: w.N, Per: max(time.Duration(float64(w.Per)*f), 1)}
+	}
+	return out
+}
+
+// Options are the simulator's knobs; the zero value is the documented target.
+type Options struct {
+	APIKey, APISecret string        // default "sim-api-key" / "sim-api-secret"
+	TokenLifetime     time.Duration // default 1h; an expired token answers 401
+
+	// RateScale multiplies every rate-limit interval (0.01 turns a minute
+	// into 600ms). 0 means 1, the documented limits.
+	RateScale   float64
+	NoRateLimit bool
+	// RetryAfter adds Retry-After to rate-limit 429s. The real target sends
+	// none, so the default is off.
+	RetryAfter bool
+
+	Latency   time.Duration // added to every resource request
+	ErrorRate float64       // fraction of resource requests answered 500
+	Seed      uint64        // for ErrorRate
+
+	// Reject, when set, makes a PUT fail with 400 if any of its items
+	// matches: a stand-in for server-side rules the contract does not state,
+	// so tests can check how a connector finds the bad item of a batch.
+	Reject func(typ string, item Registration) bool
+}
+
+// Registration is one stored identity registration.
+type Registration struct {
+	Key            string          `json:"key"`
+	Label          string          `json:"label"`
+	Status         string          `json:"status"`
+	AuthName       string          `json:"authName,omitempty"`
+	TagID          json.RawMessage `json:"tagId,omitempty"`
+	DomainName     string          `json:"domainName,omitempty"`
+	SamAccountName string          `json:"samAccountName,omitempty"`
+	GUIDHash       string          `json:"guidHash,omitempty"`
+	CreatedAt      int64           `json:"createdAt"`
+	ModifiedAt     int64           `json:"modifiedAt"`
+}
+
+// Server is the simulator. It implements connectors.Simulator and
+// connectortest.Sim.
+type Server struct {
+	opts      Options
+	resLimits []Window
+	tokLimits []Window
+
+	mu       sync.Mutex
+	regs     map[string][]*Registration // type -> registrations in creation order
+	byKey    map[string]map[string]*Registration
+	tokens   map[string]time.Time       // access token -> expiry
+	issued   int
+	resHits  []time.Time // resource requests that passed the rate limit
+	tokHits  []time.Time
+	faults   []connectortest.Fault
+	calls    int
+	puts     int
+	limited  int
+	rnd      *rand.Rand
+	tokenReq int
+}
+
+var (
+	_ connectors.Simulator = (*Server)(nil)
+	_ connectortest.Sim    = (*Server)(nil)
+)
+
+// New returns a simulator with opts.
+func New(opts Options) *Server {
+	if opts.APIKey == "" {
+		opts.APIKey = "sim-api-key"
+	}
+	if opts.APISecret == "" {
+		opts.APISecret = "sim-api-secret"
+	}
+	if opts.TokenLifetime <= 0 {
+		opts.TokenLifetime = time.Hour
+	}
+	return &Server{
+		opts:      opts,
+		resLimits: Scale(ResourceWindows, opts.RateScale),
+		tokLimits: Scale(TokenWindows, opts.RateScale),
+		regs:      map[string][]*Registration{},
+		byKey:     map[string]map[string]*Registration{Device: {}, SecurityGroupTag: {}},
+		tokens:    map[string]time.Time{},
+		rnd:       rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5ec)),
+	}
+}
+
+// NewDefault is the simulator behind `simulate: true`: the documented limits.
+func NewDefault() connectors.Simulator { return New(Options{}) }
+
+// Credentials are the settings a connector needs for this simulator.
+func (s *Server) Credentials() map[string]string {
+	return map[string]string{"api_key": s.opts.APIKey, "api_secret": s.opts.APISecret}
+}
+
+// BasePath is the registrations API root; the token endpoint is TokenPath.
+func (s *Server) BasePath() string { return BasePath }
+
+// Users returns the device registrations as users, in creation order.
+func (s *Server) Users() []connectortest.SimUser {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []connectortest.SimUser
+	for _, r := range s.regs[Device] {
+		out = append(out, connectortest.SimUser{TargetID: r.Key, UserName: r.AuthName, Active: r.Status == "active"})
+	}
+	return out
+}
+
+// Groups is always empty: the target has no groups.
+func (s *Server) Groups() []connectortest.SimGroup { return nil }
+
+// Registrations returns copies of the stored registrations of typ.
+func (s *Server) Registrations(typ string) []Registration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Registration, 0, len(s.regs[typ]))
+	for _, r := range s.regs[typ] {
+		out = append(out, *r)
+	}
+	return out
+}
+
+// FailNext makes the next n resource requests fail with f.
+func (s *Server) FailNext(f connectortest.Fault, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, f)
+	}
+}
+
+// Calls counts resource requests served (any answer), not token requests.
+func (s *Server) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+// Stats are counters for tests and benchmarks.
+type Stats struct {
+	Calls       int // resource requests
+	Puts        int // PUTs answered 200
+	RateLimited int // requests answered 429 by the rate limiter (not FailNext)
+	Tokens      int // token requests
+}
+
+// Stats returns the counters so far.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Calls: s.calls, Puts: s.puts, RateLimited: s.limited, Tokens: s.tokenReq}
+}
+
+// ExpireTokens makes every issued token expired, as after a key rotation.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tokens)
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == TokenPath:
+		s.serveToken(w, r)
+	case strings.HasPrefix(r.URL.Path, BasePath+"/"):
+		s.serveResource(w, r)
+	default:
+		writeMessage(w, http.StatusNotFound, "Not Found")
+	}
+}
+
+// serveToken is the client-credentials grant with HTTP Basic only.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.tokenReq++
+	s.mu.Unlock()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeMessage(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return
+	}
+	if !s.basicOK(r.Header.Get("Authorization")) {
+		writeMessage(w, http.StatusUnauthorized, "Authentication failed.")
+		return
+	}
+	if !s.allow(&s.tokHits, s.tokLimits, time.Now()) {
+		writeMessage(w, http.StatusTooManyRequests, "Too Many Requests")
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		writeMessage(w, http.StatusBadRequest, "Content-Type must be application/x-www-form-urlencoded")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<12)
+	if err := r.ParseForm(); err != nil {
+		writeMessage(w, http.StatusBadRequest, "invalid form body")
+		return
+	}
+	if r.PostForm.Has("client_secret") || r.PostForm.Has("client_id") {
+		writeMessage(w, http.StatusBadRequest, "client credentials are accepted in the Authorization header only")
+		return
+	}
+	if r.PostForm.Get("grant_type") != "client_credentials" {
+		writeMessage(w, http.StatusBadRequest, "unsupported grant_type")
+		return
+	}
+	s.mu.Lock()
+	s.issued++
+	tok := fmt.Sprintf("sa-sim-%08d", s.issued)
+	s.tokens[tok] = time.Now().Add(s.opts.TokenLifetime)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": tok,
+		"token_type":   "bearer",
+		"expires_in":   int64(math.Ceil(s.opts.TokenLifetime.Seconds())),
+	})
+}
+
+func (s *Server) basicOK(h string) bool {
+	enc, ok := strings.CutPrefix(h, "Basic ")
+	if !ok {
+		return false
+	}
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return false
+	}
+	key, secret, ok := strings.Cut(string(raw), ":")
+	keyOK := subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.APIKey)) == 1
+	secretOK := subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.APISecret)) == 1
+	return ok && keyOK && secretOK
+}
+
+func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	s.mu.Lock()
+	s.calls++
+	s.mu.Unlock()
+	if !s.bearerOK(r.Header.Get("Authorization"), now) {
+		writeMessage(w, http.StatusUnauthorized, "Authentication failed.")
+		return
+	}
+	// The gateway counts a request when it arrives; the latency knob
+	// models the time the answer takes.
+	if !s.opts.NoRateLimit && !s.allow(&s.resHits, s.resLimits, now) {
+		if s.opts.RetryAfter {
+			w.Header().Set("Retry-After", strconv.Itoa(s.retryAfter(now)))
+		}
+		writeMessage(w, http.StatusTooManyRequests, "Too Many Requests")
+		return
+	}
+	if !s.sleep(r.Context()) {
+		return
+	}
+	if s.fault(w) {
+		return
+	}
+
+	typ, ok := strings.CutPrefix(r.URL.Path, regPath)
+	if !ok || (typ != Device && typ != SecurityGroupTag) {
+		writeMessage(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		s.list(w, r, typ)
+	case http.MethodPut:
+		s.put(w, r, typ)
+	default:
+		w.Header().Set("Allow", "GET, PUT")
+		writeMessage(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+	}
+}
+
+func (s *Server) bearerOK(h string, now time.Time) bool {
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || tok == "" {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	exp, ok := s.tokens[tok]
+	return ok && now.Before(exp)
+}
+
+// allow records a request at now in hits if every window has room.
+// Refused requests are not counted.
+func (s *Server) allow(hits *[]time.Time, ws []Window, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	longest := ws[len(ws)-1].Per
+	h := *hits
+	i := 0
+	for i < len(h) && !h[i].After(now.Add(-longest)) {
+		i++
+	}
+	h = h[i:]
+	for _, w := range ws {
+		if inWindow(h, now, w.Per) >= w.N {
+			*hits = h
+			s.limited++
+			return false
+		}
+	}
+	*hits = append(h, now)
+	return true
+}
+
+// inWindow counts the times in hits (sorted) within (now-per, now].
+func inWindow(hits []time.Time, now time.Time, per time.Duration) int {
+	from := now.Add(-per)
+	i, _ := slices.BinarySearchFunc(hits, from, func(t, from time.Time) int {
+		if t.After(from) {
+			return 1
+		}
+		return -1
+	})
+	return len(hits) - i
+}
+
+// retryAfter is the whole seconds until every window has room again.
+func (s *Server) retryAfter(now time.Time) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at := now
+	for _, w := range s.resLimits {
+		if n := len(s.resHits); n >= w.N {
+			if free := s.resHits[n-w.N].Add(w.Per); free.After(at) {
+				at = free
+			}
+		}
+	}
+	return max(1, int(math.Ceil(at.Sub(now).Seconds())))
+}
+
+func (s *Server) sleep(ctx context.Context) bool {
+	if s.opts.Latency <= 0 {
+		return true
+	}
+	t := time.NewTimer(s.opts.Latency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// fault answers an injected failure, if one is due.
+func (s *Server) fault(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	var f connectortest.Fault
+	if len(s.faults) > 0 {
+		f, s.faults = s.faults[0], s.faults[1:]
+	} else if s.opts.ErrorRate > 0 && s.rnd.Float64() < s.opts.ErrorRate {
+		f = connectortest.Fault5xx
+	}
+	s.mu.Unlock()
+	switch f {
+	case connectortest.Fault429:
+		writeMessage(w, http.StatusTooManyRequests, "Too Many Requests")
+	case connectortest.Fault429RetryAfter:
+		w.Header().Set("Retry-After", "1")
+		writeMessage(w, http.StatusTooManyRequests, "Too Many Requests")
+	case connectortest.Fault5xx:
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "Internal server error.", "success": "false"})
+	case connectortest.FaultPermanent:
+		badRequest(w)
+	default:
+		return false
+	}
+	return true
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, typ string) {
+	q := r.URL.Query()
+	offset, ok := intParam(q.Get("offset"), 0, 0, math.MaxInt32)
+	if !ok {
+		badRequest(w)
+		return
+	}
+	limit, ok := intParam(q.Get("limit"), 100, 1, MaxItems)
+	if !ok {
+		badRequest(w)
+		return
+	}
+	label, byLabel := q.Get("label"), q.Has("label")
+
+	s.mu.Lock()
+	var match []Registration
+	for _, reg := range s.regs[typ] {
+		if !byLabel || reg.Label == label {
+			match = append(match, *reg)
+		}
+	}
+	s.mu.Unlock()
+	page := match[min(offset, len(match)):min(offset+limit, len(match))]
+	writeJSON(w, http.StatusOK, map[string]any{
+		"total":  len(match),
+		"limit":  limit,
+		"offset": offset,
+		"data":   append([]Registration{}, page...), // [] not null when empty
+	})
+}
+
+func intParam(v string, def, lo, hi int) (int, bool) {
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, false
+	}
+	return n, true
+}
+
+func (s *Server) put(w http.ResponseWriter, r *http.Request, typ string) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		badRequest(w)
+		return
+	}
+	items, err := decodeItems(http.MaxBytesReader(w, r.Body, 4<<20), typ)
+	if err != nil {
+		badRequest(w)
+		return
+	}
+	if s.opts.Reject != nil {
+		for _, it := range items {
+			if s.opts.Reject(typ, it) {
+				badRequest(w)
+				return
+			}
+		}
+	}
+
+	now := time.Now().UnixNano()
+	s.mu.Lock()
+	for _, it := range items {
+		old, ok := s.byKey[typ][it.Key]
+		if !ok {
+			it.CreatedAt, it.ModifiedAt = now, now
+			s.regs[typ] = append(s.regs[typ], &it)
+			s.byKey[typ][it.Key] = &it
+			continue
+		}
+		it.CreatedAt, it.ModifiedAt = old.CreatedAt, now
+		*old = it
+	}
+	s.puts++
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+}
+
+func badRequest(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusBadRequest)
+	fmt.Fprint(w, "Bad Request")
+}
+
+// writeMessage answers the gateway's {"message": ...} error body.
+func writeMessage(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
