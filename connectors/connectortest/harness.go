@@ -59,4 +59,7 @@ type Instance struct {
 	Sim       Sim
 	Mapping   mapping.Spec // the connector's default mapping
 	Support   Support
+	// Map, if set, maps a SCIM resource to the connector's fields instead
+	// of package mapping with Mapping (useful for tests with fixed fields).
+	Map func(typ string, res map[string]any) (map[string]any, error)
 }

@@ -1,0 +1,102 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// DeadLetter is a change a connector could not deliver: the queue entries
+// coalesced into it (or, for a member failure, one member delta) and why.
+type DeadLetter struct {
+	ID      uint64    `json:"id"` // the sequence of its last entry
+	Type    string    `json:"type"`
+	SCIMID  string    `json:"scimId"`
+	Op      string    `json:"op"`
+	Entries []Entry   `json:"entries"`
+	Member  string    `json:"member,omitempty"` // set for a per-member failure
+	Class   string    `json:"class"`
+	Status  int       `json:"status,omitempty"`
+	Reason  string    `json:"reason"` // the target's message
+	At      time.Time `json:"at"`
+}
+
+func deadBucket(connector string) []byte { return []byte("dead/" + connector) }
+
+// PutDeadLetter stores d under d.ID (a member failure gets its own key).
+func PutDeadLetter(tx *bolt.Tx, connector string, d *DeadLetter) error {
+	b, err := tx.CreateBucketIfNotExists(deadBucket(connector))
+	if err != nil {
+		return err
+	}
+	if d.ID == 0 || b.Get(seqKey(d.ID)) != nil {
+		// Member failures share the group's sequence: give them a fresh one
+		// above every queue sequence.
+		n, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		d.ID = 1<<63 | n
+	}
+	v, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("store: encode dead letter: %w", err)
+	}
+	return b.Put(seqKey(d.ID), v)
+}
+
+// DeadLetters calls fn for each of the connector's dead letters, oldest first.
+func DeadLetters(tx *bolt.Tx, connector string, fn func(d *DeadLetter) error) error {
+	b := tx.Bucket(deadBucket(connector))
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(_, v []byte) error {
+		var d DeadLetter
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("store: decode dead letter: %w", err)
+		}
+		return fn(&d)
+	})
+}
+
+// GetDeadLetter returns the dead letter with id, or nil.
+func GetDeadLetter(tx *bolt.Tx, connector string, id uint64) (*DeadLetter, error) {
+	b := tx.Bucket(deadBucket(connector))
+	if b == nil {
+		return nil, nil
+	}
+	v := b.Get(seqKey(id))
+	if v == nil {
+		return nil, nil
+	}
+	var d DeadLetter
+	if err := json.Unmarshal(v, &d); err != nil {
+		return nil, fmt.Errorf("store: decode dead letter: %w", err)
+	}
+	return &d, nil
+}
+
+// DeleteDeadLetter removes the dead letter with id.
+func DeleteDeadLetter(tx *bolt.Tx, connector string, id uint64) error {
+	b := tx.Bucket(deadBucket(connector))
+	if b == nil {
+		return nil
+	}
+	return b.Delete(seqKey(id))
+}
+
+// DeadLetterCount is the number of the connector's dead letters.
+func DeadLetterCount(tx *bolt.Tx, connector string) int {
+	b := tx.Bucket(deadBucket(connector))
+	if b == nil {
+		return 0
+	}
+	return b.Stats().KeyN
+}
+
+// ParseDeadLetterID parses an id as printed by the admin API.
+func ParseDeadLetterID(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) }

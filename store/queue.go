@@ -1,0 +1,136 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Entry is one queue entry: what one committed write owes one connector.
+// Fields are the connector's mapped fields after the write (nil on a
+// delete); the dispatcher coalesces a resource's pending entries.
+type Entry struct {
+	Seq            uint64         `json:"seq"`
+	Type           string         `json:"type"`
+	ID             string         `json:"id"`
+	Op             string         `json:"op"` // "upsert" or "delete"
+	Fields         map[string]any `json:"fields,omitempty"`
+	Prev           map[string]any `json:"prev,omitempty"` // fields enqueued before this entry (for keyless deletes)
+	MembersAdded   []string       `json:"membersAdded,omitempty"`
+	MembersRemoved []string       `json:"membersRemoved,omitempty"`
+	LeftScope      bool           `json:"leftScope,omitempty"`
+	EnqueuedAt     time.Time      `json:"enqueuedAt"`
+	Attempts       int            `json:"attempts,omitempty"`
+	NextAttempt    time.Time      `json:"nextAttempt,omitzero"`
+	LastError      string         `json:"lastError,omitempty"`
+	Unauthorized   int            `json:"unauthorized,omitempty"` // consecutive 401s
+}
+
+// Key is the entry's resource key, "Type/ID".
+func (e *Entry) Key() string { return e.Type + "/" + e.ID }
+
+func queueBucket(connector string) []byte { return []byte("queue/" + connector) }
+
+func seqKey(seq uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], seq)
+	return k[:]
+}
+
+// Append adds e to the connector's queue and sets e.Seq.
+func Append(tx *bolt.Tx, connector string, e *Entry) error {
+	b, err := tx.CreateBucketIfNotExists(queueBucket(connector))
+	if err != nil {
+		return err
+	}
+	if e.Seq, err = b.NextSequence(); err != nil {
+		return err
+	}
+	return putEntry(b, e)
+}
+
+func putEntry(b *bolt.Bucket, e *Entry) error {
+	v, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("store: encode queue entry: %w", err)
+	}
+	return b.Put(seqKey(e.Seq), v)
+}
+
+// PutEntry rewrites an existing entry (attempts, next attempt, last error).
+func PutEntry(tx *bolt.Tx, connector string, e *Entry) error {
+	b, err := tx.CreateBucketIfNotExists(queueBucket(connector))
+	if err != nil {
+		return err
+	}
+	return putEntry(b, e)
+}
+
+// DeleteEntry removes the entry with seq (a no-op when absent).
+func DeleteEntry(tx *bolt.Tx, connector string, seq uint64) error {
+	b := tx.Bucket(queueBucket(connector))
+	if b == nil {
+		return nil
+	}
+	return b.Delete(seqKey(seq))
+}
+
+// GetEntry returns the entry with seq, or nil.
+func GetEntry(tx *bolt.Tx, connector string, seq uint64) (*Entry, error) {
+	b := tx.Bucket(queueBucket(connector))
+	if b == nil {
+		return nil, nil
+	}
+	v := b.Get(seqKey(seq))
+	if v == nil {
+		return nil, nil
+	}
+	var e Entry
+	if err := json.Unmarshal(v, &e); err != nil {
+		return nil, fmt.Errorf("store: decode queue entry %d: %w", seq, err)
+	}
+	return &e, nil
+}
+
+// Entries calls fn for up to limit entries (0 = all) in sequence order,
+// starting after the sequence after; fn returning false stops.
+func Entries(tx *bolt.Tx, connector string, after uint64, limit int, fn func(e *Entry) bool) error {
+	b := tx.Bucket(queueBucket(connector))
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	n := 0
+	for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
+		var e Entry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("store: decode queue entry: %w", err)
+		}
+		n++
+		if !fn(&e) || (limit > 0 && n >= limit) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// QueueStats returns the depth of the connector's queue and the enqueue
+// time of its oldest entry (zero when empty).
+func QueueStats(tx *bolt.Tx, connector string) (depth int, oldest time.Time, err error) {
+	b := tx.Bucket(queueBucket(connector))
+	if b == nil {
+		return 0, time.Time{}, nil
+	}
+	depth = b.Stats().KeyN
+	if _, v := b.Cursor().First(); v != nil {
+		var e Entry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return 0, time.Time{}, fmt.Errorf("store: decode queue entry: %w", err)
+		}
+		oldest = e.EnqueuedAt
+	}
+	return depth, oldest, nil
+}
