@@ -1,0 +1,267 @@
+package scimpath
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	filter "github.com/scim2/filter-parser/v2"
+)
+
+// Filter is a parsed SCIM filter (RFC 7644 §3.4.2.2). It is immutable and
+// safe for concurrent use; parse it once and Match it against many
+// resources.
+type Filter struct {
+	root *node
+}
+
+type nodeKind uint8
+
+const (
+	nodeCompare nodeKind = iota
+	nodeAnd
+	nodeOr
+	nodeNot
+	nodeValuePath // attr[filter]: some element of attr matches sub
+)
+
+// node is one expression of a compiled filter.
+type node struct {
+	kind        nodeKind
+	left, right *node // and/or; not and value paths use left
+	ref         attrRef
+	op          string // eq ne co sw ew gt ge lt le pr
+	value       operand
+}
+
+// attrRef is an attribute path inside a filter: [urn:]attr[.sub].
+type attrRef struct {
+	urn, attr, sub string
+}
+
+func (r attrRef) String() string {
+	s := r.attr
+	if r.urn != "" {
+		s = r.urn + ":" + s
+	}
+	if r.sub != "" {
+		s += "." + r.sub
+	}
+	return s
+}
+
+// operand is a comparison value with the forms it can be compared in,
+// computed once at parse time.
+type operand struct {
+	raw    any    // string, bool, json.Number or nil, as written
+	str    string // the string form (numbers and booleans too)
+	lower  string // str lower-cased, for caseExact=false
+	num    float64
+	isNum  bool
+	boolv  bool
+	isBool bool
+	t      time.Time
+	isTime bool
+}
+
+func newOperand(v any) operand {
+	o := operand{raw: v}
+	switch v := v.(type) {
+	case string:
+		o.str = v
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			o.num, o.isNum = f, true
+		}
+		if b, err := strconv.ParseBool(strings.ToLower(v)); err == nil && len(v) > 1 {
+			o.boolv, o.isBool = b, true
+		}
+		if t, ok := parseTime(v); ok {
+			o.t, o.isTime = t, true
+		}
+	case bool:
+		o.str = strconv.FormatBool(v)
+		o.boolv, o.isBool = v, true
+	case json.Number:
+		o.str = string(v)
+		if f, err := v.Float64(); err == nil {
+			o.num, o.isNum = f, true
+		}
+	}
+	o.lower = strings.ToLower(o.str)
+	return o
+}
+
+// ParseFilter parses a filter, after NormalizeFilter. Errors are *Error
+// with ScimType invalidFilter.
+func ParseFilter(s string) (*Filter, error) {
+	norm, err := NormalizeFilter(s)
+	if err != nil {
+		return nil, err
+	}
+	expr, err := filter.ParseFilterNumber([]byte(norm))
+	if err != nil {
+		return nil, filterError("cannot parse " + strconv.Quote(s))
+	}
+	root, err := compile(expr)
+	if err != nil {
+		return nil, err
+	}
+	return &Filter{root: root}, nil
+}
+
+func compile(e filter.Expression) (*node, error) {
+	switch e := e.(type) {
+	case *filter.AttributeExpression:
+		v := e.CompareValue
+		if s, ok := v.(string); ok {
+			v = unquoteParsed(s)
+		}
+		op := strings.ToLower(string(e.Operator))
+		if op != "pr" && v == nil && op != "eq" && op != "ne" {
+			return nil, filterError("null only compares with eq and ne")
+		}
+		return &node{kind: nodeCompare, ref: refOf(e.AttributePath), op: op, value: newOperand(v)}, nil
+	case *filter.LogicalExpression:
+		l, err := compile(e.Left)
+		if err != nil {
+			return nil, err
+		}
+		r, err := compile(e.Right)
+		if err != nil {
+			return nil, err
+		}
+		k := nodeAnd
+		if strings.EqualFold(string(e.Operator), "or") {
+			k = nodeOr
+		}
+		return &node{kind: k, left: l, right: r}, nil
+	case *filter.NotExpression:
+		l, err := compile(e.Expression)
+		if err != nil {
+			return nil, err
+		}
+		return &node{kind: nodeNot, left: l}, nil
+	case *filter.ValuePath:
+		l, err := compile(e.ValueFilter)
+		if err != nil {
+			return nil, err
+		}
+		return &node{kind: nodeValuePath, ref: refOf(e.AttributePath), left: l}, nil
+	}
+	return nil, filterError("unsupported expression")
+}
+
+func refOf(p filter.AttributePath) attrRef {
+	return attrRef{urn: p.URI(), attr: p.AttributeName, sub: p.SubAttributeName()}
+}
+
+// unquoteParsed undoes the escapes writeParserString wrote; the parser
+// keeps them in the value.
+func unquoteParsed(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	if u, err := strconv.Unquote(`"` + s + `"`); err == nil {
+		return u
+	}
+	return s
+}
+
+// String returns the filter in canonical RFC 7644 form: lower-case
+// operators, quoted strings, and parentheses wherever nesting needs them.
+func (f *Filter) String() string {
+	if f == nil || f.root == nil {
+		return ""
+	}
+	var b strings.Builder
+	f.root.write(&b)
+	return b.String()
+}
+
+func (n *node) write(b *strings.Builder) {
+	switch n.kind {
+	case nodeCompare:
+		b.WriteString(n.ref.String())
+		b.WriteByte(' ')
+		b.WriteString(n.op)
+		if n.op == "pr" {
+			return
+		}
+		b.WriteByte(' ')
+		switch v := n.value.raw.(type) {
+		case string:
+			writeJSONString(b, v)
+		case nil:
+			b.WriteString("null")
+		default:
+			b.WriteString(n.value.str)
+		}
+	case nodeAnd, nodeOr:
+		op := " and "
+		if n.kind == nodeOr {
+			op = " or "
+		}
+		n.left.writeOperand(b, n.kind)
+		b.WriteString(op)
+		n.right.writeOperand(b, n.kind)
+	case nodeNot:
+		b.WriteString("not (")
+		n.left.write(b)
+		b.WriteByte(')')
+	case nodeValuePath:
+		b.WriteString(n.ref.String())
+		b.WriteByte('[')
+		n.left.write(b)
+		b.WriteByte(']')
+	}
+}
+
+// writeOperand writes n as an operand of a parent and/or, in parentheses
+// when it binds looser than the parent.
+func (n *node) writeOperand(b *strings.Builder, parent nodeKind) {
+	if (n.kind == nodeOr && parent == nodeAnd) || (n.kind == nodeAnd && parent == nodeOr) {
+		b.WriteByte('(')
+		n.write(b)
+		b.WriteByte(')')
+		return
+	}
+	n.write(b)
+}
+
+func writeJSONString(b *strings.Builder, s string) {
+	q, _ := json.Marshal(s)
+	b.Write(q)
+}
+
+// Equality reports whether the whole filter is a single `attr eq "value"`
+// on a top-level (core, non-complex) string attribute, so the caller can
+// answer from an index. attr is spelled as the schema spells it; with a nil
+// rs it is returned as written.
+func (f *Filter) Equality(rs *ResourceSchema) (attr string, value string, ok bool) {
+	if f == nil || f.root == nil {
+		return "", "", false
+	}
+	n := f.root
+	if n.kind != nodeCompare || n.op != "eq" || n.ref.sub != "" {
+		return "", "", false
+	}
+	s, isStr := n.value.raw.(string)
+	if !isStr {
+		return "", "", false
+	}
+	if rs == nil {
+		if n.ref.urn != "" {
+			return "", "", false
+		}
+		return n.ref.attr, s, true
+	}
+	if n.ref.urn != "" && !strings.EqualFold(n.ref.urn, rs.Core.URN) {
+		return "", "", false
+	}
+	a := findAttr(rs.Core.Attrs, n.ref.attr)
+	if a == nil || a.MultiValued || (a.Type != TypeString && a.Type != TypeReference) {
+		return "", "", false
+	}
+	return a.Name, s, true
+}
