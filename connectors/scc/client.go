@@ -1,0 +1,272 @@
+package scc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scimbridge/scimbridge/connectors"
+)
+
+// pageSize is the largest page the contract allows; fewer pages means
+// fewer calls when a lookup has to walk the user list.
+const pageSize = 500
+
+// maxPages stops a walk over a target whose cursors never end.
+const maxPages = 10000
+
+// answer is one HTTP answer from SCC.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// call makes one API call with the current access token; on a 401 it
+// refreshes (single-flight) and tries once more. A second 401 is permanent.
+// The answer is classified with the shared table; out is OK or Adopt when
+// err is nil.
+func (c *Connector) call(ctx context.Context, op, method, path string, q url.Values, body any, kind connectors.CallKind) (connectors.Outcome, answer, error) {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return connectors.Failed, answer{}, connectors.NewPermanent(op+": encode request", err)
+		}
+	}
+	target := c.base + path
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	for attempt := 1; ; attempt++ {
+		tok, err := c.tokens.token(ctx)
+		if err != nil {
+			return connectors.Failed, answer{}, err
+		}
+		a, err := c.send(ctx, op, method, target, payload, tok, attempt)
+		if err != nil {
+			return connectors.Failed, answer{}, err
+		}
+		if a.status == http.StatusUnauthorized {
+			if attempt == 1 {
+				if err := c.tokens.unauthorized(ctx, tok); err != nil {
+					return connectors.Failed, a, err
+				}
+				continue
+			}
+			return connectors.Failed, a, connectors.Errorf(connectors.Permanent, a.status, "%s: access token rejected again after a refresh: %s", op, errorMessage(a.body))
+		}
+		out, err := connectors.ClassifyHTTP(a.status, a.header, kind, op+": "+errorMessage(a.body))
+		return out, a, err
+	}
+}
+
+func (c *Connector) send(ctx context.Context, op, method, target string, payload []byte, tok string, attempt int) (answer, error) {
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	if err != nil {
+		return answer{}, connectors.NewPermanent(op+": build request", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.log.Warn().Str("operation", op).Int("attempt", attempt).Dur("duration", time.Since(start)).Err(err).Msg("scc call")
+		return answer{}, connectors.NewTransient(op, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	c.log.Info().Str("operation", op).Int("status", resp.StatusCode).Int("attempt", attempt).Dur("duration", time.Since(start)).Msg("scc call")
+	if err != nil {
+		return answer{}, connectors.NewTransient(op+": read answer", err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: body}, nil
+}
+
+// errorMessage extracts the target's message from SCC's error body
+// {trackingId, message, timestamp, statusCode, path}, keeping the tracking
+// id for support; anything else is quoted briefly.
+func errorMessage(body []byte) string {
+	var e struct {
+		Message    string `json:"message"`
+		Error      string `json:"error"`
+		Detail     string `json:"detail"`
+		TrackingID string `json:"trackingId"`
+	}
+	if json.Unmarshal(body, &e) == nil {
+		msg := firstNonEmpty(e.Message, e.Detail, e.Error)
+		if msg != "" && e.TrackingID != "" {
+			msg += " (trackingId " + e.TrackingID + ")"
+		}
+		if msg != "" {
+			return msg
+		}
+	}
+	s := strings.TrimSpace(string(body))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// decodeList reads one page of a collection: the decided envelope
+// {"<key>":[…], "cursor":"<next>"}, tolerating a bare array, the common
+// envelope names and a next cursor under nextCursor or a pagination object.
+func decodeList(body []byte, key string) ([]json.RawMessage, string, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, "", nil
+	}
+	if body[0] == '[' {
+		var items []json.RawMessage
+		if err := json.Unmarshal(body, &items); err != nil {
+			return nil, "", fmt.Errorf("list answer: %w", err)
+		}
+		return items, "", nil
+	}
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, "", fmt.Errorf("list answer: %w", err)
+	}
+	var items []json.RawMessage
+	for _, k := range []string{key, "items", "data", "results", "content"} {
+		if raw, ok := env[k]; ok && !isNull(raw) {
+			if err := json.Unmarshal(raw, &items); err != nil {
+				return nil, "", fmt.Errorf("list answer: %q is not an array", k)
+			}
+			break
+		}
+	}
+	return items, cursorOf(env), nil
+}
+
+func cursorOf(env map[string]json.RawMessage) string {
+	for _, k := range []string{"nextCursor", "next_cursor", "cursor"} {
+		if s := jsonString(env[k]); s != "" {
+			return s
+		}
+	}
+	for _, k := range []string{"pagination", "paging", "page", "meta"} {
+		var sub map[string]json.RawMessage
+		if raw, ok := env[k]; ok && json.Unmarshal(raw, &sub) == nil && sub != nil {
+			for _, k := range []string{"nextCursor", "next_cursor", "cursor", "next"} {
+				if s := jsonString(sub[k]); s != "" {
+					return s
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+
+// jsonString reads a JSON string or number as a string ("" otherwise).
+func jsonString(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
+
+// walk calls fn for each item of a collection, page by page, until fn
+// returns false or the pages end.
+func (c *Connector) walk(ctx context.Context, op, path, key string, q url.Values, fn func(json.RawMessage) bool) error {
+	q = cloneValues(q)
+	q.Set("max", strconv.Itoa(pageSize))
+	seen := map[string]bool{}
+	for range maxPages {
+		_, a, err := c.call(ctx, op, http.MethodGet, path, q, nil, connectors.CallOther)
+		if err != nil {
+			return err
+		}
+		items, next, err := decodeList(a.body, key)
+		if err != nil {
+			return connectors.NewTransient(op, err)
+		}
+		for _, it := range items {
+			if !fn(it) {
+				return nil
+			}
+		}
+		if next == "" || seen[next] {
+			return nil
+		}
+		seen[next] = true
+		q.Set("cursor", next)
+	}
+	return nil
+}
+
+func cloneValues(q url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// object is a JSON object answer, read loosely.
+type object map[string]json.RawMessage
+
+func parseObject(raw []byte) object {
+	var o object
+	_ = json.Unmarshal(raw, &o)
+	return o
+}
+
+func (o object) str(keys ...string) string {
+	for _, k := range keys {
+		if s := jsonString(o[k]); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// targetUser is a user as SCC lists it.
+type targetUser struct {
+	ID, Email, FirstName, LastName, Status string
+}
+
+func parseUser(raw []byte) targetUser {
+	o := parseObject(raw)
+	return targetUser{
+		ID:        o.str("id", "userId", "uuid"),
+		Email:     o.str("email", "emailAddress"),
+		FirstName: o.str("firstName"),
+		LastName:  o.str("lastName"),
+		Status:    strings.ToUpper(o.str("status")),
+	}
+}

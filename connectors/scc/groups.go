@@ -1,0 +1,219 @@
+package scc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/scimbridge/scimbridge/connectors"
+)
+
+// maxMembersPerPatch is the most users one admin-group PATCH carries [decided].
+const maxMembersPerPatch = 100
+
+// groupBody is POST and PUT /adminGroups: only the fields being set.
+type groupBody struct {
+	Name        string `json:"name,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+type memberItem struct {
+	Operation string `json:"operation"` // add or remove
+	ID        string `json:"id"`        // the user's email
+}
+
+type memberPatch struct {
+	Users []memberItem `json:"users"`
+}
+
+func (c *Connector) applyGroup(ctx context.Context, ch connectors.Change) connectors.Result {
+	if ch.Op == connectors.OpDelete {
+		if ch.TargetID == "" {
+			return connectors.Result{}
+		}
+		_, _, err := c.call(ctx, "delete group", http.MethodDelete, "/adminGroups/"+url.PathEscape(ch.TargetID), nil, nil, connectors.CallDelete)
+		return connectors.Result{Err: err}
+	}
+	want := groupBody{Name: str(ch.Fields, fieldName), Description: str(ch.Fields, fieldDescription)}
+	if want.Name == "" {
+		return connectors.Result{TargetID: ch.TargetID, Err: connectors.NewPermanent("group has no name (the mapped field name is empty)", nil)}
+	}
+	id := ch.TargetID
+	var err error
+	if id == "" {
+		id, err = c.createGroup(ctx, want)
+	} else if upd := groupChanges(ch.Prev, want); upd != (groupBody{}) {
+		_, _, err = c.call(ctx, "update group", http.MethodPut, "/adminGroups/"+url.PathEscape(id), nil, upd, connectors.CallOther)
+		if statusOf(err) == http.StatusNotFound {
+			// Deleted in SCC behind our back: create it again.
+			id, err = c.createGroup(ctx, want)
+		}
+	}
+	if err != nil {
+		return connectors.Result{TargetID: ch.TargetID, Err: err}
+	}
+	memberErrs, err := c.patchMembers(ctx, id, ch.MembersAdded, ch.MembersRemoved)
+	if statusOf(err) == http.StatusNotFound {
+		if id, err = c.createGroup(ctx, want); err == nil {
+			memberErrs, err = c.patchMembers(ctx, id, ch.MembersAdded, ch.MembersRemoved)
+		}
+	}
+	return connectors.Result{TargetID: id, Err: err, MemberErrors: memberErrs}
+}
+
+// groupChanges is what a PUT must send: the fields that differ from prev
+// (everything when prev is unknown).
+func groupChanges(prev map[string]any, want groupBody) groupBody {
+	var upd groupBody
+	if prev == nil || str(prev, fieldName) != want.Name {
+		upd.Name = want.Name
+	}
+	if want.Description != "" && (prev == nil || str(prev, fieldDescription) != want.Description) {
+		upd.Description = want.Description
+	}
+	return upd
+}
+
+// createGroup creates the admin group, adopting one of the same name.
+func (c *Connector) createGroup(ctx context.Context, g groupBody) (string, error) {
+	out, a, err := c.call(ctx, "create group", http.MethodPost, "/adminGroups", nil, g, connectors.CallCreate)
+	if err != nil {
+		return "", err
+	}
+	if out == connectors.OK {
+		if id := parseObject(a.body).str("id", "groupId"); id != "" {
+			return id, nil
+		}
+	}
+	id, err := c.findGroup(ctx, g.Name)
+	if err == nil && id == "" {
+		err = connectors.NewTransient("create group: "+g.Name+" exists but is not listed", nil)
+	}
+	return id, err
+}
+
+// findGroup walks the admin groups for name: an exact match, else one that
+// differs only in case.
+func (c *Connector) findGroup(ctx context.Context, name string) (string, error) {
+	var exact, folded string
+	err := c.walk(ctx, "list groups", "/adminGroups", "groups", nil, func(raw json.RawMessage) bool {
+		o := parseObject(raw)
+		n, id := o.str("name"), o.str("id", "groupId")
+		switch {
+		case n == name:
+			exact = id
+			return false
+		case folded == "" && strings.EqualFold(n, name):
+			folded = id
+		}
+		return true
+	})
+	return firstNonEmpty(exact, folded), err
+}
+
+// patchMembers sends the member delta by email, at most 100 per PATCH, and
+// turns per-item failures into per-member errors. A failed call fails the
+// whole change; a retry is harmless (add and remove are idempotent).
+func (c *Connector) patchMembers(ctx context.Context, groupID string, added, removed []connectors.Member) (map[string]error, error) {
+	memberErrs := map[string]error{}
+	type pending struct {
+		item   memberItem
+		scimID string
+	}
+	var items []pending
+	for _, set := range []struct {
+		op      string
+		members []connectors.Member
+	}{{"remove", removed}, {"add", added}} {
+		for _, m := range set.members {
+			mail, err := c.memberEmail(ctx, m)
+			if err != nil {
+				return nil, err
+			}
+			if mail == "" {
+				if set.op == "add" {
+					memberErrs[m.ID] = connectors.NewPermanent("add member: the user has no email", nil)
+				}
+				continue // a removal of a user SCC never had
+			}
+			items = append(items, pending{memberItem{Operation: set.op, ID: mail}, m.ID})
+		}
+	}
+	for start := 0; start < len(items); start += maxMembersPerPatch {
+		chunk := items[start:min(start+maxMembersPerPatch, len(items))]
+		body := memberPatch{Users: make([]memberItem, len(chunk))}
+		for i, p := range chunk {
+			body.Users[i] = p.item
+		}
+		_, a, err := c.call(ctx, "patch group members", http.MethodPatch, "/adminGroups/"+url.PathEscape(groupID), nil, body, connectors.CallOther)
+		if err != nil {
+			return nil, err
+		}
+		outcomes := itemResults(a.body)
+		for _, p := range chunk {
+			r, ok := outcomes[p.item.Operation+"\x00"+strings.ToLower(p.item.ID)]
+			if ok && !itemOK(r.status, p.item.Operation) {
+				memberErrs[p.scimID] = connectors.Errorf(connectors.Permanent, 0, "%s member %s: %s", p.item.Operation, p.item.ID, firstNonEmpty(r.message, r.status))
+			}
+		}
+	}
+	if len(memberErrs) == 0 {
+		return nil, nil
+	}
+	return memberErrs, nil
+}
+
+// memberEmail is the member's mapped email, else the email SCC has for
+// its target id ("" when SCC does not have it).
+func (c *Connector) memberEmail(ctx context.Context, m connectors.Member) (string, error) {
+	if mail := email(m.Fields); mail != "" {
+		return mail, nil
+	}
+	if m.TargetID == "" {
+		return "", nil
+	}
+	out, a, err := c.call(ctx, "get user", http.MethodGet, "/users/"+url.PathEscape(m.TargetID), nil, nil, connectors.CallDelete)
+	if err != nil || out != connectors.OK || a.status != http.StatusOK {
+		return "", err
+	}
+	return strings.ToLower(parseUser(a.body).Email), nil
+}
+
+type itemResult struct{ status, message string }
+
+// itemResults reads the per-item results {"results":[{id, operation,
+// status}…]} keyed by operation and lower-cased id.
+func itemResults(body []byte) map[string]itemResult {
+	out := map[string]itemResult{}
+	var rs []json.RawMessage
+	if json.Unmarshal(parseObject(body)["results"], &rs) != nil {
+		return out
+	}
+	for _, raw := range rs {
+		o := parseObject(raw)
+		op := strings.ToLower(o.str("operation"))
+		id := strings.ToLower(o.str("id", "email"))
+		out[op+"\x00"+id] = itemResult{status: o.str("status", "statusCode"), message: o.str("message", "error", "detail")}
+	}
+	return out
+}
+
+// itemOK says whether one item's status is a success. A removal of a user
+// who is not a member counts as done, like a 404 on a delete.
+func itemOK(status, op string) bool {
+	s := strings.ToUpper(strings.TrimSpace(status))
+	switch s {
+	case "", "SUCCESS", "SUCCEEDED", "SUCCESSFUL", "OK", "DONE", "COMPLETED", "ADDED", "REMOVED", "NO_CHANGE", "UNCHANGED":
+		return true
+	case "NOT_FOUND", "NOTFOUND", "NOT_A_MEMBER", "404":
+		return op == "remove"
+	}
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && len(s) == 3 {
+		return n >= 200 && n < 300
+	}
+	return false
+}
