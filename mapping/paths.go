@@ -1,0 +1,238 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	filter "github.com/scim2/filter-parser/v2"
+
+	"github.com/scimbridge/scimbridge/scimpath"
+)
+
+// Attribute paths and filters are parsed and evaluated by package
+// scimpath, the same code that serves inbound filters and PATCH. This file
+// adds what a config check needs on top: every attribute named must exist
+// in the schema, so a typo stops the server instead of silently mapping
+// nothing (or, in a scope, deprovisioning everyone).
+
+func coreUser() *scimpath.ResourceSchema  { rs := scimpath.CoreUser(); return &rs }
+func coreGroup() *scimpath.ResourceSchema { rs := scimpath.CoreGroup(); return &rs }
+
+// schemaPath is a compiled attribute path bound to its resource schema.
+type schemaPath struct {
+	p         scimpath.Path
+	rs        *scimpath.ResourceSchema
+	isMulti   bool
+	isComplex bool
+}
+
+func (s *schemaPath) get(res map[string]any) []any { return s.p.Get(res, s.rs) }
+func (s *schemaPath) multi() bool                  { return s.isMulti }
+func (s *schemaPath) complex() bool                { return s.isComplex }
+
+func compilePath(rs *scimpath.ResourceSchema) pathCompiler {
+	return func(raw string) (valuer, error) {
+		p, err := scimpath.ParsePath(raw)
+		if err != nil {
+			return nil, fmt.Errorf("bad attribute path %q", raw)
+		}
+		attr, sub, err := resolve(rs, p.URN, p.Attr, p.SubAttr, nil)
+		if err != nil {
+			return nil, err
+		}
+		if p.Filter != nil {
+			if !attr.MultiValued {
+				return nil, fmt.Errorf("%q is not multi-valued: a [value filter] needs an attribute such as emails", p.Attr)
+			}
+			if err := checkFilter(rs, p.Filter.String(), attr.SubAttrs); err != nil {
+				return nil, err
+			}
+		}
+		sel := attr
+		if sub != nil {
+			sel = sub
+		}
+		return &schemaPath{
+			p:  p,
+			rs: rs,
+			// A value filter selects one value (the first that matches:
+			// emails[type eq "work"].value is one address); without one, a
+			// multi-valued attribute gives the target a list.
+			isMulti:   attr.MultiValued && p.Filter == nil || sub != nil && sub.MultiValued,
+			isComplex: sel.Type == scimpath.TypeComplex,
+		}, nil
+	}
+}
+
+// filterMatcher is a compiled scope filter.
+type filterMatcher struct {
+	f  *scimpath.Filter
+	rs *scimpath.ResourceSchema
+}
+
+func (m filterMatcher) match(res map[string]any) bool { return m.f.Match(res, m.rs) }
+
+func compileFilter(s string, rs *scimpath.ResourceSchema) (matcher, error) {
+	f, err := scimpath.ParseFilter(s)
+	if err != nil {
+		return nil, errors.New(detail(err))
+	}
+	if err := checkFilter(rs, s, nil); err != nil {
+		return nil, err
+	}
+	return filterMatcher{f, rs}, nil
+}
+
+// detail is a scimpath error without its SCIM protocol prefix.
+func detail(err error) string {
+	var se *scimpath.Error
+	if errors.As(err, &se) {
+		return se.Detail
+	}
+	return err.Error()
+}
+
+// checkFilter checks that every attribute a filter names exists. within
+// is the sub-attributes a value filter's names are relative to (nil at
+// the top level). The filter has already been parsed by scimpath; this
+// walks the syntax tree of the same parser library to see the names.
+func checkFilter(rs *scimpath.ResourceSchema, s string, within []scimpath.Attr) error {
+	norm, err := scimpath.NormalizeFilter(s)
+	if err != nil {
+		return errors.New(detail(err))
+	}
+	expr, err := filter.ParseFilterNumber([]byte(norm))
+	if err != nil {
+		return fmt.Errorf("cannot parse filter %q", s)
+	}
+	return walkFilter(rs, expr, within)
+}
+
+func walkFilter(rs *scimpath.ResourceSchema, e filter.Expression, within []scimpath.Attr) error {
+	check := func(p filter.AttributePath) (*scimpath.Attr, error) {
+		attr, _, err := resolve(rs, p.URI(), p.AttributeName, p.SubAttributeName(), within)
+		return attr, err
+	}
+	switch e := e.(type) {
+	case *filter.AttributeExpression:
+		_, err := check(e.AttributePath)
+		return err
+	case *filter.LogicalExpression:
+		if err := walkFilter(rs, e.Left, within); err != nil {
+			return err
+		}
+		return walkFilter(rs, e.Right, within)
+	case *filter.NotExpression:
+		return walkFilter(rs, e.Expression, within)
+	case *filter.ValuePath:
+		attr, err := check(e.AttributePath)
+		if err != nil {
+			return err
+		}
+		return walkFilter(rs, e.ValueFilter, attr.SubAttrs)
+	}
+	return nil
+}
+
+// resolve finds an attribute (and sub-attribute) in the schema, or in
+// within (the sub-attributes a value filter applies to) when it is not nil.
+func resolve(rs *scimpath.ResourceSchema, urn, name, subName string, within []scimpath.Attr) (attr, sub *scimpath.Attr, err error) {
+	attrs := within
+	full := name
+	if within == nil {
+		attrs = rs.Core.Attrs
+		if urn != "" && !strings.EqualFold(urn, rs.Core.URN) {
+			attrs = nil
+			for _, ext := range rs.Extensions {
+				if strings.EqualFold(ext.URN, urn) {
+					attrs = ext.Attrs
+				}
+			}
+			if attrs == nil {
+				return nil, nil, fmt.Errorf("unknown schema %q: declare it under scim.extensions in config.yaml", urn)
+			}
+			full = urn + ":" + name
+		}
+	}
+	if attr = findAttr(attrs, name); attr == nil {
+		candidates := attrNames(attrs)
+		if within == nil && urn == "" {
+			// A common slip: an extension attribute without its URN.
+			for _, ext := range rs.Extensions {
+				if findAttr(ext.Attrs, name) != nil {
+					return nil, nil, fmt.Errorf("unknown attribute %q: it is an extension attribute, write %s:%s", name, ext.URN, name)
+				}
+				for _, a := range ext.Attrs {
+					candidates = append(candidates, ext.URN+":"+a.Name)
+				}
+			}
+		}
+		return nil, nil, fmt.Errorf("unknown attribute %q%s", full, suggest(name, candidates))
+	}
+	if subName == "" {
+		return attr, nil, nil
+	}
+	if sub = findAttr(attr.SubAttrs, subName); sub == nil {
+		if len(attr.SubAttrs) == 0 {
+			return nil, nil, fmt.Errorf("unknown attribute %q: %s has no sub-attributes", full+"."+subName, attr.Name)
+		}
+		return nil, nil, fmt.Errorf("unknown attribute %q%s", full+"."+subName, suggest(subName, attrNames(attr.SubAttrs)))
+	}
+	return attr, sub, nil
+}
+
+func findAttr(attrs []scimpath.Attr, name string) *scimpath.Attr {
+	for i := range attrs {
+		if strings.EqualFold(attrs[i].Name, name) {
+			return &attrs[i]
+		}
+	}
+	return nil
+}
+
+func attrNames(attrs []scimpath.Attr) []string {
+	names := make([]string, len(attrs))
+	for i, a := range attrs {
+		names[i] = a.Name
+	}
+	return names
+}
+
+// suggest returns ` (did you mean "x"?)` for the candidate closest to
+// name, if it is within a few edits; a candidate "urn:...:attr" is
+// compared by its attribute name.
+func suggest(name string, candidates []string) string {
+	best, bestDist := "", len(name)/3+2
+	for _, c := range candidates {
+		short := c[strings.LastIndexByte(c, ':')+1:]
+		if d := editDistance(strings.ToLower(name), strings.ToLower(short)); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
