@@ -118,7 +118,7 @@ type Server struct {
 	mu       sync.Mutex
 	regs     map[string][]*Registration // type -> registrations in creation order
 	byKey    map[string]map[string]*Registration
-	tokens   map[string]time.Time       // access token -> expiry
+	tokens   map[string]time.Time // access token -> expiry
 	issued   int
 	resHits  []time.Time // resource requests that passed the rate limit
 	tokHits  []time.Time

@@ -1,0 +1,173 @@
+package secureaccess
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Window is one rate limit: at most N requests in any interval of length Per.
+type Window struct {
+	N   int
+	Per time.Duration
+}
+
+// DefaultWindows are the documented limits per API key.
+var DefaultWindows = []Window{{5, time.Second}, {14, time.Minute}, {350, 30 * time.Minute}}
+
+// tokenWindows limit the token endpoint.
+var tokenWindows = []Window{{20, time.Minute}}
+
+func scaleWindows(ws []Window, f float64) []Window {
+	out := make([]Window, len(ws))
+	for i, w := range ws {
+		out[i] = Window{N: w.N, Per: max(time.Duration(float64(w.Per)*f), 1)}
+	}
+	return out
+}
+
+// limiter keeps requests under several sliding windows at once.
+//
+// It keeps a log of recent requests rather than a token bucket: a bucket
+// sized for 14/min lets 28 through in the first minute, and one sized for
+// the 30-minute budget lets a burst spend all of it. A request may start
+// when, for every window, fewer than N logged requests lie within the last
+// Per. Each entry is stamped with the time its answer arrived, which is
+// never before the server counted it, so skew between our clock and the
+// server's arrival times cannot push a window over.
+//
+// Once more than half of the longest window's budget is in use, requests
+// are also spaced at that window's mean rate (Per/N), so a long burst
+// keeps some budget for changes that arrive later instead of stalling for
+// most of the window.
+//
+// After a 429 the limiter holds every request for a backoff that doubles
+// with each consecutive 429 (the target sends no Retry-After).
+type limiter struct {
+	windows []Window // shortest first
+	now     func() time.Time
+
+	mu      sync.Mutex
+	log     []time.Time // sorted
+	hold    time.Time   // no request before this (429 backoff or Retry-After)
+	backoff time.Duration
+	minBack time.Duration
+	maxBack time.Duration
+}
+
+func newLimiter(ws []Window) *limiter {
+	ws = slices.Clone(ws)
+	slices.SortFunc(ws, func(a, b Window) int { return int(a.Per - b.Per) })
+	return &limiter{
+		windows: ws,
+		now:     time.Now,
+		minBack: ws[0].Per,
+		maxBack: ws[len(ws)-1].Per / 10,
+	}
+}
+
+// earliest is when the next request may start, at or after now. mu is held.
+func (l *limiter) earliest(now time.Time) time.Time {
+	t := now
+	if l.hold.After(t) {
+		t = l.hold
+	}
+	n := len(l.log)
+	for _, w := range l.windows {
+		if n >= w.N {
+			if free := l.log[n-w.N].Add(w.Per); free.After(t) {
+				t = free
+			}
+		}
+	}
+	if long := l.windows[len(l.windows)-1]; n > 0 && 2*countSince(l.log, t.Add(-long.Per)) > long.N {
+		if paced := l.log[n-1].Add(long.Per / time.Duration(long.N)); paced.After(t) {
+			t = paced
+		}
+	}
+	return t
+}
+
+func countSince(log []time.Time, from time.Time) int {
+	i, _ := slices.BinarySearchFunc(log, from, func(t, from time.Time) int {
+		if t.After(from) {
+			return 1
+		}
+		return -1
+	})
+	return len(log) - i
+}
+
+// errWait is a wait the caller's deadline cannot cover.
+type errWait struct{ wait time.Duration }
+
+func (e errWait) Error() string { return fmt.Sprintf("rate limit: next request slot in %v", e.wait) }
+
+// wait blocks until a request may start and reserves it. Call the returned
+// done when the answer (or an error) arrives. It fails at once with errWait
+// when ctx's deadline comes before the slot.
+func (l *limiter) wait(ctx context.Context) (done func(), err error) {
+	for {
+		l.mu.Lock()
+		now := l.now()
+		d := l.earliest(now).Sub(now)
+		if d <= 0 {
+			at := now
+			l.log = append(l.log, at)
+			l.mu.Unlock()
+			return func() { l.stamp(at) }, nil
+		}
+		l.mu.Unlock()
+		if dl, ok := ctx.Deadline(); ok && dl.Before(now.Add(d)) {
+			return nil, errWait{d}
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// stamp moves a reservation made at 'at' to now, when its answer arrived,
+// and drops entries older than the longest window.
+func (l *limiter) stamp(at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if i := slices.Index(l.log, at); i >= 0 {
+		l.log[i] = now
+		slices.SortFunc(l.log, time.Time.Compare)
+	}
+	cut := countSince(l.log, now.Add(-l.windows[len(l.windows)-1].Per))
+	l.log = slices.Delete(l.log, 0, len(l.log)-cut)
+}
+
+// throttled records a 429 and returns how long requests are held.
+// retryAfter, when the target sent one, replaces the backoff.
+func (l *limiter) throttled(retryAfter time.Duration) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := retryAfter
+	if d <= 0 {
+		l.backoff = min(max(2*l.backoff, l.minBack), l.maxBack)
+		// ±20% jitter, so several bridges sharing a key do not retry in step.
+		d = time.Duration(float64(l.backoff) * (0.8 + 0.4*rand.Float64()))
+	}
+	if h := l.now().Add(d); h.After(l.hold) {
+		l.hold = h
+	}
+	return d
+}
+
+// ok resets the backoff after a request that was not throttled.
+func (l *limiter) ok() {
+	l.mu.Lock()
+	l.backoff = 0
+	l.mu.Unlock()
+}

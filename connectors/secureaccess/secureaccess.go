@@ -1,0 +1,295 @@
+// Package secureaccess delivers SCIM users to Cisco Secure Access as
+// identity registrations (../../shared/contracts/secureaccess.md).
+//
+// Each user in scope is one `device` registration keyed by a UUIDv5 of its
+// SCIM id; a SCIM DELETE or leaving scope sets it inactive (the target has
+// no delete). Groups are unsupported. The target allows 14 requests a
+// minute but takes 250 registrations per PUT, so the connector merges the
+// changes of concurrent Apply calls into as few PUTs as it can, sends them
+// one at a time through a limiter that respects all three documented rate
+// windows, and splits a rejected PUT to find the bad item.
+package secureaccess
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/connectors/secureaccess/secureaccesssim"
+	"github.com/scimbridge/scimbridge/mapping"
+)
+
+// Defaults from the contract.
+const (
+	DefaultBaseURL  = "https://api.sse.cisco.com/deployments/v2"
+	DefaultTokenURL = "https://api.sse.cisco.com/auth/v2/token"
+	MaxBatch        = 250 // items per PUT
+)
+
+// Settings keys.
+const (
+	CredAPIKey    = "api_key"
+	CredAPISecret = "api_secret"
+	OptTokenURL   = "token_url"  // default: DefaultTokenURL, or derived from base_url
+	OptRateScale  = "rate_scale" // multiplies the rate windows (tests, simulators); default 1
+	OptTimeout    = "request_timeout"
+)
+
+// Registration makes the connector type known to the program.
+var Registration = connectors.Registration{
+	Type:            "secureaccess",
+	New:             New,
+	NewSimulator:    secureaccesssim.NewDefault,
+	DefaultMapping:  DefaultMapping,
+	DefaultOnDelete: "deactivate",
+}
+
+// DefaultMapping maps a SCIM user to a registration's fields. A config
+// mapping may also set domainName, samAccountName and guidHash.
+var DefaultMapping = mapping.Spec{User: map[string]string{
+	fieldAuthName: "userName",
+	fieldLabel:    "default(displayName, userName)",
+	fieldActive:   "active",
+}}
+
+// Connector is the Secure Access registrations connector.
+type Connector struct {
+	name    string
+	regURL  string // .../identities/registrations/device
+	client  *http.Client
+	log     zerolog.Logger
+	tokens  *tokens
+	lim     *limiter
+	limits  connectors.Limits
+	timeout time.Duration // per HTTP request
+
+	// The send queue: Apply calls add entries, and whichever call holds
+	// lead sends the next PUT. See send.
+	mu    sync.Mutex
+	queue []*entry
+	lead  chan struct{}
+}
+
+// New builds a connector from its settings. It never puts a credential's
+// value in an error.
+func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error) {
+	name := s.Name
+	if name == "" {
+		name = "secureaccess"
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("connector %q (secureaccess): %s", name, fmt.Sprintf(format, args...))
+	}
+	key, secret := s.Credentials[CredAPIKey], s.Credentials[CredAPISecret]
+	if key == "" {
+		return nil, fail("credentials.%s is required", CredAPIKey)
+	}
+	if secret == "" {
+		return nil, fail("credentials.%s is required", CredAPISecret)
+	}
+	base := strings.TrimRight(s.BaseURL, "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	bu, err := url.Parse(base)
+	if err != nil || (bu.Scheme != "http" && bu.Scheme != "https") || bu.Host == "" {
+		return nil, fail("base_url %q is not an http(s) URL", s.BaseURL)
+	}
+	tokenURL, err := tokenURLFor(bu, s.Options[OptTokenURL])
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	scale := 1.0
+	if v := s.Options[OptRateScale]; v != "" {
+		if scale, err = strconv.ParseFloat(v, 64); err != nil || scale <= 0 {
+			return nil, fail("options.%s %q is not a positive number", OptRateScale, v)
+		}
+	}
+	timeout := 30 * time.Second
+	if v := s.Options[OptTimeout]; v != "" {
+		if timeout, err = time.ParseDuration(v); err != nil || timeout <= 0 {
+			return nil, fail("options.%s %q is not a positive duration", OptTimeout, v)
+		}
+	}
+	switch s.OnDelete {
+	case "", "deactivate":
+	default:
+		return nil, fail("on_delete %q is not supported: the target has no delete, a deleted user's registration is set inactive (on_delete: deactivate)", s.OnDelete)
+	}
+	batch := MaxBatch
+	if s.BatchSize > MaxBatch {
+		return nil, fail("batch_size %d exceeds the target's %d items per request", s.BatchSize, MaxBatch)
+	} else if s.BatchSize > 0 {
+		batch = s.BatchSize
+	}
+	for f, expr := range s.Mapping.User {
+		if expr != "" && !slices.Contains(knownFields, f) {
+			return nil, fail("mapping.user.%s: a registration has no such field (have %s)", f, strings.Join(knownFields, ", "))
+		}
+	}
+
+	client := d.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: timeout}
+	}
+	windows := scaleWindows(DefaultWindows, scale)
+	minute := windows[1]
+	c := &Connector{
+		name:   name,
+		regURL: base + "/identities/registrations/device",
+		client: client,
+		log:    d.Log,
+		tokens: &tokens{
+			cfg: clientcredentials.Config{
+				ClientID: key, ClientSecret: secret, TokenURL: tokenURL,
+				// The server refuses credentials in the form body; auto-detection
+				// would try that after a failure.
+				AuthStyle: oauth2.AuthStyleInHeader,
+			},
+			client: client,
+			lim:    newLimiter(scaleWindows(tokenWindows, scale)),
+			log:    d.Log,
+			name:   name,
+		},
+		lim: newLimiter(windows),
+		limits: connectors.Limits{
+			BatchSize: batch,
+			// The minute window's rate and size. The limiter here enforces
+			// all three windows exactly; this only keeps the dispatcher from
+			// queueing far more Apply calls than can be sent.
+			Rate:    float64(minute.N) / minute.Per.Seconds(),
+			Burst:   minute.N,
+			Timeout: 2*minute.Per + timeout,
+		},
+		timeout: timeout,
+		lead:    make(chan struct{}, 1),
+	}
+	return c, nil
+}
+
+// tokenURLFor is the token_url option, else the token path beside a
+// base URL that ends in /deployments/v2 (the real API and the simulator).
+func tokenURLFor(base *url.URL, opt string) (string, error) {
+	if opt != "" {
+		u, err := url.Parse(opt)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", fmt.Errorf("options.%s %q is not an http(s) URL", OptTokenURL, opt)
+		}
+		return opt, nil
+	}
+	prefix, ok := strings.CutSuffix(base.Path, secureaccesssim.BasePath)
+	if !ok {
+		return "", fmt.Errorf("options.%s is required when base_url does not end in %s", OptTokenURL, secureaccesssim.BasePath)
+	}
+	u := *base
+	u.Path = prefix + secureaccesssim.TokenPath
+	return u.String(), nil
+}
+
+// Name is the connector's configured name.
+func (c *Connector) Name() string { return c.name }
+
+// Limits declares batches of up to 250 and the target's rate.
+func (c *Connector) Limits() connectors.Limits { return c.limits }
+
+// Apply delivers a batch: every user change becomes one item of a PUT
+// (shared with concurrent Apply calls), groups are unsupported.
+func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []connectors.Result {
+	res := make([]connectors.Result, len(batch))
+	var (
+		es      []*entry
+		at      []int // index in batch of es[i]
+		unknown []int // deletes whose fields we must look up
+	)
+	for i, ch := range batch {
+		it, send, r := c.prepare(ch)
+		switch {
+		case send:
+			es = append(es, &entry{it: it})
+			at = append(at, i)
+		case r == nil:
+			unknown = append(unknown, i)
+		default:
+			res[i] = *r
+		}
+	}
+	if len(unknown) > 0 {
+		found, err := c.lookup(ctx, batch, unknown)
+		for _, i := range unknown {
+			it, ok := found[keyOf(batch[i])]
+			switch {
+			case err != nil:
+				res[i].Err = err
+			case !ok: // never registered: nothing to deactivate
+			default:
+				es = append(es, &entry{it: it})
+				at = append(at, i)
+			}
+		}
+	}
+	c.send(ctx, es)
+	c.mu.Lock()
+	for j, e := range es {
+		res[at[j]] = e.res
+	}
+	c.mu.Unlock()
+	return res
+}
+
+func keyOf(ch connectors.Change) string {
+	if ch.TargetID != "" {
+		return ch.TargetID
+	}
+	return Key(ch.ID)
+}
+
+// prepare turns a change into the item to send (send=true), a finished
+// result, or neither (nil result): a delete whose fields must be looked up.
+func (c *Connector) prepare(ch connectors.Change) (it item, send bool, r *connectors.Result) {
+	switch {
+	case ch.Type == connectors.Group:
+		return it, false, &connectors.Result{Err: connectors.NewUnsupported("Secure Access has no groups; group changes are not sent")}
+	case ch.Type != connectors.User:
+		return it, false, &connectors.Result{Err: connectors.NewPermanent("unknown resource type "+ch.Type, nil)}
+	}
+	key := keyOf(ch)
+	switch ch.Op {
+	case connectors.OpDelete:
+		if ch.TargetID == "" {
+			// Created and deleted before it was ever sent: no registration needed.
+			return it, false, &connectors.Result{}
+		}
+		if ch.Prev == nil {
+			return it, false, nil
+		}
+		it, err := newItem(key, ch.Prev, false)
+		if err != nil {
+			return it, false, &connectors.Result{Err: err}
+		}
+		return it, true, nil
+	case connectors.OpUpsert:
+		it, err := newItem(key, ch.Fields, true)
+		if err != nil {
+			return it, false, &connectors.Result{Err: err}
+		}
+		if ch.TargetID != "" && ch.Prev != nil {
+			// The registration is the whole item: skip the PUT if nothing in it changed.
+			if prev, err := newItem(key, ch.Prev, true); err == nil && prev == it {
+				return it, false, &connectors.Result{TargetID: key}
+			}
+		}
+		return it, true, nil
+	}
+	return it, false, &connectors.Result{Err: connectors.NewPermanent("unknown operation "+string(ch.Op), nil)}
+}
