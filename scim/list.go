@@ -1,0 +1,273 @@
+package scim
+
+import (
+	"cmp"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimbridge/scimbridge/scimpath"
+	"github.com/scimbridge/scimbridge/store"
+)
+
+// Listing and searching (RFC 7644 §3.4.2, §3.4.3). GET /Users and
+// POST /Users/.search share runList. Order is creation order, so pages are
+// stable while resources are added. Without a filter a page reads only
+// the resources it returns; an equality filter on userName, externalId, id
+// or group displayName is answered from an index; any other filter scans.
+
+type listQuery struct {
+	filter            string
+	startIndex, count int
+	attrs, excluded   []string
+}
+
+func (s *Server) list(d *resourceDef) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := r.URL.Query()
+		q := listQuery{filter: strings.TrimSpace(v.Get("filter"))}
+		q.attrs, q.excluded = projection(r)
+		var e *Error
+		if q.startIndex, e = intParam(v.Get("startIndex"), 1); e == nil {
+			q.count, e = intParam(v.Get("count"), s.opts.MaxResults)
+		}
+		if e != nil {
+			s.fail(w, r, e)
+			return
+		}
+		s.runList(w, r, d, q)
+	}
+}
+
+func (s *Server) search(d *resourceDef) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, e := s.readBody(w, r)
+		if e != nil {
+			s.fail(w, r, e)
+			return
+		}
+		m, e := decodeObject(body)
+		if e != nil {
+			s.fail(w, r, e)
+			return
+		}
+		q := listQuery{startIndex: 1, count: s.opts.MaxResults}
+		for k, v := range m {
+			switch strings.ToLower(k) {
+			case "filter":
+				f, ok := v.(string)
+				if !ok {
+					s.fail(w, r, errorf(http.StatusBadRequest, "invalidFilter", "filter must be a string"))
+					return
+				}
+				q.filter = strings.TrimSpace(f)
+			case "startindex":
+				q.startIndex, e = intValue(v, "startIndex")
+			case "count":
+				q.count, e = intValue(v, "count")
+			case "attributes":
+				q.attrs, e = stringList(v, "attributes")
+			case "excludedattributes":
+				q.excluded, e = stringList(v, "excludedAttributes")
+			case "sortby", "sortorder":
+				// sort is not supported (ServiceProviderConfig says so); ignored.
+			}
+			if e != nil {
+				s.fail(w, r, e)
+				return
+			}
+		}
+		s.runList(w, r, d, q)
+	}
+}
+
+func intParam(s string, def int) (int, *Error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return 0, errorf(http.StatusBadRequest, "invalidValue", "startIndex and count must be integers")
+	}
+	return n, nil
+}
+
+func intValue(v any, name string) (int, *Error) {
+	switch v := v.(type) {
+	case json.Number:
+		if n, err := v.Int64(); err == nil {
+			return int(n), nil
+		}
+	case string:
+		if n, err := strconv.Atoi(v); err == nil {
+			return n, nil
+		}
+	}
+	return 0, errorf(http.StatusBadRequest, "invalidValue", name+" must be an integer")
+}
+
+func stringList(v any, name string) ([]string, *Error) {
+	switch v := v.(type) {
+	case string:
+		return splitList([]string{v}), nil
+	case []any:
+		var out []string
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, errorf(http.StatusBadRequest, "invalidValue", name+" must be a list of strings")
+			}
+			out = append(out, splitList([]string{s})...)
+		}
+		return out, nil
+	}
+	return nil, errorf(http.StatusBadRequest, "invalidValue", name+" must be a list of strings")
+}
+
+func (s *Server) runList(w http.ResponseWriter, r *http.Request, d *resourceDef, q listQuery) {
+	q.count = min(max(q.count, 0), s.opts.MaxResults)
+	q.startIndex = max(q.startIndex, 1)
+	var f *scimpath.Filter
+	if q.filter != "" {
+		var err error
+		if f, err = scimpath.ParseFilter(q.filter); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	base := s.baseURL(r)
+	withMembers := d.typ == store.TypeGroup && wantsMembers(q.attrs, q.excluded)
+	resources := []any{}
+	total := 0
+	render := func(tx *bolt.Tx, doc map[string]any) error {
+		v, err := s.view(tx, d, doc, base, withMembers)
+		if err != nil {
+			return err
+		}
+		resources = append(resources, s.project(d, v, q.attrs, q.excluded))
+		return nil
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if f == nil {
+			total = store.CountResources(tx, d.typ)
+			if q.count == 0 {
+				return nil
+			}
+			return store.ScanResources(tx, d.typ, q.startIndex-1, func(id string, raw []byte) (bool, error) {
+				doc, err := decodeDoc(raw)
+				if err != nil {
+					return false, err
+				}
+				return len(resources)+1 < q.count, render(tx, doc)
+			})
+		}
+		// Matching sees derived attributes only when the filter names them:
+		// deriving them for every resource of a scan is costly.
+		lf := strings.ToLower(q.filter)
+		derive := (d.typ == store.TypeUser && strings.Contains(lf, "groups")) ||
+			(d.typ == store.TypeGroup && strings.Contains(lf, "members")) || strings.Contains(lf, "location")
+		match := func(doc map[string]any) (bool, error) {
+			if derive {
+				v, err := s.view(tx, d, doc, base, d.typ == store.TypeGroup)
+				if err != nil {
+					return false, err
+				}
+				return f.Match(v, &d.path), nil
+			}
+			return f.Match(doc, &d.path), nil
+		}
+		consider := func(doc map[string]any) error {
+			ok, err := match(doc)
+			if err != nil || !ok {
+				return err
+			}
+			total++
+			if total >= q.startIndex && len(resources) < q.count {
+				return render(tx, doc)
+			}
+			return nil
+		}
+		if ids, indexed := indexCandidates(tx, d, f); indexed {
+			for _, id := range ids {
+				doc, e := loadDoc(tx, d.typ, id)
+				if e != nil {
+					continue
+				}
+				if err := consider(doc); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		return store.ScanResources(tx, d.typ, 0, func(id string, raw []byte) (bool, error) {
+			doc, err := decodeDoc(raw)
+			if err != nil {
+				return false, err
+			}
+			return true, consider(doc)
+		})
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"schemas":      []string{listSchema},
+		"totalResults": total,
+		"itemsPerPage": len(resources),
+		"startIndex":   q.startIndex,
+		"Resources":    resources,
+	})
+}
+
+func decodeDoc(raw []byte) (map[string]any, error) {
+	var doc map[string]any
+	err := json.Unmarshal(raw, &doc)
+	return doc, err
+}
+
+// indexCandidates answers `attr eq "value"` on an indexed attribute with
+// the ids that may match, in creation order; the filter is still applied
+// to each (the index folds case where the attribute does).
+func indexCandidates(tx *bolt.Tx, d *resourceDef, f *scimpath.Filter) ([]string, bool) {
+	attr, value, ok := f.Equality(&d.path)
+	if !ok {
+		return nil, false
+	}
+	var ids []string
+	switch {
+	case attr == "id":
+		ids = []string{value}
+	case attr == "externalId":
+		ids = store.LookupIndex(tx, store.IndexExternalID, d.typ, value)
+	case attr == "userName" && d.typ == store.TypeUser:
+		if id := store.LookupUserName(tx, value); id != "" {
+			ids = []string{id}
+		}
+	case attr == "displayName" && d.typ == store.TypeGroup:
+		ids = store.LookupIndex(tx, store.IndexDisplayName, d.typ, value)
+	default:
+		return nil, false
+	}
+	if len(ids) > 1 {
+		seq := make(map[string]uint64, len(ids))
+		for _, id := range ids {
+			_, n, _ := store.GetResource(tx, d.typ, id)
+			seq[id] = n
+		}
+		slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(seq[a], seq[b]) })
+	}
+	return ids, true
+}
+
+// project applies attributes/excludedAttributes to a rendered resource;
+// password is never returned.
+func (s *Server) project(d *resourceDef, doc map[string]any, attrs, excluded []string) map[string]any {
+	out := scimpath.Project(doc, attrs, excluded, &d.path)
+	delete(out, "password")
+	return out
+}

@@ -1,0 +1,385 @@
+package scim
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimbridge/scimbridge/scimpath"
+	"github.com/scimbridge/scimbridge/store"
+)
+
+// PATCH (RFC 7644 §3.5.2). The library validates the envelope and every
+// non-member operation against the schemas; scimpath applies them to the
+// stored document; operations on a group's members are applied here as
+// deltas on the members bucket, never by rewriting the member list.
+
+// memberOp is a PATCH operation on a group's members.
+type memberOp struct {
+	kind    string // add, replace, remove
+	all     bool   // path "members" with no value filter
+	filter  *scimpath.Filter
+	members []member // values for add/replace; for remove, the ids to remove (Entra)
+}
+
+// parsePatch reads a PATCH body into the operations for scimpath and the
+// member operations, and the body to hand the library for validation
+// (nil when there is nothing for it to check).
+func parsePatch(d *resourceDef, body []byte) (ops []scimpath.Operation, mops []memberOp, check []byte, e *Error) {
+	env, e := decodeObject(body)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	rawOps, _ := lookupFold(env, "Operations")
+	list, ok := rawOps.([]any)
+	if !ok || len(list) == 0 {
+		return nil, nil, nil, errorf(http.StatusBadRequest, "invalidValue", "a PATCH needs a non-empty \"Operations\" list")
+	}
+	var checked []any
+	for _, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok {
+			return nil, nil, nil, errorf(http.StatusBadRequest, "invalidSyntax", "each operation must be an object")
+		}
+		opv, _ := lookupFold(m, "op")
+		pathv, _ := lookupFold(m, "path")
+		value, _ := lookupFold(m, "value")
+		op, _ := opv.(string)
+		op = strings.ToLower(op)
+		path, _ := pathv.(string)
+		path = strings.TrimSpace(path)
+		if op != "add" && op != "replace" && op != "remove" {
+			return nil, nil, nil, errorf(http.StatusBadRequest, "invalidSyntax", "op must be add, replace or remove")
+		}
+		if d.typ == store.TypeGroup {
+			mop, rest, isMember, e := splitMemberOp(op, path, value)
+			if e != nil {
+				return nil, nil, nil, e
+			}
+			if isMember {
+				mops = append(mops, mop)
+				if rest == nil {
+					continue
+				}
+				value = rest
+			}
+		}
+		if d.typ == store.TypeUser {
+			value = normalizePatchManager(path, value)
+		}
+		ops = append(ops, scimpath.Operation{Op: op, Path: path, Value: value})
+		checked = append(checked, map[string]any{"op": op, "path": path, "value": value})
+	}
+	if len(checked) > 0 {
+		check, _ = json.Marshal(map[string]any{"schemas": []string{patchOpSchema}, "Operations": checked})
+	}
+	return ops, mops, check, nil
+}
+
+// splitMemberOp recognises an operation on members: path "members",
+// "members[filter]", or a path-less value with a "members" key (the rest
+// of that value, if any, is returned as rest for the ordinary applier).
+func splitMemberOp(op, path string, value any) (mop memberOp, rest map[string]any, isMember bool, e *Error) {
+	mop.kind = op
+	lp := strings.ToLower(strings.TrimPrefix(strings.ToLower(path), strings.ToLower(scimpath.URNGroup)+":"))
+	switch {
+	case path == "":
+		obj, ok := value.(map[string]any)
+		if !ok {
+			return mop, nil, false, nil
+		}
+		mv, found := lookupFold(obj, "members")
+		if !found {
+			return mop, nil, false, nil
+		}
+		rest = map[string]any{}
+		for k, v := range obj {
+			if !strings.EqualFold(k, "members") {
+				rest[k] = v
+			}
+		}
+		if len(rest) == 0 {
+			rest = nil
+		}
+		if op == "remove" {
+			return mop, nil, false, errorf(http.StatusBadRequest, "noTarget", "remove needs a path")
+		}
+		mop.all = true
+		mop.members, e = membersFromValue(mv, false)
+		return mop, rest, true, e
+	case lp == "members":
+		mop.all = true
+		if value != nil {
+			mop.members, e = membersFromValue(value, false)
+		}
+		if op != "remove" && value == nil {
+			e = errorf(http.StatusBadRequest, "invalidValue", op+" members needs a value")
+		}
+		return mop, nil, true, e
+	case strings.HasPrefix(lp, "members["):
+		end := strings.LastIndexByte(path, ']')
+		start := strings.IndexByte(path, '[')
+		if end < start || strings.TrimSpace(path[end+1:]) != "" {
+			// members[...].display and the like: rare; not supported.
+			return mop, nil, true, errorf(http.StatusBadRequest, "invalidPath", "only whole members can be targeted by a filter ("+path+")")
+		}
+		f, err := scimpath.ParseFilter(path[start+1 : end])
+		if err != nil {
+			se, _ := asError(err)
+			se.ScimType = "invalidPath"
+			return mop, nil, true, se
+		}
+		mop.filter = f
+		if op != "remove" {
+			if value == nil {
+				return mop, nil, true, errorf(http.StatusBadRequest, "invalidValue", op+" members[...] needs a value")
+			}
+			mop.members, e = membersFromValue(value, false)
+		}
+		return mop, nil, true, e
+	case strings.HasPrefix(lp, "members."):
+		return mop, nil, true, errorf(http.StatusBadRequest, "invalidPath", "sub-attributes of members cannot be patched ("+path+")")
+	}
+	return mop, nil, false, nil
+}
+
+// normalizePatchManager turns Entra's bare-string manager into the
+// complex value the library validates.
+func normalizePatchManager(path string, value any) any {
+	if strings.EqualFold(path, enterpriseURN+":manager") {
+		if id, ok := value.(string); ok {
+			return map[string]any{"value": id}
+		}
+		return value
+	}
+	if path != "" {
+		return value
+	}
+	obj, ok := value.(map[string]any)
+	if !ok {
+		return value
+	}
+	for k, v := range obj {
+		if id, ok := v.(string); ok && strings.EqualFold(k, enterpriseURN+":manager") {
+			obj[k] = map[string]any{"value": id}
+		}
+		if ext, ok := v.(map[string]any); ok && strings.EqualFold(k, enterpriseURN) {
+			normalizeResource(map[string]any{enterpriseURN: ext})
+		}
+	}
+	return value
+}
+
+// applyMemberOps applies member operations to gid in order.
+func (s *Server) applyMemberOps(tx *bolt.Tx, gid string, mops []memberOp) (memberDelta, error) {
+	var total memberDelta
+	for _, op := range mops {
+		var d memberDelta
+		var err error
+		switch {
+		case op.filter != nil:
+			ids, ferr := s.matchMembers(tx, gid, op.filter)
+			if ferr != nil {
+				return total, ferr
+			}
+			if op.kind == "remove" {
+				d.removed, err = s.removeMembers(tx, gid, ids)
+				break
+			}
+			// replace/add on members[filter]: swap the matched members for the value.
+			if d.removed, err = s.removeMembers(tx, gid, ids); err == nil {
+				d.added, err = s.addMembers(tx, gid, op.members)
+			}
+		case op.kind == "add":
+			d.added, err = s.addMembers(tx, gid, op.members)
+		case op.kind == "replace":
+			d, err = s.setMembers(tx, gid, op.members)
+		case op.kind == "remove" && op.members != nil:
+			// Entra: remove exactly the listed members, never all.
+			ids := make([]string, len(op.members))
+			for i, m := range op.members {
+				ids[i] = m.id
+			}
+			d.removed, err = s.removeMembers(tx, gid, ids)
+		default: // remove path "members" without value: all of them
+			d, err = s.setMembers(tx, gid, nil)
+		}
+		if err != nil {
+			return total, err
+		}
+		total.merge(d)
+	}
+	return total, nil
+}
+
+// matchMembers returns the ids of gid's members that match f. The common
+// form, value eq "id", is a key lookup.
+func (s *Server) matchMembers(tx *bolt.Tx, gid string, f *scimpath.Filter) ([]string, error) {
+	if attr, v, ok := f.Equality(&memberSchema); ok && strings.EqualFold(attr, "value") {
+		if store.IsMember(tx, gid, v) {
+			return []string{v}, nil
+		}
+		return nil, nil
+	}
+	var ids []string
+	err := store.Members(tx, gid, func(mid string, raw []byte) error {
+		m := map[string]any{}
+		_ = json.Unmarshal(raw, &m)
+		m["value"] = mid
+		if f.Match(m, &memberSchema) {
+			ids = append(ids, mid)
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// memberSchema describes one member, for filters inside members[...].
+var memberSchema = scimpath.ResourceSchema{Core: scimpath.Schema{URN: scimpath.URNGroup, Attrs: []scimpath.Attr{
+	{Name: "value", Type: scimpath.TypeString, CaseExact: true},
+	{Name: "display", Type: scimpath.TypeString},
+	{Name: "type", Type: scimpath.TypeString},
+	{Name: "$ref", Type: scimpath.TypeReference, CaseExact: true},
+}}}
+
+// wantsBody reports whether a PATCH must answer 200 with the resource
+// (RFC 7644 §3.5.2: when attributes or excludedAttributes are given).
+func wantsBody(r *http.Request) bool {
+	q := r.URL.Query()
+	return q.Has("attributes") || q.Has("excludedAttributes")
+}
+
+func (s *Server) patch(d *resourceDef) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		body, e := s.readBody(w, r)
+		if e != nil {
+			s.fail(w, r, e)
+			return
+		}
+		ops, mops, check, e := parsePatch(d, body)
+		if e != nil {
+			s.fail(w, r, e)
+			return
+		}
+		if check != nil {
+			if _, e := s.validate(r, d, http.MethodPatch, check); e != nil {
+				s.fail(w, r, e)
+				return
+			}
+		}
+		base := s.baseURL(r)
+		withBody := wantsBody(r)
+		var out map[string]any
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			out = nil
+			prev, e := loadDoc(tx, d.typ, id)
+			if e != nil {
+				return e
+			}
+			if e := checkIfMatch(r, prev); e != nil {
+				return e
+			}
+			next := scimpath.DeepCopy(prev)
+			if len(ops) > 0 {
+				if err := scimpath.ApplyPatch(next, ops, &d.path); err != nil {
+					return err
+				}
+			}
+			s.fixup(d, id, next, prev)
+			var delta memberDelta
+			if len(mops) > 0 {
+				var err error
+				if delta, err = s.applyMemberOps(tx, id, mops); err != nil {
+					return err
+				}
+			}
+			changed := !jsonEqual(next, prev) || !delta.empty()
+			if changed {
+				stamp(next, prev, d.typ)
+				doc, raw, err := roundTrip(next)
+				if err != nil {
+					return err
+				}
+				next = doc
+				if e := s.claimIndexes(tx, d, id, prev, next); e != nil {
+					return e
+				}
+				if err := store.UpdateResource(tx, d.typ, id, raw); err != nil {
+					return err
+				}
+				if err := s.enqueuePatch(tx, d, base, id, prev, next, delta); err != nil {
+					return err
+				}
+			}
+			if withBody {
+				var err error
+				attrs, excluded := projection(r)
+				out, err = s.view(tx, d, next, base, d.typ == store.TypeGroup && wantsMembers(attrs, excluded))
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if out == nil {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		s.respond(w, r, d, http.StatusOK, out)
+	}
+}
+
+func (s *Server) enqueuePatch(tx *bolt.Tx, d *resourceDef, base, id string, prev, next map[string]any, delta memberDelta) error {
+	if d.typ == store.TypeGroup {
+		return s.enqueueGroup(tx, base, id, s.groupView(prev, base), s.groupView(next, base), delta)
+	}
+	before, err := s.userView(tx, prev, base)
+	if err != nil {
+		return err
+	}
+	after, err := s.userView(tx, next, base)
+	if err != nil {
+		return err
+	}
+	return s.sink.Enqueue(tx, store.Change{Type: store.TypeUser, ID: id, Before: before, After: after})
+}
+
+// fixup keeps what a PATCH may not change (id, meta, a group's members
+// which live elsewhere, a user's derived groups), drops any password and
+// recomputes schemas from the extensions present.
+func (s *Server) fixup(d *resourceDef, id string, next, prev map[string]any) {
+	for k := range next {
+		switch strings.ToLower(k) {
+		case "password", "groups", "members", "id", "meta", "schemas":
+			delete(next, k)
+		}
+	}
+	next["id"] = id
+	next["meta"] = prev["meta"]
+	next["schemas"] = d.schemasOf(next)
+}
+
+// schemasOf lists the core schema and each extension doc carries, in
+// declaration order, dropping empty extension objects.
+func (d *resourceDef) schemasOf(doc map[string]any) []any {
+	schemas := []any{d.core.ID}
+	for _, ext := range d.exts {
+		for k, v := range doc {
+			if !strings.EqualFold(k, ext.ID) {
+				continue
+			}
+			if m, ok := v.(map[string]any); ok && len(m) == 0 {
+				delete(doc, k)
+				continue
+			}
+			schemas = append(schemas, ext.ID)
+		}
+	}
+	return schemas
+}

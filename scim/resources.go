@@ -1,0 +1,678 @@
+package scim
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimbridge/scimbridge/store"
+)
+
+// Stored form: each resource is its JSON as GET shows it, less what is
+// derived at read time (meta.location, a user's groups, a group's
+// members, which live in the members bucket), and never a password.
+
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+func now() string { return time.Now().UTC().Format(timeFormat) }
+
+// loadDoc reads and decodes a stored resource.
+func loadDoc(tx *bolt.Tx, typ, id string) (map[string]any, *Error) {
+	raw, _, err := store.GetResource(tx, typ, id)
+	if err != nil {
+		return nil, notFound(typ, id)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil || doc == nil {
+		return nil, errorf(http.StatusInternalServerError, "", "stored "+typ+" "+strconv.Quote(id)+" is unreadable")
+	}
+	return doc, nil
+}
+
+func metaOf(doc map[string]any) map[string]any {
+	m, _ := doc["meta"].(map[string]any)
+	return m
+}
+
+// versionOf returns the stored weak ETag of doc.
+func versionOf(doc map[string]any) string {
+	v, _ := metaOf(doc)["version"].(string)
+	return v
+}
+
+// stamp sets doc's meta for a write: created kept from prev, lastModified
+// now, version one more than prev's (W/"1" for a new resource).
+func stamp(doc, prev map[string]any, typ string) {
+	n := 0
+	created := now()
+	if prev != nil {
+		pm := metaOf(prev)
+		if c, ok := pm["created"].(string); ok {
+			created = c
+		}
+		v, _ := pm["version"].(string)
+		n, _ = strconv.Atoi(strings.Trim(strings.TrimPrefix(v, "W/"), `"`))
+	}
+	doc["meta"] = map[string]any{
+		"resourceType": typ,
+		"created":      created,
+		"lastModified": now(),
+		"version":      `W/"` + strconv.Itoa(n+1) + `"`,
+	}
+}
+
+// etagMatches reports whether header (If-Match / If-None-Match) names
+// version; weak comparison, "*" matches any.
+func etagMatches(header, version string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == strings.TrimPrefix(version, "W/") {
+			return true
+		}
+	}
+	return false
+}
+
+// checkIfMatch answers 412 when the request's If-Match names another version.
+func checkIfMatch(r *http.Request, doc map[string]any) *Error {
+	h := r.Header.Get("If-Match")
+	if h == "" || etagMatches(h, versionOf(doc)) {
+		return nil
+	}
+	return errorf(http.StatusPreconditionFailed, "", "If-Match does not match the current version "+versionOf(doc))
+}
+
+// withLocation returns a shallow copy of doc with an absolute meta.location.
+func withLocation(doc map[string]any, base, endpoint, id string) map[string]any {
+	out := make(map[string]any, len(doc)+2)
+	for k, v := range doc {
+		out[k] = v
+	}
+	meta := map[string]any{}
+	for k, v := range metaOf(doc) {
+		meta[k] = v
+	}
+	meta["location"] = base + endpoint + "/" + id
+	out["meta"] = meta
+	return out
+}
+
+// userView is a user as GET shows it: stored attributes, location and the
+// groups derived from memberships.
+func (s *Server) userView(tx *bolt.Tx, doc map[string]any, base string) (map[string]any, error) {
+	id, _ := doc["id"].(string)
+	out := withLocation(doc, base, "/Users", id)
+	gids, err := store.GroupsOf(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(gids) > 0 {
+		groups := make([]any, 0, len(gids))
+		for _, gid := range gids {
+			g := map[string]any{"value": gid, "$ref": base + "/Groups/" + gid, "type": "direct"}
+			if gd, e := loadDoc(tx, store.TypeGroup, gid); e == nil {
+				if dn, ok := gd["displayName"]; ok {
+					g["display"] = dn
+				}
+			}
+			groups = append(groups, g)
+		}
+		out["groups"] = groups
+	}
+	return out, nil
+}
+
+// groupView is a group as GET shows it without members (as changes carry it).
+func (s *Server) groupView(doc map[string]any, base string) map[string]any {
+	id, _ := doc["id"].(string)
+	return withLocation(doc, base, "/Groups", id)
+}
+
+// groupMembers reads a group's members with their $ref and type.
+func (s *Server) groupMembers(tx *bolt.Tx, gid, base string) ([]any, error) {
+	members := []any{}
+	err := store.Members(tx, gid, func(mid string, raw []byte) error {
+		m := map[string]any{}
+		if len(raw) > 0 {
+			_ = json.Unmarshal(raw, &m)
+		}
+		m["value"] = mid
+		typ, _ := m["type"].(string)
+		if typ == "" {
+			switch {
+			case store.ResourceExists(tx, store.TypeUser, mid):
+				typ = store.TypeUser
+			case store.ResourceExists(tx, store.TypeGroup, mid):
+				typ = store.TypeGroup
+			}
+		}
+		if typ != "" {
+			m["type"] = typ
+			m["$ref"] = base + "/" + typ + "s/" + mid
+		}
+		members = append(members, m)
+		return nil
+	})
+	return members, err
+}
+
+// view renders a stored resource for a response.
+func (s *Server) view(tx *bolt.Tx, d *resourceDef, doc map[string]any, base string, withMembers bool) (map[string]any, error) {
+	if d.typ == store.TypeUser {
+		return s.userView(tx, doc, base)
+	}
+	out := s.groupView(doc, base)
+	if withMembers {
+		id, _ := doc["id"].(string)
+		members, err := s.groupMembers(tx, id, base)
+		if err != nil {
+			return nil, err
+		}
+		out["members"] = members
+	}
+	return out, nil
+}
+
+// wantsMembers reports whether a response projected by the request's
+// attributes/excludedAttributes includes members, so excluded members are
+// never read.
+func wantsMembers(attrs, excluded []string) bool {
+	for _, a := range excluded {
+		if strings.EqualFold(a, "members") || strings.EqualFold(a, "urn:ietf:params:scim:schemas:core:2.0:Group:members") {
+			return false
+		}
+	}
+	if len(attrs) == 0 {
+		return true
+	}
+	for _, a := range attrs {
+		a = strings.ToLower(strings.TrimPrefix(strings.ToLower(a), "urn:ietf:params:scim:schemas:core:2.0:group:"))
+		if a == "members" || strings.HasPrefix(a, "members.") || strings.HasPrefix(a, "members[") {
+			return true
+		}
+	}
+	return false
+}
+
+// projection reads the attributes and excludedAttributes query parameters.
+func projection(r *http.Request) (attrs, excluded []string) {
+	q := r.URL.Query()
+	return splitList(q["attributes"]), splitList(q["excludedAttributes"])
+}
+
+// splitList splits comma-separated attribute lists, leaving commas inside
+// brackets alone (attributes=emails[type eq "work"] is tolerated).
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		depth, start := 0, 0
+		for i := 0; i <= len(v); i++ {
+			if i < len(v) {
+				switch v[i] {
+				case '[':
+					depth++
+					continue
+				case ']':
+					depth--
+					continue
+				case ',':
+					if depth > 0 {
+						continue
+					}
+				default:
+					continue
+				}
+			}
+			if p := strings.TrimSpace(v[start:i]); p != "" {
+				out = append(out, p)
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+// respond writes a resource with its ETag, projected as the request asks.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, d *resourceDef, status int, doc map[string]any) {
+	attrs, excluded := projection(r)
+	out := s.project(d, doc, attrs, excluded)
+	if v := versionOf(doc); v != "" {
+		w.Header().Set("ETag", v)
+	}
+	if status == http.StatusCreated {
+		if meta := metaOf(doc); meta != nil {
+			if loc, ok := meta["location"].(string); ok {
+				w.Header().Set("Location", loc)
+			}
+		}
+	}
+	writeJSON(w, status, out)
+}
+
+func (s *Server) get(d *resourceDef) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		attrs, excluded := projection(r)
+		var out map[string]any
+		err := s.db.View(func(tx *bolt.Tx) error {
+			doc, e := loadDoc(tx, d.typ, id)
+			if e != nil {
+				return e
+			}
+			if h := r.Header.Get("If-None-Match"); h != "" && etagMatches(h, versionOf(doc)) {
+				out = doc
+				return nil
+			}
+			var err error
+			out, err = s.view(tx, d, doc, s.baseURL(r), d.typ == store.TypeGroup && wantsMembers(attrs, excluded))
+			return err
+		})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if h := r.Header.Get("If-None-Match"); h != "" && etagMatches(h, versionOf(out)) {
+			w.Header().Set("ETag", versionOf(out))
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		s.respond(w, r, d, http.StatusOK, out)
+	}
+}
+
+// parseResourceBody reads, normalises, polices and validates a POST/PUT body.
+func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *resourceDef, method string) (raw, attrs map[string]any, e *Error) {
+	body, e := s.readBody(w, r)
+	if e != nil {
+		return nil, nil, e
+	}
+	raw, e = decodeObject(body)
+	if e != nil {
+		return nil, nil, e
+	}
+	if d.typ == store.TypeUser {
+		normalizeResource(raw)
+		if b, err := json.Marshal(raw); err == nil {
+			body = b
+		}
+	}
+	if e := s.checkUnknown(r, d, raw); e != nil {
+		return nil, nil, e
+	}
+	attrs, e = s.validate(r, d, method, body)
+	if e != nil {
+		return nil, nil, e
+	}
+	// Write-only: accepted, never stored (nothing downstream receives it).
+	for k := range attrs {
+		if strings.EqualFold(k, "password") {
+			delete(attrs, k)
+		}
+	}
+	return raw, attrs, nil
+}
+
+// newDoc builds the stored document from validated attributes.
+func (s *Server) newDoc(d *resourceDef, id string, attrs map[string]any, prev map[string]any) map[string]any {
+	doc := make(map[string]any, len(attrs)+3)
+	for k, v := range attrs {
+		if strings.EqualFold(k, "members") && d.typ == store.TypeGroup {
+			continue // kept in the members bucket
+		}
+		doc[k] = v
+	}
+	doc["schemas"] = d.schemasOf(doc)
+	doc["id"] = id
+	stamp(doc, prev, d.typ)
+	return doc
+}
+
+// roundTrip normalises a document to what JSON storage gives back, so
+// before/after comparisons and change payloads see the same types.
+func roundTrip(doc map[string]any) (map[string]any, []byte, error) {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out map[string]any
+	err = json.Unmarshal(b, &out)
+	return out, b, err
+}
+
+func (s *Server) create(d *resourceDef) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, attrs, e := s.parseResourceBody(w, r, d, http.MethodPost)
+		if e != nil {
+			s.fail(w, r, e)
+			return
+		}
+		base := s.baseURL(r)
+		members, e := membersFromValue(attrs["members"], true)
+		if e != nil {
+			s.fail(w, r, e)
+			return
+		}
+		var out map[string]any
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			out = nil
+			id := uuid.NewString()
+			doc, raw, err := roundTrip(s.newDoc(d, id, attrs, nil))
+			if err != nil {
+				return err
+			}
+			if e := s.claimIndexes(tx, d, id, nil, doc); e != nil {
+				return e
+			}
+			if _, err := store.CreateResource(tx, d.typ, id, raw); err != nil {
+				return err
+			}
+			if d.typ == store.TypeUser {
+				out, err = s.userView(tx, doc, base)
+				if err != nil {
+					return err
+				}
+				return s.sink.Enqueue(tx, store.Change{Type: store.TypeUser, ID: id, After: out})
+			}
+			after := s.groupView(doc, base)
+			added, err := s.addMembers(tx, id, members)
+			if err != nil {
+				return err
+			}
+			if err := s.sink.Enqueue(tx, store.Change{Type: store.TypeGroup, ID: id, After: after, MembersAdded: added}); err != nil {
+				return err
+			}
+			if err := s.enqueueUsers(tx, base, added, id, true); err != nil {
+				return err
+			}
+			out = after
+			if len(members) > 0 || wantsMembers(projection(r)) {
+				out["members"], err = s.groupMembers(tx, id, base)
+			}
+			return err
+		})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.respond(w, r, d, http.StatusCreated, out)
+	}
+}
+
+// claimIndexes updates the indexes for doc replacing prev (nil for a
+// create), enforcing userName (and, if configured, group displayName)
+// uniqueness case-insensitively. It returns a 409 before changing
+// anything when a unique value is taken.
+func (s *Server) claimIndexes(tx *bolt.Tx, d *resourceDef, id string, prev, doc map[string]any) error {
+	str := func(m map[string]any, k string) string {
+		if m == nil {
+			return ""
+		}
+		v, _ := m[k].(string)
+		return v
+	}
+	switch d.typ {
+	case store.TypeUser:
+		name, old := str(doc, "userName"), str(prev, "userName")
+		if store.Fold(name) != store.Fold(old) {
+			if holder := store.LookupUserName(tx, name); holder != "" && holder != id {
+				return errorf(http.StatusConflict, "uniqueness", "userName "+strconv.Quote(name)+" is already in use")
+			}
+			if old != "" {
+				if err := store.DeleteUserName(tx, old, id); err != nil {
+					return err
+				}
+			}
+			if _, err := store.PutUserName(tx, name, id); err != nil {
+				return err
+			}
+		}
+	case store.TypeGroup:
+		name, old := str(doc, "displayName"), str(prev, "displayName")
+		if store.Fold(name) != store.Fold(old) {
+			if s.uniqueGroupNames() {
+				for _, other := range store.LookupIndex(tx, store.IndexDisplayName, d.typ, name) {
+					if other != id {
+						return errorf(http.StatusConflict, "uniqueness", "group displayName "+strconv.Quote(name)+" is already in use")
+					}
+				}
+			}
+			if old != "" {
+				if err := store.DeleteIndex(tx, store.IndexDisplayName, d.typ, old, id); err != nil {
+					return err
+				}
+			}
+			if err := store.PutIndex(tx, store.IndexDisplayName, d.typ, name, id); err != nil {
+				return err
+			}
+		} else if name != old { // only the letter case changed: re-key under the new spelling
+			if err := store.PutIndex(tx, store.IndexDisplayName, d.typ, name, id); err != nil {
+				return err
+			}
+		}
+	}
+	ext, old := str(doc, "externalId"), str(prev, "externalId")
+	if ext != old {
+		if old != "" {
+			if err := store.DeleteIndex(tx, store.IndexExternalID, d.typ, old, id); err != nil {
+				return err
+			}
+		}
+		if ext != "" {
+			if err := store.PutIndex(tx, store.IndexExternalID, d.typ, ext, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// releaseIndexes removes a deleted resource's index entries.
+func releaseIndexes(tx *bolt.Tx, d *resourceDef, id string, doc map[string]any) error {
+	if v, ok := doc["userName"].(string); ok && d.typ == store.TypeUser {
+		if err := store.DeleteUserName(tx, v, id); err != nil {
+			return err
+		}
+	}
+	if v, ok := doc["displayName"].(string); ok && d.typ == store.TypeGroup {
+		if err := store.DeleteIndex(tx, store.IndexDisplayName, d.typ, v, id); err != nil {
+			return err
+		}
+	}
+	if v, ok := doc["externalId"].(string); ok && v != "" {
+		return store.DeleteIndex(tx, store.IndexExternalID, d.typ, v, id)
+	}
+	return nil
+}
+
+func (s *Server) uniqueGroupNames() bool {
+	return s.opts.UniqueGroupDisplayName == nil || *s.opts.UniqueGroupDisplayName
+}
+
+func (s *Server) replace(d *resourceDef) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		raw, attrs, e := s.parseResourceBody(w, r, d, http.MethodPut)
+		if e != nil {
+			s.fail(w, r, e)
+			return
+		}
+		// PUT replaces members only when it names them: a client that
+		// leaves them out (they can be huge) does not empty the group.
+		_, setMembers := lookupFold(raw, "members")
+		members, e := membersFromValue(attrs["members"], true)
+		if e != nil {
+			s.fail(w, r, e)
+			return
+		}
+		base := s.baseURL(r)
+		var out map[string]any
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			out = nil
+			prev, e := loadDoc(tx, d.typ, id)
+			if e != nil {
+				return e
+			}
+			if e := checkIfMatch(r, prev); e != nil {
+				return e
+			}
+			doc, rawDoc, err := roundTrip(s.newDoc(d, id, attrs, prev))
+			if err != nil {
+				return err
+			}
+			if e := s.claimIndexes(tx, d, id, prev, doc); e != nil {
+				return e
+			}
+			if err := store.UpdateResource(tx, d.typ, id, rawDoc); err != nil {
+				return err
+			}
+			if d.typ == store.TypeUser {
+				before, err := s.userView(tx, prev, base)
+				if err != nil {
+					return err
+				}
+				if out, err = s.userView(tx, doc, base); err != nil {
+					return err
+				}
+				return s.sink.Enqueue(tx, store.Change{Type: store.TypeUser, ID: id, Before: before, After: out})
+			}
+			var delta memberDelta
+			if setMembers {
+				if delta, err = s.setMembers(tx, id, members); err != nil {
+					return err
+				}
+			}
+			out = s.groupView(doc, base)
+			if err := s.enqueueGroup(tx, base, id, s.groupView(prev, base), out, delta); err != nil {
+				return err
+			}
+			if wantsMembers(projection(r)) {
+				out["members"], err = s.groupMembers(tx, id, base)
+			}
+			return err
+		})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.respond(w, r, d, http.StatusOK, out)
+	}
+}
+
+func (s *Server) delete(d *resourceDef) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		base := s.baseURL(r)
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			doc, e := loadDoc(tx, d.typ, id)
+			if e != nil {
+				return e
+			}
+			if e := checkIfMatch(r, doc); e != nil {
+				return e
+			}
+			if err := releaseIndexes(tx, d, id, doc); err != nil {
+				return err
+			}
+			if d.typ == store.TypeUser {
+				return s.deleteUser(tx, base, id, doc)
+			}
+			return s.deleteGroup(tx, base, id, doc)
+		})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// deleteUser removes the user from every group (each group reports the
+// member removal) and then the user itself.
+func (s *Server) deleteUser(tx *bolt.Tx, base, id string, doc map[string]any) error {
+	before, err := s.userView(tx, doc, base)
+	if err != nil {
+		return err
+	}
+	gids, err := store.GroupsOf(tx, id)
+	if err != nil {
+		return err
+	}
+	for _, gid := range gids {
+		if _, err := store.RemoveMember(tx, gid, id); err != nil {
+			return err
+		}
+		if err := s.touchGroup(tx, base, gid, memberDelta{removed: []string{id}}); err != nil {
+			return err
+		}
+	}
+	if err := store.DeleteResource(tx, store.TypeUser, id); err != nil {
+		return err
+	}
+	return s.sink.Enqueue(tx, store.Change{Type: store.TypeUser, ID: id, Before: before})
+}
+
+// deleteGroup removes the group and its memberships; each member user
+// reports its changed groups.
+func (s *Server) deleteGroup(tx *bolt.Tx, base, id string, doc map[string]any) error {
+	mids, err := store.MemberIDs(tx, id)
+	if err != nil {
+		return err
+	}
+	var users []string
+	var befores []map[string]any
+	for _, mid := range mids {
+		if u, e := loadDoc(tx, store.TypeUser, mid); e == nil {
+			b, err := s.userView(tx, u, base)
+			if err != nil {
+				return err
+			}
+			users, befores = append(users, mid), append(befores, b)
+		}
+		if _, err := store.RemoveMember(tx, id, mid); err != nil {
+			return err
+		}
+	}
+	if err := store.DeleteResource(tx, store.TypeGroup, id); err != nil {
+		return err
+	}
+	if err := s.sink.Enqueue(tx, store.Change{Type: store.TypeGroup, ID: id, Before: s.groupView(doc, base), MembersRemoved: mids}); err != nil {
+		return err
+	}
+	for i, uid := range users {
+		u, e := loadDoc(tx, store.TypeUser, uid)
+		if e != nil {
+			continue
+		}
+		after, err := s.userView(tx, u, base)
+		if err != nil {
+			return err
+		}
+		if err := s.sink.Enqueue(tx, store.Change{Type: store.TypeUser, ID: uid, Before: befores[i], After: after}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func lookupFold(m map[string]any, key string) (any, bool) {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// jsonEqual compares two decoded JSON documents.
+func jsonEqual(a, b map[string]any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}

@@ -1,0 +1,262 @@
+package scim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	elimity "github.com/elimity-com/scim"
+	"github.com/elimity-com/scim/optional"
+	"github.com/elimity-com/scim/schema"
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/scimbridge/scimbridge/store"
+)
+
+// Defaults for zero Options fields.
+const (
+	DefaultMaxResults      = 100
+	DefaultMaxPayloadBytes = 1 << 20
+)
+
+// Server is the SCIM 2.0 endpoint for Users and Groups on the store.
+type Server struct {
+	opts  Options
+	db    *store.DB
+	sink  store.Sink
+	log   zerolog.Logger
+	user  *resourceDef
+	group *resourceDef
+	elim  elimity.Server // validation, /Schemas, /ResourceTypes
+	base  string         // absolute URL of the SCIM root, "" to derive from requests
+
+	unknownAttrs *prometheus.CounterVec
+	warned       sync.Map // attribute name → struct{}: warn once per name
+}
+
+var allowStringValues sync.Once
+
+// New builds the endpoint: schemas (with opts.Extensions), the elimity
+// server that validates requests, and our handlers over db. Every write
+// hands its changes to sink inside its transaction.
+func New(opts Options, db *store.DB, sink store.Sink, log zerolog.Logger) (*Server, error) {
+	if db == nil {
+		return nil, errors.New("scim: no store")
+	}
+	if sink == nil {
+		sink = store.NopSink{}
+	}
+	if opts.MaxResults <= 0 {
+		opts.MaxResults = DefaultMaxResults
+	}
+	if opts.MaxPayloadBytes <= 0 {
+		opts.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
+	user, group, err := buildDefs(opts.Extensions)
+	if err != nil {
+		return nil, err
+	}
+	// Entra sends "True"/"False" for booleans; the library's switch is
+	// global, so set it once.
+	allowStringValues.Do(func() { schema.SetAllowStringValues(true) })
+
+	s := &Server{
+		opts: opts, db: db, sink: sink, log: log,
+		user: user, group: group,
+		base: strings.TrimRight(opts.ExternalURL, "/"),
+		unknownAttrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scimbridge_scim_unknown_attributes_total",
+			Help: "Attributes in SCIM requests that no schema declares (ignored, or rejected in strict mode).",
+		}, []string{"resource_type"}),
+	}
+	if s.base != "" {
+		s.base += "/scim/v2"
+	}
+	var types []elimity.ResourceType
+	for _, d := range []*resourceDef{user, group} {
+		var exts []elimity.SchemaExtension
+		for _, e := range d.exts {
+			exts = append(exts, elimity.SchemaExtension{Schema: e})
+		}
+		types = append(types, elimity.ResourceType{
+			ID: optional.NewString(d.typ), Name: d.typ, Endpoint: d.endpoint,
+			Description:      optional.NewString(d.typ + " Account"),
+			Schema:           d.core,
+			SchemaExtensions: exts,
+			Handler:          captureHandler{},
+		})
+	}
+	s.elim, err = elimity.NewServer(&elimity.ServerArgs{
+		ServiceProviderConfig: &elimity.ServiceProviderConfig{MaxResults: opts.MaxResults, SupportFiltering: true, SupportPatch: true},
+		ResourceTypes:         types,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scim: %w", err)
+	}
+	return s, nil
+}
+
+// Collectors returns the endpoint's Prometheus metrics.
+func (s *Server) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{s.unknownAttrs}
+}
+
+// Handler serves the SCIM API with paths relative to its root: mount it
+// with chi (r.Mount("/scim/v2", s.Handler())) or strip the prefix. It does
+// no authentication: wrap it in BearerAuth.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotFound, "", "no such endpoint: "+r.URL.Path)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusMethodNotAllowed, "", "method "+r.Method+" not allowed on "+r.URL.Path)
+	})
+	r.Get("/ServiceProviderConfig", s.serviceProviderConfig)
+	r.Get("/serviceConfiguration", s.serviceProviderConfig) // Microsoft's reference name
+	for _, p := range []string{"/Schemas", "/Schemas/*", "/ResourceTypes", "/ResourceTypes/*"} {
+		r.Get(p, s.discovery)
+	}
+	for _, d := range []*resourceDef{s.user, s.group} {
+		r.Route(d.endpoint, func(r chi.Router) {
+			// "/Users/?filter=..." is a list, not a Get with an empty id.
+			r.Get("/", s.list(d))
+			r.Post("/", s.create(d))
+			r.Post("/.search", s.search(d))
+			r.Get("/{id}", s.get(d))
+			r.Put("/{id}", s.replace(d))
+			r.Patch("/{id}", s.patch(d))
+			r.Delete("/{id}", s.delete(d))
+		})
+	}
+	return canonicalPaths(r)
+}
+
+// endpoints are the first path segments we serve, by lower-case name:
+// clients (Microsoft's suite among them) do not always spell them as the
+// RFC does.
+var endpoints = map[string]string{}
+
+func init() {
+	for _, e := range []string{"Users", "Groups", "Schemas", "ResourceTypes", "ServiceProviderConfig", "serviceConfiguration"} {
+		endpoints[strings.ToLower(e)] = e
+	}
+}
+
+// canonicalPaths rewrites the first path segment to its canonical case.
+func canonicalPaths(next http.Handler) http.Handler {
+	canon := func(p string) string {
+		rest := strings.TrimPrefix(p, "/")
+		seg, tail, _ := strings.Cut(rest, "/")
+		if c, ok := endpoints[strings.ToLower(seg)]; ok && c != seg {
+			if tail != "" || strings.HasSuffix(rest, "/") {
+				return "/" + c + "/" + tail
+			}
+			return "/" + c
+		}
+		return p
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.RoutePath != "" {
+			rctx.RoutePath = canon(rctx.RoutePath)
+		} else if c := canon(r.URL.Path); c != r.URL.Path {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path, r2.URL.RawPath = c, ""
+			r = r2
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// baseURL is the absolute URL of the SCIM root: the configured external
+// URL, or one derived from the request when none is configured.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.base != "" {
+		return s.base
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/scim/v2"
+}
+
+func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, serviceProviderConfig(s.opts, s.baseURL(r)))
+}
+
+// discovery serves /Schemas and /ResourceTypes through the library.
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
+	rc := chi.RouteContext(r.Context())
+	path := r.URL.Path
+	if rc != nil && rc.RoutePath != "" {
+		path = rc.RoutePath
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = path
+	r2.URL.RawPath = ""
+	s.elim.ServeHTTP(w, r2)
+}
+
+// readBody reads a request body up to the payload limit: 413 beyond it,
+// 415 for a body that is not JSON.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt := strings.ToLower(strings.TrimSpace(strings.Split(ct, ";")[0]))
+		if mt != "application/scim+json" && mt != "application/json" {
+			return nil, errorf(http.StatusUnsupportedMediaType, "", "Content-Type must be application/scim+json or application/json")
+		}
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxPayloadBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errorf(http.StatusRequestEntityTooLarge, "", fmt.Sprintf("request body exceeds maxPayloadSize (%d bytes)", s.opts.MaxPayloadBytes))
+		}
+		return nil, errorf(http.StatusBadRequest, "invalidSyntax", "cannot read request body")
+	}
+	return b, nil
+}
+
+// fail writes err as a SCIM error, logging internal errors.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	se, known := asError(err)
+	if !known {
+		s.logger(r).Error().Err(err).Msg("scim request failed")
+	}
+	WriteError(w, se.Status, se.ScimType, se.Detail)
+}
+
+func (s *Server) logger(r *http.Request) *zerolog.Logger {
+	if l := zerolog.Ctx(r.Context()); l != nil && l.GetLevel() != zerolog.Disabled {
+		return l
+	}
+	return &s.log
+}
+
+// decodeObject decodes a JSON object, numbers kept as json.Number.
+func decodeObject(b []byte) (map[string]any, *Error) {
+	d := json.NewDecoder(strings.NewReader(string(b)))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil || m == nil {
+		return nil, errorf(http.StatusBadRequest, "invalidSyntax", "request body is not a JSON object")
+	}
+	if d.More() {
+		return nil, errorf(http.StatusBadRequest, "invalidSyntax", "request body has data after the JSON object")
+	}
+	return m, nil
+}
+
+type ctxKey struct{}
+
+func withCapture(ctx context.Context, c *captured) context.Context {
+	return context.WithValue(ctx, ctxKey{}, c)
+}
