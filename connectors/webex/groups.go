@@ -1,0 +1,244 @@
+package webex
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/scimbridge/scimbridge/connectors"
+)
+
+type wireGroup struct {
+	Schemas     []string     `json:"schemas"`
+	DisplayName string       `json:"displayName"`
+	ExternalID  string       `json:"externalId,omitempty"`
+	Members     []wireMember `json:"members,omitempty"`
+}
+
+type wireMember struct {
+	Value string `json:"value"`
+	Type  string `json:"type"`
+}
+
+func groupOps(prev, cur map[string]any) []patchOp {
+	var ops []patchOp
+	for _, f := range []string{"displayName", "externalId"} {
+		old, now := text(prev, f), text(cur, f)
+		switch {
+		case prev != nil && old == now, prev == nil && now == "":
+		case now == "":
+			ops = append(ops, patchOp{Op: "remove", Path: f})
+		default:
+			ops = append(ops, patchOp{Op: "replace", Path: f, Value: now})
+		}
+	}
+	return ops
+}
+
+// applyGroup creates, updates or deletes one group, with its member delta.
+func (c *Connector) applyGroup(ctx context.Context, ch connectors.Change) connectors.Result {
+	id := ch.TargetID
+	if ch.Op == connectors.OpDelete {
+		if id == "" {
+			return connectors.Result{}
+		}
+		_, err := c.do(ctx, call{op: "group.delete", method: http.MethodDelete, path: "/Groups/" + url.PathEscape(id), kind: connectors.CallDelete}, nil)
+		return connectors.Result{Err: err}
+	}
+	if ch.Fields == nil {
+		return connectors.Result{TargetID: id, Err: permanentf("group upsert without mapped fields")}
+	}
+	name := text(ch.Fields, "displayName")
+	if name == "" {
+		return connectors.Result{TargetID: id, Err: permanentf("group has no displayName")}
+	}
+
+	memberErrs := map[string]error{}
+	var adds, removes []connectors.Member
+	for _, m := range ch.MembersAdded {
+		if m.TargetID == "" {
+			memberErrs[m.ID] = permanentf("member %s has no Webex id", m.ID)
+			continue
+		}
+		adds = append(adds, m)
+	}
+	for _, m := range ch.MembersRemoved {
+		if m.TargetID != "" { // else Webex never had it
+			removes = append(removes, m)
+		}
+	}
+
+	prev := ch.Prev
+	if id == "" {
+		var err error
+		if id, adds, err = c.createGroup(ctx, ch.Fields, adds); err != nil {
+			return connectors.Result{Err: err, MemberErrors: nilIfEmpty(memberErrs)}
+		}
+		prev = ch.Fields // just written (adoption resets prev below)
+		if id == "" {
+			if id, err = c.findOne(ctx, "group.lookup", "/Groups", "displayName", name); err != nil {
+				return connectors.Result{Err: err, MemberErrors: nilIfEmpty(memberErrs)}
+			}
+			if id == "" {
+				return connectors.Result{Err: permanentf("create answered 409 but no group has displayName %q", name)}
+			}
+			c.log.Info().Str("op", "group.adopt").Str("target_id", id).Msg("adopted existing Webex group")
+			prev = nil
+		}
+		removes = nil // a new group has no one to remove; an adopted one keeps its members
+	}
+	err := c.patchGroup(ctx, id, groupOps(prev, ch.Fields), adds, removes, memberErrs)
+	return connectors.Result{TargetID: id, Err: err, MemberErrors: nilIfEmpty(memberErrs)}
+}
+
+// createGroup POSTs the group with its first chunk of members and returns
+// its id ("" after a 409: the caller adopts) and the members still to add.
+func (c *Connector) createGroup(ctx context.Context, f map[string]any, adds []connectors.Member) (string, []connectors.Member, error) {
+	first := adds[:min(len(adds), c.memberChunk)]
+	body := wireGroup{Schemas: []string{schemaGroup}, DisplayName: text(f, "displayName"), ExternalID: text(f, "externalId")}
+	for _, m := range first {
+		body.Members = append(body.Members, wireMember{Value: m.TargetID, Type: "user"})
+	}
+	var created idOnly
+	cl := call{op: "group.create", method: http.MethodPost, path: "/Groups", body: body, kind: connectors.CallCreate}
+	outcome, err := c.do(ctx, cl, &created)
+	if err != nil && isPermanent(err) && len(first) > 0 {
+		// A member Webex rejects must not block the group: create it bare
+		// and add the members one chunk at a time, which finds the bad one.
+		body.Members = nil
+		cl.body = body
+		outcome, err = c.do(ctx, cl, &created)
+		first = nil
+	}
+	switch {
+	case err != nil:
+		return "", adds, err
+	case outcome == connectors.Adopt:
+		return "", adds, nil
+	case created.ID == "":
+		return "", adds, connectors.NewTransient("group created but the answer has no id", nil)
+	}
+	return created.ID, adds[len(first):], nil
+}
+
+// unit is one logical part of a group PATCH: the attribute operations, or
+// one member's add or remove.
+type unit struct {
+	fields []patchOp
+	member *connectors.Member
+	remove bool
+}
+
+// patchGroup sends the attribute changes and member delta in PATCHes of at
+// most memberChunk members. A PATCH Webex rejects as a whole is retried
+// unit by unit, so one bad member is reported alone (memberErrs) and the
+// others land. The error is the attribute change's, or a transient one.
+func (c *Connector) patchGroup(ctx context.Context, id string, fieldOps []patchOp, adds, removes []connectors.Member, memberErrs map[string]error) error {
+	var units []unit
+	if len(fieldOps) > 0 {
+		units = append(units, unit{fields: fieldOps})
+	}
+	for i := range removes {
+		units = append(units, unit{member: &removes[i], remove: true})
+	}
+	for i := range adds {
+		units = append(units, unit{member: &adds[i]})
+	}
+	var fieldErr error
+	for len(units) > 0 {
+		n, members := 0, 0
+		for n < len(units) && (units[n].member == nil || members < c.memberChunk) {
+			if units[n].member != nil {
+				members++
+			}
+			n++
+		}
+		pack := units[:n]
+		units = units[n:]
+		err := c.sendPatch(ctx, id, pack)
+		if err == nil {
+			continue
+		}
+		if !isPermanent(err) {
+			return err // retried as a whole; adds and removes are idempotent
+		}
+		for _, u := range pack {
+			e := err
+			if len(pack) > 1 {
+				if e = c.sendPatch(ctx, id, []unit{u}); e != nil && !isPermanent(e) {
+					return e
+				}
+			}
+			switch {
+			case e == nil:
+			case u.member == nil:
+				fieldErr = e
+			default:
+				memberErrs[u.member.ID] = e
+			}
+		}
+	}
+	return fieldErr
+}
+
+// sendPatch sends one PATCH for a pack of units: attribute operations,
+// one remove per member, and one add carrying every added member.
+func (c *Connector) sendPatch(ctx context.Context, id string, pack []unit) error {
+	var ops []patchOp
+	var added []wireMember
+	kind := connectors.CallDelete // a PATCH of removals only: 404 means already gone
+	for _, u := range pack {
+		switch {
+		case u.member == nil:
+			ops = append(ops, u.fields...)
+			kind = connectors.CallOther
+		case u.remove:
+			ops = append(ops, patchOp{Op: "remove", Path: "members[value eq " + strconv.Quote(u.member.TargetID) + "]"})
+		default:
+			added = append(added, wireMember{Value: u.member.TargetID, Type: "user"})
+			kind = connectors.CallOther
+		}
+	}
+	if len(added) > 0 {
+		ops = append(ops, patchOp{Op: "add", Path: "members", Value: added})
+	}
+	_, err := c.do(ctx, call{op: "group.patch", method: http.MethodPatch, path: "/Groups/" + url.PathEscape(id), body: newPatch(ops), kind: kind}, nil)
+	return err
+}
+
+func nilIfEmpty(m map[string]error) map[string]error {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// Members lists the Webex ids of a group's members, paging through
+// /Groups/{id}/Members (at most 500 a page) until startIndex passes
+// memberSize. It is for reconciliation and tests.
+func (c *Connector) Members(ctx context.Context, groupID string) ([]string, error) {
+	var ids []string
+	start := 1
+	for {
+		var page struct {
+			MemberSize   int `json:"memberSize"`
+			ItemsPerPage int `json:"itemsPerPage"`
+			StartIndex   int `json:"startIndex"`
+			Members      []struct {
+				Value string `json:"value"`
+			} `json:"members"`
+		}
+		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(maxMemberChunk)}}
+		if _, err := c.do(ctx, call{op: "group.members", method: http.MethodGet, path: "/Groups/" + url.PathEscape(groupID) + "/Members", query: q}, &page); err != nil {
+			return nil, err
+		}
+		for _, m := range page.Members {
+			ids = append(ids, m.Value)
+		}
+		start += len(page.Members)
+		if len(page.Members) == 0 || start > page.MemberSize {
+			return ids, nil
+		}
+	}
+}
