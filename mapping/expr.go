@@ -35,14 +35,32 @@ type pathCompiler func(raw string) (valuer, error)
 func parseExpr(s string, path pathCompiler) (node, error) {
 	p := &parser{s: s, path: path}
 	n, err := p.expr()
+	if err == nil {
+		p.space()
+		if p.i < len(p.s) {
+			err = p.syntaxf("unexpected %q", p.rest())
+		}
+	}
 	if err != nil {
+		// YAML eats the quotes of `display: "{{name.givenName}} {{name.familyName}}"`.
+		// Only a template has "{{" outside a quoted string: take it as one.
+		if t := strings.TrimSpace(s); bareTemplate(t) {
+			n, err := parseTemplate(t, path)
+			if err != nil {
+				return nil, fmt.Errorf("template %v", err)
+			}
+			return n, nil
+		}
 		return nil, err
 	}
-	p.space()
-	if p.i < len(p.s) {
-		return nil, p.syntaxf("unexpected %q", p.rest())
-	}
 	return n, nil
+}
+
+// bareTemplate reports whether s has "{{" before any quote.
+func bareTemplate(s string) bool {
+	i := strings.Index(s, "{{")
+	q := strings.IndexByte(s, '"')
+	return i >= 0 && (q < 0 || i < q)
 }
 
 type parser struct {

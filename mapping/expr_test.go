@@ -122,6 +122,9 @@ func TestExpressions(t *testing.T) {
 		{`"{{default(title, \"n/a\")}}"`, "n/a"},
 		{`"{{employeeNumber}}-{{active}}"`, "1234-false"},
 		{`lower("{{name.givenName}}")`, "ada"},
+		// YAML ate the quotes
+		{`{{name.givenName}} {{name.familyName}}`, "Ada Lovelace"},
+		{`Dr. {{name.familyName}}`, "Dr. Lovelace"},
 	}
 	compile := fakePaths("emails.value", "emails")
 	for _, tt := range tests {

@@ -39,6 +39,11 @@ func compilePath(rs *scimpath.ResourceSchema) pathCompiler {
 		}
 		attr, sub, err := resolve(rs, p.URN, p.Attr, p.SubAttr, nil)
 		if err != nil {
+			var ue *unknownError
+			if errors.As(err, &ue) && !ue.hinted && p.URN == "" && p.SubAttr == "" && p.Filter == nil {
+				// YAML also eats the quotes of a constant: `department: "Sales"`.
+				return nil, fmt.Errorf(`%v (if you meant a constant, quote it inside the YAML string: '"%s"')`, err, raw)
+			}
 			return nil, err
 		}
 		if p.Filter != nil {
@@ -161,25 +166,39 @@ func resolve(rs *scimpath.ResourceSchema, urn, name, subName string, within []sc
 			// A common slip: an extension attribute without its URN.
 			for _, ext := range rs.Extensions {
 				if findAttr(ext.Attrs, name) != nil {
-					return nil, nil, fmt.Errorf("unknown attribute %q: it is an extension attribute, write %s:%s", name, ext.URN, name)
+					return nil, nil, &unknownError{fmt.Sprintf("unknown attribute %q: it is an extension attribute, write %s:%s", name, ext.URN, name), true}
 				}
 				for _, a := range ext.Attrs {
 					candidates = append(candidates, ext.URN+":"+a.Name)
 				}
 			}
 		}
-		return nil, nil, fmt.Errorf("unknown attribute %q%s", full, suggest(name, candidates))
+		return nil, nil, unknown(full, name, candidates)
 	}
 	if subName == "" {
 		return attr, nil, nil
 	}
 	if sub = findAttr(attr.SubAttrs, subName); sub == nil {
 		if len(attr.SubAttrs) == 0 {
-			return nil, nil, fmt.Errorf("unknown attribute %q: %s has no sub-attributes", full+"."+subName, attr.Name)
+			return nil, nil, &unknownError{fmt.Sprintf("unknown attribute %q: %s has no sub-attributes", full+"."+subName, attr.Name), true}
 		}
-		return nil, nil, fmt.Errorf("unknown attribute %q%s", full+"."+subName, suggest(subName, attrNames(attr.SubAttrs)))
+		return nil, nil, unknown(full+"."+subName, subName, attrNames(attr.SubAttrs))
 	}
 	return attr, sub, nil
+}
+
+// unknownError is an attribute the schema lacks; hinted says whether the
+// message already suggests a fix.
+type unknownError struct {
+	msg    string
+	hinted bool
+}
+
+func (e *unknownError) Error() string { return e.msg }
+
+func unknown(full, name string, candidates []string) error {
+	hint := suggest(name, candidates)
+	return &unknownError{fmt.Sprintf("unknown attribute %q%s", full, hint), hint != ""}
 }
 
 func findAttr(attrs []scimpath.Attr, name string) *scimpath.Attr {
@@ -203,7 +222,7 @@ func attrNames(attrs []scimpath.Attr) []string {
 // name, if it is within a few edits; a candidate "urn:...:attr" is
 // compared by its attribute name.
 func suggest(name string, candidates []string) string {
-	best, bestDist := "", len(name)/3+2
+	best, bestDist := "", len(name)/4+1
 	for _, c := range candidates {
 		short := c[strings.LastIndexByte(c, ':')+1:]
 		if d := editDistance(strings.ToLower(name), strings.ToLower(short)); d < bestDist {
