@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -49,6 +50,13 @@ func Append(tx *bolt.Tx, connector string, e *Entry) error {
 	if e.Seq, err = b.NextSequence(); err != nil {
 		return err
 	}
+	idx, err := tx.CreateBucketIfNotExists(idxBucket(connector))
+	if err != nil {
+		return err
+	}
+	if err := idx.Put(idxKey(e.Type, e.ID, e.Seq), nil); err != nil {
+		return err
+	}
 	return putEntry(b, e)
 }
 
@@ -60,6 +68,25 @@ func putEntry(b *bolt.Bucket, e *Entry) error {
 	return b.Put(seqKey(e.Seq), v)
 }
 
+// The index qidx/<connector> holds "Type/ID/" + seq for every entry, so
+// "has this resource pending entries?" is one seek, whatever the depth.
+func idxBucket(connector string) []byte { return []byte("qidx/" + connector) }
+
+func idxKey(typ, id string, seq uint64) []byte {
+	return append([]byte(typ+"/"+id+"/"), seqKey(seq)...)
+}
+
+// HasPending reports whether the resource has entries in the connector's queue.
+func HasPending(tx *bolt.Tx, connector, typ, id string) bool {
+	b := tx.Bucket(idxBucket(connector))
+	if b == nil {
+		return false
+	}
+	prefix := []byte(typ + "/" + id + "/")
+	k, _ := b.Cursor().Seek(prefix)
+	return k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8
+}
+
 // PutEntry rewrites an existing entry (attempts, next attempt, last error).
 func PutEntry(tx *bolt.Tx, connector string, e *Entry) error {
 	b, err := tx.CreateBucketIfNotExists(queueBucket(connector))
@@ -69,13 +96,18 @@ func PutEntry(tx *bolt.Tx, connector string, e *Entry) error {
 	return putEntry(b, e)
 }
 
-// DeleteEntry removes the entry with seq (a no-op when absent).
-func DeleteEntry(tx *bolt.Tx, connector string, seq uint64) error {
+// DeleteEntry removes the entry (a no-op when absent).
+func DeleteEntry(tx *bolt.Tx, connector string, e *Entry) error {
 	b := tx.Bucket(queueBucket(connector))
 	if b == nil {
 		return nil
 	}
-	return b.Delete(seqKey(seq))
+	if idx := tx.Bucket(idxBucket(connector)); idx != nil {
+		if err := idx.Delete(idxKey(e.Type, e.ID, e.Seq)); err != nil {
+			return err
+		}
+	}
+	return b.Delete(seqKey(e.Seq))
 }
 
 // GetEntry returns the entry with seq, or nil.

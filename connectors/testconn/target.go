@@ -43,6 +43,9 @@ type Options struct {
 	Rate       float64
 	Burst      int
 	RetryAfter time.Duration // sent with 429s when > 0
+	// AllOrNothing fails every op of a call with the first op's 400 (like
+	// a bulk endpoint with failOnErrors=1): the dispatcher must split.
+	AllOrNothing bool
 }
 
 // Op is one change in a call.
@@ -244,6 +247,16 @@ func (t *Target) Call(ops []Op) ([]OpResult, Fault, time.Duration) {
 	t.stats.Ops += len(ops)
 	t.stats.MaxBatchSeen = max(t.stats.MaxBatchSeen, len(ops))
 	res := make([]OpResult, len(ops))
+	if t.opts.AllOrNothing {
+		for _, op := range ops {
+			if msg, ok := t.poison[op.ID]; ok {
+				for i := range res {
+					res[i] = OpResult{Status: 400, Msg: "batch rejected: " + msg}
+				}
+				return res, FaultNone, 0
+			}
+		}
+	}
 	for i, op := range ops {
 		res[i] = t.apply(op)
 	}

@@ -1,0 +1,541 @@
+package connectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimbridge/scimbridge/store"
+)
+
+// job is one resource's coalesced pending entries, ready for delivery.
+type job struct {
+	key     string
+	entries []store.Entry
+	change  Change
+	skipped []string // members named that the target will not get (unknown, out of scope)
+}
+
+// call reports whether the job needs the target: an upsert that changes
+// nothing the target was last sent, or a delete of something the target
+// never had, is done without a call.
+func (j *job) call() bool {
+	c := j.change
+	if len(c.MembersAdded) > 0 || len(c.MembersRemoved) > 0 {
+		return true
+	}
+	if c.Op == OpDelete {
+		return c.TargetID != "" || c.Prev != nil
+	}
+	return c.TargetID == "" || !sameJSON(c.Prev, c.Fields)
+}
+
+// run is the lane's scheduler: it scans the queue, hands batches to idle
+// workers and sleeps until a commit, a finished batch or a due retry.
+func (l *lane) run(ctx context.Context) {
+	work := make(chan []*job)
+	done := make(chan struct{}, l.workers)
+	for range l.workers {
+		go func() {
+			for b := range work {
+				l.deliver(ctx, b)
+				done <- struct{}{}
+			}
+		}()
+	}
+	defer func() {
+		close(work)
+		// Wait for in-flight batches: they finish (bounded by the drain
+		// timeout) or release their entries untouched.
+		for l.busyCount() > 0 {
+			<-done
+			l.mu.Lock()
+			l.busy--
+			l.mu.Unlock()
+		}
+	}()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		batches, next := l.schedule()
+		for _, b := range batches {
+			l.mu.Lock()
+			l.busy++
+			l.mu.Unlock()
+			work <- b
+		}
+		wait := l.d.opts.poll
+		if !next.IsZero() {
+			wait = min(wait, max(time.Until(next), time.Millisecond))
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.wake:
+		case <-done:
+			l.mu.Lock()
+			l.busy--
+			l.mu.Unlock()
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+func (l *lane) busyCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.busy
+}
+
+// schedule builds up to one batch per idle worker from the head of the
+// queue, marking their resources in flight; next is the earliest time a
+// backed-off or paused entry becomes due.
+func (l *lane) schedule() (batches [][]*job, next time.Time) {
+	l.mu.Lock()
+	free := l.workers - l.busy
+	paused := l.pausedUntil
+	l.mu.Unlock()
+	now := time.Now()
+	if free <= 0 {
+		return nil, time.Time{}
+	}
+	if now.Before(paused) {
+		return nil, paused
+	}
+	var order []string
+	runs := map[string][]store.Entry{}
+	removedFrom := map[string]bool{} // users a pending group entry removes
+	err := l.d.db.View(func(tx *bolt.Tx) error {
+		limit := max(l.d.opts.scanLimit, l.batch*l.workers*4)
+		if err := store.Entries(tx, l.name, 0, limit, func(e *store.Entry) bool {
+			k := e.Key()
+			r, ok := runs[k]
+			if !ok {
+				order = append(order, k)
+			}
+			// A run stops after its first delete: a resource that left scope
+			// and came back must see both.
+			if len(r) == 0 || r[len(r)-1].Op != string(OpDelete) {
+				runs[k] = append(r, *e)
+			}
+			for _, m := range e.MembersRemoved {
+				removedFrom[store.TypeUser+"/"+m] = true
+			}
+			return true
+		}); err != nil {
+			return err
+		}
+		var cur []*job
+		for _, k := range order {
+			if len(batches) == free {
+				break
+			}
+			r := runs[k]
+			if l.isInflight(k) {
+				continue
+			}
+			if t := r[0].NextAttempt; t.After(now) {
+				if next.IsZero() || t.Before(next) {
+					next = t
+				}
+				continue
+			}
+			// A user's delete waits for the groups that remove it, so their
+			// removal can still name its target id.
+			if r[0].Type == store.TypeUser && r[0].Op == string(OpDelete) && removedFrom[k] {
+				continue
+			}
+			j, ready, err := l.build(tx, k, r)
+			if err != nil {
+				return err
+			}
+			if !ready {
+				continue
+			}
+			l.setInflight(k, true)
+			cur = append(cur, j)
+			if len(cur) == l.batch {
+				batches = append(batches, cur)
+				cur = nil
+			}
+		}
+		if len(cur) > 0 && len(batches) < free {
+			batches = append(batches, cur)
+		}
+		return nil
+	})
+	if err != nil {
+		l.d.log.Error().Err(err).Str("connector", l.name).Msg("scan queue")
+		for _, b := range batches {
+			for _, j := range b {
+				l.setInflight(j.key, false)
+			}
+		}
+		return nil, now.Add(l.d.opts.poll)
+	}
+	return batches, next
+}
+
+func (l *lane) isInflight(k string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inflight[k]
+}
+
+func (l *lane) setInflight(k string, on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if on {
+		l.inflight[k] = true
+	} else {
+		delete(l.inflight, k)
+	}
+}
+
+// build coalesces a resource's run of entries into one Change: the target
+// id and previous fields from the id mapping, the fields of the last entry
+// and the net member delta. ready is false while a member's own create is
+// still pending for this connector.
+func (l *lane) build(tx *bolt.Tx, key string, run []store.Entry) (*job, bool, error) {
+	first, last := run[0], run[len(run)-1]
+	c := Change{Seq: last.Seq, Type: first.Type, ID: first.ID, Op: Op(last.Op), LeftScope: last.LeftScope}
+	m, err := store.GetMapping(tx, l.name, c.Type, c.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	if m != nil {
+		c.TargetID, c.Prev = m.TargetID, m.Fields
+	}
+	if c.Op == OpUpsert {
+		c.Fields = last.Fields
+	} else if c.Prev == nil {
+		// Never acknowledged by the target, but a crash may have hidden a
+		// create that landed: give the connector the last known fields so
+		// it can find the object by its key (or answer "already gone").
+		for _, e := range run {
+			if e.Fields != nil {
+				c.Prev = e.Fields
+			}
+		}
+		if c.Prev == nil {
+			c.Prev = first.Prev
+		}
+	}
+	j := &job{key: key, entries: run, change: c}
+	if c.Type != store.TypeGroup || c.Op == OpDelete {
+		return j, true, nil
+	}
+	// Net member delta: an add and a later remove of one member cancel.
+	delta := map[string]bool{}
+	var order []string
+	for _, e := range run {
+		for _, id := range e.MembersAdded {
+			if v, ok := delta[id]; ok && !v {
+				delete(delta, id)
+				continue
+			}
+			if _, ok := delta[id]; !ok {
+				order = append(order, id)
+			}
+			delta[id] = true
+		}
+		for _, id := range e.MembersRemoved {
+			if v, ok := delta[id]; ok && v {
+				delete(delta, id)
+				continue
+			}
+			if _, ok := delta[id]; !ok {
+				order = append(order, id)
+			}
+			delta[id] = false
+		}
+	}
+	for _, id := range order {
+		add, ok := delta[id]
+		if !ok {
+			continue
+		}
+		um, err := store.GetMapping(tx, l.name, store.TypeUser, id)
+		if err != nil {
+			return nil, false, err
+		}
+		if !add {
+			mem := Member{ID: id}
+			if um != nil {
+				mem.TargetID, mem.Fields = um.TargetID, um.Fields
+			}
+			c.MembersRemoved = append(c.MembersRemoved, mem)
+			continue
+		}
+		if um != nil && um.TargetID != "" {
+			c.MembersAdded = append(c.MembersAdded, Member{ID: id, TargetID: um.TargetID, Fields: um.Fields})
+			continue
+		}
+		sh, err := store.GetShadow(tx, l.name, store.TypeUser, id)
+		if err != nil {
+			return nil, false, err
+		}
+		switch {
+		case sh != nil && sh.InScope && store.HasPending(tx, l.name, store.TypeUser, id):
+			return nil, false, nil // its create is on its way: wait for it
+		case sh != nil && sh.InScope && um != nil:
+			// In the target without an id of its own (keyed by fields).
+			c.MembersAdded = append(c.MembersAdded, Member{ID: id, Fields: um.Fields})
+		default:
+			j.skipped = append(j.skipped, id)
+		}
+	}
+	j.change = c
+	return j, true, nil
+}
+
+// deliver calls the target for one batch (splitting a batch that fails as
+// a whole) and commits the outcome of every change in one transaction.
+func (l *lane) deliver(ctx context.Context, batch []*job) {
+	defer func() {
+		for _, j := range batch {
+			l.setInflight(j.key, false)
+		}
+		l.notify()
+	}()
+	var calls []*job
+	for _, j := range batch {
+		if j.call() {
+			calls = append(calls, j)
+		}
+	}
+	results := map[*job]Result{}
+	if len(calls) > 0 {
+		res, ok := l.apply(ctx, calls)
+		if !ok {
+			return // shutting down before the call: the entries stay queued
+		}
+		for i, j := range calls {
+			results[j] = res[i]
+		}
+	}
+	l.commit(batch, results)
+}
+
+// apply waits for the rate limiter and calls the connector; a batch whose
+// every change failed with the same non-transient error is split in two
+// to find the bad change. ok is false when ctx ended before any call.
+func (l *lane) apply(ctx context.Context, jobs []*job) ([]Result, bool) {
+	if err := l.limiter.Wait(ctx); err != nil {
+		return nil, false
+	}
+	changes := make([]Change, len(jobs))
+	for i, j := range jobs {
+		changes[i] = j.change
+	}
+	// The call itself is not cut short by shutdown: it finishes within
+	// the connector's timeout, so the target's answer is recorded.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.timeout)
+	defer cancel()
+	start := time.Now()
+	res := l.conn.Apply(cctx, changes)
+	l.d.m.latency.WithLabelValues(l.name).Observe(time.Since(start).Seconds())
+	if len(res) != len(changes) {
+		err := NewTransient(fmt.Sprintf("connector answered %d results for %d changes", len(res), len(changes)), nil)
+		res = make([]Result, len(changes))
+		for i := range res {
+			res[i].Err = err
+		}
+	}
+	if len(jobs) > 1 && wholeBatchFailure(res) {
+		mid := len(jobs) / 2
+		left, ok := l.apply(ctx, jobs[:mid])
+		if !ok {
+			return nil, false
+		}
+		right, ok := l.apply(ctx, jobs[mid:])
+		if !ok {
+			return nil, false
+		}
+		return append(left, right...), true
+	}
+	return res, true
+}
+
+func wholeBatchFailure(res []Result) bool {
+	for _, r := range res {
+		if r.Err == nil || ClassOf(r.Err) == Transient || ClassOf(r.Err) == Unauthorized || r.Err.Error() != res[0].Err.Error() {
+			return false
+		}
+	}
+	return true
+}
+
+type outcome struct {
+	label string // metric outcome
+	err   error  // for sync waiters: nil unless dead-lettered
+	done  bool   // entries removed from the queue
+	retry time.Time
+}
+
+// commit records the outcome of every job of a batch in one transaction:
+// delivered entries are deleted and the id mapping written with them.
+func (l *lane) commit(batch []*job, results map[*job]Result) {
+	now := time.Now()
+	outs := make([]outcome, len(batch))
+	err := l.d.db.Update(func(tx *bolt.Tx) error {
+		for i, j := range batch {
+			r, called := results[j]
+			o, err := l.record(tx, j, r, called, now)
+			if err != nil {
+				return err
+			}
+			outs[i] = o
+		}
+		return nil
+	})
+	if err != nil {
+		// Nothing was recorded: the entries are delivered again (connectors
+		// make that harmless).
+		l.d.log.Error().Err(err).Str("connector", l.name).Msg("record deliveries")
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, j := range batch {
+		o := outs[i]
+		l.d.m.deliveries.WithLabelValues(l.name, o.label).Inc()
+		switch o.label {
+		case "delivered", "noop", "unsupported":
+			l.lastSuccess = now
+		case "retry":
+			l.d.m.retries.WithLabelValues(l.name).Inc()
+		}
+		if o.label == "unsupported" {
+			l.unsupported++
+		}
+		if r := results[j]; r.Err != nil {
+			l.lastError, l.lastErrorAt = fmt.Sprintf("%s %s: %v", j.change.Type, j.change.ID, r.Err), now
+			ev := l.d.log.Warn()
+			if o.label == "unsupported" {
+				ev = l.d.log.Info()
+			}
+			ev.Str("connector", l.name).Str("type", j.change.Type).Str("id", j.change.ID).Str("op", string(j.change.Op)).
+				Int("attempt", j.entries[0].Attempts+1).Str("outcome", o.label).Err(r.Err).Msg("delivery failed")
+		}
+		if len(j.skipped) > 0 {
+			l.d.log.Info().Str("connector", l.name).Str("group", j.change.ID).Strs("members", j.skipped).
+				Msg("members skipped: unknown or out of scope for this connector")
+		}
+		if o.done && l.set.Sync {
+			l.pending[j.key] -= len(j.entries)
+			if l.pending[j.key] <= 0 {
+				delete(l.pending, j.key)
+			}
+			if o.err != nil {
+				l.failed[j.key] = o.err
+			} else {
+				delete(l.failed, j.key)
+			}
+		}
+		if !o.retry.IsZero() && results[j].Err != nil {
+			var e *Error
+			if errors.As(results[j].Err, &e) && e.Status == 429 && o.retry.After(l.pausedUntil) {
+				// The target says slow down: pause the whole connector.
+				l.pausedUntil = o.retry
+			}
+		}
+	}
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// record writes one job's outcome into tx.
+func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time) (outcome, error) {
+	c := j.change
+	remove := func() error {
+		for i := range j.entries {
+			if err := store.DeleteEntry(tx, l.name, &j.entries[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	dead := func(class Class, status int, reason string) (outcome, error) {
+		d := &store.DeadLetter{ID: c.Seq, Type: c.Type, SCIMID: c.ID, Op: string(c.Op), Entries: j.entries,
+			Class: class.String(), Status: status, Reason: reason, At: now.UTC()}
+		if err := store.PutDeadLetter(tx, l.name, d); err != nil {
+			return outcome{}, err
+		}
+		return outcome{label: "dead", done: true, err: errors.New(reason)}, remove()
+	}
+	if !called || r.Err == nil {
+		if err := remove(); err != nil {
+			return outcome{}, err
+		}
+		var err error
+		if c.Op == OpDelete {
+			err = store.DeleteMapping(tx, l.name, c.Type, c.ID)
+		} else {
+			tid := r.TargetID
+			if tid == "" {
+				tid = c.TargetID
+			}
+			err = store.PutMapping(tx, l.name, c.Type, c.ID, store.Mapping{TargetID: tid, Fields: c.Fields})
+		}
+		if err != nil {
+			return outcome{}, err
+		}
+		for id, merr := range r.MemberErrors {
+			if ClassOf(merr) == Unsupported {
+				continue
+			}
+			md := &store.DeadLetter{Type: c.Type, SCIMID: c.ID, Op: string(c.Op), Member: id, Entries: j.entries,
+				Class: ClassOf(merr).String(), Reason: merr.Error(), At: now.UTC()}
+			if err := store.PutDeadLetter(tx, l.name, md); err != nil {
+				return outcome{}, err
+			}
+		}
+		if !called {
+			return outcome{label: "noop", done: true}, nil
+		}
+		return outcome{label: "delivered", done: true}, nil
+	}
+	var status int
+	var e *Error
+	if errors.As(r.Err, &e) {
+		status = e.Status
+	}
+	first := j.entries[0]
+	switch ClassOf(r.Err) {
+	case Unsupported:
+		return outcome{label: "unsupported", done: true}, remove()
+	case Permanent:
+		return dead(Permanent, status, r.Err.Error())
+	case Unauthorized:
+		// The connector refreshed its credentials already; a second 401 in
+		// a row is permanent.
+		if first.Unauthorized > 0 {
+			return dead(Unauthorized, status, r.Err.Error())
+		}
+		first.Unauthorized++
+	}
+	first.Attempts++
+	if first.Attempts >= l.d.opts.maxAttempts {
+		return dead(Transient, status, fmt.Sprintf("gave up after %d attempts: %v", first.Attempts, r.Err))
+	}
+	first.NextAttempt = now.Add(l.backoff(first.Attempts-1, RetryAfterOf(r.Err))).UTC()
+	first.LastError = r.Err.Error()
+	if ClassOf(r.Err) != Unauthorized {
+		first.Unauthorized = 0
+	}
+	return outcome{label: "retry", retry: first.NextAttempt}, store.PutEntry(tx, l.name, &first)
+}

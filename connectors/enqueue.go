@@ -1,0 +1,184 @@
+package connectors
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimbridge/scimbridge/store"
+)
+
+func randFloat() float64 { return rand.Float64() }
+
+// Enqueue implements store.Sink: inside the write's transaction it appends
+// one queue entry per connector that owes the target something. It
+// compares the write with the connector's shadow (what the queue last
+// promised the target), so a write that changes none of a connector's
+// mapped fields, scope or members costs that connector nothing, and a
+// resource leaving scope becomes a delete.
+func (d *Dispatcher) Enqueue(tx *bolt.Tx, c store.Change) error {
+	for _, l := range d.lanes {
+		if err := l.enqueue(tx, c.Type, c.ID, c.After, c.MembersAdded, c.MembersRemoved); err != nil {
+			return fmt.Errorf("connector %s: %w", l.name, err)
+		}
+	}
+	return nil
+}
+
+func (l *lane) enqueue(tx *bolt.Tx, typ, id string, after map[string]any, added, removed []string) error {
+	sh, err := store.GetShadow(tx, l.name, typ, id)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	if after == nil { // deleted
+		if sh == nil || !sh.InScope {
+			return store.DeleteShadow(tx, l.name, typ, id)
+		}
+		if err := l.append(tx, &store.Entry{Type: typ, ID: id, Op: string(OpDelete), Prev: sh.Fields, EnqueuedAt: now}); err != nil {
+			return err
+		}
+		return store.DeleteShadow(tx, l.name, typ, id)
+	}
+	if l.mapper != nil && !l.mapper.InScope(typ, after) {
+		if sh == nil || !sh.InScope {
+			return nil
+		}
+		if err := l.append(tx, &store.Entry{Type: typ, ID: id, Op: string(OpDelete), Prev: sh.Fields, LeftScope: true, EnqueuedAt: now}); err != nil {
+			return err
+		}
+		return store.PutShadow(tx, l.name, typ, id, store.Shadow{InScope: false})
+	}
+	fields, err := l.mapFields(typ, after)
+	if err != nil {
+		// A resource this connector cannot map must not block the IdP's
+		// write: it becomes a dead letter naming the mapping error.
+		return store.PutDeadLetter(tx, l.name, &store.DeadLetter{Type: typ, SCIMID: id, Op: string(OpUpsert),
+			Class: Permanent.String(), Reason: "mapping: " + err.Error(), At: now})
+	}
+	entering := sh == nil || !sh.InScope
+	if !entering && len(added) == 0 && len(removed) == 0 && sameJSON(sh.Fields, fields) {
+		return nil // nothing this connector sees changed
+	}
+	e := &store.Entry{Type: typ, ID: id, Op: string(OpUpsert), Fields: fields, MembersAdded: added, MembersRemoved: removed, EnqueuedAt: now}
+	if sh != nil {
+		e.Prev = sh.Fields
+	}
+	if err := l.append(tx, e); err != nil {
+		return err
+	}
+	return store.PutShadow(tx, l.name, typ, id, store.Shadow{InScope: true, Fields: fields})
+}
+
+func (l *lane) mapFields(typ string, res map[string]any) (map[string]any, error) {
+	if l.mapper == nil {
+		return res, nil
+	}
+	return l.mapper.Map(typ, res)
+}
+
+// append adds e to the queue; once the transaction commits it wakes the
+// scheduler and, for a sync connector, counts the entry for Await.
+func (l *lane) append(tx *bolt.Tx, e *store.Entry) error {
+	if err := store.Append(tx, l.name, e); err != nil {
+		return err
+	}
+	key := e.Key()
+	tx.OnCommit(func() {
+		if l.set.Sync {
+			l.mu.Lock()
+			l.pending[key]++
+			l.mu.Unlock()
+		}
+		l.notify()
+	})
+	return nil
+}
+
+// sameJSON compares two field maps as the queue stores them (numbers and
+// nested values survive a JSON round trip identically).
+func sameJSON(a, b map[string]any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// Reconcile re-evaluates scope and mapping for every stored resource, for
+// every connector, and enqueues exactly what changed since the shadow was
+// written (a connector added, a mapping or scope changed in config.yaml).
+// list runs inside one write transaction and must call fn for every stored
+// user and group, reading them from tx; a Group's res may carry "members"
+// ([{"value": id}, ...]): they are sent when the group enters a scope.
+// Resources the shadow knows but list did not report are deleted.
+func (d *Dispatcher) Reconcile(list func(tx *bolt.Tx, fn func(typ, id string, res map[string]any) error) error) error {
+	return d.db.Bolt().Update(func(tx *bolt.Tx) error {
+		seen := map[string]bool{}
+		err := list(tx, func(typ, id string, res map[string]any) error {
+			seen[typ+"/"+id] = true
+			for _, l := range d.lanes {
+				var added []string
+				if typ == store.TypeGroup {
+					if sh, err := store.GetShadow(tx, l.name, typ, id); err != nil {
+						return err
+					} else if sh == nil || !sh.InScope {
+						added = memberIDs(res)
+					}
+				}
+				if err := l.enqueue(tx, typ, id, withoutMembers(res), added, nil); err != nil {
+					return fmt.Errorf("connector %s: %w", l.name, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, l := range d.lanes {
+			var gone [][2]string
+			if err := store.Shadows(tx, l.name, func(typ, id string, _ store.Shadow) error {
+				if !seen[typ+"/"+id] {
+					gone = append(gone, [2]string{typ, id})
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			for _, g := range gone {
+				if err := l.enqueue(tx, g[0], g[1], nil, nil, nil); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func memberIDs(res map[string]any) []string {
+	ms, _ := res["members"].([]any)
+	var out []string
+	for _, m := range ms {
+		if mm, ok := m.(map[string]any); ok {
+			if v, ok := mm["value"].(string); ok && v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+func withoutMembers(res map[string]any) map[string]any {
+	if _, ok := res["members"]; !ok {
+		return res
+	}
+	out := make(map[string]any, len(res))
+	for k, v := range res {
+		if k != "members" {
+			out[k] = v
+		}
+	}
+	return out
+}
