@@ -67,9 +67,12 @@ func (s *suite) init(t *testing.T) {
 }
 
 // newMapper builds the mapping function from a Spec with package mapping.
-// Until package mapping has New, an Instance must set Map.
-var newMapper = func(spec mapping.Spec) (func(typ string, res map[string]any) (map[string]any, error), error) {
-	return nil, fmt.Errorf("connectortest: Instance.Map is required until mapping.New exists")
+func newMapper(spec mapping.Spec) (func(typ string, res map[string]any) (map[string]any, error), error) {
+	m, err := mapping.New(spec, mapping.Scope{})
+	if err != nil {
+		return nil, err
+	}
+	return m.Map, nil
 }
 
 func (s *suite) fields(t *testing.T, typ string, res map[string]any) map[string]any {

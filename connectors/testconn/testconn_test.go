@@ -77,3 +77,15 @@ func TestConformanceHTTP(t *testing.T) {
 		return connectortest.Instance{Connector: c, Sim: simView{sim.Target}, Mapping: testconn.DefaultMapping, Support: support, Map: fixedMap}
 	})
 }
+
+// TestConformanceDefaultMapping runs the suite through package mapping
+// with the connector's default mapping, as the connector packages do.
+func TestConformanceDefaultMapping(t *testing.T) {
+	connectortest.Run(t, func(t *testing.T) connectortest.Instance {
+		target := testconn.NewTarget(testconn.Options{})
+		return connectortest.Instance{
+			Connector: testconn.New("test", target, testconn.DefaultLimits),
+			Sim:       simView{target}, Mapping: testconn.DefaultMapping, Support: support,
+		}
+	})
+}
