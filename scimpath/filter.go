@@ -110,19 +110,46 @@ func ParseFilter(s string) (*Filter, error) {
 	return &Filter{root: root}, nil
 }
 
+// FromExpression compiles a filter that github.com/scim2/filter-parser/v2
+// already parsed (elimity-com/scim hands its handlers one), so it matches
+// exactly like ParseFilter's.
+func FromExpression(e filter.Expression) (*Filter, error) {
+	if e == nil {
+		return nil, filterError("empty filter")
+	}
+	root, err := compile(e)
+	if err != nil {
+		return nil, err
+	}
+	return &Filter{root: root}, nil
+}
+
 func compile(e filter.Expression) (*node, error) {
 	switch e := e.(type) {
 	case *filter.AttributeExpression:
 		v := e.CompareValue
-		if s, ok := v.(string); ok {
-			v = unquoteParsed(s)
+		switch x := v.(type) {
+		case string:
+			v = unquoteParsed(x)
+		case int: // from filter.ParseFilter rather than ParseFilterNumber
+			v = json.Number(strconv.Itoa(x))
+		case float64:
+			v = json.Number(strconv.FormatFloat(x, 'g', -1, 64))
 		}
 		op := strings.ToLower(string(e.Operator))
+		switch op {
+		case "pr", "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le":
+		default:
+			return nil, filterError("unknown operator")
+		}
 		if op != "pr" && v == nil && op != "eq" && op != "ne" {
 			return nil, filterError("null only compares with eq and ne")
 		}
 		return &node{kind: nodeCompare, ref: refOf(e.AttributePath), op: op, value: newOperand(v)}, nil
 	case *filter.LogicalExpression:
+		if e.Left == nil || e.Right == nil {
+			return nil, filterError("incomplete expression")
+		}
 		l, err := compile(e.Left)
 		if err != nil {
 			return nil, err
@@ -218,9 +245,9 @@ func (n *node) write(b *strings.Builder) {
 }
 
 // writeOperand writes n as an operand of a parent and/or, in parentheses
-// when it binds looser than the parent.
+// when it binds looser than the parent (or under and).
 func (n *node) writeOperand(b *strings.Builder, parent nodeKind) {
-	if (n.kind == nodeOr && parent == nodeAnd) || (n.kind == nodeAnd && parent == nodeOr) {
+	if n.kind == nodeOr && parent == nodeAnd {
 		b.WriteByte('(')
 		n.write(b)
 		b.WriteByte(')')

@@ -70,3 +70,5 @@ func mustJSON(t testing.TB, v any) string {
 	}
 	return string(b)
 }
+
+func jsonNumber(s string) json.Number { return json.Number(s) }

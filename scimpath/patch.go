@@ -713,6 +713,9 @@ func normalize(def *Attr, v any) (any, error) {
 		}
 		out := make(map[string]any, len(m))
 		for k, sv := range m {
+			if sv == nil {
+				continue // null is unassigned (RFC 7643 §2.5), e.g. Entra's "$ref": null
+			}
 			sd := findAttr(def.SubAttrs, k)
 			if sd != nil {
 				k = sd.Name
