@@ -221,6 +221,38 @@ func (m *Mapper) InScope(typ string, res map[string]any) bool {
 	return f == nil || f.match(res)
 }
 
+// Transition is what a change to a resource means for one connector.
+type Transition int
+
+const (
+	Outside Transition = iota // out of scope before and after: nothing to send
+	Enter                     // created in scope or entered it: provision
+	Stay                      // in scope before and after: update (deactivation included)
+	Leave                     // was in scope, now is not (or is deleted): deprovision
+)
+
+func (t Transition) String() string {
+	return [...]string{"outside", "enter", "stay", "leave"}[t]
+}
+
+// Transition compares a resource before and after a change (nil: it did
+// not exist). The dispatcher enqueues an upsert for Enter and Stay and a
+// delete for Leave; a deactivated user stays in scope (unless the filter
+// tests active), so it is updated and disabled, not deprovisioned.
+func (m *Mapper) Transition(typ string, before, after map[string]any) Transition {
+	was := before != nil && m.InScope(typ, before)
+	is := after != nil && m.InScope(typ, after)
+	switch {
+	case was && is:
+		return Stay
+	case is:
+		return Enter
+	case was:
+		return Leave
+	}
+	return Outside
+}
+
 // Fields lists the target fields mapped for typ, sorted.
 func (m *Mapper) Fields(typ string) []string {
 	fields := m.user

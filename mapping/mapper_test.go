@@ -255,21 +255,22 @@ func TestScopeEntryExit(t *testing.T) {
 	tests := []struct {
 		name          string
 		before, after map[string]any
-		want          string
+		want          Transition
 	}{
-		{"added to the scope group", member(true), member(true, "Webex Users"), "enter"},
-		{"removed from the scope group", member(true, "Webex Users", "Sales"), member(true, "Sales"), "leave"},
-		{"deactivated in scope", member(true, "Webex Users"), member(false, "Webex Users"), "stay"},
-		{"other group changes", member(true), member(true, "Sales"), "out"},
-		{"created in scope", nil, member(true, "Webex Users"), "enter"},
+		{"added to the scope group", member(true), member(true, "Webex Users"), Enter},
+		{"removed from the scope group", member(true, "Webex Users", "Sales"), member(true, "Sales"), Leave},
+		{"deactivated in scope", member(true, "Webex Users"), member(false, "Webex Users"), Stay},
+		{"reactivated in scope", member(false, "Webex Users"), member(true, "Webex Users"), Stay},
+		{"other group changes", member(true), member(true, "Sales"), Outside},
+		{"created in scope", nil, member(true, "Webex Users"), Enter},
+		{"created out of scope", nil, member(true), Outside},
+		{"deleted in scope", member(true, "Webex Users"), nil, Leave},
+		{"deleted out of scope", member(true), nil, Outside},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			was := tt.before != nil && m.InScope(User, tt.before)
-			is := m.InScope(User, tt.after)
-			got := map[[2]bool]string{{false, true}: "enter", {true, false}: "leave", {true, true}: "stay", {false, false}: "out"}[[2]bool{was, is}]
-			if got != tt.want {
-				t.Errorf("got %s, want %s", got, tt.want)
+			if got := m.Transition(User, tt.before, tt.after); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
 	}

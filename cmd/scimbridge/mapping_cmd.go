@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
 	bolt "go.etcd.io/bbolt"
 
@@ -84,7 +85,8 @@ func schemas(o scim.Options) (user, group *scimpath.ResourceSchema) {
 }
 
 func checkConfigCmd() *cobra.Command {
-	return &cobra.Command{
+	var show bool
+	cmd := &cobra.Command{
 		Use:   "check-config",
 		Short: "Check config.yaml (connector mappings and scopes included) without starting the server",
 		Args:  cobra.NoArgs,
@@ -93,9 +95,39 @@ func checkConfigCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return checkConfig(cfg, configPath, registrations(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			if err := checkConfig(cfg, configPath, registrations(), cmd.OutOrStdout(), cmd.ErrOrStderr()); err != nil {
+				return err
+			}
+			if show {
+				return showMappings(cfg, registrations(), cmd.OutOrStdout())
+			}
+			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&show, "show-mappings", false, "also print every connector's effective mapping and scope (defaults merged with config.yaml) as YAML to copy into config.yaml")
+	return cmd
+}
+
+// showMappings prints the merged mapping and scope of every connector in
+// config.yaml's own format.
+func showMappings(cfg *config.Config, regs []connectors.Registration, out io.Writer) error {
+	type section struct {
+		Mapping mapping.Spec  `yaml:"mapping"`
+		Scope   mapping.Scope `yaml:"scope"`
+	}
+	all := map[string]section{}
+	for name, s := range cfg.Connectors {
+		i := slices.IndexFunc(regs, func(r connectors.Registration) bool { return r.Type == s.Type })
+		if i >= 0 {
+			all[name] = section{mapping.Merge(regs[i].DefaultMapping, s.Mapping), s.Scope}
+		}
+	}
+	data, err := yaml.MarshalWithOptions(map[string]any{"connectors": all}, yaml.Indent(2), yaml.IndentSequence(true))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n%s", data)
+	return nil
 }
 
 // checkConfig prints one line per problem to errOut (every connector is

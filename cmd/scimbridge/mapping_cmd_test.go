@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -234,5 +235,34 @@ func TestPlanBadMapping(t *testing.T) {
 	want := `connector "webex": user field "email": expression "lowr(userName)": unknown function "lowr" (have default, join, lower, nth, trim, upper)` + "\n"
 	if errOut.String() != want || out.Len() != 0 {
 		t.Errorf("stderr %q, stdout %q", errOut.String(), out.String())
+	}
+}
+
+// The printed mappings are valid config.yaml: fed back, they give the
+// same Spec, quotes of literals and templates included.
+func TestShowMappingsRoundTrip(t *testing.T) {
+	cfg := parseConfig(t, `
+connectors:
+  webex:
+    mapping:
+      user:
+        dept: '"Sales"'
+        full: '"{{name.givenName}} {{name.familyName}}"'
+        phone: ""
+    scope:
+      users: groups[display eq "Webex Users"]
+`)
+	var out bytes.Buffer
+	if err := showMappings(cfg, testTypes, &out); err != nil {
+		t.Fatal(err)
+	}
+	back := parseConfig(t, out.String())
+	want := mapping.Merge(testTypes[0].DefaultMapping, cfg.Connectors["webex"].Mapping)
+	got := back.Connectors["webex"]
+	if !reflect.DeepEqual(got.Mapping, want) || got.Scope != cfg.Connectors["webex"].Scope {
+		t.Errorf("round trip:\n%s\ngot %v %v\nwant %v", out.String(), got.Mapping, got.Scope, want)
+	}
+	if _, ok := got.Mapping.User["phone"]; ok {
+		t.Error("a removed field came back")
 	}
 }
