@@ -72,7 +72,7 @@ func (s *Server) bulk(body []byte, base string) result {
 		or := bulkOpResult{Method: op.Method, BulkID: op.BulkID, Status: strconv.Itoa(r.status)}
 		if r.failed() {
 			errs++
-			or.Response = errorBody("", r.status, r.scimType, r.detail)
+			or.Response = errorBody(s.tid, r.status, r.scimType, r.detail)
 		} else {
 			or.Location = loc
 		}

@@ -60,6 +60,20 @@ func (s *Server) applyPatch(body []byte, cur any) ([]byte, result) {
 		}
 	}
 	delete(doc, "meta")
+	for k, v := range doc { // a complex attribute left without sub-attributes is unassigned
+		if m, ok := v.(map[string]any); ok && len(m) == 0 {
+			delete(doc, k)
+		}
+	}
+	// Setting an extension attribute adds the extension to schemas, as a
+	// service provider does; the client need not patch schemas itself.
+	schemas, _ := doc["schemas"].([]any)
+	for _, urn := range extensions {
+		if _, ok := doc[urn]; ok && !slices.Contains(schemas, any(urn)) {
+			schemas = append(schemas, urn)
+		}
+	}
+	doc["schemas"] = schemas
 	out, _ := json.Marshal(doc)
 	return out, result{}
 }

@@ -75,6 +75,7 @@ type Server struct {
 	windowCount int
 	rng         *rand.Rand
 	tracking    int
+	tid         string // the current request's tracking id, for /Bulk answers
 }
 
 // New returns a simulator with the given knobs.
@@ -284,6 +285,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, tid, http.StatusNotFound, "", "no such endpoint")
 		return
 	}
+	s.tid = tid
 	res := s.route(r, strings.Split(rest, "/"))
 	res.write(w, tid)
 }
