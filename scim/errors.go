@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -67,12 +68,14 @@ func WriteError(w http.ResponseWriter, status int, scimType, detail string) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // "R&D", not "R\u0026D"
+	if err := enc.Encode(v); err != nil {
 		WriteError(w, http.StatusInternalServerError, "", "cannot encode response")
 		return
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, _ = w.Write(buf.Bytes())
 }

@@ -202,7 +202,28 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = path
 	r2.URL.RawPath = ""
-	s.elim.ServeHTTP(w, r2)
+	if path != "/Schemas" && path != "/ResourceTypes" {
+		s.elim.ServeHTTP(w, r2)
+		return
+	}
+	// List responses: the library reports the requested count as
+	// itemsPerPage and null for no resources; fix both.
+	var bw bufferWriter
+	s.elim.ServeHTTP(&bw, r2)
+	var lr map[string]any
+	if bw.status != 0 && bw.status != http.StatusOK || json.Unmarshal(bw.body.Bytes(), &lr) != nil {
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(max(bw.status, http.StatusOK))
+		_, _ = w.Write(bw.body.Bytes())
+		return
+	}
+	res, _ := lr["Resources"].([]any)
+	if res == nil {
+		res = []any{}
+	}
+	lr["Resources"] = res
+	lr["itemsPerPage"] = len(res)
+	writeJSON(w, http.StatusOK, lr)
 }
 
 // readBody reads a request body up to the payload limit: 413 beyond it,
