@@ -12,7 +12,7 @@ import (
 // DeadLetter is a change a connector could not deliver: the queue entries
 // coalesced into it (or, for a member failure, one member delta) and why.
 type DeadLetter struct {
-	ID      uint64    `json:"id"` // the sequence of its last entry
+	ID      uint64    `json:"id,string"` // the sequence of its last entry
 	Type    string    `json:"type"`
 	SCIMID  string    `json:"scimId"`
 	Op      string    `json:"op"`

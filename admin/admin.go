@@ -1,0 +1,174 @@
+// Package admin is the admin HTTP API: per-connector delivery status,
+// dead letters (list, retry, discard) and the target ids of a SCIM
+// resource. It has its own bearer token, separate from the IdPs' tokens.
+//
+//	GET    /admin/status                                 {"connectors": [connectors.Status]}
+//	GET    /admin/deadletters[?connector=NAME]           {"deadLetters": {"NAME": [store.DeadLetter]}}
+//	POST   /admin/deadletters/{connector}/{id}/retry     204
+//	POST   /admin/deadletters/{connector}/retry          {"retried": n} (all of them)
+//	DELETE /admin/deadletters/{connector}/{id}           204 (discard)
+//	GET    /admin/targets/{type}/{id}                    {"type","id","targets": {"NAME": "target id"}}
+package admin
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/store"
+)
+
+// Dispatcher is what the API needs from *connectors.Dispatcher.
+type Dispatcher interface {
+	Connectors() []string
+	Status() ([]connectors.Status, error)
+	DeadLetters(connector string) ([]store.DeadLetter, error)
+	RetryDeadLetter(connector string, id uint64) error
+	DiscardDeadLetter(connector string, id uint64) error
+	TargetIDs(typ, id string) (map[string]string, error)
+}
+
+// Handler serves the admin API at /admin/... (full paths: mount it with
+// chi's r.Mount("/admin", h) or http.ServeMux's Handle("/admin/", h)).
+// Every request must carry "Authorization: Bearer <token>"; an empty
+// token refuses every request.
+func Handler(d Dispatcher, token string) http.Handler {
+	a := &api{d: d}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /admin/status", a.status)
+	mux.HandleFunc("GET /admin/deadletters", a.listDead)
+	mux.HandleFunc("GET /admin/deadletters/{connector}", a.listDead)
+	mux.HandleFunc("POST /admin/deadletters/{connector}/{id}/retry", a.retryDead)
+	mux.HandleFunc("POST /admin/deadletters/{connector}/retry", a.retryAll)
+	mux.HandleFunc("DELETE /admin/deadletters/{connector}/{id}", a.discardDead)
+	mux.HandleFunc("GET /admin/targets/{type}/{id}", a.targets)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(r, token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="scimbridge admin"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong admin token")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func authorized(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+type api struct{ d Dispatcher }
+
+func (a *api) status(w http.ResponseWriter, _ *http.Request) {
+	st, err := a.d.Status()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connectors": st})
+}
+
+func (a *api) listDead(w http.ResponseWriter, r *http.Request) {
+	names := a.d.Connectors()
+	if c := r.PathValue("connector"); c != "" {
+		names = []string{c}
+	} else if c := r.URL.Query().Get("connector"); c != "" {
+		names = []string{c}
+	}
+	out := map[string][]store.DeadLetter{}
+	for _, n := range names {
+		dl, err := a.d.DeadLetters(n)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		out[n] = dl
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deadLetters": out})
+}
+
+func (a *api) retryDead(w http.ResponseWriter, r *http.Request) {
+	id, err := store.ParseDeadLetterID(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "dead letter id must be a number")
+		return
+	}
+	if err := a.d.RetryDeadLetter(r.PathValue("connector"), id); err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *api) retryAll(w http.ResponseWriter, r *http.Request) {
+	c := r.PathValue("connector")
+	dl, err := a.d.DeadLetters(c)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	n := 0
+	for _, d := range dl {
+		if err := a.d.RetryDeadLetter(c, d.ID); err != nil && !errors.Is(err, connectors.ErrNotFound) {
+			writeErr(w, err)
+			return
+		}
+		n++
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"retried": n})
+}
+
+func (a *api) discardDead(w http.ResponseWriter, r *http.Request) {
+	id, err := store.ParseDeadLetterID(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "dead letter id must be a number")
+		return
+	}
+	if err := a.d.DiscardDeadLetter(r.PathValue("connector"), id); err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *api) targets(w http.ResponseWriter, r *http.Request) {
+	typ := r.PathValue("type")
+	switch strings.ToLower(typ) {
+	case "user", "users":
+		typ = store.TypeUser
+	case "group", "groups":
+		typ = store.TypeGroup
+	default:
+		writeError(w, http.StatusBadRequest, "type must be Users or Groups")
+		return
+	}
+	ids, err := a.d.TargetIDs(typ, r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"type": typ, "id": r.PathValue("id"), "targets": ids})
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	if errors.Is(err, connectors.ErrNotFound) {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	writeError(w, http.StatusInternalServerError, err.Error())
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

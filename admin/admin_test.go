@@ -1,0 +1,214 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimbridge/scimbridge/admin"
+	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/connectors/testconn"
+	"github.com/scimbridge/scimbridge/store"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const token = "admin-secret"
+
+type fixture struct {
+	srv    *httptest.Server
+	d      *connectors.Dispatcher
+	db     *store.DB
+	target *testconn.Target
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	target := testconn.NewTarget(testconn.Options{})
+	conn := testconn.New("test", target, connectors.Limits{BatchSize: 10, Rate: 50, Timeout: time.Second})
+	d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: conn, Settings: connectors.Settings{Name: "test", Type: "testconn"}}},
+		zerolog.Nop(), nil, connectors.WithBackoff(time.Millisecond, 5*time.Millisecond), connectors.WithPollInterval(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(admin.Handler(d, token))
+	t.Cleanup(srv.Close)
+	return &fixture{srv: srv, d: d, db: db, target: target}
+}
+
+func (f *fixture) do(t *testing.T, method, path, tok string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, f.srv.URL+path, nil)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+// run delivers the queue until it is empty.
+func (f *fixture) run(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = f.d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _ := f.d.Status()
+		if st[0].QueueDepth == 0 && st[0].InFlight == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue not drained: %+v", st[0])
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (f *fixture) write(t *testing.T, id string) {
+	t.Helper()
+	err := f.db.Update(func(tx *bolt.Tx) error {
+		return f.d.Enqueue(tx, store.Change{Type: store.TypeUser, ID: id, After: map[string]any{"id": id, "userName": id + "@example.com"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s mismatch:\n got: %s\nwant: %s", name, got, want)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	f := newFixture(t)
+	for _, tok := range []string{"", "wrong", token + "x"} {
+		if code, _ := f.do(t, "GET", "/admin/status", tok); code != http.StatusUnauthorized {
+			t.Errorf("token %q: status %d, want 401", tok, code)
+		}
+	}
+	if code, _ := f.do(t, "GET", "/admin/status", token); code != http.StatusOK {
+		t.Errorf("right token: %d", code)
+	}
+	empty := httptest.NewServer(admin.Handler(f.d, ""))
+	defer empty.Close()
+	req, _ := http.NewRequest("GET", empty.URL+"/admin/status", nil)
+	req.Header.Set("Authorization", "Bearer ")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("empty configured token: %d, want 401", resp.StatusCode)
+	}
+}
+
+func TestStatusShape(t *testing.T) {
+	f := newFixture(t)
+	code, body := f.do(t, "GET", "/admin/status", token)
+	if code != http.StatusOK {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	golden(t, "status.json", body)
+}
+
+func TestDeadLettersRetryDiscardAndTargets(t *testing.T) {
+	f := newFixture(t)
+	f.target.Poison("u1", "email domain not allowed")
+	f.target.Poison("u2", "email domain not allowed")
+	f.write(t, "u1")
+	f.write(t, "u2")
+	f.write(t, "u3")
+	f.run(t)
+
+	code, body := f.do(t, "GET", "/admin/deadletters?connector=test", token)
+	if code != http.StatusOK {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	var list struct {
+		DeadLetters map[string][]store.DeadLetter `json:"deadLetters"`
+	}
+	if err := json.Unmarshal(body, &list); err != nil {
+		t.Fatal(err)
+	}
+	dl := list.DeadLetters["test"]
+	if len(dl) != 2 || !strings.Contains(dl[0].Reason, "email domain not allowed") {
+		t.Fatalf("dead letters = %+v", dl)
+	}
+	if code, _ := f.do(t, "GET", "/admin/deadletters/nope", token); code != http.StatusNotFound {
+		t.Errorf("unknown connector: %d, want 404", code)
+	}
+	if code, _ := f.do(t, "POST", "/admin/deadletters/test/abc/retry", token); code != http.StatusBadRequest {
+		t.Errorf("bad id: %d, want 400", code)
+	}
+	if code, _ := f.do(t, "DELETE", "/admin/deadletters/test/12345", token); code != http.StatusNotFound {
+		t.Errorf("discard unknown: %d, want 404", code)
+	}
+
+	// Discard the first, fix the target, retry the second.
+	if code, body := f.do(t, "DELETE", "/admin/deadletters/test/"+itoa(dl[0].ID), token); code != http.StatusNoContent {
+		t.Fatalf("discard: %d %s", code, body)
+	}
+	f.target.Poison(dl[1].SCIMID, "")
+	if code, body := f.do(t, "POST", "/admin/deadletters/test/"+itoa(dl[1].ID)+"/retry", token); code != http.StatusNoContent {
+		t.Fatalf("retry: %d %s", code, body)
+	}
+	f.run(t)
+	if n := len(f.target.Users()); n != 2 {
+		t.Errorf("target has %d users, want 2 (u3 and the retried one)", n)
+	}
+	if st, _ := f.d.Status(); st[0].DeadLetters != 0 {
+		t.Errorf("dead letters left: %d", st[0].DeadLetters)
+	}
+
+	code, body = f.do(t, "GET", "/admin/targets/Users/u3", token)
+	var tg struct {
+		Targets map[string]string `json:"targets"`
+	}
+	if code != http.StatusOK || json.Unmarshal(body, &tg) != nil || !strings.HasPrefix(tg.Targets["test"], "tu-") {
+		t.Errorf("targets: %d %s", code, body)
+	}
+	if code, _ := f.do(t, "GET", "/admin/targets/Things/u3", token); code != http.StatusBadRequest {
+		t.Errorf("bad type: %d, want 400", code)
+	}
+}
+
+func itoa(n uint64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
