@@ -41,6 +41,7 @@ type tokenConfig struct {
 type tokenSource struct {
 	cfg        tokenConfig
 	configHash string
+	now        func() time.Time // time.Now; tests move it
 
 	mu       sync.Mutex
 	access   string
@@ -53,7 +54,7 @@ type tokenSource struct {
 
 func newTokenSource(cfg tokenConfig) (*tokenSource, error) {
 	sum := sha256.Sum256([]byte(cfg.access + "\x00" + cfg.refresh))
-	t := &tokenSource{cfg: cfg, configHash: hex.EncodeToString(sum[:]), access: cfg.access, refresh: cfg.refresh}
+	t := &tokenSource{cfg: cfg, configHash: hex.EncodeToString(sum[:]), now: time.Now, access: cfg.access, refresh: cfg.refresh}
 	if cfg.state == nil {
 		return t, nil
 	}
@@ -87,7 +88,7 @@ func (t *tokenSource) token(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
-	if !t.expires.IsZero() && t.refresh != "" && !time.Now().Before(t.expires.Add(-t.skew())) {
+	if !t.expires.IsZero() && t.refresh != "" && !t.now().Before(t.expires.Add(-t.skew())) {
 		if err := t.refreshLocked(ctx); err != nil {
 			return "", err
 		}
@@ -170,7 +171,7 @@ func (t *tokenSource) refreshLocked(ctx context.Context) error {
 	t.expires, t.lifetime = time.Time{}, 0
 	if a.ExpiresIn > 0 {
 		t.lifetime = time.Duration(a.ExpiresIn) * time.Second
-		t.expires = time.Now().Add(t.lifetime)
+		t.expires = t.now().Add(t.lifetime)
 	}
 	t.unsaved = true
 	return t.save()
