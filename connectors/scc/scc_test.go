@@ -59,7 +59,9 @@ func TestNewValidatesSettings(t *testing.T) {
 		{"refresh without key id", func(s *connectors.Settings) { delete(s.Credentials, "api_key_id") }, "credentials.api_key_id"},
 		{"bad base url", func(s *connectors.Settings) { s.BaseURL = "ftp://x" }, "base_url"},
 		{"bad on_delete", func(s *connectors.Settings) { s.OnDelete = "scramble_password" }, "on_delete"},
-		{"unknown user field", func(s *connectors.Settings) { s.Mapping = mapping.Spec{User: map[string]string{"phone": "phoneNumbers.value"}} }, "mapping.user.phone"},
+		{"unknown user field", func(s *connectors.Settings) {
+			s.Mapping = mapping.Spec{User: map[string]string{"phone": "phoneNumbers.value"}}
+		}, "mapping.user.phone"},
 		{"unknown group field", func(s *connectors.Settings) { s.Mapping = mapping.Spec{Group: map[string]string{"members": "x"}} }, "mapping.group.members"},
 		{"removing a field is fine", func(s *connectors.Settings) { s.Mapping = mapping.Spec{User: map[string]string{"phone": ""}} }, ""},
 	}
