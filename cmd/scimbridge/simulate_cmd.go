@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/testconn"
+)
+
+// simulateFlags configure `scimbridge simulate`.
+type simulateFlags struct {
+	host     string
+	basePort int
+	types    []string
+	out      string
+}
+
+func init() {
+	var f simulateFlags
+	cmd := &cobra.Command{
+		Use:   "simulate",
+		Short: "Serve every connector's built-in simulator on loopback and print their URLs and credentials as JSON",
+		Long: `simulate serves each registered connector's simulator on its own loopback
+port, in a process of its own (so the simulated targets outlive a bridge that
+is killed), and prints one JSON line:
+
+  {"control": URL, "simulators": {TYPE: {"type", "url", "base_url", "credentials"}}}
+
+Point a connector at a simulator with simulate: false, base_url and
+credentials from that line. The control URL serves:
+
+  GET  /_sim                     the same JSON
+  GET  /_sim/{type}/state        {"users": [...], "groups": [...], "calls": n}
+  POST /_sim/{type}/fail?fault=429|429-retry-after|5xx|permanent&n=N
+                                 fail the next N resource requests`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runSimulate(ctx, f, simRegistrations(), cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&f.host, "host", "127.0.0.1", "address to listen on (keep it loopback)")
+	cmd.Flags().IntVar(&f.basePort, "port", 0, "control port; simulators take the next ports in type order (0 = any free ports)")
+	cmd.Flags().StringSliceVar(&f.types, "types", nil, "only these connector types (default: every registered one, and testconn)")
+	cmd.Flags().StringVar(&f.out, "out", "", "also write the JSON to this file (written once every simulator listens)")
+	rootCmd.AddCommand(cmd)
+}
+
+// simRegistrations is every registered connector type with a simulator,
+// plus testconn (the in-memory test target the crash test uses).
+func simRegistrations() []connectors.Registration {
+	regs := slices.Clone(registrations())
+	if !slices.ContainsFunc(regs, func(r connectors.Registration) bool { return r.Type == testconn.Type }) {
+		regs = append(regs, testconn.Registration)
+	}
+	return regs
+}
+
+// SimInfo is how to reach one simulator.
+type SimInfo struct {
+	Type        string            `json:"type"`
+	URL         string            `json:"url"`
+	BaseURL     string            `json:"base_url"`
+	Credentials map[string]string `json:"credentials"`
+}
+
+// SimulateInfo is what simulate prints.
+type SimulateInfo struct {
+	Control    string             `json:"control"`
+	Simulators map[string]SimInfo `json:"simulators"`
+}
+
+// SimState is a simulator's state as the control API shows it.
+type SimState struct {
+	Users  []connectortest.SimUser  `json:"users"`
+	Groups []connectortest.SimGroup `json:"groups"`
+	Calls  int                      `json:"calls"`
+}
+
+func runSimulate(ctx context.Context, f simulateFlags, regs []connectors.Registration, out io.Writer) error {
+	regs = slices.DeleteFunc(regs, func(r connectors.Registration) bool {
+		return r.NewSimulator == nil || (len(f.types) > 0 && !slices.Contains(f.types, r.Type))
+	})
+	slices.SortFunc(regs, func(a, b connectors.Registration) int { return strings.Compare(a.Type, b.Type) })
+	if len(regs) == 0 {
+		return errors.New("simulate: no connector type with a simulator matches")
+	}
+	listen := func(i int) (net.Listener, error) {
+		port := 0
+		if f.basePort > 0 {
+			port = f.basePort + i
+		}
+		return net.Listen("tcp", net.JoinHostPort(f.host, strconv.Itoa(port)))
+	}
+	info := SimulateInfo{Simulators: map[string]SimInfo{}}
+	sims := map[string]connectors.Simulator{}
+	var servers []*http.Server
+	serve := func(ln net.Listener, h http.Handler) {
+		s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, s)
+		go func() { _ = s.Serve(ln) }()
+	}
+	defer func() {
+		for _, s := range servers {
+			_ = s.Close()
+		}
+	}()
+	for i, r := range regs {
+		ln, err := listen(i + 1)
+		if err != nil {
+			return fmt.Errorf("simulate %s: %w", r.Type, err)
+		}
+		sim := r.NewSimulator()
+		sims[r.Type] = sim
+		url := "http://" + ln.Addr().String()
+		info.Simulators[r.Type] = SimInfo{Type: r.Type, URL: url, BaseURL: url + sim.BasePath(), Credentials: sim.Credentials()}
+		serve(ln, sim)
+	}
+	ln, err := listen(0)
+	if err != nil {
+		return fmt.Errorf("simulate control: %w", err)
+	}
+	info.Control = "http://" + ln.Addr().String()
+	serve(ln, simControl(info, sims))
+
+	line, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	if f.out != "" {
+		tmp := f.out + ".tmp"
+		if err := os.WriteFile(tmp, line, 0o600); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, f.out); err != nil {
+			return err
+		}
+	}
+	if _, err := fmt.Fprintf(out, "%s\n", line); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// simControl serves the control API over the running simulators.
+func simControl(info SimulateInfo, sims map[string]connectors.Simulator) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /_sim", func(w http.ResponseWriter, _ *http.Request) { writeSimJSON(w, info) })
+	mux.HandleFunc("GET /_sim/{type}/state", func(w http.ResponseWriter, r *http.Request) {
+		st, ok := simState(sims[r.PathValue("type")])
+		if !ok {
+			http.Error(w, "no simulator with state for "+r.PathValue("type"), http.StatusNotFound)
+			return
+		}
+		writeSimJSON(w, st)
+	})
+	mux.HandleFunc("POST /_sim/{type}/fail", func(w http.ResponseWriter, r *http.Request) {
+		faults := map[string]connectortest.Fault{
+			"429": connectortest.Fault429, "429-retry-after": connectortest.Fault429RetryAfter,
+			"5xx": connectortest.Fault5xx, "permanent": connectortest.FaultPermanent,
+		}
+		fault, ok := faults[r.URL.Query().Get("fault")]
+		n, err := strconv.Atoi(r.URL.Query().Get("n"))
+		if !ok || err != nil || n < 0 {
+			http.Error(w, "want fault=429|429-retry-after|5xx|permanent and n=N", http.StatusBadRequest)
+			return
+		}
+		switch s := sims[r.PathValue("type")].(type) {
+		case connectortest.Sim:
+			s.FailNext(fault, n)
+		case *testconn.Sim:
+			m := map[connectortest.Fault]testconn.Fault{connectortest.Fault429: testconn.Fault429,
+				connectortest.Fault429RetryAfter: testconn.Fault429RetryAfter, connectortest.Fault5xx: testconn.Fault5xx,
+				connectortest.FaultPermanent: testconn.FaultPermanent}
+			s.Target.FailNext(m[fault], n)
+		default:
+			http.Error(w, "no fault injection for "+r.PathValue("type"), http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	return mux
+}
+
+func simState(sim connectors.Simulator) (SimState, bool) {
+	switch s := sim.(type) {
+	case connectortest.Sim:
+		return SimState{Users: s.Users(), Groups: s.Groups(), Calls: s.Calls()}, true
+	case *testconn.Sim:
+		st := SimState{Calls: s.Stats().Calls}
+		for _, u := range s.Target.Users() {
+			st.Users = append(st.Users, connectortest.SimUser{TargetID: u.TargetID, UserName: u.UserName, Active: u.Active})
+		}
+		for _, g := range s.Target.Groups() {
+			st.Groups = append(st.Groups, connectortest.SimGroup{TargetID: g.TargetID, Name: g.Name, MemberTargetIDs: g.Members})
+		}
+		return st, true
+	}
+	return SimState{}, false
+}
+
+func writeSimJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
