@@ -438,16 +438,18 @@ func TestSplitBudget(t *testing.T) {
 	}
 }
 
-// TestRateWindows sends more single-change Apply calls than the minute
-// and 30-minute windows allow: the connector must wait, never draw a 429.
+// TestRateWindows sends more single-change Apply calls than the second and
+// minute windows allow: the connector must wait, never draw a 429. (Over
+// loopback, requests are too slow for the scaled 30-minute window to bind
+// in a short test; TestLimiterSchedule checks it on a fake clock.)
 func TestRateWindows(t *testing.T) {
 	tests := []struct {
 		name  string
 		scale float64
 		n     int
 	}{
-		{"minute window", 0.002, 40},           // 14 per 120ms
-		{"thirty-minute window", 0.0002, 380}, // 350 per 360ms, 14 per 12ms
+		{"minute window", 0.002, 40}, // 5 per 2ms, 14 per 120ms
+		{"second window", 0.02, 12},  // 5 per 20ms, 14 per 1.2s
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
