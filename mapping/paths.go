@@ -173,7 +173,7 @@ func resolve(rs *scimpath.ResourceSchema, urn, name, subName string, within []sc
 				}
 			}
 		}
-		return nil, nil, unknown(full, name, candidates)
+		return nil, nil, unknown(full, name, strings.TrimSuffix(full, name), candidates)
 	}
 	if subName == "" {
 		return attr, nil, nil
@@ -182,7 +182,7 @@ func resolve(rs *scimpath.ResourceSchema, urn, name, subName string, within []sc
 		if len(attr.SubAttrs) == 0 {
 			return nil, nil, &unknownError{fmt.Sprintf("unknown attribute %q: %s has no sub-attributes", full+"."+subName, attr.Name), true}
 		}
-		return nil, nil, unknown(full+"."+subName, subName, attrNames(attr.SubAttrs))
+		return nil, nil, unknown(full+"."+subName, subName, full+".", attrNames(attr.SubAttrs))
 	}
 	return attr, sub, nil
 }
@@ -196,8 +196,10 @@ type unknownError struct {
 
 func (e *unknownError) Error() string { return e.msg }
 
-func unknown(full, name string, candidates []string) error {
-	hint := suggest(name, candidates)
+// unknown reports full as unknown, suggesting prefix+candidate for the
+// candidate closest to name.
+func unknown(full, name, prefix string, candidates []string) error {
+	hint := suggest(name, prefix, candidates)
 	return &unknownError{fmt.Sprintf("unknown attribute %q%s", full, hint), hint != ""}
 }
 
@@ -221,7 +223,7 @@ func attrNames(attrs []scimpath.Attr) []string {
 // suggest returns ` (did you mean "x"?)` for the candidate closest to
 // name, if it is within a few edits; a candidate "urn:...:attr" is
 // compared by its attribute name.
-func suggest(name string, candidates []string) string {
+func suggest(name, prefix string, candidates []string) string {
 	best, bestDist := "", len(name)/4+1
 	for _, c := range candidates {
 		short := c[strings.LastIndexByte(c, ':')+1:]
@@ -231,6 +233,9 @@ func suggest(name string, candidates []string) string {
 	}
 	if best == "" {
 		return ""
+	}
+	if !strings.HasPrefix(best, "urn:") {
+		best = prefix + best
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }

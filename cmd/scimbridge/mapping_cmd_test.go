@@ -88,7 +88,7 @@ connectors:
 			errs: []string{
 				`connector "other": unknown type "slack" (have webex)`,
 				`connector "webex": user field "email": expression "lowr(userName)": unknown function "lowr" (have default, join, lower, nth, trim, upper)`,
-				`connector "webex": user field "first": expression "name.givenNme": unknown attribute "name.givenNme" (did you mean "givenName"?)`,
+				`connector "webex": user field "first": expression "name.givenNme": unknown attribute "name.givenNme" (did you mean "name.givenName"?)`,
 				`connector "webex": user scope: filter "departmnt eq \"Sales\"": unknown attribute "departmnt" (did you mean "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"?)`,
 			},
 		},
