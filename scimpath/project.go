@@ -1,6 +1,7 @@
 package scimpath
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -81,7 +82,7 @@ func include(res map[string]any, attributes []string, rs *ResourceSchema) map[st
 	// Attributes narrowed here to sub-attributes: a later "emails.type"
 	// adds to the "emails.value" built before; a whole "emails" stays.
 	type attrID struct{ container, attr string }
-	narrowed := map[attrID]bool{}
+	narrowed := map[attrID]map[string]any{} // → the map holding the attribute
 	for _, p := range subs {
 		src, dst, ckey, ok := projectContainers(res, out, p.URN, rs)
 		if !ok {
@@ -92,7 +93,7 @@ func include(res map[string]any, attributes []string, rs *ResourceSchema) map[st
 			continue
 		}
 		id := attrID{ckey, k}
-		if _, whole := dst[k]; whole && !narrowed[id] {
+		if _, whole := dst[k]; whole && narrowed[id] == nil {
 			continue
 		}
 		switch v := v.(type) {
@@ -106,7 +107,7 @@ func include(res map[string]any, attributes []string, rs *ResourceSchema) map[st
 			}
 			if len(m) > 0 {
 				dst[k] = m
-				narrowed[id] = true
+				narrowed[id] = dst
 			}
 		case []any:
 			l, _ := dst[k].([]any)
@@ -124,7 +125,24 @@ func include(res map[string]any, attributes []string, rs *ResourceSchema) map[st
 				}
 			}
 			dst[k] = l
-			narrowed[id] = true
+			narrowed[id] = dst
+		}
+	}
+	// Elements without the sub-attributes asked for are left out.
+	for id, dst := range narrowed {
+		if l, ok := dst[id.attr].([]any); ok {
+			l = slices.DeleteFunc(l, func(e any) bool { m, _ := e.(map[string]any); return len(m) == 0 })
+			if len(l) == 0 {
+				delete(dst, id.attr)
+			} else {
+				dst[id.attr] = l
+			}
+		}
+	}
+	// Extension objects created for names the resource lacks.
+	for k, v := range out {
+		if m, ok := v.(map[string]any); ok && len(m) == 0 && !alwaysKept(k) {
+			delete(out, k)
 		}
 	}
 	return out

@@ -1,0 +1,108 @@
+package scimpath
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestProject(t *testing.T) {
+	const (
+		id      = `"id":"2819c223-7f76-453a-919d-413861904646"`
+		schemas = `"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]`
+		meta    = `"meta":{"created":"2010-01-23T04:56:22Z","lastModified":"2011-05-13T04:42:34.123-07:00","location":"https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646","resourceType":"User","version":"W/\"a330bc54f0671c9\""}`
+		always  = id + `,` + meta + `,` + schemas
+	)
+	tests := []struct {
+		name          string
+		attrs, excl   []string
+		want          string // JSON of the result
+		wantFullMinus []string
+	}{
+		{name: "userName", attrs: []string{"userName"}, want: `{` + id + `,` + meta + `,` + schemas + `,"userName":"Bjensen@example.com"}`},
+		{name: "case-insensitive", attrs: []string{"USERNAME", "DisplayName"}, want: `{"displayName":"Babs Jensen",` + always + `,"userName":"Bjensen@example.com"}`},
+		{name: "Entra userName,emails", attrs: []string{"userName", "emails"},
+			want: `{"emails":[{"primary":true,"type":"work","value":"bjensen@example.com"},{"type":"home","value":"babs@jensen.org"}],` + always + `,"userName":"Bjensen@example.com"}`},
+		{name: "sub-attribute", attrs: []string{"name.givenName"}, want: `{` + always + `,"name":{"givenName":"Barbara"}}`},
+		{name: "two sub-attributes", attrs: []string{"name.givenName", "name.familyName"}, want: `{` + always + `,"name":{"familyName":"Jensen","givenName":"Barbara"}}`},
+		{name: "multi-valued sub-attribute", attrs: []string{"emails.value"},
+			want: `{"emails":[{"value":"bjensen@example.com"},{"value":"babs@jensen.org"}],` + always + `}`},
+		{name: "two multi-valued sub-attributes", attrs: []string{"emails.value", "emails.type"},
+			want: `{"emails":[{"type":"work","value":"bjensen@example.com"},{"type":"home","value":"babs@jensen.org"}],` + always + `}`},
+		{name: "whole wins over sub-attribute", attrs: []string{"emails.value", "emails"},
+			want: `{"emails":[{"primary":true,"type":"work","value":"bjensen@example.com"},{"type":"home","value":"babs@jensen.org"}],` + always + `}`},
+		{name: "filter in attributes is tolerated", attrs: []string{`emails[type eq "work"]`},
+			want: `{"emails":[{"primary":true,"type":"work","value":"bjensen@example.com"},{"type":"home","value":"babs@jensen.org"}],` + always + `}`},
+		{name: "extension attribute", attrs: []string{ent + ":department"},
+			want: `{` + always + `,"` + ent + `":{"department":"Tour Operations"}}`},
+		{name: "extension sub-attribute", attrs: []string{ent + ":manager.value", ent + ":employeeNumber"},
+			want: `{` + always + `,"` + ent + `":{"employeeNumber":"701984","manager":{"value":"26118915-6090-4610-87e4-49d8ca9f808d"}}}`},
+		{name: "whole extension", attrs: []string{ent},
+			want: `{` + always + `,"` + ent + `":{"department":"Tour Operations","employeeNumber":"701984","manager":{"displayName":"John Smith","value":"26118915-6090-4610-87e4-49d8ca9f808d"}}}`},
+		{name: "core URN prefix", attrs: []string{"urn:ietf:params:scim:schemas:core:2.0:User:userName"},
+			want: `{` + always + `,"userName":"Bjensen@example.com"}`},
+		{name: "elements lacking the sub-attribute", attrs: []string{"emails.primary"},
+			want: `{"emails":[{"primary":true}],` + always + `}`},
+		{name: "no element has the sub-attribute", attrs: []string{"emails.display"}, want: `{` + always + `}`},
+		{name: "absent and invalid names", attrs: []string{"nickName", "na me", ent + ":costCenter"}, want: `{` + always + `}`},
+		{name: "attributes and meta excluded", attrs: []string{"userName"}, excl: []string{"meta"},
+			want: `{` + id + `,` + schemas + `,"userName":"Bjensen@example.com"}`},
+
+		{name: "exclude members-like attribute", excl: []string{"emails", "groups"}, wantFullMinus: []string{"emails", "groups"}},
+		{name: "exclude never drops id or schemas", excl: []string{"id", "schemas", "meta"}, wantFullMinus: []string{"meta"}},
+		{name: "exclude case-insensitive", excl: []string{"UserName"}, wantFullMinus: []string{"userName"}},
+		{name: "exclude extension", excl: []string{ent}, wantFullMinus: []string{ent}},
+	}
+	rs := CoreUser()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			user := sampleUser(t)
+			for _, schema := range []*ResourceSchema{&rs, nil} {
+				got := Project(user, tt.attrs, tt.excl, schema)
+				want := ""
+				if tt.want != "" {
+					want = mustJSON(t, decode(t, tt.want))
+				}
+				if tt.wantFullMinus != nil {
+					full := sampleUser(t)
+					for _, k := range tt.wantFullMinus {
+						delete(full, k)
+					}
+					want = mustJSON(t, full)
+				}
+				if g := mustJSON(t, got); g != want {
+					t.Errorf("schema %v:\n got %s\nwant %s", schema != nil, g, want)
+				}
+			}
+			if !reflect.DeepEqual(user, sampleUser(t)) {
+				t.Error("Project changed its input")
+			}
+		})
+	}
+}
+
+func TestProjectExcludeSubAttributes(t *testing.T) {
+	rs := CoreUser()
+	user := sampleUser(t)
+	got := Project(user, nil, []string{"emails.type", "name.formatted", ent + ":manager.displayName", ent + ":department"}, &rs)
+	for path, want := range map[string]string{
+		"emails": `[{"primary":true,"value":"bjensen@example.com"},{"value":"babs@jensen.org"}]`,
+		"name":   `{"familyName":"Jensen","givenName":"Barbara"}`,
+		ent:      `{"employeeNumber":"701984","manager":{"value":"26118915-6090-4610-87e4-49d8ca9f808d"}}`,
+	} {
+		if g := mustJSON(t, got[path]); g != want {
+			t.Errorf("%s = %s, want %s", path, g, want)
+		}
+	}
+	if !reflect.DeepEqual(user, sampleUser(t)) {
+		t.Error("Project changed its input")
+	}
+}
+
+func TestProjectGroupMembersExcluded(t *testing.T) {
+	rs := CoreGroup()
+	got := Project(sampleGroup(t), nil, []string{"members"}, &rs)
+	want := `{"displayName":"Tour Guides","id":"e9e30dba-f08f-4109-8486-d5c6a331660a","meta":{"created":"2010-01-23T04:56:22Z","resourceType":"Group"},"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"]}`
+	if g := mustJSON(t, got); g != want {
+		t.Errorf("got %s\nwant %s", g, want)
+	}
+}
