@@ -658,3 +658,54 @@ func FuzzAnswers(f *testing.F) {
 		errorMessage(body)
 	})
 }
+
+// TestDefaultMapping runs the default mapping through package mapping and
+// checks it yields what mapFields (used by the tests above) assumes.
+func TestDefaultMapping(t *testing.T) {
+	m, err := mapping.New(DefaultMapping, mapping.Scope{})
+	if err != nil {
+		t.Fatalf("default mapping: %v", err)
+	}
+	users := []map[string]any{
+		connectortest.User("u1", "Ann.Lee@Example.com", "Ann", "Lee", false),
+		{"userName": "Bob@Example.com", "name": map[string]any{"givenName": "Bob"}, "active": true},
+		{"userName": "cy", "emails": []any{
+			map[string]any{"value": "home@example.com", "type": "home"},
+			map[string]any{"value": "Cy@Work.example.com", "type": "work"},
+		}},
+	}
+	want := []map[string]any{
+		{fieldEmail: "ann.lee@example.com", fieldFirstName: "Ann", fieldLastName: "Lee", fieldActive: false},
+		{fieldEmail: "bob@example.com", fieldFirstName: "Bob", fieldActive: true},
+		{fieldEmail: "cy@work.example.com"},
+	}
+	for i, u := range users {
+		got, err := m.Map(connectors.User, u)
+		if err != nil {
+			t.Fatalf("user %d: %v", i, err)
+		}
+		for k, v := range want[i] {
+			if fmt.Sprint(got[k]) != fmt.Sprint(v) {
+				t.Errorf("user %d: %s = %v, want %v (all: %v)", i, k, got[k], v, got)
+			}
+		}
+	}
+	g, err := m.Map(connectors.Group, connectortest.Group("g1", "Engineering"))
+	if err != nil || g[fieldName] != "Engineering" {
+		t.Errorf("group: %v, %v", g, err)
+	}
+}
+
+// TestConformanceDefaultMapping runs the suite once more with package
+// mapping evaluating the default mapping, as the program does.
+func TestConformanceDefaultMapping(t *testing.T) {
+	connectortest.Run(t, func(t *testing.T) connectortest.Instance {
+		e := newEnv(t, sccsim.Options{}, nil)
+		return connectortest.Instance{
+			Connector: e.connector(t),
+			Sim:       e.sim,
+			Mapping:   DefaultMapping,
+			Support:   connectortest.Support{Groups: true, GroupDelete: true, MemberRemove: true, UserDelete: true},
+		}
+	})
+}
