@@ -38,7 +38,6 @@ const (
 
 // Defaults of the connector's settings.
 const (
-	DefaultTokenURL    = "https://webexapis.com/v1/access_token"
 	defaultAPIBase     = "https://webexapis.com/identity/scim/"
 	maxBulkOps         = 100 // the contract's /Bulk limit
 	defaultMemberChunk = 100 // member values per group PATCH
@@ -65,7 +64,9 @@ var _ connectors.Connector = (*Connector)(nil)
 //
 // Credentials: access_token (alias token) and/or refresh_token with
 // client_id and client_secret; org_id unless base_url is set; token_url
-// (default DefaultTokenURL; a relative one resolves against base_url).
+// (default: /v1/access_token on the base URL's host, which for the default
+// base is https://webexapis.com/v1/access_token; a relative one resolves
+// against base_url).
 // Options: bulk ("true"/"false", default true), member_chunk (1..500,
 // default 100).
 func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error) {
@@ -103,7 +104,9 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 	if access == "" && refresh == "" {
 		return nil, bad("credentials.access_token or credentials.refresh_token is required")
 	}
-	tokenURL := DefaultTokenURL
+	// The token endpoint lives on the API host (webexapis.com/v1/access_token):
+	// derive it from the base URL so a simulator or proxy needs no setting.
+	tokenURL := bu.Scheme + "://" + bu.Host + "/v1/access_token"
 	if refresh != "" {
 		for _, k := range []string{"client_id", "client_secret"} {
 			if cred(k) == "" {

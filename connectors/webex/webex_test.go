@@ -189,6 +189,7 @@ func TestNewValidation(t *testing.T) {
 		{"refresh without secret", connectors.Settings{Credentials: without("client_secret")}, "credentials.client_secret"},
 		{"bad on_delete", connectors.Settings{Credentials: full, OnDelete: "scramble_password"}, "on_delete"},
 		{"bad bulk", connectors.Settings{Credentials: full, Options: map[string]string{"bulk": "maybe"}}, "options.bulk"},
+		{"token url derived", connectors.Settings{BaseURL: "http://127.0.0.1:9/identity/scim/o/v2", Credentials: without("org_id")}, ""},
 		{"bad member_chunk", connectors.Settings{Credentials: full, Options: map[string]string{"member_chunk": "501"}}, "options.member_chunk"},
 		{"unknown mapped field", connectors.Settings{Credentials: full, Mapping: mappingSpec("shoeSize")}, "mapping.user.shoeSize"},
 	}
@@ -737,4 +738,81 @@ func FuzzBulkStatus(f *testing.F) {
 
 func mappingSpec(userField string) mapping.Spec {
 	return mapping.Spec{User: map[string]string{userField: "title"}}
+}
+
+func TestConformance(t *testing.T) {
+	for _, onDelete := range []string{OnDeleteDelete, OnDeleteDeactivate} {
+		t.Run(onDelete, func(t *testing.T) {
+			connectortest.Run(t, func(t *testing.T) connectortest.Instance {
+				e := newEnv(t, webexsim.Options{}, func(s *connectors.Settings) { s.OnDelete = onDelete })
+				return connectortest.Instance{
+					Connector: e.c,
+					Sim:       e.sim,
+					Mapping:   DefaultMapping,
+					Support:   connectortest.Support{Groups: true, GroupDelete: true, MemberRemove: true, UserDelete: onDelete == OnDeleteDelete},
+				}
+			})
+		})
+	}
+}
+
+func TestDefaultMapping(t *testing.T) {
+	m, err := mapping.New(DefaultMapping, mapping.Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		res  map[string]any
+		want map[string]any
+	}{
+		{"work email wins", map[string]any{
+			"id": "s1", "userName": "jdoe", "active": true, "displayName": "J Doe", "title": "Eng",
+			"name":         map[string]any{"givenName": "J", "familyName": "Doe"},
+			"emails":       []any{map[string]any{"value": "home@example.com", "type": "home", "primary": true}, map[string]any{"value": "J.Doe@Example.com", "type": "work"}},
+			"phoneNumbers": []any{map[string]any{"value": "+1 555", "type": "work"}},
+			enterprise:     map[string]any{"department": "R&D"},
+		}, map[string]any{"userName": "j.doe@example.com", "active": true, "displayName": "J Doe", "title": "Eng", "firstName": "J", "lastName": "Doe",
+			"phoneNumber": "+1 555", "department": "R&D", "externalId": "s1"}},
+		{"primary email next", map[string]any{"id": "s2", "externalId": "x2", "userName": "jdoe",
+			"emails": []any{map[string]any{"value": "p@example.com", "type": "home", "primary": true}}},
+			map[string]any{"userName": "p@example.com", "externalId": "x2"}},
+		{"userName last", map[string]any{"id": "s3", "userName": "Q@Example.com"}, map[string]any{"userName": "q@example.com", "externalId": "s3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := m.Map(connectors.User, tt.res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tt.want {
+				if fmt.Sprint(got[k]) != fmt.Sprint(v) {
+					t.Errorf("%s = %v, want %v", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestTokenURL(t *testing.T) {
+	creds := map[string]string{"refresh_token": "r", "client_id": "c", "client_secret": "s"}
+	tests := []struct{ base, tokenURL, want string }{
+		{"", "", "https://webexapis.com/v1/access_token"},
+		{"http://127.0.0.1:8080/identity/scim/o/v2", "", "http://127.0.0.1:8080/v1/access_token"},
+		{"http://127.0.0.1:8080/identity/scim/o/v2", "/oauth/token", "http://127.0.0.1:8080/oauth/token"},
+		{"http://127.0.0.1:8080/identity/scim/o/v2", "http://127.0.0.2/t", "http://127.0.0.2/t"},
+	}
+	for _, tt := range tests {
+		c := map[string]string{"org_id": "o", "token_url": tt.tokenURL}
+		for k, v := range creds {
+			c[k] = v
+		}
+		conn, err := newConnector(connectors.Settings{BaseURL: tt.base, Credentials: c}, connectors.Deps{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if conn.tokens.url != tt.want {
+			t.Errorf("base %q token_url %q: %q, want %q", tt.base, tt.tokenURL, conn.tokens.url, tt.want)
+		}
+	}
 }
