@@ -2,25 +2,164 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/scimbridge/scimbridge/admin"
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/scim"
 	"github.com/scimbridge/scimbridge/store"
 )
 
-// app is everything serve runs besides the HTTP server itself.
+// app is everything serve runs besides the HTTP server itself: the SCIM
+// endpoint, the dispatcher and, for connectors with simulate: true, their
+// built-in simulators on loopback.
 type app struct {
-	log zerolog.Logger
+	log        zerolog.Logger
+	scim       *scim.Server
+	dispatcher *connectors.Dispatcher
+	tokens     []string
+	adminToken string
+	sims       []*http.Server
+	done       chan error
 }
 
-func buildApp(ctx context.Context, cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (*app, error) {
-	return &app{log: log}, nil
+func buildApp(ctx context.Context, cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {
+	a := &app{log: log, tokens: tokens, adminToken: adminToken}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	client := &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        64,
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 10 * time.Second,
+		},
+	}
+	regs := registrations()
+	var targets []connectors.Target
+	var problems []error
+	for _, name := range cfg.ConnectorNames() {
+		s := cfg.Connectors[name]
+		r, ok := registration(s.Type)
+		if !ok {
+			problems = append(problems, fmt.Errorf("connector %q: unknown type %q (have %s)", name, s.Type, knownTypes(regs)))
+			continue
+		}
+		if s.Simulate {
+			if err := a.startSimulator(&s, r); err != nil {
+				return nil, fmt.Errorf("connector %q: simulator: %w", name, err)
+			}
+		}
+		if s.OnDelete == "" {
+			s.OnDelete = r.DefaultOnDelete
+		}
+		mapper, err := newMapper(s, cfg.SCIM, regs)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		conn, err := r.New(s, connectors.Deps{
+			HTTPClient: client,
+			Log:        log.With().Str("connector", name).Logger(),
+			State:      db.State(name),
+		})
+		if err != nil {
+			problems = append(problems, fmt.Errorf("connector %q: %w", name, err))
+			continue
+		}
+		log.Info().Str("connector", name).Str("type", s.Type).Bool("simulate", s.Simulate).Str("base_url", s.BaseURL).Msg("connector ready")
+		targets = append(targets, connectors.Target{Connector: conn, Settings: s, Mapper: mapper})
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+
+	a.dispatcher, err = connectors.NewDispatcher(db, targets, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	a.scim, err = scim.New(cfg.SCIM, db, a.dispatcher, log)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range a.scim.Collectors() {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	// A connector added, or a mapping or scope changed in config.yaml,
+	// takes effect for the resources already stored.
+	if err := a.dispatcher.Reconcile(a.scim.EachResource); err != nil {
+		return nil, fmt.Errorf("re-evaluating scope and mappings: %w", err)
+	}
+	return a, nil
 }
 
-func (a *app) mount(r chi.Router)                 {}
-func (a *app) start(ctx context.Context)          {}
-func (a *app) shutdown(ctx context.Context) error { return nil }
-func (a *app) close()                             {}
+// startSimulator serves the connector's built-in simulator on a loopback
+// port and points the settings at it.
+func (a *app) startSimulator(s *connectors.Settings, r connectors.Registration) error {
+	if r.NewSimulator == nil {
+		return fmt.Errorf("type %q has no built-in simulator", r.Type)
+	}
+	sim := r.NewSimulator()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	a.sims = append(a.sims, srv)
+	s.BaseURL = "http://" + ln.Addr().String() + sim.BasePath()
+	// The simulator's credentials replace whatever (unset) ones the file names.
+	s.Credentials = maps.Clone(sim.Credentials())
+	return nil
+}
+
+func (a *app) mount(r chi.Router) {
+	r.With(scim.BearerAuth(a.tokens)).Mount("/scim/v2", a.scim.Handler())
+	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken))
+}
+
+func (a *app) start(ctx context.Context) {
+	a.done = make(chan error, 1)
+	go func() { a.done <- a.dispatcher.Run(ctx) }()
+}
+
+// shutdown waits for the dispatcher to finish or release its in-flight
+// deliveries (its context is already cancelled).
+func (a *app) shutdown(ctx context.Context) error {
+	if a.done == nil {
+		return nil
+	}
+	select {
+	case err := <-a.done:
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+		return errors.New("deliveries still in flight at the shutdown timeout; they will be re-delivered on restart")
+	}
+}
+
+func (a *app) close() {
+	for _, s := range a.sims {
+		_ = s.Close()
+	}
+}

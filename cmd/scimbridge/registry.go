@@ -1,10 +1,21 @@
 package main
 
-import "github.com/scimbridge/scimbridge/connectors"
+import (
+	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/connectors/scc"
+	"github.com/scimbridge/scimbridge/connectors/secureaccess"
+	"github.com/scimbridge/scimbridge/connectors/secureauth"
+	"github.com/scimbridge/scimbridge/connectors/webex"
+)
 
 // registrations lists every connector type this build knows.
 func registrations() []connectors.Registration {
-	return nil
+	return []connectors.Registration{
+		webex.Registration,
+		scc.Registration,
+		secureauth.Registration,
+		secureaccess.Registration,
+	}
 }
 
 // registration finds a connector type by name.
