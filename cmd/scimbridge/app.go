@@ -76,7 +76,7 @@ func buildApp(ctx context.Context, cfg *config.Config, db *store.DB, tokens []st
 		}
 		conn, err := r.New(s, connectors.Deps{
 			HTTPClient: client,
-			Log:        log.With().Str("connector", name).Logger(),
+			Log:        log, // each connector adds its own "connector" field
 			State:      db.State(name),
 		})
 		if err != nil {
