@@ -154,7 +154,11 @@ func (c *Connector) patchMembers(ctx context.Context, groupID string, added, rem
 		}
 		outcomes := itemResults(a.body)
 		for _, p := range chunk {
-			r, ok := outcomes[p.item.Operation+"\x00"+strings.ToLower(p.item.ID)]
+			id := strings.ToLower(p.item.ID)
+			r, ok := outcomes[p.item.Operation+"\x00"+id]
+			if !ok {
+				r, ok = outcomes["\x00"+id] // a result without its operation
+			}
 			if ok && !itemOK(r.status, p.item.Operation) {
 				memberErrs[p.scimID] = connectors.Errorf(connectors.Permanent, 0, "%s member %s: %s", p.item.Operation, p.item.ID, firstNonEmpty(r.message, r.status))
 			}
