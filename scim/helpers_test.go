@@ -40,14 +40,14 @@ func (recordSink) Enqueue(tx *bolt.Tx, c store.Change) error {
 }
 
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	db  *store.DB
 	s   *Server
 	log *bytes.Buffer
 }
 
-func newEnv(t *testing.T, opts Options) *env {
+func newEnv(t testing.TB, opts Options) *env {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "scim.db"))
 	if err != nil {
