@@ -1,6 +1,7 @@
 package connectors
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,12 @@ import (
 
 	"github.com/scimbridge/scimbridge/store"
 )
+
+// cached is a decoded queue entry and the bytes it was decoded from.
+type cached struct {
+	raw []byte
+	e   *store.Entry
+}
 
 // job is one resource's coalesced pending entries, ready for delivery.
 type job struct {
@@ -120,7 +127,22 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 	removedFrom := map[string]bool{} // users a pending group entry removes
 	err := l.d.db.View(func(tx *bolt.Tx) error {
 		limit := max(l.d.opts.scanLimit, l.batch*l.workers*4)
-		if err := store.Entries(tx, l.name, 0, limit, func(e *store.Entry) bool {
+		// Entries are decoded once and kept while their bytes are unchanged:
+		// a deep queue is scanned often and JSON decoding dominated.
+		var derr error
+		cache := make(map[uint64]cached, len(l.cache))
+		store.EachRaw(tx, l.name, limit, func(seq uint64, v []byte) bool {
+			c, ok := l.cache[seq]
+			if !ok || !bytes.Equal(c.raw, v) {
+				e, err := store.DecodeEntry(v)
+				if err != nil {
+					derr = err
+					return false
+				}
+				c = cached{raw: bytes.Clone(v), e: e}
+			}
+			cache[seq] = c
+			e := c.e
 			k := e.Key()
 			r, ok := runs[k]
 			if !ok {
@@ -135,9 +157,11 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 				removedFrom[store.TypeUser+"/"+m] = true
 			}
 			return true
-		}); err != nil {
-			return err
+		})
+		if derr != nil {
+			return derr
 		}
+		l.cache = cache
 		var cur []*job
 		for _, k := range order {
 			if len(batches) == free {

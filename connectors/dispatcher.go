@@ -164,6 +164,7 @@ type lane struct {
 	timeout time.Duration
 	limiter *rate.Limiter
 	wake    chan struct{}
+	cache   map[uint64]cached // scheduler only: decoded queue entries
 
 	mu          sync.Mutex
 	inflight    map[string]bool // resource keys being delivered

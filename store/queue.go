@@ -166,3 +166,30 @@ func QueueStats(tx *bolt.Tx, connector string) (depth int, oldest time.Time, err
 	}
 	return depth, oldest, nil
 }
+
+// EachRaw calls fn with the sequence and encoded value of up to limit
+// entries (0 = all) in order; fn returning false stops. Callers that keep
+// decoded entries (the dispatcher caches them) decode only new ones.
+func EachRaw(tx *bolt.Tx, connector string, limit int, fn func(seq uint64, v []byte) bool) {
+	b := tx.Bucket(queueBucket(connector))
+	if b == nil {
+		return
+	}
+	c := b.Cursor()
+	n := 0
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		n++
+		if !fn(binary.BigEndian.Uint64(k), v) || (limit > 0 && n >= limit) {
+			return
+		}
+	}
+}
+
+// DecodeEntry decodes a value EachRaw returned.
+func DecodeEntry(v []byte) (*Entry, error) {
+	var e Entry
+	if err := json.Unmarshal(v, &e); err != nil {
+		return nil, fmt.Errorf("store: decode queue entry: %w", err)
+	}
+	return &e, nil
+}
