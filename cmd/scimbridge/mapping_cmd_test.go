@@ -266,3 +266,21 @@ connectors:
 		t.Error("a removed field came back")
 	}
 }
+
+// Every connector's shipped mapping compiles, and the repository's
+// config.yaml passes check-config.
+func TestShippedMappings(t *testing.T) {
+	for _, r := range registrations() {
+		if _, err := mapping.New(r.DefaultMapping, mapping.Scope{}); err != nil {
+			t.Errorf("%s default mapping:\n%v", r.Type, err)
+		}
+	}
+	cfg, err := config.Load(filepath.Join("..", "..", "config.yaml"))
+	if err != nil {
+		t.Skip(err) // the example config needs environment it may not have
+	}
+	var out, errOut bytes.Buffer
+	if err := checkConfig(cfg, "config.yaml", registrations(), &out, &errOut); err != nil {
+		t.Errorf("%v\n%s", err, errOut.String())
+	}
+}
