@@ -63,9 +63,20 @@ func (c *Connector) call(ctx context.Context, op, method, path string, q url.Val
 			}
 			return connectors.Failed, a, connectors.Errorf(connectors.Permanent, a.status, "%s: access token rejected again after a refresh: %s", op, errorMessage(a.body))
 		}
-		out, err := connectors.ClassifyHTTP(a.status, a.header, kind, op+": "+errorMessage(a.body))
+		msg := errorMessage(a.body)
+		out, err := connectors.ClassifyHTTP(a.status, a.header, kind, op+": "+msg)
+		if kind == connectors.CallCreate && connectors.ClassOf(err) == connectors.Permanent && saysExists(msg) {
+			// The shared table also adopts on an "already exists" message
+			// that comes with a status other than 409.
+			return connectors.Adopt, a, nil
+		}
 		return out, a, err
 	}
+}
+
+func saysExists(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "already exist") || strings.Contains(m, "duplicate")
 }
 
 func (c *Connector) send(ctx context.Context, op, method, target string, payload []byte, tok string, attempt int) (answer, error) {

@@ -159,7 +159,7 @@ func (c *Connector) patchMembers(ctx context.Context, groupID string, added, rem
 			if !ok {
 				r, ok = outcomes["\x00"+id] // a result without its operation
 			}
-			if ok && !itemOK(r.status, p.item.Operation) {
+			if ok && !itemOK(r.status, p.item.Operation) && !(p.item.Operation == "remove" && saysGone(r.message)) {
 				memberErrs[p.scimID] = connectors.Errorf(connectors.Permanent, 0, "%s member %s: %s", p.item.Operation, p.item.ID, firstNonEmpty(r.message, r.status))
 			}
 		}
@@ -187,6 +187,13 @@ func (c *Connector) memberEmail(ctx context.Context, m connectors.Member) (strin
 }
 
 type itemResult struct{ status, message string }
+
+// saysGone recognises a failed removal whose message says the user is not
+// there: like a 404 on a member removal, that is done.
+func saysGone(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "not found") || strings.Contains(m, "not a member") || strings.Contains(m, "does not exist")
+}
 
 // itemResults reads the per-item results {"results":[{id, operation,
 // status}…]} keyed by operation and lower-cased id.

@@ -713,3 +713,46 @@ func TestConformanceDefaultMapping(t *testing.T) {
 		}
 	})
 }
+
+// TestAlreadyExistsWithoutConflict: a target that answers "already exists"
+// with 400 instead of 409 still gets the user and the group adopted.
+func TestAlreadyExistsWithoutConflict(t *testing.T) {
+	to400 := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rr := httptest.NewRecorder()
+			next.ServeHTTP(rr, r)
+			if rr.Code == http.StatusConflict {
+				rr.Code = http.StatusBadRequest
+			}
+			w.WriteHeader(rr.Code)
+			w.Write(rr.Body.Bytes())
+		})
+	}
+	e := newEnv(t, sccsim.Options{}, to400)
+	uid := e.sim.AddUser("ann@example.com", "Ann", "Lee", "")
+	gid := e.sim.AddGroup("Ops")
+	c := e.connector(t)
+	if r := mustApply(t, c, createUser("u1", "ann@example.com", "Ann", "Lee")); r.TargetID != uid {
+		t.Errorf("user: target id %q, want adopted %q", r.TargetID, uid)
+	}
+	if r := mustApply(t, c, connectors.Change{Type: connectors.Group, ID: "g", Op: connectors.OpUpsert, Fields: map[string]any{fieldName: "Ops"}}); r.TargetID != gid {
+		t.Errorf("group: target id %q, want adopted %q", r.TargetID, gid)
+	}
+}
+
+func TestParseTokenAnswer(t *testing.T) {
+	tests := []struct {
+		body string
+		want tokenAnswer
+	}{
+		{`{"access_token":"a","refresh_token":"r","expires_in":3600}`, tokenAnswer{"a", "r", 3600}},
+		{`{"accessToken":"a","refreshToken":"r","expiresIn":"60"}`, tokenAnswer{"a", "r", 60}},
+		{`{"access_token":"a"}`, tokenAnswer{"a", "", 0}},
+		{`not json`, tokenAnswer{}},
+	}
+	for _, tc := range tests {
+		if got := parseTokenAnswer([]byte(tc.body)); got != tc.want {
+			t.Errorf("parseTokenAnswer(%s) = %+v, want %+v", tc.body, got, tc.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -121,9 +122,21 @@ func (t *tokenSource) unauthorized(ctx context.Context, used string) error {
 }
 
 type tokenAnswer struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
-	ExpiresIn    int64  `json:"expires_in"`
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    int64 // seconds; 0 = unknown
+}
+
+// parseTokenAnswer reads {access_token, refresh_token, expires_in} [doc],
+// also in camelCase and with expires_in as a string.
+func parseTokenAnswer(body []byte) tokenAnswer {
+	o := parseObject(body)
+	a := tokenAnswer{
+		AccessToken:  o.str("access_token", "accessToken"),
+		RefreshToken: o.str("refresh_token", "refreshToken"),
+	}
+	a.ExpiresIn, _ = strconv.ParseInt(o.str("expires_in", "expiresIn"), 10, 64)
+	return a
 }
 
 // refreshLocked rotates the pair. The new pair is written durably before
@@ -160,8 +173,8 @@ func (t *tokenSource) refreshLocked(ctx context.Context) error {
 		_, err := connectors.ClassifyHTTP(resp.StatusCode, resp.Header, connectors.CallOther, "refresh token: "+errorMessage(body))
 		return err
 	}
-	var a tokenAnswer
-	if err := json.Unmarshal(body, &a); err != nil || a.AccessToken == "" {
+	a := parseTokenAnswer(body)
+	if a.AccessToken == "" {
 		return connectors.NewTransient("refresh token: answer has no access_token", nil)
 	}
 	t.access = a.AccessToken
