@@ -25,7 +25,7 @@ import (
 var Registration = connectors.Registration{
 	Type:            "webex",
 	New:             New,
-	NewSimulator:    func() connectors.Simulator { return webexsim.NewDefault() },
+	NewSimulator:    webexsim.NewDefault,
 	DefaultMapping:  DefaultMapping,
 	DefaultOnDelete: OnDeleteDelete,
 }

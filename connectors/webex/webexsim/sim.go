@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
 )
 
@@ -114,8 +115,13 @@ func New(opts Options) *Server {
 }
 
 // NewDefault is the simulator behind `simulate: true`: strict, no faults,
-// tokens that last an hour.
-func NewDefault() *Server { return New(Options{TokenLifetime: time.Hour}) }
+// tokens that last an hour (the connector refreshes them).
+func NewDefault() connectors.Simulator { return New(Options{TokenLifetime: time.Hour}) }
+
+var (
+	_ connectors.Simulator = (*Server)(nil)
+	_ connectortest.Sim    = (*Server)(nil)
+)
 
 // BasePath implements connectors.Simulator.
 func (s *Server) BasePath() string { return "/identity/scim/" + s.opts.OrgID + "/v2" }
