@@ -514,20 +514,56 @@ func TestClockSkew(t *testing.T) {
 	}
 }
 
-// A replayed Authorization is refused, and one 401 is retried with a
-// fresh signature: the change still lands.
-func TestReplayRetriedOnce(t *testing.T) {
+// Identical requests in the same millisecond still differ, so the
+// simulator (which refuses replays) accepts them all.
+func TestIdenticalRequestsInOneMillisecond(t *testing.T) {
 	f := newFixture(t, secureauthsim.Options{}, nil)
 	f.must(createUser("jdoe"))
-	// Identical requests in the same millisecond differ.
 	frozen := time.Now()
 	f.conn.http.Transport.(*Signer).now = func() time.Time { return frozen }
 	ch := connectors.Change{Type: connectors.User, ID: "scim-jdoe", Op: connectors.OpUpsert, TargetID: "jdoe", Fields: userFieldsOf("jdoe")}
 	for range 3 {
-		f.must(ch) // GET + nothing to change
+		f.must(ch) // the same GET each time, nothing to change
 	}
 	if f.sim.Calls() != 4 {
 		t.Errorf("calls %d, want 4", f.sim.Calls())
+	}
+}
+
+// One 401 (here a replay refused, as after a transport-level resend) is
+// retried once, signed afresh; the change lands.
+func TestUnauthorizedRetriedOnce(t *testing.T) {
+	f := newFixture(t, secureauthsim.Options{}, nil)
+	var mu sync.Mutex
+	var auths []string
+	refused := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auths = append(auths, r.Header.Get("Authorization"))
+		first := !refused
+		refused = true
+		mu.Unlock()
+		if first {
+			body := `{"status":"invalid","message":"Authentication header has been seen before."}`
+			date := time.Now().UTC().Format(http.TimeFormat)
+			w.Header().Set("X-SA-Date", date)
+			w.Header().Set("X-SA-Signature", respSig(date, body))
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, body)
+			return
+		}
+		f.sim.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c, err := New(connectors.Settings{BaseURL: srv.URL + f.sim.BasePath(), Credentials: f.sim.Credentials()}, connectors.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Apply(context.Background(), []connectors.Change{createUser("jdoe")})[0]; r.Err != nil || r.TargetID != "jdoe" {
+		t.Fatalf("result %+v", r)
+	}
+	if len(auths) != 2 || auths[0] == auths[1] {
+		t.Errorf("%d attempts (distinct: %v), want 2 differently signed", len(auths), len(auths) == 2 && auths[0] != auths[1])
 	}
 }
 
