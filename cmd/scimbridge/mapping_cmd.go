@@ -235,6 +235,11 @@ func plan(cfg *config.Config, f planFlags, regs []connectors.Registration, in io
 	if err != nil {
 		return err
 	}
+	if s.OnDelete == "" {
+		if i := slices.IndexFunc(regs, func(r connectors.Registration) bool { return r.Type == s.Type }); i >= 0 {
+			s.OnDelete = regs[i].DefaultOnDelete
+		}
+	}
 	return writePlan(out, s, m, typ, source, res)
 }
 
@@ -326,7 +331,7 @@ func resourceType(res map[string]any) string {
 // members (which travel as deltas).
 func readStored(path, typ, id string) (map[string]any, error) {
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("plan: %w", err)
+		return nil, fmt.Errorf("plan: no data file at %s (check data_dir, or use --file with a resource as JSON)", path)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
