@@ -38,6 +38,7 @@ type Options struct {
 	SpikeLatency  time.Duration
 	TransientRate float64 // share of calls answered 503
 	ResetRate     float64 // share of calls whose connection is reset
+	DropRate      float64 // share of calls applied whose answer is lost
 	// Rate, if > 0, is the target's own limit (calls per second, token
 	// bucket with burst Burst): calls above it are answered 429.
 	Rate       float64
@@ -204,6 +205,8 @@ func (t *Target) fault() Fault {
 		return Fault5xx
 	case r < t.opts.TransientRate+t.opts.ResetRate:
 		return FaultReset
+	case r < t.opts.TransientRate+t.opts.ResetRate+t.opts.DropRate:
+		return FaultApplyThenDrop
 	}
 	return FaultNone
 }
