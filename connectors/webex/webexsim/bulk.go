@@ -12,6 +12,12 @@ import (
 // MaxBulkOperations is the contract's limit per /Bulk request.
 const MaxBulkOperations = 100
 
+type bulkRequest struct {
+	Schemas      []string `json:"schemas"`
+	Operations   []bulkOp `json:"Operations"`
+	FailOnErrors int      `json:"failOnErrors,omitempty"`
+}
+
 type bulkOp struct {
 	Method  string          `json:"method"`
 	BulkID  string          `json:"bulkId,omitempty"`
@@ -36,26 +42,20 @@ func (s *Server) bulk(body []byte, base string) result {
 	}
 	var top map[string]json.RawMessage
 	_ = json.Unmarshal(body, &top)
-	opsRaw, upper := top["Operations"]
 	if lower, ok := top["operations"]; ok {
-		if upper {
+		if _, ok := top["Operations"]; ok {
 			return errResult(http.StatusBadRequest, "invalidSyntax", "send Operations or operations, not both")
 		}
-		opsRaw = lower
+		top["Operations"] = lower
+		delete(top, "operations")
+		body, _ = json.Marshal(top)
 	}
-	var req struct {
-		Schemas      []string `json:"schemas"`
-		FailOnErrors int      `json:"failOnErrors,omitempty"`
-	}
-	var ops []bulkOp
-	if err := decodeStrict(body, &struct {
-		Schemas      *[]string `json:"schemas"`
-		FailOnErrors *int      `json:"failOnErrors,omitempty"`
-		Ops          *[]bulkOp `json:"Operations"` // matches "operations" too
-	}{&req.Schemas, &req.FailOnErrors, &ops}); err != nil {
+	var req bulkRequest
+	if err := decodeStrict(body, &req); err != nil {
 		return errResult(http.StatusBadRequest, "invalidSyntax", err.Error())
 	}
-	if opsRaw == nil || len(ops) == 0 {
+	ops := req.Operations
+	if len(ops) == 0 {
 		return errResult(http.StatusBadRequest, "invalidSyntax", "Operations is required")
 	}
 	if !slices.Equal(req.Schemas, []string{schemaBulkReq}) {

@@ -8,7 +8,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 )
 
 // Schema URNs of the contract.
@@ -121,6 +123,9 @@ func decodeStrict(b []byte, v any) error {
 	if p := findNull(raw, ""); p != "" {
 		return fmt.Errorf("null value for %q: omit absent attributes", p)
 	}
+	if p := unknownKey(raw, reflect.TypeOf(v), ""); p != "" {
+		return fmt.Errorf("unknown attribute %q (names are case-sensitive)", p)
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -151,6 +156,54 @@ func findNull(v any, path string) string {
 		for i, e := range v {
 			if n := findNull(e, fmt.Sprintf("%s[%d]", path, i)); n != "" {
 				return n
+			}
+		}
+	}
+	return ""
+}
+
+var rawMessage = reflect.TypeOf(json.RawMessage(nil))
+
+// unknownKey returns the path of the first object key in v that is not
+// exactly a JSON field name of t. encoding/json matches names without
+// regard to case; the contract's attribute names are exact.
+func unknownKey(v any, t reflect.Type, path string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == rawMessage {
+		return ""
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if t.Kind() != reflect.Struct {
+			return ""
+		}
+		fields := map[string]reflect.Type{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
+			fields[name] = f.Type
+		}
+		for k, e := range v {
+			ft, ok := fields[k]
+			if !ok {
+				return path + k
+			}
+			if p := unknownKey(e, ft, path+k+"."); p != "" {
+				return p
+			}
+		}
+	case []any:
+		if t.Kind() != reflect.Slice {
+			return ""
+		}
+		for _, e := range v {
+			if p := unknownKey(e, t.Elem(), path); p != "" {
+				return p
 			}
 		}
 	}
