@@ -492,3 +492,49 @@ func BenchmarkNew(b *testing.B) {
 		}
 	}
 }
+
+// Expressions through the real path compiler: whatever New accepts must
+// map a realistic user without panicking.
+func FuzzNew(f *testing.F) {
+	for _, e := range webexLike.User {
+		f.Add(e, `groups[display eq "Webex Users"]`)
+	}
+	f.Add(`nth(emails[type ne "work"].value, 2)`, `active eq true`)
+	f.Add(`{{name.givenName}} {{name.familyName}}`, `userName sw b`)
+	user := readJSON(f, "okta_user.json")
+	f.Fuzz(func(t *testing.T, expr, scope string) {
+		m, err := New(Spec{User: map[string]string{"f": expr}}, Scope{Users: scope})
+		if err != nil {
+			for _, e := range Errors(err) {
+				if strings.Contains(e.Error(), "\n") {
+					t.Fatalf("multi-line problem: %q", e)
+				}
+			}
+			return
+		}
+		_, _ = m.Map(User, user)
+		m.InScope(User, user)
+	})
+}
+
+func TestConcurrentUse(t *testing.T) {
+	m := mustNew(t, webexLike, Scope{Users: `groups[display eq "Webex Users"]`})
+	user := readJSON(t, "okta_user.json")
+	want, _ := m.Map(User, user)
+	done := make(chan map[string]any)
+	for range 4 {
+		go func() {
+			var got map[string]any
+			for range 50 {
+				got, _ = m.Map(User, user)
+				m.InScope(User, user)
+			}
+			done <- got
+		}()
+	}
+	for range 4 {
+		if got := <-done; !reflect.DeepEqual(got, want) {
+			t.Errorf("got %v", got)
+		}
+	}
+}
