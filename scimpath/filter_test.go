@@ -345,6 +345,7 @@ func FuzzParseFilter(f *testing.F) {
 			}
 			return
 		}
+		checkAgainstReference(t, s)
 		filter.Match(user, &rs)
 		filter.Match(user, nil)
 		filter.Equality(&rs)
@@ -361,4 +362,63 @@ func FuzzParseFilter(f *testing.F) {
 			t.Fatalf("String() invented a NUL: %q", out)
 		}
 	})
+}
+
+// parseReference parses s with filter-parser only.
+func parseReference(s string) (*Filter, error) {
+	toks, err := tokenize(s)
+	if err != nil {
+		return nil, err
+	}
+	return parseWithFilterParser(toks, len(s))
+}
+
+// checkAgainstReference fails when filter-parser accepts s but ParseFilter
+// (whose flat parser may have taken it) reads it differently.
+func checkAgainstReference(t *testing.T, s string) {
+	t.Helper()
+	ref, err := parseReference(s)
+	if err != nil {
+		return
+	}
+	got, err := ParseFilter(s)
+	if err != nil {
+		t.Fatalf("ParseFilter(%q): %v; filter-parser reads %s", s, err, ref)
+	}
+	if got.String() != ref.String() {
+		t.Fatalf("ParseFilter(%q) = %s; filter-parser reads %s", s, got, ref)
+	}
+}
+
+func TestFlatParserMatchesFilterParser(t *testing.T) {
+	flat := []string{
+		`userName eq "bjensen"`, `userName Eq bjensen`, `title PR`, `a eq 1 and b eq true or c eq null`,
+		`a eq 1 or b eq 2 and c eq 3`, `emails[type eq "work" and primary eq true]`, `emails[type eq "work" or primary eq true]`,
+		ent + `:manager.value eq "x\"y"`, `meta.created gt 2015-10-10T14:38:21.8617979-07:00`, `x gt -1.5e3`,
+		`members[value eq "a"] or members[value eq "b"]`, `userName eq "é\u00e9\t"`, `$ref eq "x"`, `members.$ref ne 007`,
+		`userName sw O`, `externalId eq jyoung`, `emails[type eq "work"] and userName eq x`,
+	}
+	for _, s := range flat {
+		toks, err := tokenize(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := parseFlat(toks); !ok {
+			t.Errorf("flat parser refuses %q", s)
+		}
+		if _, err := parseReference(s); err != nil {
+			t.Errorf("filter-parser refuses %q: %v", s, err)
+		}
+		checkAgainstReference(t, s)
+	}
+	// Beyond filter-parser's grammar: more than two clauses in a value
+	// filter, and URNs with hyphens.
+	for _, s := range []string{
+		`emails[type eq "work" and primary eq true and value co "x"]`,
+		`urn:ietf:params:scim:schemas:extension:acme-corp:2.0:User:badge eq "1"`,
+	} {
+		if _, err := ParseFilter(s); err != nil {
+			t.Errorf("ParseFilter(%q): %v", s, err)
+		}
+	}
 }

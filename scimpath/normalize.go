@@ -23,6 +23,10 @@ func NormalizeFilter(s string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return normalizeTokens(toks, len(s))
+}
+
+func normalizeTokens(toks []token, size int) (string, error) {
 	const (
 		wantAttr = iota
 		wantOp
@@ -31,7 +35,7 @@ func NormalizeFilter(s string) (string, error) {
 	)
 	state := wantAttr
 	var b strings.Builder
-	b.Grow(len(s) + 8)
+	b.Grow(size + 8)
 	prev := tokSpace
 	for i, t := range toks {
 		// One space between tokens, none around brackets and after '('.
@@ -134,7 +138,7 @@ type token struct {
 }
 
 func tokenize(s string) ([]token, error) {
-	toks := make([]token, 0, 8)
+	toks := make([]token, 0, 16)
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -162,9 +166,11 @@ func tokenize(s string) ([]token, error) {
 			if end >= len(s) {
 				return nil, filterError("unterminated string")
 			}
-			var v string
-			if err := json.Unmarshal([]byte(s[i:end+1]), &v); err != nil {
-				return nil, filterError("invalid string")
+			v, ok := plainString(s[i+1 : end])
+			if !ok {
+				if err := json.Unmarshal([]byte(s[i:end+1]), &v); err != nil {
+					return nil, filterError("invalid string")
+				}
 			}
 			toks = append(toks, token{kind: tokString, text: v})
 			i = end + 1
@@ -173,11 +179,38 @@ func tokenize(s string) ([]token, error) {
 			for end < len(s) && !strings.ContainsRune(" \t\n\r()[]\"", rune(s[end])) {
 				end++
 			}
-			toks = append(toks, token{kind: tokWord, text: s[i:end]})
+			toks = append(toks, token{kind: tokWord, text: validUTF8(s[i:end])})
 			i = end
 		}
 	}
 	return toks, nil
+}
+
+// validUTF8 replaces each invalid byte by U+FFFD, as JSON decoding of
+// quoted strings does.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		b.WriteRune(r) // RuneError for an invalid byte
+		i += size
+	}
+	return b.String()
+}
+
+// plainString returns the body of a quoted string that needs no JSON
+// decoding (no escapes, no control characters, valid UTF-8), without
+// allocating.
+func plainString(s string) (string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == '\\' {
+			return "", false
+		}
+	}
+	return s, utf8.ValidString(s)
 }
 
 // writeParserString writes v as a string literal the filter parser

@@ -1,0 +1,135 @@
+package scimpath
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// parseFlat parses the filters IdPs actually send — comparisons and value
+// paths joined by and/or, without parentheses or "not" — straight from
+// the tokens. It reports false for anything else, valid or not, and
+// ParseFilter then hands the filter to filter-parser, whose grammar and
+// errors are the reference. Tests check that both parse to the same tree.
+func parseFlat(toks []token) (*node, bool) {
+	p := flatParser{toks: toks}
+	n, ok := p.or(false)
+	return n, ok && p.i == len(toks)
+}
+
+type flatParser struct {
+	toks []token
+	i    int
+}
+
+func (p *flatParser) peekWord(w string) bool {
+	return p.i < len(p.toks) && p.toks[p.i].kind == tokWord && strings.EqualFold(p.toks[p.i].text, w)
+}
+
+// or and and build left-nested trees, as filter-parser does.
+func (p *flatParser) or(inValuePath bool) (*node, bool) {
+	n, ok := p.and(inValuePath)
+	for ok && p.peekWord("or") {
+		p.i++
+		var r *node
+		if r, ok = p.and(inValuePath); ok {
+			n = &node{kind: nodeOr, left: n, right: r}
+		}
+	}
+	return n, ok
+}
+
+func (p *flatParser) and(inValuePath bool) (*node, bool) {
+	n, ok := p.term(inValuePath)
+	for ok && p.peekWord("and") {
+		p.i++
+		var r *node
+		if r, ok = p.term(inValuePath); ok {
+			n = &node{kind: nodeAnd, left: n, right: r}
+		}
+	}
+	return n, ok
+}
+
+// term is `attrPath op value`, `attrPath pr` or `attrPath[filter]`.
+func (p *flatParser) term(inValuePath bool) (*node, bool) {
+	if p.i+1 >= len(p.toks) || p.toks[p.i].kind != tokWord {
+		return nil, false
+	}
+	ref, ok := parseAttrRef(p.toks[p.i].text)
+	if !ok {
+		return nil, false
+	}
+	p.i++
+	if p.toks[p.i].kind == tokOpenBracket {
+		if inValuePath {
+			return nil, false
+		}
+		p.i++
+		inner, ok := p.or(true)
+		if !ok || p.i >= len(p.toks) || p.toks[p.i].kind != tokCloseBracket {
+			return nil, false
+		}
+		p.i++
+		return &node{kind: nodeValuePath, ref: ref, left: inner}, true
+	}
+	opTok := p.toks[p.i]
+	if opTok.kind != tokWord {
+		return nil, false
+	}
+	p.i++
+	if strings.EqualFold(opTok.text, "pr") {
+		n, err := newCompare(ref, "pr", nil)
+		return n, err == nil
+	}
+	if p.i >= len(p.toks) {
+		return nil, false
+	}
+	var v any
+	switch t := p.toks[p.i]; t.kind {
+	case tokString:
+		v = t.text
+	case tokWord:
+		v = bareValue(t.text)
+	default:
+		return nil, false
+	}
+	p.i++
+	n, err := newCompare(ref, opTok.text, v)
+	return n, err == nil
+}
+
+// bareValue reads an unquoted comparison value as NormalizeFilter does:
+// true, false and null in any case, JSON numbers, else a string.
+func bareValue(s string) any {
+	switch strings.ToLower(s) {
+	case "true":
+		return true
+	case "false":
+		return false
+	case "null":
+		return nil
+	}
+	if isNumberStart(s[0]) && json.Valid([]byte(s)) {
+		return json.Number(s)
+	}
+	return s
+}
+
+// parseAttrRef splits [urn:]attr[.sub], checking the names.
+func parseAttrRef(s string) (attrRef, bool) {
+	var r attrRef
+	if len(s) > 4 && strings.EqualFold(s[:4], "urn:") {
+		i := strings.LastIndexByte(s, ':')
+		r.urn, s = s[:i], s[i+1:]
+	} else if strings.IndexByte(s, ':') >= 0 {
+		return r, false
+	}
+	r.attr = s
+	if dot := strings.IndexByte(s, '.'); dot >= 0 {
+		r.attr, r.sub = s[:dot], s[dot+1:]
+		if !validName(r.sub) {
+			return r, false
+		}
+	}
+	return r, validName(r.attr)
+}
