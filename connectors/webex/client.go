@@ -296,9 +296,9 @@ func (t *tokenSource) doRefresh(ctx context.Context) error {
 		return err
 	}
 	var tr struct {
-		AccessToken  string  `json:"access_token"`
-		ExpiresIn    float64 `json:"expires_in"`
-		RefreshToken string  `json:"refresh_token"`
+		AccessToken  string      `json:"access_token"`
+		ExpiresIn    json.Number `json:"expires_in"` // a number; some servers quote it
+		RefreshToken string      `json:"refresh_token"`
 	}
 	if err := json.Unmarshal(answer, &tr); err != nil || tr.AccessToken == "" {
 		return connectors.NewTransient("token refresh: answer has no access_token", err)
@@ -308,9 +308,9 @@ func (t *tokenSource) doRefresh(ctx context.Context) error {
 		t.refresh = tr.RefreshToken
 	}
 	t.refreshAt = time.Time{}
-	if tr.ExpiresIn > 0 {
+	if secs, _ := tr.ExpiresIn.Float64(); secs > 0 {
 		// Refresh when 90% of the lifetime has passed (at most 5 min early).
-		life := time.Duration(tr.ExpiresIn * float64(time.Second))
+		life := time.Duration(secs * float64(time.Second))
 		t.refreshAt = t.c.now().Add(life - min(life/10, 5*time.Minute))
 	}
 	t.save()
