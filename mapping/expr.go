@@ -56,11 +56,11 @@ func parseExpr(s string, path pathCompiler) (node, error) {
 	return n, nil
 }
 
-// bareTemplate reports whether s has "{{" before any quote.
+// bareTemplate reports whether s has "{{" before any quote or function
+// call: lower({{x}}) is a mistake to report, not text to render.
 func bareTemplate(s string) bool {
 	i := strings.Index(s, "{{")
-	q := strings.IndexByte(s, '"')
-	return i >= 0 && (q < 0 || i < q)
+	return i >= 0 && !strings.ContainsAny(s[:i], `"(`)
 }
 
 type parser struct {

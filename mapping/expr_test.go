@@ -12,7 +12,7 @@ import (
 // Paths in multi are multi-valued; paths ending in "!" do not exist.
 func fakePaths(multi ...string) pathCompiler {
 	return func(raw string) (valuer, error) {
-		if strings.HasSuffix(raw, "!") || strings.ContainsAny(raw, " ,()") && !strings.Contains(raw, "[") {
+		if strings.HasSuffix(raw, "!") || strings.ContainsAny(raw, "{}") || strings.ContainsAny(raw, " ,()") && !strings.Contains(raw, "[") {
 			return nil, &unknownAttrError{raw}
 		}
 		return fakePath{raw: raw, isMulti: contains(multi, raw)}, nil
@@ -175,6 +175,7 @@ func TestExpressionErrors(t *testing.T) {
 		{`nosuch!`, `unknown attribute nosuch!`},
 		{`"a" "b"`, `unexpected "\"b\"" at column 5`},
 		{`-`, `bad number "-" at column 2`},
+		{`lower({{name.givenName}})`, `unknown attribute {{name.givenName}}`}, // not taken as template text
 	}
 	compile := fakePaths("emails.value")
 	for _, tt := range tests {
