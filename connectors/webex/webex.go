@@ -239,7 +239,7 @@ func permanentf(format string, args ...any) error {
 	return connectors.Errorf(connectors.Permanent, 0, format, args...)
 }
 
-// errClass is ClassOf with nil meaning success.
+// isPermanent says whether err is classified Permanent (nil is not).
 func isPermanent(err error) bool {
 	var e *connectors.Error
 	return errors.As(err, &e) && e.Class == connectors.Permanent
