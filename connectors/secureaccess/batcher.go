@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/bits"
 	"net/http"
+	"time"
 
 	"github.com/scimbridge/scimbridge/connectors"
 )
@@ -54,6 +55,10 @@ func (c *Connector) send(ctx context.Context, es []*entry) {
 	}
 	c.queue = append(c.queue, es...)
 	c.mu.Unlock()
+	select {
+	case c.more <- struct{}{}:
+	default:
+	}
 	for {
 		select {
 		case <-cl.done:
@@ -106,12 +111,10 @@ func deleteFunc(q []*entry, del func(*entry) bool) []*entry {
 // round sends one PUT from the head of the queue. It fails only when the
 // leader's own context cannot wait for the rate limit.
 func (c *Connector) round(ctx context.Context) error {
-	c.mu.Lock()
-	empty := len(c.queue) == 0
-	c.mu.Unlock()
-	if empty {
+	if c.queued() == 0 {
 		return nil
 	}
+	c.linger(ctx)
 	slot, err := c.lim.wait(ctx)
 	if err != nil {
 		return err
@@ -139,6 +142,36 @@ func (c *Connector) round(ctx context.Context) error {
 	ans, err := c.do(rctx, "put", http.MethodPut, c.regURL, body, slot, len(items))
 	c.settle(es, ans, err)
 	return nil
+}
+
+func (c *Connector) queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
+}
+
+// linger waits a moment for a short queue to fill up. With 14 requests a
+// minute every PUT is precious: when a dispatcher's workers have just had
+// their Apply calls answered, their next batches arrive microseconds
+// later, and one PUT should carry them all rather than one each.
+func (c *Connector) linger(ctx context.Context) {
+	if c.lingerFor <= 0 || c.queued() >= c.limits.BatchSize {
+		return
+	}
+	t := time.NewTimer(c.lingerFor)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.more:
+			if c.queued() >= c.limits.BatchSize {
+				return
+			}
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // take removes the next PUT's entries from the queue: a split group as it

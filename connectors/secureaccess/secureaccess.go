@@ -76,9 +76,11 @@ type Connector struct {
 
 	// The send queue: Apply calls add entries, and whichever call holds
 	// lead sends the next PUT. See send.
-	mu    sync.Mutex
-	queue []*entry
-	lead  chan struct{}
+	mu        sync.Mutex
+	queue     []*entry
+	lead      chan struct{}
+	more      chan struct{} // signalled when entries are queued
+	lingerFor time.Duration
 }
 
 // New builds a connector from its settings. It never puts a credential's
@@ -172,8 +174,10 @@ func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error)
 			Burst:   minute.N,
 			Timeout: 2*minute.Per + timeout,
 		},
-		timeout: timeout,
-		lead:    make(chan struct{}, 1),
+		timeout:   timeout,
+		lead:      make(chan struct{}, 1),
+		more:      make(chan struct{}, 1),
+		lingerFor: windows[0].Per / 20, // 50ms unscaled
 	}
 	return c, nil
 }
