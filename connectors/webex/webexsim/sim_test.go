@@ -2,11 +2,14 @@ package webexsim
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -510,4 +513,43 @@ func FuzzPatch(f *testing.F) {
 			t.Fatalf("state broken: %+v", u)
 		}
 	})
+}
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// TestGoldenAnswers pins the JSON shapes the simulator answers with.
+func TestGoldenAnswers(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	s, c := newSim(t, Options{Now: clk.Now})
+	alice := s.AddUser("alice@example.com")
+	steps := []struct{ method, path, body string }{
+		{"POST", base + "/Users", `{"schemas":["` + schemaUser + `","` + schemaEnterprise + `"],"userName":"bob@example.com","active":true,` +
+			`"name":{"givenName":"Bob","familyName":"Lee"},"emails":[{"value":"bob@example.com","type":"work","primary":true}],"` + schemaEnterprise + `":{"department":"R&D"}}`},
+		{"POST", base + "/Users", userJSON("ALICE@example.com")},
+		{"GET", base + "/Users?filter=" + url.QueryEscape(`userName eq "alice@example.com"`), ""},
+		{"POST", base + "/Groups", `{"schemas":["` + schemaGroup + `"],"displayName":"Eng","members":[{"value":"` + alice + `","type":"user"}]}`},
+		{"GET", base + "/Groups/00000002-5eb0-4a1e-8000-000000000005/Members?count=1", ""},
+		{"POST", base + "/Bulk", `{"schemas":["` + schemaBulkReq + `"],"Operations":[{"method":"POST","bulkId":"1","path":"/Users","data":` + userJSON("carl@example.com") +
+			`},{"method":"DELETE","bulkId":"2","path":"/Users/nope"}]}`},
+	}
+	var b strings.Builder
+	for _, st := range steps {
+		status, _, body := c.req(st.method, st.path, st.body, "TrackingID", "GOLDEN_1")
+		out, _ := json.MarshalIndent(body, "", "  ")
+		fmt.Fprintf(&b, "%s %s -> %d\n%s\n", st.method, st.path, status, strings.ReplaceAll(string(out), c.url, "http://sim"))
+	}
+	path := filepath.Join("testdata", "answers.golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("answers differ from %s:\n%s", path, b.String())
+	}
 }
