@@ -57,16 +57,41 @@ func (n *node) eval(obj map[string]any, sc scope) bool {
 		return false
 	}
 	def, v, found := sc.get(obj, n.ref.urn, n.ref.attr)
-	if n.ref.sub != "" {
-		if def != nil {
-			def = findAttr(def.SubAttrs, n.ref.sub)
-		}
-		v, found = subValues(v, n.ref.sub)
+	if n.ref.sub == "" {
+		return n.compare(def, v, found)
 	}
+	if def != nil {
+		def = findAttr(def.SubAttrs, n.ref.sub)
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		sv, _, ok := lookupKey(v, n.ref.sub)
+		return n.compare(def, sv, ok)
+	case []any:
+		// emails.value: true when some element's sub-attribute matches.
+		seen := false
+		for _, e := range v {
+			if m, ok := e.(map[string]any); ok {
+				if sv, _, ok := lookupKey(m, n.ref.sub); ok && sv != nil {
+					seen = true
+					if n.compare(def, sv, true) {
+						return true
+					}
+				}
+			}
+		}
+		return !seen && n.compare(def, nil, false)
+	}
+	return n.compare(def, nil, false)
+}
+
+// compare applies a comparison node to an attribute's value.
+func (n *node) compare(def *Attr, v any, found bool) bool {
 	if n.op == "pr" {
 		return present(v)
 	}
 	if !found || v == nil {
+		// Absent: only "eq null" and "ne <something>" hold.
 		return n.value.raw == nil && n.op == "eq" || n.value.raw != nil && n.op == "ne"
 	}
 	return matchValue(def, v, n.op, &n.value)
@@ -150,31 +175,6 @@ func addSchema(res map[string]any, urn string) {
 		}
 	}
 	res["schemas"] = append(list, urn)
-}
-
-// subValues returns the sub-attribute of a complex value, or of every
-// element of a multi-valued one (as []any).
-func subValues(v any, sub string) (any, bool) {
-	switch v := v.(type) {
-	case map[string]any:
-		sv, _, ok := lookupKey(v, sub)
-		return sv, ok
-	case []any:
-		var out []any
-		for _, e := range v {
-			if m, ok := e.(map[string]any); ok {
-				if sv, _, ok := lookupKey(m, sub); ok {
-					if l, ok := sv.([]any); ok {
-						out = append(out, l...)
-					} else {
-						out = append(out, sv)
-					}
-				}
-			}
-		}
-		return out, len(out) > 0
-	}
-	return nil, false
 }
 
 // present is the pr operator: not null, not "", not an empty list or

@@ -164,8 +164,8 @@ func applyPath(res map[string]any, kind opKind, p Path, value any, rs *ResourceS
 	if err != nil {
 		return err
 	}
-	if kind == opRemove && p.URN != "" {
-		pruneExtension(res, rs, p.URN)
+	if p.URN != "" {
+		pruneExtension(res, rs, p.URN) // a remove or null may empty it
 	}
 	return nil
 }
@@ -271,7 +271,7 @@ func (t *target) apply(kind opKind, value any) error {
 			// Remove exactly the listed values, never the whole list.
 			drop := asList(value)
 			kept := slices.DeleteFunc(slices.Clone(t.list()), func(e any) bool {
-				return slices.ContainsFunc(drop, func(d any) bool { return sameElement(e, d) })
+				return slices.ContainsFunc(drop, func(d any) bool { return sameValue(e, d) })
 			})
 			t.setList(kept)
 			return nil
@@ -498,7 +498,10 @@ func (t *target) applyFiltered(kind opKind, p Path, value any) error {
 			mergeInto(m, DeepCopyValue(v).(map[string]any))
 		default:
 			// replace swaps the element, keeping what the filter selected on.
-			eq, _ := p.Filter.root.equalities()
+			eq, ok := p.Filter.root.equalities()
+			if !ok {
+				eq = map[string]any{}
+			}
 			m = eq
 			mergeInto(m, DeepCopyValue(v).(map[string]any))
 		}
@@ -532,21 +535,36 @@ func (n *node) equalities() (map[string]any, bool) {
 	return m, walk(n)
 }
 
-// sameElement reports whether a multi-valued attribute's element e is the
-// value d names: equal "value" (and "type", when either has one) for
-// complex values, equality otherwise. A bare d compares with e's "value".
+// sameElement reports whether the new element d of a multi-valued
+// attribute is already there as e: same "value" and no conflicting "type"
+// for complex values (so a member is never added twice, while the same
+// address as work and home stays two), equality otherwise.
 func sameElement(e, d any) bool {
 	em, eIsMap := e.(map[string]any)
 	dm, dIsMap := d.(map[string]any)
-	switch {
-	case eIsMap && dIsMap:
-		ev, eok := em["value"]
-		dv, dok := dm["value"]
-		if !eok || !dok {
-			return reflect.DeepEqual(withoutNulls(em), withoutNulls(dm))
+	if !eIsMap || !dIsMap {
+		return scalarEqual(e, d)
+	}
+	ev, eok := em["value"]
+	dv, dok := dm["value"]
+	if !eok || !dok {
+		return reflect.DeepEqual(withoutNulls(em), withoutNulls(dm))
+	}
+	et, dt := em["type"], dm["type"]
+	return scalarEqual(ev, dv) && (et == nil || dt == nil || scalarEqual(et, dt))
+}
+
+// sameValue reports whether e is the element a remove's value d names:
+// RFC 7644 §3.5.2.2 compares on "value" (a bare d is that value).
+func sameValue(e, d any) bool {
+	if dm, ok := d.(map[string]any); ok {
+		dv, ok := dm["value"]
+		if !ok {
+			return sameElement(e, d)
 		}
-		return scalarEqual(ev, dv) && scalarEqual(em["type"], dm["type"])
-	case eIsMap:
+		d = dv
+	}
+	if em, ok := e.(map[string]any); ok {
 		return scalarEqual(em["value"], d)
 	}
 	return scalarEqual(e, d)

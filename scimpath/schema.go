@@ -160,7 +160,7 @@ func findAttr(attrs []Attr, name string) *Attr {
 		}
 	}
 	for i := range attrs {
-		if strings.EqualFold(attrs[i].Name, name) {
+		if len(attrs[i].Name) == len(name) && strings.EqualFold(attrs[i].Name, name) {
 			return &attrs[i]
 		}
 	}
@@ -173,8 +173,10 @@ func lookupKey(m map[string]any, key string) (any, string, bool) {
 	if v, ok := m[key]; ok {
 		return v, key, true
 	}
+	// Attribute names are ASCII (RFC 7643 §2.1), so a different length is
+	// never a match; checking it first keeps misses cheap.
 	for k, v := range m {
-		if strings.EqualFold(k, key) {
+		if len(k) == len(key) && strings.EqualFold(k, key) {
 			return v, k, true
 		}
 	}
