@@ -756,3 +756,20 @@ func TestParseTokenAnswer(t *testing.T) {
 		}
 	}
 }
+
+func TestEmailChangeWithDeactivate(t *testing.T) {
+	e := newEnv(t, sccsim.Options{}, nil)
+	e.settings.OnDelete = "deactivate"
+	c := e.connector(t)
+	old := userFieldsOf("ann@example.com", "Ann", "Lee", true)
+	tid := mustApply(t, c, createUser("u1", "ann@example.com", "Ann", "Lee")).TargetID
+	r := mustApply(t, c, connectors.Change{Type: connectors.User, ID: "u1", Op: connectors.OpUpsert, TargetID: tid, Prev: old,
+		Fields: userFieldsOf("ann.lee@example.com", "Ann", "Lee", true)})
+	got := map[string]bool{}
+	for _, u := range e.sim.Users() {
+		got[u.UserName] = u.Active
+	}
+	if len(got) != 2 || got["ann@example.com"] || !got["ann.lee@example.com"] || r.TargetID == tid {
+		t.Errorf("users (email -> active) %v, result %+v: want the old address disabled and the new one invited", got, r)
+	}
+}

@@ -46,12 +46,11 @@ func (c *Connector) applyUser(ctx context.Context, ch connectors.Change) (connec
 		return c.invite(ctx, mail, ch.Fields)
 	}
 	if old := email(ch.Prev); old != "" && old != mail {
-		// SCC has no email update: deprovision the old address and invite
-		// the new one, which gets a new id.
-		if err := c.userOp(ctx, "remove", old, connectors.CallDelete); err != nil {
+		// SCC has no email update: deprovision the old address (as the
+		// on_delete setting says) and invite the new one, which gets a new id.
+		if err := c.deprovision(ctx, old); err != nil {
 			return connectors.Result{TargetID: ch.TargetID, Err: err}, nil
 		}
-		c.forget(old)
 		return c.invite(ctx, mail, ch.Fields)
 	}
 
@@ -212,17 +211,20 @@ func (c *Connector) deleteUser(ctx context.Context, ch connectors.Change) connec
 	if mail == "" {
 		return connectors.Result{} // the target never had it
 	}
-	op := "remove"
+	return connectors.Result{Err: c.deprovision(ctx, mail)}
+}
+
+// deprovision removes the user, or disables it with on_delete: deactivate.
+// 404 means already gone.
+func (c *Connector) deprovision(ctx context.Context, mail string) error {
 	if c.onDelete == onDeleteDisable {
-		op = "disable"
+		return c.userOp(ctx, "disable", mail, connectors.CallDelete)
 	}
-	if err := c.userOp(ctx, op, mail, connectors.CallDelete); err != nil {
-		return connectors.Result{Err: err}
+	if err := c.userOp(ctx, "remove", mail, connectors.CallDelete); err != nil {
+		return err
 	}
-	if op == "remove" {
-		c.forget(mail)
-	}
-	return connectors.Result{}
+	c.forget(mail)
+	return nil
 }
 
 // findUsers finds users by email. Known ids are checked with one GET each;
