@@ -274,7 +274,7 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 		base := s.baseURL(r)
 		withBody := wantsBody(r)
 		var out map[string]any
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.commit.Update(func(tx *bolt.Tx) error {
 			out = nil
 			prev, e := loadDoc(tx, d.typ, id)
 			if e != nil {

@@ -360,7 +360,7 @@ func (s *Server) create(d *resourceDef) http.HandlerFunc {
 			return
 		}
 		var out map[string]any
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.commit.Update(func(tx *bolt.Tx) error {
 			out = nil
 			id := uuid.NewString()
 			doc, raw, err := roundTrip(s.newDoc(d, id, attrs, nil))
@@ -513,7 +513,7 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 		}
 		base := s.baseURL(r)
 		var out map[string]any
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.commit.Update(func(tx *bolt.Tx) error {
 			out = nil
 			prev, e := loadDoc(tx, d.typ, id)
 			if e != nil {
@@ -569,7 +569,7 @@ func (s *Server) delete(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
 		base := s.baseURL(r)
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.commit.Update(func(tx *bolt.Tx) error {
 			doc, e := loadDoc(tx, d.typ, id)
 			if e != nil {
 				return e

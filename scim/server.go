@@ -37,6 +37,8 @@ type Server struct {
 	elim  elimity.Server // validation, /Schemas, /ResourceTypes
 	base  string         // absolute URL of the SCIM root, "" to derive from requests
 
+	commit *groupCommit // every SCIM write goes through it
+
 	unknownAttrs *prometheus.CounterVec
 	warned       sync.Map // attribute name → struct{}: warn once per name
 }
@@ -70,7 +72,8 @@ func New(opts Options, db *store.DB, sink store.Sink, log zerolog.Logger) (*Serv
 	s := &Server{
 		opts: opts, db: db, sink: sink, log: log,
 		user: user, group: group,
-		base: strings.TrimRight(opts.ExternalURL, "/"),
+		base:   strings.TrimRight(opts.ExternalURL, "/"),
+		commit: &groupCommit{db: db.Bolt()},
 		unknownAttrs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scimbridge_scim_unknown_attributes_total",
 			Help: "Attributes in SCIM requests that no schema declares (ignored, or rejected in strict mode).",

@@ -1,0 +1,488 @@
+package scim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	elimity "github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimbridge/scimbridge/scimpath"
+	"github.com/scimbridge/scimbridge/store"
+)
+
+// Benchmarks. The yardstick is the pinned elimity library serving a plain
+// in-memory map with no durability (memHandler below); scimbridge is
+// measured durable, on a bbolt file, through the same HTTP stack.
+//
+//	go test ./scim -run '^$' -bench . -benchtime 2000x
+//
+// Figures and ratios are in docs/notes/scim.md.
+
+var benchDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
+// memHandler is the baseline: elimity's server over a map, with a
+// userName index so that `userName eq` is not a scan either.
+type memHandler struct {
+	mu     sync.RWMutex
+	res    map[string]elimity.ResourceAttributes
+	byName map[string]string
+	rs     scimpath.ResourceSchema
+}
+
+var userNameEq = regexp.MustCompile(`(?i)^userName eq "(.*)"$`)
+
+func (h *memHandler) Create(r *http.Request, a elimity.ResourceAttributes) (elimity.Resource, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	name := strings.ToLower(fmt.Sprint(a["userName"]))
+	if _, dup := h.byName[name]; dup {
+		return elimity.Resource{}, scimerrors.ScimErrorUniqueness
+	}
+	id := uuid.NewString()
+	h.res[id] = a
+	h.byName[name] = id
+	return elimity.Resource{ID: id, Attributes: copyAttrs(a)}, nil
+}
+
+func copyAttrs(a elimity.ResourceAttributes) elimity.ResourceAttributes {
+	return elimity.ResourceAttributes(scimpath.DeepCopy(a))
+}
+
+func (h *memHandler) Get(r *http.Request, id string) (elimity.Resource, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	a, ok := h.res[id]
+	if !ok {
+		return elimity.Resource{}, scimerrors.ScimErrorResourceNotFound(id)
+	}
+	return elimity.Resource{ID: id, Attributes: copyAttrs(a)}, nil
+}
+
+func (h *memHandler) GetAll(r *http.Request, p elimity.ListRequestParams) (elimity.Page, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	page := elimity.Page{Resources: []elimity.Resource{}}
+	if m := userNameEq.FindStringSubmatch(r.URL.Query().Get("filter")); m != nil {
+		if id, ok := h.byName[strings.ToLower(m[1])]; ok {
+			page.TotalResults = 1
+			page.Resources = append(page.Resources, elimity.Resource{ID: id, Attributes: copyAttrs(h.res[id])})
+		}
+		return page, nil
+	}
+	for id, a := range h.res {
+		page.TotalResults++
+		if len(page.Resources) < p.Count {
+			page.Resources = append(page.Resources, elimity.Resource{ID: id, Attributes: copyAttrs(a)})
+		}
+	}
+	return page, nil
+}
+
+func (h *memHandler) Replace(r *http.Request, id string, a elimity.ResourceAttributes) (elimity.Resource, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.res[id] = a
+	return elimity.Resource{ID: id, Attributes: copyAttrs(a)}, nil
+}
+
+func (h *memHandler) Delete(r *http.Request, id string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.res, id)
+	return nil
+}
+
+// Patch applies the library's parsed operations with the same applier
+// scimbridge uses, so the comparison is about storage and protocol.
+func (h *memHandler) Patch(r *http.Request, id string, ops []elimity.PatchOperation) (elimity.Resource, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a, ok := h.res[id]
+	if !ok {
+		return elimity.Resource{}, scimerrors.ScimErrorResourceNotFound(id)
+	}
+	next := scimpath.DeepCopy(a)
+	var sops []scimpath.Operation
+	for _, op := range ops {
+		p := ""
+		if op.Path != nil {
+			p = op.Path.String()
+		}
+		sops = append(sops, scimpath.Operation{Op: op.Op, Path: p, Value: op.Value})
+	}
+	if err := scimpath.ApplyPatch(next, sops, &h.rs); err != nil {
+		return elimity.Resource{}, scimerrors.ScimErrorInvalidValue
+	}
+	h.res[id] = next
+	return elimity.Resource{}, nil
+}
+
+func baselineServer(b *testing.B) *httptest.Server {
+	user, _, err := buildDefs(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := &memHandler{res: map[string]elimity.ResourceAttributes{}, byName: map[string]string{}, rs: user.path}
+	srv, err := elimity.NewServer(&elimity.ServerArgs{
+		ServiceProviderConfig: &elimity.ServiceProviderConfig{MaxResults: 100, SupportPatch: true, SupportFiltering: true},
+		ResourceTypes: []elimity.ResourceType{{
+			Name: "User", Endpoint: "/Users", Schema: user.core,
+			SchemaExtensions: []elimity.SchemaExtension{{Schema: user.exts[0]}},
+			Handler:          h,
+		}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := chi.NewRouter()
+	r.Use(BearerAuth([]string{testToken}))
+	r.Mount("/scim", http.StripPrefix("/scim", srv))
+	ts := httptest.NewServer(r)
+	b.Cleanup(ts.Close)
+	return ts
+}
+
+// durableServer is scimbridge on a fresh bbolt file (or db, if given).
+func durableServer(b *testing.B, db *store.DB) (*httptest.Server, *Server) {
+	if db == nil {
+		var err error
+		if db, err = store.Open(filepath.Join(b.TempDir(), "bench.db")); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+	}
+	s, err := New(Options{ExternalURL: "https://scim.example.com"}, db, store.NopSink{}, zerolog.Nop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := chi.NewRouter()
+	r.Use(BearerAuth([]string{testToken}))
+	r.Mount("/scim/v2", s.Handler())
+	ts := httptest.NewServer(r)
+	b.Cleanup(ts.Close)
+	return ts, s
+}
+
+type client struct {
+	b    *testing.B
+	base string
+	hc   *http.Client
+}
+
+func newClient(b *testing.B, ts *httptest.Server) *client {
+	tr := &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128}
+	b.Cleanup(tr.CloseIdleConnections)
+	return &client{b: b, base: ts.URL + "/scim/v2", hc: &http.Client{Transport: tr}}
+}
+
+func (c *client) call(method, path, body string, want int) []byte {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/scim+json")
+	res, err := c.hc.Do(req)
+	if err != nil {
+		c.b.Error(err)
+		return nil
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		c.b.Errorf("%s %s: %d, want %d: %.200s", method, path, res.StatusCode, want, out)
+	}
+	return out
+}
+
+// parallel runs b.N operations spread over n client goroutines and
+// reports operations per second.
+func parallel(b *testing.B, n int, op func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				op(i)
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+func userJSON(name string) string {
+	return `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"` + name +
+		`","name":{"givenName":"Jane","familyName":"Doe"},"emails":[{"primary":true,"value":"` + name +
+		`","type":"work"}],"displayName":"Jane Doe","locale":"en-US","externalId":"` + name + `","groups":[],"active":true}`
+}
+
+var runID atomic.Int64
+
+// BenchmarkImport is Okta's import: look the user up by userName, then create it.
+func BenchmarkImport(b *testing.B) {
+	for _, clients := range []int{4, 32} {
+		for _, kind := range []string{"baseline", "durable"} {
+			b.Run(fmt.Sprintf("%s/clients=%d", kind, clients), func(b *testing.B) {
+				var c *client
+				if kind == "baseline" {
+					c = newClient(b, baselineServer(b))
+				} else {
+					ts, _ := durableServer(b, nil)
+					c = newClient(b, ts)
+				}
+				run := runID.Add(1)
+				parallel(b, clients, func(i int) {
+					name := fmt.Sprintf("u%d-%d@example.com", run, i)
+					c.call("GET", "/Users?filter="+url.QueryEscape(`userName eq "`+name+`"`)+"&startIndex=1&count=100", "", http.StatusOK)
+					c.call("POST", "/Users", userJSON(name), http.StatusCreated)
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkPatch is Entra's PATCH: replace displayName and add the work email.
+func BenchmarkPatch(b *testing.B) {
+	body := patchBody(`{"op":"Replace","path":"displayName","value":"New Name"}`,
+		`{"op":"Add","path":"emails[type eq \"work\"].value","value":"new@example.com"}`)
+	for _, clients := range []int{4, 32} {
+		for _, kind := range []string{"baseline", "durable"} {
+			b.Run(fmt.Sprintf("%s/clients=%d", kind, clients), func(b *testing.B) {
+				var c *client
+				if kind == "baseline" {
+					c = newClient(b, baselineServer(b))
+				} else {
+					ts, _ := durableServer(b, nil)
+					c = newClient(b, ts)
+				}
+				ids := make([]string, 256)
+				for i := range ids {
+					var r struct{ ID string }
+					json.Unmarshal(c.call("POST", "/Users", userJSON(fmt.Sprintf("p%d@example.com", i)), http.StatusCreated), &r)
+					ids[i] = r.ID
+				}
+				parallel(b, clients, func(i int) {
+					c.call("PATCH", "/Users/"+ids[i%len(ids)], body, http.StatusNoContent)
+				})
+			})
+		}
+	}
+}
+
+// bigStores caches stores bulk-loaded with n users (and groups), shared
+// by the size benchmarks of one run.
+var bigStores = struct {
+	sync.Mutex
+	m map[int]*store.DB
+}{m: map[int]*store.DB{}}
+
+// loadedStore returns a store holding n users named user<i>@example.com
+// and groups groups with membersPer members each, written straight
+// through the store in large transactions (not through HTTP).
+func loadedStore(b *testing.B, n, groups, membersPer int) *store.DB {
+	bigStores.Lock()
+	defer bigStores.Unlock()
+	key := n*1000 + groups
+	if db, ok := bigStores.m[key]; ok {
+		return db
+	}
+	if benchDir == "" {
+		var err error
+		if benchDir, err = os.MkdirTemp("", "scim-bench-"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db, err := store.Open(filepath.Join(benchDir, strconv.Itoa(key)+".db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	db.Bolt().NoSync = true // bulk load only; durability is not what is measured here
+	s, err := New(Options{}, db, store.NopSink{}, zerolog.Nop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	uids := make([]string, 0, n)
+	const chunk = 10000
+	for start := 0; start < n; start += chunk {
+		err := db.Bolt().Update(func(tx *bolt.Tx) error {
+			for i := start; i < min(start+chunk, n); i++ {
+				var attrs map[string]any
+				json.Unmarshal([]byte(userJSON(fmt.Sprintf("user%d@example.com", i))), &attrs)
+				delete(attrs, "groups")
+				id := uuid.NewString()
+				doc, raw, err := roundTrip(s.newDoc(s.user, id, attrs, nil))
+				if err != nil {
+					return err
+				}
+				if err := s.claimIndexes(tx, s.user, id, nil, doc); err != nil {
+					return err
+				}
+				if _, err := store.CreateResource(tx, store.TypeUser, id, raw); err != nil {
+					return err
+				}
+				uids = append(uids, id)
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	err = db.Bolt().Update(func(tx *bolt.Tx) error {
+		for g := range groups {
+			id := uuid.NewString()
+			doc, raw, err := roundTrip(s.newDoc(s.group, id, map[string]any{"displayName": fmt.Sprintf("group%d", g)}, nil))
+			if err != nil {
+				return err
+			}
+			if err := s.claimIndexes(tx, s.group, id, nil, doc); err != nil {
+				return err
+			}
+			if _, err := store.CreateResource(tx, store.TypeGroup, id, raw); err != nil {
+				return err
+			}
+			for m := range membersPer {
+				if _, err := store.AddMember(tx, id, uids[(g*membersPer+m)%len(uids)], []byte("{}")); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	db.Bolt().NoSync = false
+	bigStores.m[key] = db
+	return db
+}
+
+// BenchmarkLookupUserName: `userName eq` must cost the same at 100,000
+// users as at 1,000 (index, not scan).
+func BenchmarkLookupUserName(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
+			ts, _ := durableServer(b, loadedStore(b, n, 0, 0))
+			c := newClient(b, ts)
+			parallel(b, 4, func(i int) {
+				name := fmt.Sprintf("user%d@example.com", (i*7919)%n)
+				out := c.call("GET", "/Users?filter="+url.QueryEscape(`userName eq "`+name+`"`), "", http.StatusOK)
+				if !bytes.Contains(out, []byte(`"totalResults":1`)) {
+					b.Errorf("lookup %s: %.200s", name, out)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkListPage: a page of 100 users costs the same whatever the store's size.
+func BenchmarkListPage(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
+			ts, _ := durableServer(b, loadedStore(b, n, 0, 0))
+			c := newClient(b, ts)
+			parallel(b, 4, func(i int) {
+				c.call("GET", "/Users?startIndex=1&count=100", "", http.StatusOK)
+			})
+		})
+	}
+}
+
+// BenchmarkAddMembers: adding 100 members to a group of 10,000 costs
+// about the same as to a group of 100 (delta, no rewrite).
+func BenchmarkAddMembers(b *testing.B) {
+	for _, size := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("members=%d", size), func(b *testing.B) {
+			ts, _ := durableServer(b, nil)
+			c := newClient(b, ts)
+			var g struct{ ID string }
+			members := make([]string, size)
+			for i := range members {
+				members[i] = fmt.Sprintf(`{"value":"m%d"}`, i)
+			}
+			json.Unmarshal(c.call("POST", "/Groups", `{"displayName":"big","members":[`+strings.Join(members, ",")+`]}`, http.StatusCreated), &g)
+			bodies := make([]string, 64)
+			for i := range bodies {
+				add := make([]string, 100)
+				for j := range add {
+					add[j] = fmt.Sprintf(`{"value":"n%d-%d"}`, i, j)
+				}
+				bodies[i] = patchBody(`{"op":"add","path":"members","value":[` + strings.Join(add, ",") + `]}`)
+			}
+			parallel(b, 1, func(i int) {
+				c.call("PATCH", "/Groups/"+g.ID, bodies[i%len(bodies)], http.StatusNoContent)
+			})
+		})
+	}
+}
+
+// BenchmarkMemory reports heap and resident memory with 100,000 users and
+// 1,000 groups of 100 members, after serving reads across the store.
+func BenchmarkMemory(b *testing.B) {
+	db := loadedStore(b, 100000, 1000, 100)
+	ts, _ := durableServer(b, db)
+	c := newClient(b, ts)
+	parallel(b, 4, func(i int) {
+		c.call("GET", fmt.Sprintf("/Users?startIndex=%d&count=100", 1+(i*100)%100000), "", http.StatusOK)
+		c.call("GET", "/Groups?startIndex=1&count=10", "", http.StatusOK)
+	})
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
+	if rss := residentMB(); rss > 0 {
+		b.ReportMetric(rss, "rss-MB")
+	}
+}
+
+// residentMB reads VmRSS from /proc (Linux); 0 elsewhere.
+func residentMB() float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
