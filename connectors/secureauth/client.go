@@ -109,7 +109,7 @@ func (c *Connector) once(ctx context.Context, cl call, body []byte, attempt int)
 			}
 			c.log.Error().Str("connector", c.name).Str("op", cl.op).Int("http", se.Status).Int("attempt", attempt).
 				Msg("SECURITY: SecureAuth answer failed signature verification; not applied")
-			return nil, &connectors.Error{Class: connectors.Permanent, Status: se.Status, Msg: "tampered response: " + se.Err.Error()}
+			return nil, &connectors.Error{Class: connectors.Permanent, Status: se.Status, Msg: "answer failed signature verification: " + se.Err.Error()}
 		}
 		ev().Err(err).Msg("call failed")
 		return nil, connectors.NewTransient("request failed", err)

@@ -162,8 +162,6 @@ func without(ids []string, drop map[string]bool) []string {
 	return out
 }
 
-func sortStrings(s []string) { slices.Sort(s) }
-
 // memberState remembers which userIds the connector associated with each
 // group name, because SecureAuth cannot list a group's members and a
 // rename must move them. It lives in Deps.State when there is one.

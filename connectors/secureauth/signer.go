@@ -206,7 +206,7 @@ type stamper struct {
 	step   time.Duration
 	mu     sync.Mutex
 	last   time.Time
-	issued map[string]bool // Authorization values issued at last (second precision)
+	issued map[string]bool // Authorization values issued at last
 }
 
 // stampers are shared per app id: two Signers for one app must not
@@ -224,25 +224,22 @@ func (c *stamper) next(now time.Time, sign func(time.Time) (date, auth string)) 
 	t := now.UTC().Truncate(c.step)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if t.Before(c.last) || (t.Equal(c.last) && c.step < time.Second) {
+	if t.Before(c.last) {
 		t = c.last
-		if c.step < time.Second {
-			t = t.Add(c.step)
-		}
 	}
-	for {
-		date, auth := sign(t)
+	for ; ; t = t.Add(c.step) {
 		if t.After(c.last) {
 			c.last = t
 			clear(c.issued)
 		}
+		date, auth := sign(t)
+		fresh := !c.issued[auth]
 		if c.step < time.Second {
-			return date, auth
+			fresh = len(c.issued) == 0 // never the same millisecond twice
 		}
-		if !c.issued[auth] {
+		if fresh {
 			c.issued[auth] = true
 			return date, auth
 		}
-		t = t.Add(c.step)
 	}
 }

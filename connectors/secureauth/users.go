@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -89,7 +90,7 @@ func (c *Connector) keysOf(ms ...map[string]string) []string {
 			add(k)
 		}
 	}
-	sortStrings(keys)
+	slices.Sort(keys)
 	return keys
 }
 

@@ -279,7 +279,8 @@ type profile struct {
 	KnowledgeBase map[string]*kbEntry `json:"knowledgeBase"`
 }
 
-// fields splits body into the profile and the other listed fields, strictly.
+// decodeProfile reads a create or update body strictly: the profile, and
+// the raw extra fields (userId, password) for the caller.
 func decodeProfile(body []byte, extra ...string) (map[string]json.RawMessage, profile, string) {
 	var raw map[string]json.RawMessage
 	var p profile
