@@ -142,6 +142,8 @@ func (c *Connector) bulkOnce(ctx context.Context, calls []*userCall, results []c
 func (c *Connector) bulkResult(ctx context.Context, uc *userCall, o bulkOpResult) connectors.Result {
 	outcome, err := connectors.ClassifyHTTP(o.status(), http.Header{}, uc.call.kind, errorMessage(o.Response))
 	switch {
+	case err != nil && c.vanished(uc, err):
+		return c.recreateUser(ctx, uc.ch)
 	case err != nil:
 		if connectors.ClassOf(err) == connectors.Unauthorized {
 			// The request itself was authorized; retry the operation.

@@ -2,6 +2,7 @@ package webex
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -245,6 +246,8 @@ func (c *Connector) applyUser(ctx context.Context, uc *userCall) connectors.Resu
 	var created idOnly
 	outcome, err := c.do(ctx, uc.call, &created)
 	switch {
+	case err != nil && c.vanished(uc, err):
+		return c.recreateUser(ctx, uc.ch)
 	case err != nil:
 		return connectors.Result{TargetID: uc.ch.TargetID, Err: err}
 	case outcome == connectors.Adopt:
@@ -291,4 +294,23 @@ func (c *Connector) findOne(ctx context.Context, op, path, attr, value string) (
 		}
 	}
 	return "", nil
+}
+
+// vanished says whether an update failed because Webex no longer has the
+// user (deleted on the Webex side).
+func (c *Connector) vanished(uc *userCall, err error) bool {
+	var e *connectors.Error
+	return uc.call.op == "user.patch" && errors.As(err, &e) && e.Status == http.StatusNotFound
+}
+
+// recreateUser creates a user again that Webex lost, so the IdP's state
+// wins; the dispatcher records the new id.
+func (c *Connector) recreateUser(ctx context.Context, ch connectors.Change) connectors.Result {
+	c.log.Warn().Str("op", "user.recreate").Str("target_id", ch.TargetID).Msg("Webex no longer has the user; creating it again")
+	ch.TargetID, ch.Prev = "", nil
+	uc, res, done := c.planUser(ch)
+	if done {
+		return res
+	}
+	return c.applyUser(ctx, uc)
 }

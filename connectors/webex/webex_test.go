@@ -816,3 +816,29 @@ func TestTokenURL(t *testing.T) {
 		}
 	}
 }
+
+// A user deleted on the Webex side is created again on its next update.
+func TestUpdateRecreatesVanishedUser(t *testing.T) {
+	for _, n := range []int{1, 2} { // alone, and through /Bulk
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			e := newEnv(t, webexsim.Options{}, nil)
+			var batch []connectors.Change
+			for i := range n {
+				email := fmt.Sprintf("gone%d@example.com", i)
+				prev := userFieldsOf(email)
+				batch = append(batch, connectors.Change{Type: connectors.User, ID: fmt.Sprint(i), Op: connectors.OpUpsert, TargetID: "deleted-in-webex",
+					Prev: prev, Fields: userFieldsOf(email, "title", "Back")})
+			}
+			res := e.apply(batch...)
+			u := e.sim.Users()
+			if len(u) != n {
+				t.Fatalf("users = %+v", u)
+			}
+			for i, r := range res {
+				if r.Err != nil || r.TargetID != u[i].TargetID {
+					t.Errorf("change %d: %+v, want new target id %s", i, r, u[i].TargetID)
+				}
+			}
+		})
+	}
+}
