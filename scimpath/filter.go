@@ -2,6 +2,7 @@ package scimpath
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -311,4 +312,45 @@ func (f *Filter) Equality(rs *ResourceSchema) (attr string, value string, ok boo
 		return "", "", false
 	}
 	return a.Name, s, true
+}
+
+// Attributes lists the attribute paths the filter names, in order, each
+// once: "userName", "name.familyName", "urn:...:User:manager.value"; names
+// inside a value filter are joined to their attribute ("emails.type" for
+// emails[type eq "work"]). Use it to check a filter against a schema with
+// ResourceSchema.Lookup.
+func (f *Filter) Attributes() []string {
+	if f == nil || f.root == nil {
+		return nil
+	}
+	var out []string
+	var walk func(n *node, parent string)
+	walk = func(n *node, parent string) {
+		switch n.kind {
+		case nodeAnd, nodeOr:
+			walk(n.left, parent)
+			walk(n.right, parent)
+		case nodeNot:
+			walk(n.left, parent)
+		case nodeValuePath:
+			name := n.ref.String()
+			if parent != "" {
+				name = parent + "." + name
+			}
+			if !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+			walk(n.left, name)
+		case nodeCompare:
+			name := n.ref.String()
+			if parent != "" {
+				name = parent + "." + name
+			}
+			if !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	walk(f.root, "")
+	return out
 }

@@ -2,6 +2,7 @@ package scimpath
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -419,6 +420,34 @@ func TestFlatParserMatchesFilterParser(t *testing.T) {
 	} {
 		if _, err := ParseFilter(s); err != nil {
 			t.Errorf("ParseFilter(%q): %v", s, err)
+		}
+	}
+}
+
+func TestFilterAttributes(t *testing.T) {
+	tests := []struct {
+		filter string
+		want   []string
+	}{
+		{`userName eq "x"`, []string{"userName"}},
+		{`name.familyName eq x and (emails.value co y or emails.value co z)`, []string{"name.familyName", "emails.value"}},
+		{`emails[type eq "work" and primary eq true] or not (title pr)`, []string{"emails", "emails.type", "emails.primary", "title"}},
+		{ent + `:manager.value eq "x"`, []string{ent + ":manager.value"}},
+	}
+	rs := CoreUser()
+	for _, tt := range tests {
+		f, err := ParseFilter(tt.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := f.Attributes()
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Attributes(%q) = %q, want %q", tt.filter, got, tt.want)
+		}
+		for _, a := range got {
+			if _, ok := rs.Lookup(a); !ok {
+				t.Errorf("Lookup(%q) failed", a)
+			}
 		}
 	}
 }
