@@ -23,14 +23,19 @@ type userIDsBody struct {
 // upsertGroup: SecureAuth has no group objects to create or update, only
 // associations by group name (the group must exist in the directory).
 // Added members are associated through the list form, in chunks; removed
-// members and a rename's old associations stay, reported as unsupported.
+// members and a rename's old associations stay.
+//
+// Removals come back Unsupported. The dispatcher records neither the new
+// mapping nor member errors of a change whose Err is set, so Err is
+// Unsupported only when nothing else needs recording; otherwise each
+// removed member carries its own Unsupported error.
 func (c *Connector) upsertGroup(ctx context.Context, ch connectors.Change) connectors.Result {
 	name := text(ch.Fields["name"])
 	if name == "" {
 		return connectors.Result{Err: connectors.NewPermanent("group name (mapped from displayName) is empty", nil)}
 	}
-	res := connectors.Result{TargetID: name}
-	var unsupported []string
+	renamed := false
+	errs := map[string]error{} // SCIM member id -> error
 
 	old := ch.TargetID
 	if ch.Prev != nil {
@@ -48,7 +53,9 @@ func (c *Connector) upsertGroup(ctx context.Context, ch connectors.Change) conne
 			}
 			c.members.add(name, without(ids, failed))
 		}
-		unsupported = append(unsupported, fmt.Sprintf("SecureAuth cannot rename groups: members of %q stay associated with it", old))
+		renamed = true
+		c.log.Warn().Str("connector", c.name).Str("op", "rename_group").Str("old", old).Str("new", name).
+			Msg("SecureAuth cannot remove associations: members stay in the old group too")
 	}
 
 	byUser := map[string]string{} // lower-cased userId -> SCIM id
@@ -59,10 +66,7 @@ func (c *Connector) upsertGroup(ctx context.Context, ch connectors.Change) conne
 			id = text(m.Fields["userId"])
 		}
 		if id == "" {
-			if res.MemberErrors == nil {
-				res.MemberErrors = map[string]error{}
-			}
-			res.MemberErrors[m.ID] = connectors.NewPermanent("member has no userId", nil)
+			errs[m.ID] = connectors.NewPermanent("member has no userId", nil)
 			continue
 		}
 		byUser[strings.ToLower(id)] = m.ID
@@ -74,21 +78,25 @@ func (c *Connector) upsertGroup(ctx context.Context, ch connectors.Change) conne
 			return connectors.Result{Err: err}
 		}
 		for id := range failed {
-			if res.MemberErrors == nil {
-				res.MemberErrors = map[string]error{}
-			}
 			if scimID, ok := byUser[id]; ok {
-				res.MemberErrors[scimID] = connectors.Errorf(connectors.Permanent, 0, "SecureAuth could not associate %s with group %s", id, name)
+				errs[scimID] = connectors.Errorf(connectors.Permanent, 0, "SecureAuth could not associate %s with group %s", id, name)
 			}
 		}
 		c.members.add(name, without(ids, failed))
 	}
 
+	res := connectors.Result{TargetID: name}
 	if n := len(ch.MembersRemoved); n > 0 {
-		unsupported = append(unsupported, fmt.Sprintf("SecureAuth cannot remove users from groups: %d member(s) of %q stay associated", n, name))
+		if !renamed && len(errs) == 0 {
+			res.Err = connectors.NewUnsupported(fmt.Sprintf("SecureAuth cannot remove users from groups: %d member(s) of %q stay associated", n, name))
+			return res
+		}
+		for _, m := range ch.MembersRemoved {
+			errs[m.ID] = connectors.NewUnsupported("SecureAuth cannot remove users from groups")
+		}
 	}
-	if len(unsupported) > 0 {
-		res.Err = connectors.NewUnsupported(strings.Join(unsupported, "; "))
+	if len(errs) > 0 {
+		res.MemberErrors = errs
 	}
 	return res
 }

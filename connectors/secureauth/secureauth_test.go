@@ -299,9 +299,14 @@ func TestRename(t *testing.T) {
 	f.must(grp("Admins", "jdoe")) // no-op re-association
 	rn := grp("Administrators")
 	rn.TargetID, rn.Prev = "Admins", map[string]any{"name": "Admins"}
+	// Applied (the dispatcher must record the new name), old associations
+	// stay: logged.
 	res := f.one(rn)
-	if connectors.ClassOf(res.Err) != connectors.Unsupported || res.TargetID != "Administrators" {
-		t.Errorf("group rename: %+v, want Unsupported (old associations stay) with the new name", res)
+	if res.Err != nil || res.TargetID != "Administrators" {
+		t.Errorf("group rename: %+v, want success with the new name", res)
+	}
+	if !strings.Contains(f.logs.String(), `"op":"rename_group"`) {
+		t.Errorf("rename not logged")
 	}
 	for _, g := range f.sim.Groups() {
 		if g.Name == "Administrators" && strings.Join(g.MemberTargetIDs, ",") != "jdoe,john.doe" {
@@ -442,6 +447,41 @@ func TestUnsupported(t *testing.T) {
 	}
 	if g := f.sim.Groups(); len(g[0].MemberTargetIDs) != 1 {
 		t.Errorf("group %+v", g)
+	}
+}
+
+// When a change also carries what the dispatcher must record (a rename,
+// member failures), removals are reported per member and Err stays nil.
+func TestRemovalWithOtherOutcomes(t *testing.T) {
+	tests := []struct {
+		name   string
+		change connectors.Change
+		want   map[string]connectors.Class
+	}{
+		{"with a failed add", connectors.Change{Fields: map[string]any{"name": "G"}, TargetID: "G",
+			MembersAdded: []connectors.Member{member("ghost")}, MembersRemoved: []connectors.Member{member("u1")}},
+			map[string]connectors.Class{"scim-ghost": connectors.Permanent, "scim-u1": connectors.Unsupported}},
+		{"with a rename", connectors.Change{Fields: map[string]any{"name": "H"}, TargetID: "G", Prev: map[string]any{"name": "G"},
+			MembersRemoved: []connectors.Member{member("u1")}},
+			map[string]connectors.Class{"scim-u1": connectors.Unsupported}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, secureauthsim.Options{}, nil)
+			f.must(createUser("u1"))
+			tc.change.Type, tc.change.ID, tc.change.Op = connectors.Group, "g1", connectors.OpUpsert
+			r := f.one(tc.change)
+			if r.Err != nil || r.TargetID != tc.change.Fields["name"] {
+				t.Fatalf("result %+v", r)
+			}
+			got := map[string]connectors.Class{}
+			for id, err := range r.MemberErrors {
+				got[id] = connectors.ClassOf(err)
+			}
+			if !jsonEqual(got, tc.want) {
+				t.Errorf("member errors %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 
