@@ -648,15 +648,15 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	}
 	for i := range 6 {
 		id := "user" + string(rune('a'+i))
-		record(f.apply(createUser(id, "pinHash", "8642", "email1", id+"@example.com")))
+		record(f.apply(createUser(id, "pinHash", "zq8642x", "email1", id+"@example.com")))
 		record(f.apply(connectors.Change{Type: connectors.User, ID: "scim-" + id, Op: connectors.OpDelete, TargetID: id}))
 	}
 	f.sim.TamperNext(1)
-	record(f.apply(createUser("tampered", "pinHash", "8642")))
-	record(f.apply(createUser("bad/id", "pinHash", "8642")))
+	record(f.apply(createUser("tampered", "pinHash", "zq8642x")))
+	record(f.apply(createUser("bad/id", "pinHash", "zq8642x")))
 	record(f.apply(connectors.Change{Type: connectors.Group, ID: "g", Op: connectors.OpUpsert, Fields: map[string]any{"name": "G"}, MembersAdded: []connectors.Member{member("nobody"), member("usera")}}))
 
-	secrets := []string{secureauthsim.DefaultAppKey, "8642"}
+	secrets := []string{secureauthsim.DefaultAppKey, "zq8642x"}
 	for _, s := range f.take() {
 		for _, m := range passwordRE.FindAllString(s.Body, -1) {
 			secrets = append(secrets, strings.TrimSuffix(strings.TrimPrefix(m, `"password":"`), `"`))
