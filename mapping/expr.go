@@ -33,14 +33,7 @@ type pathCompiler func(raw string) (valuer, error)
 
 // parseExpr compiles one mapping expression (syntax in spec.go).
 func parseExpr(s string, path pathCompiler) (node, error) {
-	p := &parser{s: s, path: path}
-	n, err := p.expr()
-	if err == nil {
-		p.space()
-		if p.i < len(p.s) {
-			err = p.syntaxf("unexpected %q", p.rest())
-		}
-	}
+	n, err := parseStrict(s, path)
 	if err != nil {
 		// YAML eats the quotes of `display: "{{name.givenName}} {{name.familyName}}"`.
 		// Only a template has "{{" outside a quoted string: take it as one.
@@ -52,6 +45,20 @@ func parseExpr(s string, path pathCompiler) (node, error) {
 			return n, nil
 		}
 		return nil, err
+	}
+	return n, nil
+}
+
+// parseStrict compiles an expression that must parse as written.
+func parseStrict(s string, path pathCompiler) (node, error) {
+	p := &parser{s: s, path: path}
+	n, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	p.space()
+	if p.i < len(p.s) {
+		return nil, p.syntaxf("unexpected %q", p.rest())
 	}
 	return n, nil
 }
@@ -320,7 +327,10 @@ func parseTemplate(s string, path pathCompiler) (node, error) {
 		if strings.TrimSpace(inner) == "" {
 			return nil, errors.New("empty {{}}")
 		}
-		n, err := parseExpr(inner, path)
+		if i := strings.Index(inner, "{{"); i >= 0 {
+			return nil, fmt.Errorf("%q: missing }} before the next {{", s[open:open+2+i])
+		}
+		n, err := parseStrict(inner, path)
 		if err != nil {
 			return nil, fmt.Errorf("{{%s}}: %v", inner, err)
 		}

@@ -35,6 +35,9 @@ func compilePath(rs *scimpath.ResourceSchema) pathCompiler {
 	return func(raw string) (valuer, error) {
 		p, err := scimpath.ParsePath(raw)
 		if err != nil {
+			if strings.HasPrefix(raw, "'") {
+				return nil, fmt.Errorf(`bad attribute path %q (strings take double quotes: in YAML write '"Sales"')`, raw)
+			}
 			return nil, fmt.Errorf("bad attribute path %q", raw)
 		}
 		attr, sub, err := resolve(rs, p.URN, p.Attr, p.SubAttr, nil)
@@ -240,23 +243,29 @@ func suggest(name, prefix string, candidates []string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-// editDistance is the Levenshtein distance of a and b.
+// editDistance is the optimal string alignment distance of a and b:
+// Levenshtein plus adjacent transpositions ("vaule" is one edit from
+// "value").
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }

@@ -266,7 +266,11 @@ func writePlan(out io.Writer, s connectors.Settings, m *mapping.Mapper, typ, sou
 		scope = "everyone"
 	}
 	fmt.Fprintf(out, "connector: %s (type %s)\n", s.Name, s.Type)
-	fmt.Fprintf(out, "resource:  %s %s (from %s)\n", typ, res["id"], source)
+	id, _ := res["id"].(string)
+	if id == "" {
+		id = "(no id)"
+	}
+	fmt.Fprintf(out, "resource:  %s %s (from %s)\n", typ, id, source)
 	if !s.Enabled {
 		fmt.Fprintln(out, "note:      the connector is disabled in config.yaml: it receives nothing")
 	}
