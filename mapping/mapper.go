@@ -194,7 +194,6 @@ func (m *Mapper) Map(typ string, res map[string]any) (map[string]any, error) {
 // is false when it yields nothing.
 func value(n node, res map[string]any, buf []any) (v any, ok bool, err error) {
 	vals, err := n.eval(res, buf)
-	defer clear(vals) // hold no references into res in the caller's buffer
 	switch {
 	case err != nil || len(vals) == 0:
 		return nil, false, err
@@ -255,8 +254,11 @@ func (m *Mapper) Transition(typ string, before, after map[string]any) Transition
 
 // Fields lists the target fields mapped for typ, sorted.
 func (m *Mapper) Fields(typ string) []string {
-	fields := m.user
-	if typ == Group {
+	var fields []field
+	switch typ {
+	case User:
+		fields = m.user
+	case Group:
 		fields = m.group
 	}
 	names := make([]string, len(fields))
