@@ -96,10 +96,9 @@ func newOperand(v any) operand {
 // ParseFilter parses a filter, after NormalizeFilter. Errors are *Error
 // with ScimType invalidFilter.
 //
-// Filters without parentheses or "not" — nearly all IdP traffic — are
-// parsed by a small parser of ours (see fastparse.go); the rest by
-// github.com/scim2/filter-parser/v2, which costs about a millisecond and
-// thousands of allocations per filter.
+// Parsing is by a small parser of ours (fastparse.go); what it refuses goes
+// to github.com/scim2/filter-parser/v2, the reference grammar, which costs
+// about a millisecond and thousands of allocations per filter.
 func ParseFilter(s string) (*Filter, error) {
 	toks, err := tokenize(s)
 	if err != nil {

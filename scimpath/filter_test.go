@@ -2,6 +2,7 @@ package scimpath
 
 import (
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -398,6 +399,9 @@ func TestFlatParserMatchesFilterParser(t *testing.T) {
 		ent + `:manager.value eq "x\"y"`, `meta.created gt 2015-10-10T14:38:21.8617979-07:00`, `x gt -1.5e3`,
 		`members[value eq "a"] or members[value eq "b"]`, `userName eq "é\u00e9\t"`, `$ref eq "x"`, `members.$ref ne 007`,
 		`userName sw O`, `externalId eq jyoung`, `emails[type eq "work"] and userName eq x`,
+		`name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)`,
+		`not (a pr)`, `NOT(a pr or b pr) and c pr`, `((a pr))`, `emails[not (type eq "work")]`, `emails[not(type eq "work" or primary eq true)]`,
+		`(a eq 1 or b eq 2) and not (c eq 3 and d eq 4)`, `x[a pr] or (y pr and not (z[b eq "1"]))`,
 	}
 	for _, s := range flat {
 		toks, err := tokenize(s)
@@ -412,9 +416,10 @@ func TestFlatParserMatchesFilterParser(t *testing.T) {
 		}
 		checkAgainstReference(t, s)
 	}
-	// Beyond filter-parser's grammar: more than two clauses in a value
-	// filter, and URNs with hyphens.
+	// Beyond filter-parser's grammar: more than two clauses or parentheses
+	// in a value filter, and URNs with hyphens.
 	for _, s := range []string{
+		`emails[(type eq "work" or type eq "home") and primary eq true]`,
 		`emails[type eq "work" and primary eq true and value co "x"]`,
 		`urn:ietf:params:scim:schemas:extension:acme-corp:2.0:User:badge eq "1"`,
 	} {
@@ -449,5 +454,46 @@ func TestFilterAttributes(t *testing.T) {
 				t.Errorf("Lookup(%q) failed", a)
 			}
 		}
+	}
+}
+
+// randomFilter builds a filter from the RFC grammar (and some noise), for
+// the differential test below.
+func randomFilter(r *rand.Rand, depth int, inValuePath bool) string {
+	attrs := []string{"userName", "name.familyName", "emails", "emails.value", "meta.created", ent + ":manager.value", "x-y_z", "$ref"}
+	if inValuePath {
+		attrs = []string{"type", "value", "primary", "display"}
+	}
+	values := []string{`"work"`, `work`, `"a\"b"`, `true`, `False`, `null`, `12`, `-1.5e3`, `2015-10-10T14:38:21.8617979-07:00`, `"é"`, `007`}
+	ops := []string{"eq", "NE", "co", "sw", "ew", "gt", "ge", "lt", "le"}
+	switch k := r.IntN(7); {
+	case depth > 0 && k == 0:
+		return randomFilter(r, depth-1, inValuePath) + " and " + randomFilter(r, depth-1, inValuePath)
+	case depth > 0 && k == 1:
+		return randomFilter(r, depth-1, inValuePath) + " OR " + randomFilter(r, depth-1, inValuePath)
+	case depth > 0 && k == 2:
+		return "not (" + randomFilter(r, depth-1, inValuePath) + ")"
+	case depth > 0 && k == 3:
+		return "(" + randomFilter(r, depth-1, inValuePath) + ")"
+	case depth > 0 && k == 4 && !inValuePath:
+		return "emails[" + randomFilter(r, depth-1, true) + "]"
+	case k == 5:
+		return attrs[r.IntN(len(attrs))] + " pr"
+	}
+	return attrs[r.IntN(len(attrs))] + " " + ops[r.IntN(len(ops))] + " " + values[r.IntN(len(values))]
+}
+
+func TestParseFilterMatchesFilterParserOnRandomFilters(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	accepted := 0
+	for range 200 {
+		s := randomFilter(r, 3, false)
+		if _, err := parseReference(s); err == nil {
+			accepted++
+		}
+		checkAgainstReference(t, s)
+	}
+	if accepted < 100 {
+		t.Errorf("filter-parser accepted only %d of 200 filters: the test checks too little", accepted)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 )
 
 // Operation is one PATCH operation (RFC 7644 §3.5.2). Op is add, replace or
@@ -251,7 +250,7 @@ func (t *target) multiValued(value any) bool {
 	return !t.exists && ok
 }
 
-func (t *target) complex(value any) bool {
+func (t *target) isComplex(value any) bool {
 	if t.def != nil {
 		return t.def.Type == TypeComplex
 	}
@@ -318,7 +317,7 @@ func (t *target) apply(kind opKind, value any) error {
 	if err != nil {
 		return err
 	}
-	if vm, ok := v.(map[string]any); ok && t.complex(value) {
+	if vm, ok := v.(map[string]any); ok && t.isComplex(value) {
 		// RFC 7644 §3.5.2.1/3: sub-attributes not given stay unchanged.
 		if _, given := value.(map[string]any); given {
 			if cm, ok := t.cur.(map[string]any); ok {
@@ -775,14 +774,4 @@ func DeepCopyValue(v any) any {
 		return out
 	}
 	return v
-}
-
-// looksLikeSchemaURN guesses, without a schema, whether the last segment
-// of a URN path names a resource type ("...:User") rather than an
-// attribute: RFC 7643 resource types are capitalised, attributes are not.
-func looksLikeSchemaURN(last string) bool {
-	for _, r := range last {
-		return unicode.IsUpper(r)
-	}
-	return false
 }

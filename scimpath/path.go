@@ -2,6 +2,7 @@ package scimpath
 
 import (
 	"strings"
+	"unicode"
 )
 
 // Path is an attribute path as PATCH and projection use it (RFC 7644
@@ -239,4 +240,14 @@ func (p Path) Get(res map[string]any, rs *ResourceSchema) []any {
 		}
 	}
 	return out
+}
+
+// looksLikeSchemaURN guesses, without a schema, whether the last segment
+// of a URN path names a resource type ("...:User") rather than an
+// attribute: RFC 7643 resource types are capitalised, attributes are not.
+func looksLikeSchemaURN(last string) bool {
+	for _, r := range last {
+		return unicode.IsUpper(r)
+	}
+	return false
 }
