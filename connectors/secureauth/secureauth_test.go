@@ -33,6 +33,7 @@ type fixture struct {
 	sim  *secureauthsim.Server
 	conn *Connector
 	logs *syncBuffer
+	base string // the API root URL
 
 	mu   sync.Mutex
 	sent []sent
@@ -74,6 +75,7 @@ func newFixture(t *testing.T, opts secureauthsim.Options, edit func(*connectors.
 		Credentials: f.sim.Credentials(),
 		Options:     map[string]string{},
 	}
+	f.base = s.BaseURL
 	if edit != nil {
 		edit(&s)
 	}
@@ -651,12 +653,36 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 		record(f.apply(createUser(id, "pinHash", "zq8642x", "email1", id+"@example.com")))
 		record(f.apply(connectors.Change{Type: connectors.User, ID: "scim-" + id, Op: connectors.OpDelete, TargetID: id}))
 	}
+	// An account made outside the bridge, with knowledge-base answers,
+	// adopted: the GET answer carries them.
+	signer, _ := NewSigner(secureauthsim.DefaultAppID, secureauthsim.DefaultAppKey, nil)
+	for try := 0; ; try++ { // past the injected 500s
+		resp, err := (&http.Client{Transport: signer}).Post(f.base+"/users/", "application/json", strings.NewReader(
+			`{"userId":"kb","password":"Xy7!longpass","knowledgeBase":{"kbq1":{"question":"Colour?","answer":"kb-answer-77q"}}}`))
+		if err != nil || try == 10 {
+			t.Fatalf("seeding: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			break
+		}
+	}
+	for try := 0; ; try++ { // redelivered until adopted, as the dispatcher would
+		rs := f.apply(createUser("kb", "firstName", "K"))
+		record(rs)
+		if rs[0].Err == nil && rs[0].TargetID == "kb" {
+			break
+		}
+		if try == 10 {
+			t.Fatalf("adopting kb: %v", rs[0].Err)
+		}
+	}
 	f.sim.TamperNext(1)
 	record(f.apply(createUser("tampered", "pinHash", "zq8642x")))
 	record(f.apply(createUser("bad/id", "pinHash", "zq8642x")))
 	record(f.apply(connectors.Change{Type: connectors.Group, ID: "g", Op: connectors.OpUpsert, Fields: map[string]any{"name": "G"}, MembersAdded: []connectors.Member{member("nobody"), member("usera")}}))
 
-	secrets := []string{secureauthsim.DefaultAppKey, "zq8642x"}
+	secrets := []string{secureauthsim.DefaultAppKey, "zq8642x", "kb-answer-77q", "Xy7!longpass"}
 	for _, s := range f.take() {
 		for _, m := range passwordRE.FindAllString(s.Body, -1) {
 			secrets = append(secrets, strings.TrimSuffix(strings.TrimPrefix(m, `"password":"`), `"`))
