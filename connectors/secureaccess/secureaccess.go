@@ -177,7 +177,7 @@ func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error)
 		timeout:   timeout,
 		lead:      make(chan struct{}, 1),
 		more:      make(chan struct{}, 1),
-		lingerFor: windows[0].Per / 20, // 50ms unscaled
+		lingerFor: min(windows[0].Per/20, 50*time.Millisecond),
 	}
 	return c, nil
 }
