@@ -234,12 +234,19 @@ func (l *lane) setInflight(k string, on bool) {
 // and the net member delta. ready is false while a member's own create is
 // still pending for this connector.
 func (l *lane) build(tx *bolt.Tx, key string, run []store.Entry) (*job, bool, error) {
-	first, last := run[0], run[len(run)-1]
-	c := Change{Seq: last.Seq, Type: first.Type, ID: first.ID, Op: Op(last.Op), LeftScope: last.LeftScope}
-	m, err := store.GetMapping(tx, l.name, c.Type, c.ID)
+	m, err := store.GetMapping(tx, l.name, run[0].Type, run[0].ID)
 	if err != nil {
 		return nil, false, err
 	}
+	if m == nil && len(run) > 1 && run[len(run)-1].Op == string(OpDelete) {
+		// Created and deleted with no acknowledged delivery: a crash may
+		// have hidden a create that landed. Deliver the create first, so
+		// the delete then names the target's id (adopted on "already
+		// exists") instead of relying on the connector to find it.
+		run = run[:len(run)-1]
+	}
+	first, last := run[0], run[len(run)-1]
+	c := Change{Seq: last.Seq, Type: first.Type, ID: first.ID, Op: Op(last.Op), LeftScope: last.LeftScope}
 	if m != nil {
 		c.TargetID, c.Prev = m.TargetID, m.Fields
 	}
