@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	elimity "github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
@@ -41,6 +42,7 @@ type Server struct {
 
 	unknownAttrs *prometheus.CounterVec
 	warned       sync.Map // attribute name → struct{}: warn once per name
+	warnedCount  atomic.Int64
 }
 
 var allowStringValues sync.Once
@@ -234,7 +236,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt := strings.ToLower(strings.TrimSpace(strings.Split(ct, ";")[0]))
-		if mt != "application/scim+json" && mt != "application/json" {
+		if mt != "application/scim+json" && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 			return nil, errorf(http.StatusUnsupportedMediaType, "", "Content-Type must be application/scim+json or application/json")
 		}
 	}

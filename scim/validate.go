@@ -205,6 +205,9 @@ func (d *resourceDef) extension(urn string) *schema.Schema {
 	return nil
 }
 
+// maxWarned bounds the attribute names remembered for warn-once.
+const maxWarned = 1000
+
 // checkUnknown enforces the unknown-attribute policy: rejected with 400
 // naming them in strict mode, otherwise ignored with one warning per
 // attribute name and a metric.
@@ -218,7 +221,12 @@ func (s *Server) checkUnknown(r *http.Request, d *resourceDef, m map[string]any)
 		return errorf(http.StatusBadRequest, "invalidValue", "attribute(s) not declared by any schema: "+strings.Join(unknown, ", "))
 	}
 	for _, name := range unknown {
+		// Bounded, so a client inventing names cannot grow it without end.
+		if s.warnedCount.Load() >= maxWarned {
+			break
+		}
 		if _, dup := s.warned.LoadOrStore(d.typ+" "+strings.ToLower(name), struct{}{}); !dup {
+			s.warnedCount.Add(1)
 			s.logger(r).Warn().Str("resource_type", d.typ).Str("attribute", name).
 				Msg("ignoring attribute that no schema declares (declare it as a schema extension in config.yaml to keep it)")
 		}
