@@ -12,6 +12,7 @@ package secureaccess
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -248,7 +249,25 @@ func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []conn
 		res[at[j]] = e.res
 	}
 	c.mu.Unlock()
+	for i := range res {
+		res[i].Err = naming(res[i].Err, batch[i])
+	}
 	return res
+}
+
+// naming adds the resource to a final error's message. Besides helping
+// whoever reads the dead letter, it keeps the dispatcher from bisecting a
+// batch whose changes all failed alike (a 403, a target that has no
+// groups): this connector has already split what splitting can fix, and
+// each further PUT costs a slot of 14 a minute.
+func naming(err error, ch connectors.Change) error {
+	var e *connectors.Error
+	if !errors.As(err, &e) || (e.Class != connectors.Permanent && e.Class != connectors.Unsupported) {
+		return err
+	}
+	named := *e
+	named.Msg = fmt.Sprintf("%s (%s %s)", e.Msg, strings.ToLower(ch.Type), ch.ID)
+	return &named
 }
 
 func keyOf(ch connectors.Change) string {

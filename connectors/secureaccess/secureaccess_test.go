@@ -726,3 +726,45 @@ func contains(s []string, v string) bool {
 	}
 	return false
 }
+
+// TestWholeBatchFailure: a PUT refused for reasons no item can fix costs
+// one request, and every change's error names it, so that the dispatcher
+// does not bisect the batch again PUT by PUT.
+func TestWholeBatchFailure(t *testing.T) {
+	rec := &recorder{}
+	forbid := func(h http.Handler) http.Handler {
+		return rec.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusForbidden)
+				io.WriteString(w, `{"message":"Access denied."}`)
+				return
+			}
+			h.ServeHTTP(w, r)
+		}))
+	}
+	e := newEnv(t, secureaccesssim.Options{}, forbid, nil)
+	batch := []connectors.Change{userChange(1, true), userChange(2, true),
+		{Type: "Group", ID: "g1", Op: connectors.OpUpsert}, {Type: "Group", ID: "g2", Op: connectors.OpUpsert}}
+	res := apply(t, e.c, batch...)
+	seen := map[string]bool{}
+	for i, r := range res {
+		want := connectors.Permanent
+		if batch[i].Type == connectors.Group {
+			want = connectors.Unsupported
+		}
+		if connectors.ClassOf(r.Err) != want || r.Err == nil {
+			t.Fatalf("change %d: %v, want %v", i, r.Err, want)
+		}
+		if !strings.Contains(r.Err.Error(), batch[i].ID) || seen[r.Err.Error()] {
+			t.Errorf("change %d: error %q does not name %s", i, r.Err, batch[i].ID)
+		}
+		seen[r.Err.Error()] = true
+	}
+	if !strings.Contains(res[0].Err.Error(), "Access denied.") {
+		t.Errorf("error %q lacks the target's message", res[0].Err)
+	}
+	if n := rec.puts(); n != 1 {
+		t.Errorf("%d PUTs, want 1", n)
+	}
+}
