@@ -28,8 +28,8 @@ func BenchmarkFilterMatch(b *testing.B) {
 	}
 }
 
-// BenchmarkParseFilter compares ParseFilter (flat filters take our
-// parser) with filter-parser alone on the same input.
+// BenchmarkParseFilter compares ParseFilter (our parser) with
+// filter-parser alone on the same input.
 func BenchmarkParseFilter(b *testing.B) {
 	for _, bf := range benchFilters[:3] {
 		for _, p := range []struct {

@@ -74,9 +74,7 @@ func newOperand(v any) operand {
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
 			o.num, o.isNum = f, true
 		}
-		if b, err := strconv.ParseBool(strings.ToLower(v)); err == nil && len(v) > 1 {
-			o.boolv, o.isBool = b, true
-		}
+		o.boolv, o.isBool = parseBool(v)
 		if t, ok := parseTime(v); ok {
 			o.t, o.isTime = t, true
 		}
@@ -93,8 +91,8 @@ func newOperand(v any) operand {
 	return o
 }
 
-// ParseFilter parses a filter, after NormalizeFilter. Errors are *Error
-// with ScimType invalidFilter.
+// ParseFilter parses a filter, with NormalizeFilter's tolerance of bare
+// values and spacing. Errors are *Error with ScimType invalidFilter.
 //
 // Parsing is by a small parser of ours (fastparse.go); what it refuses goes
 // to github.com/scim2/filter-parser/v2, the reference grammar, which costs
@@ -104,7 +102,7 @@ func ParseFilter(s string) (*Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	if root, ok := parseFlat(toks); ok {
+	if root, ok := parseFast(toks); ok {
 		return &Filter{root: root}, nil
 	}
 	return parseWithFilterParser(toks, len(s))

@@ -376,7 +376,7 @@ func parseReference(s string) (*Filter, error) {
 }
 
 // checkAgainstReference fails when filter-parser accepts s but ParseFilter
-// (whose flat parser may have taken it) reads it differently.
+// (whose own parser may have taken it) reads it differently.
 func checkAgainstReference(t *testing.T, s string) {
 	t.Helper()
 	ref, err := parseReference(s)
@@ -392,8 +392,8 @@ func checkAgainstReference(t *testing.T, s string) {
 	}
 }
 
-func TestFlatParserMatchesFilterParser(t *testing.T) {
-	flat := []string{
+func TestOwnParserMatchesFilterParser(t *testing.T) {
+	valid := []string{
 		`userName eq "bjensen"`, `userName Eq bjensen`, `title PR`, `a eq 1 and b eq true or c eq null`,
 		`a eq 1 or b eq 2 and c eq 3`, `emails[type eq "work" and primary eq true]`, `emails[type eq "work" or primary eq true]`,
 		ent + `:manager.value eq "x\"y"`, `meta.created gt 2015-10-10T14:38:21.8617979-07:00`, `x gt -1.5e3`,
@@ -403,13 +403,13 @@ func TestFlatParserMatchesFilterParser(t *testing.T) {
 		`not (a pr)`, `NOT(a pr or b pr) and c pr`, `((a pr))`, `emails[not (type eq "work")]`, `emails[not(type eq "work" or primary eq true)]`,
 		`(a eq 1 or b eq 2) and not (c eq 3 and d eq 4)`, `x[a pr] or (y pr and not (z[b eq "1"]))`,
 	}
-	for _, s := range flat {
+	for _, s := range valid {
 		toks, err := tokenize(s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := parseFlat(toks); !ok {
-			t.Errorf("flat parser refuses %q", s)
+		if _, ok := parseFast(toks); !ok {
+			t.Errorf("own parser refuses %q", s)
 		}
 		if _, err := parseReference(s); err != nil {
 			t.Errorf("filter-parser refuses %q: %v", s, err)

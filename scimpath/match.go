@@ -38,11 +38,16 @@ func (n *node) eval(obj map[string]any, sc scope) bool {
 		return !n.left.eval(obj, sc)
 	case nodeValuePath:
 		def, v, _ := sc.get(obj, n.ref.urn, n.ref.attr)
-		var sub scope
+		if n.ref.sub != "" { // name.x[...]: a complex sub-attribute
+			if def != nil {
+				def = findAttr(def.SubAttrs, n.ref.sub)
+			}
+			m, _ := v.(map[string]any)
+			v, _, _ = lookupKey(m, n.ref.sub)
+		}
+		sub := scope{element: true}
 		if def != nil {
-			sub = scope{attrs: def.SubAttrs, element: true}
-		} else {
-			sub = scope{element: true}
+			sub.attrs = def.SubAttrs
 		}
 		switch v := v.(type) {
 		case map[string]any:
@@ -129,7 +134,7 @@ func resourceContainer(res map[string]any, rs *ResourceSchema, urn string, creat
 			m, _ := v.(map[string]any)
 			return m, nil
 		}
-		if strings.Contains(strings.ToLower(urn), ":core:") {
+		if indexFoldASCII(urn, ":core:") >= 0 {
 			return res, nil
 		}
 		if create {
@@ -243,8 +248,8 @@ func compareScalar(def *Attr, v any, op string, o *operand) bool {
 	case string:
 		switch typ {
 		case TypeBoolean:
-			b, err := strconv.ParseBool(strings.ToLower(v))
-			return err == nil && o.isBool && compareBool(b, op, o.boolv)
+			b, ok := parseBool(v)
+			return ok && o.isBool && compareBool(b, op, o.boolv)
 		case TypeInteger, TypeDecimal:
 			f, err := strconv.ParseFloat(v, 64)
 			return err == nil && o.isNum && compareOrdered(compareFloat(f, o.num), op)
@@ -258,8 +263,8 @@ func compareScalar(def *Attr, v any, op string, o *operand) bool {
 			// No schema: compare by the operand's type where v allows.
 			switch o.raw.(type) {
 			case bool:
-				b, err := strconv.ParseBool(strings.ToLower(v))
-				return err == nil && compareBool(b, op, o.boolv)
+				b, ok := parseBool(v)
+				return ok && compareBool(b, op, o.boolv)
 			case json.Number:
 				if f, err := strconv.ParseFloat(v, 64); err == nil {
 					return compareOrdered(compareFloat(f, o.num), op)
@@ -279,6 +284,17 @@ func compareScalar(def *Attr, v any, op string, o *operand) bool {
 		}
 	}
 	return false
+}
+
+// parseBool reads "true" and "false" in any case (Entra sends "True").
+func parseBool(s string) (bool, bool) {
+	switch {
+	case strings.EqualFold(s, "true"):
+		return true, true
+	case strings.EqualFold(s, "false"):
+		return false, true
+	}
+	return false, false
 }
 
 func toFloat(v any) (float64, bool) {

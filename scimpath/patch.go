@@ -700,11 +700,8 @@ func normalize(def *Attr, v any) (any, error) {
 		case bool:
 			return x, nil
 		case string:
-			switch strings.ToLower(strings.TrimSpace(x)) {
-			case "true":
-				return true, nil
-			case "false":
-				return false, nil
+			if b, ok := parseBool(strings.TrimSpace(x)); ok {
+				return b, nil
 			}
 		}
 		return nil, badRequest(ErrInvalidValue, def.Name+" must be a boolean")
