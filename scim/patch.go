@@ -327,6 +327,10 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
+		if e := s.await(r.Context(), d.typ, id); e != nil {
+			s.fail(w, r, e)
+			return
+		}
 		if out == nil {
 			w.WriteHeader(http.StatusNoContent)
 			return

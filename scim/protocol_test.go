@@ -1,7 +1,9 @@
 package scim
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"net/http"
 	"net/url"
@@ -329,5 +331,47 @@ func TestUserGolden(t *testing.T) {
 	}
 	if strings.TrimSpace(string(want)) != strings.TrimSpace(norm) {
 		t.Errorf("user JSON differs from %s:\n%s", golden, norm)
+	}
+}
+
+func TestEachResource(t *testing.T) {
+	e := newEnv(t, Options{})
+	uid := e.createUser("u@x")
+	gid := e.createGroup("G", uid, "other")
+	got := map[string]map[string]any{}
+	err := e.db.View(func(tx *bolt.Tx) error {
+		return e.s.EachResource(tx, func(typ, id string, res map[string]any) error {
+			got[typ+"/"+id] = res
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || get(got["User/"+uid], "groups.0.value") != gid {
+		t.Fatalf("EachResource = %v", got)
+	}
+	members, _ := got["Group/"+gid]["members"].([]any)
+	if len(members) != 2 || get(members, "0.value") != "other" && get(members, "1.value") != "other" {
+		t.Errorf("group members = %v", members)
+	}
+}
+
+type failingAwaiter struct{ recordSink }
+
+func (failingAwaiter) Await(_ context.Context, typ, id string) error {
+	return errors.New("target down")
+}
+
+func TestAwaitFailureKeepsWrite(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.s.sink = failingAwaiter{}
+	r := e.do("POST", "/Users", `{"userName":"sync@x"}`)
+	if r.status != http.StatusBadGateway || !strings.Contains(r.raw, "target down") {
+		t.Fatalf("POST with failing delivery: %d %s", r.status, r.raw)
+	}
+	res := e.must(http.StatusOK, "GET", "/Users?filter="+url.QueryEscape(`userName eq "sync@x"`), nil)
+	if res.body["totalResults"] != 1.0 {
+		t.Errorf("write not kept: %s", res.raw)
 	}
 }

@@ -401,6 +401,10 @@ func (s *Server) create(d *resourceDef) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
+		if e := s.await(r.Context(), d.typ, out["id"].(string)); e != nil {
+			s.fail(w, r, e)
+			return
+		}
 		s.respond(w, r, d, http.StatusCreated, out)
 	}
 }
@@ -561,6 +565,10 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
+		if e := s.await(r.Context(), d.typ, id); e != nil {
+			s.fail(w, r, e)
+			return
+		}
 		s.respond(w, r, d, http.StatusOK, out)
 	}
 }
@@ -587,6 +595,10 @@ func (s *Server) delete(d *resourceDef) http.HandlerFunc {
 		})
 		if err != nil {
 			s.fail(w, r, err)
+			return
+		}
+		if e := s.await(r.Context(), d.typ, id); e != nil {
+			s.fail(w, r, e)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
