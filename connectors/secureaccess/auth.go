@@ -70,7 +70,7 @@ func (t *tokens) fetch(ctx context.Context) (string, error) {
 	} else if err == nil {
 		status = http.StatusOK
 	}
-	t.log.Debug().Str("connector", t.name).Str("op", "token").Int("status", status).
+	t.log.Info().Str("connector", t.name).Str("op", "token").Int("status", status).
 		Dur("duration", time.Since(start)).Msg("target call")
 	if err != nil {
 		t.tok = nil

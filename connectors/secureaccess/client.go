@@ -31,23 +31,23 @@ type answer struct {
 // comes back as an answer for the caller to classify.
 func (c *Connector) do(ctx context.Context, op, method, u string, body []byte, slot func(), items int) (answer, error) {
 	tok, err := c.tokens.get(ctx)
-	for attempt := 1; ; attempt++ {
-		if err != nil {
-			slot()
-			return answer{}, err
-		}
-		ans, err := c.send1(ctx, op, method, u, body, tok, attempt, items)
+	if err != nil {
 		slot()
-		if err != nil || ans.status != http.StatusUnauthorized || attempt > 1 {
-			return ans, err
-		}
-		if tok, err = c.tokens.refresh(ctx, tok); err != nil {
-			return answer{}, err
-		}
-		if slot, err = c.lim.wait(ctx); err != nil {
-			return answer{}, connectors.NewTransient("waiting for a rate-limit slot", err)
-		}
+		return answer{}, err
 	}
+	ans, err := c.send1(ctx, op, method, u, body, tok, 1, items)
+	slot()
+	if err != nil || ans.status != http.StatusUnauthorized {
+		return ans, err
+	}
+	if tok, err = c.tokens.refresh(ctx, tok); err != nil {
+		return answer{}, err
+	}
+	if slot, err = c.lim.wait(ctx); err != nil {
+		return answer{}, connectors.NewTransient("waiting for a rate-limit slot", err)
+	}
+	defer slot()
+	return c.send1(ctx, op, method, u, body, tok, 2, items)
 }
 
 // send1 is one HTTP exchange, logged without the token.
@@ -112,7 +112,7 @@ func readBody(resp *http.Response, b []byte) (msg string, success bool) {
 		if v.Message != "" {
 			msg = v.Message
 		}
-	} else if len(b) > 0 && utf8Text(b) {
+	} else if len(b) > 0 && printable(b) {
 		msg = strings.TrimSpace(string(b))
 	}
 	if len(msg) > 300 {
@@ -124,7 +124,7 @@ func readBody(resp *http.Response, b []byte) (msg string, success bool) {
 	return msg, ok
 }
 
-func utf8Text(b []byte) bool {
+func printable(b []byte) bool {
 	return !bytes.ContainsAny(b, "\x00")
 }
 
