@@ -414,10 +414,18 @@ func (t *target) applyFiltered(kind opKind, p Path, value any) error {
 		sub = subDef.Name
 	}
 	l := slices.Clone(t.list())
-	if l == nil {
-		if m, ok := t.cur.(map[string]any); ok {
-			l = []any{m} // tolerate a single object where a list belongs
+	// A filter on a single complex value (name[givenName eq "x"]) selects
+	// it or nothing; it stays a single value.
+	single, isMap := t.cur.(map[string]any)
+	if isMap {
+		l = []any{single}
+	}
+	store := func(l []any) {
+		if isMap && len(l) == 1 {
+			t.set(l[0])
+			return
 		}
+		t.setList(l)
 	}
 	var matched []int
 	for i, e := range l {
@@ -438,7 +446,7 @@ func (t *target) applyFiltered(kind opKind, p Path, value any) error {
 				l[i] = m
 			}
 		}
-		t.setList(l)
+		store(l)
 		return nil
 	}
 
@@ -471,7 +479,7 @@ func (t *target) applyFiltered(kind opKind, p Path, value any) error {
 		// Entra: a filter path that selects nothing creates the element the
 		// filter describes (emails[type eq "work"].value → a work email).
 		elem, ok := p.Filter.root.equalities()
-		if !ok {
+		if !ok || isMap || t.def != nil && !t.def.MultiValued {
 			return badRequest(ErrNoTarget, "no value matches "+quoteShort(p.String()))
 		}
 		if sub != "" {
@@ -507,7 +515,7 @@ func (t *target) applyFiltered(kind opKind, p Path, value any) error {
 		l[i] = m
 		touched = append(touched, m)
 	}
-	t.set(l)
+	store(l)
 	fixPrimary(l, touched)
 	return nil
 }

@@ -150,6 +150,13 @@ func TestApplyPatchUser(t *testing.T) {
 		{name: "remove all filtered elements drops attribute", ops: `[{"op":"remove","path":"phoneNumbers[type eq \"work\"]"}]`,
 			want: map[string]string{"phoneNumbers": absent}},
 
+		{name: "filter on a single complex value", ops: `[{"op":"replace","path":"name[givenName eq \"Barbara\"].familyName","value":"J"}]`,
+			want: map[string]string{"name": `{"formatted":"Ms. Barbara J Jensen III","familyName":"J","givenName":"Barbara"}`}},
+		{name: "filter on a single complex value matching nothing", ops: `[{"op":"replace","path":"name[givenName eq \"X\"].familyName","value":"J"}]`,
+			wantErr: ErrNoTarget},
+		{name: "remove filtered single complex value", ops: `[{"op":"remove","path":"name[givenName eq \"Barbara\"]"}]`,
+			want: map[string]string{"name": absent}},
+
 		// Enterprise extension.
 		{name: "URN path replace", ops: `[{"op":"Replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","value":"Sales"}]`,
 			want: map[string]string{ent: `{"employeeNumber":"701984","department":"Sales","manager":{"value":"26118915-6090-4610-87e4-49d8ca9f808d","displayName":"John Smith"}}`}},
