@@ -174,12 +174,10 @@ func projectContainers(res, out map[string]any, urn string, rs *ResourceSchema) 
 			break
 		}
 	}
-	if dst, ok = out[key].(map[string]any); ok && !sameMap(dst, src) {
-		return src, dst, key, true
-	}
-	if ok {
-		// The whole extension was asked for: nothing to narrow.
-		return src, dst, key, true
+	if dst, ok = out[key].(map[string]any); ok {
+		// When it is src, the whole extension was asked for: nothing to
+		// add, and src is res's, never to be written.
+		return src, dst, key, !sameMap(dst, src)
 	}
 	dst = map[string]any{}
 	out[key] = dst

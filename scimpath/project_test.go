@@ -38,6 +38,8 @@ func TestProject(t *testing.T) {
 			want: `{` + always + `,"` + ent + `":{"employeeNumber":"701984","manager":{"value":"26118915-6090-4610-87e4-49d8ca9f808d"}}}`},
 		{name: "whole extension", attrs: []string{ent},
 			want: `{` + always + `,"` + ent + `":{"department":"Tour Operations","employeeNumber":"701984","manager":{"displayName":"John Smith","value":"26118915-6090-4610-87e4-49d8ca9f808d"}}}`},
+		{name: "whole extension and its attributes", attrs: []string{ent, ent + ":department", ent + ":manager.value"},
+			want: `{` + always + `,"` + ent + `":{"department":"Tour Operations","employeeNumber":"701984","manager":{"displayName":"John Smith","value":"26118915-6090-4610-87e4-49d8ca9f808d"}}}`},
 		{name: "core URN prefix", attrs: []string{"urn:ietf:params:scim:schemas:core:2.0:User:userName"},
 			want: `{` + always + `,"userName":"Bjensen@example.com"}`},
 		{name: "elements lacking the sub-attribute", attrs: []string{"emails.primary"},
@@ -104,5 +106,24 @@ func TestProjectGroupMembersExcluded(t *testing.T) {
 	want := `{"displayName":"Tour Guides","id":"e9e30dba-f08f-4109-8486-d5c6a331660a","meta":{"created":"2010-01-23T04:56:22Z","resourceType":"Group"},"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"]}`
 	if g := mustJSON(t, got); g != want {
 		t.Errorf("got %s\nwant %s", g, want)
+	}
+}
+
+// Project only reads its input: concurrent projections of one shared
+// resource are race-free (run with -race).
+func TestProjectConcurrent(t *testing.T) {
+	rs := CoreUser()
+	user := sampleUser(t)
+	done := make(chan bool)
+	for range 4 {
+		go func() {
+			defer func() { done <- true }()
+			for range 50 {
+				Project(user, []string{ent, ent + ":department", "emails.value", "name.givenName"}, []string{"meta", "emails.type"}, &rs)
+			}
+		}()
+	}
+	for range 4 {
+		<-done
 	}
 }
