@@ -2,6 +2,7 @@ package scimpath
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -126,4 +127,31 @@ func TestProjectConcurrent(t *testing.T) {
 	for range 4 {
 		<-done
 	}
+}
+
+func FuzzProject(f *testing.F) {
+	f.Add("userName,emails.value", "meta")
+	f.Add(ent+":manager.value,name", "emails.type")
+	f.Add(`emails[type eq "work"].value`, ent)
+	f.Add("", "id,schemas,"+ent+":department")
+	rs := CoreUser()
+	orig := decode(f, sampleUserJSON)
+	f.Fuzz(func(t *testing.T, attrs, excluded string) {
+		split := func(s string) []string {
+			if s == "" {
+				return nil
+			}
+			return strings.Split(s, ",")
+		}
+		for _, schema := range []*ResourceSchema{&rs, nil} {
+			out := Project(orig, split(attrs), split(excluded), schema)
+			if out["id"] == nil || out["schemas"] == nil {
+				t.Fatalf("id or schemas dropped: %v", out)
+			}
+			mustJSON(t, out)
+		}
+		if !reflect.DeepEqual(orig, decode(t, sampleUserJSON)) {
+			t.Fatal("Project changed its input")
+		}
+	})
 }
