@@ -3,12 +3,17 @@ package secureaccess
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/secureaccess/secureaccesssim"
+	"github.com/scimbridge/scimbridge/store"
 )
 
 // BenchmarkProvision10k provisions 10,000 users against the simulator with
@@ -75,4 +80,73 @@ func BenchmarkProvision10k(b *testing.B) {
 			b.ReportMetric(idealTime.Seconds(), "ideal-s")
 		})
 	}
+}
+
+// userMapper is the default mapping written out, for the dispatcher.
+type userMapper struct{}
+
+func (userMapper) Map(typ string, res map[string]any) (map[string]any, error) {
+	return mapUser(typ, res)
+}
+func (userMapper) InScope(string, map[string]any) bool { return true }
+
+// BenchmarkDispatcher10k is the same provisioning end to end: 10,000 user
+// creates committed to the store's queue, delivered by the dispatcher
+// (4 workers, its own token bucket from Limits) through this connector.
+//
+//	go test -run '^$' -bench Dispatcher10k -benchtime 1x ./connectors/secureaccess/
+func BenchmarkDispatcher10k(b *testing.B) {
+	const (
+		users      = 10_000
+		latency    = 20 * time.Millisecond
+		benchScale = 0.05
+	)
+	ideal := schedule(newLimiter(scaleWindows(DefaultWindows, benchScale)), (users+MaxBatch-1)/MaxBatch)
+	idealTime := ideal[len(ideal)-1].Sub(ideal[0]) + latency
+	var puts, limited int
+	var took time.Duration
+	for i := range b.N {
+		e := newEnv(b, secureaccesssim.Options{RateScale: benchScale, Latency: latency}, nil, nil)
+		db, err := store.Open(filepath.Join(b.TempDir(), fmt.Sprint(i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: e.c,
+			Settings: connectors.Settings{Name: "sa", Type: "secureaccess", Concurrency: 4}, Mapper: userMapper{}}},
+			zerolog.Nop(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = db.Bolt().Update(func(tx *bolt.Tx) error {
+			for j := range users {
+				id := fmt.Sprintf("u%06d", j)
+				after := map[string]any{"id": id, "userName": id + "@example.com", "displayName": "User " + id, "active": true}
+				if err := d.Enqueue(tx, store.Change{Type: store.TypeUser, ID: id, After: after}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		start := time.Now()
+		go func() { _ = d.Run(ctx); close(done) }()
+		for len(e.sim.Users()) < users {
+			time.Sleep(5 * time.Millisecond)
+		}
+		took += time.Since(start)
+		cancel()
+		<-done
+		db.Close()
+		st := e.sim.Stats()
+		puts += st.Puts
+		limited += st.RateLimited
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(puts)/n, "puts/op")
+	b.ReportMetric(float64(limited)/n, "429s/op")
+	b.ReportMetric(took.Seconds()/n/idealTime.Seconds(), "x-ideal-time")
 }
