@@ -31,7 +31,7 @@ func BenchmarkProvision10k(b *testing.B) {
 		latency    = 20 * time.Millisecond
 		benchScale = 0.05 // a minute is 3s, 30 minutes 90s
 	)
-	ideal := schedule(newLimiter(scaleWindows(DefaultWindows, benchScale)), (users+MaxBatch-1)/MaxBatch)
+	ideal := schedule(newLimiter(scaleWindows(defaultWindows, benchScale)), (users+MaxBatch-1)/MaxBatch)
 	idealTime := ideal[len(ideal)-1].Sub(ideal[0]) + latency
 	for _, size := range []int{250, 50} {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
@@ -101,7 +101,7 @@ func BenchmarkDispatcher10k(b *testing.B) {
 		latency    = 20 * time.Millisecond
 		benchScale = 0.05
 	)
-	ideal := schedule(newLimiter(scaleWindows(DefaultWindows, benchScale)), (users+MaxBatch-1)/MaxBatch)
+	ideal := schedule(newLimiter(scaleWindows(defaultWindows, benchScale)), (users+MaxBatch-1)/MaxBatch)
 	idealTime := ideal[len(ideal)-1].Sub(ideal[0]) + latency
 	var puts, limited int
 	var took time.Duration

@@ -9,22 +9,22 @@ import (
 	"time"
 )
 
-// Window is one rate limit: at most N requests in any interval of length Per.
-type Window struct {
+// window is one rate limit: at most N requests in any interval of length Per.
+type window struct {
 	N   int
 	Per time.Duration
 }
 
-// DefaultWindows are the documented limits per API key.
-var DefaultWindows = []Window{{5, time.Second}, {14, time.Minute}, {350, 30 * time.Minute}}
+// defaultWindows are the documented limits per API key.
+var defaultWindows = []window{{5, time.Second}, {14, time.Minute}, {350, 30 * time.Minute}}
 
 // tokenWindows limit the token endpoint.
-var tokenWindows = []Window{{20, time.Minute}}
+var tokenWindows = []window{{20, time.Minute}}
 
-func scaleWindows(ws []Window, f float64) []Window {
-	out := make([]Window, len(ws))
+func scaleWindows(ws []window, f float64) []window {
+	out := make([]window, len(ws))
 	for i, w := range ws {
-		out[i] = Window{N: w.N, Per: max(time.Duration(float64(w.Per)*f), 1)}
+		out[i] = window{N: w.N, Per: max(time.Duration(float64(w.Per)*f), 1)}
 	}
 	return out
 }
@@ -50,7 +50,7 @@ func scaleWindows(ws []Window, f float64) []Window {
 // After a 429 the limiter holds every request for a backoff that doubles
 // with each consecutive 429 (the target sends no Retry-After).
 type limiter struct {
-	windows []Window // shortest first
+	windows []window // shortest first
 	now     func() time.Time
 
 	mu      sync.Mutex
@@ -61,9 +61,9 @@ type limiter struct {
 	maxBack time.Duration
 }
 
-func newLimiter(ws []Window) *limiter {
+func newLimiter(ws []window) *limiter {
 	ws = slices.Clone(ws)
-	slices.SortFunc(ws, func(a, b Window) int { return int(a.Per - b.Per) })
+	slices.SortFunc(ws, func(a, b window) int { return int(a.Per - b.Per) })
 	return &limiter{
 		windows: ws,
 		now:     time.Now,

@@ -27,7 +27,7 @@ func schedule(l *limiter, n int) []time.Time {
 }
 
 // overLimit returns the first request of times that finds a window full.
-func overLimit(times []time.Time, ws []Window) (int, bool) {
+func overLimit(times []time.Time, ws []window) (int, bool) {
 	for i, t := range times {
 		for _, w := range ws {
 			n := 0
@@ -45,20 +45,20 @@ func overLimit(times []time.Time, ws []Window) (int, bool) {
 func TestLimiterSchedule(t *testing.T) {
 	t.Run("forty requests", func(t *testing.T) {
 		// 14 in each minute, 5 in each second: the 40th goes at 2m2s.
-		times := schedule(newLimiter(DefaultWindows), 40)
+		times := schedule(newLimiter(defaultWindows), 40)
 		if got := times[39].Sub(t0); got != 122*time.Second {
 			t.Errorf("40th request at %v, want 2m2s", got)
 		}
 		if got := times[13].Sub(t0); got != 2*time.Second {
 			t.Errorf("14th request at %v, want 2s", got)
 		}
-		if i, over := overLimit(times, DefaultWindows); over {
+		if i, over := overLimit(times, defaultWindows); over {
 			t.Errorf("request %d over a window", i)
 		}
 	})
 	t.Run("two hours flat out", func(t *testing.T) {
-		times := schedule(newLimiter(DefaultWindows), 800)
-		if i, over := overLimit(times, DefaultWindows); over {
+		times := schedule(newLimiter(defaultWindows), 800)
+		if i, over := overLimit(times, defaultWindows); over {
 			t.Fatalf("request %d at %v over a window", i, times[i].Sub(t0))
 		}
 		// A burst must not spend the 30-minute budget at once: without
@@ -78,7 +78,7 @@ func TestLimiterSchedule(t *testing.T) {
 		t.Logf("longest stall %v, 800 requests in %v", gap, times[len(times)-1].Sub(t0))
 	})
 	t.Run("scaled", func(t *testing.T) {
-		ws := scaleWindows(DefaultWindows, 0.01)
+		ws := scaleWindows(defaultWindows, 0.01)
 		times := schedule(newLimiter(ws), 400)
 		if i, over := overLimit(times, ws); over {
 			t.Fatalf("request %d over a scaled window", i)
@@ -87,7 +87,7 @@ func TestLimiterSchedule(t *testing.T) {
 }
 
 func TestLimiterBackoff(t *testing.T) {
-	l := newLimiter(DefaultWindows)
+	l := newLimiter(defaultWindows)
 	now := t0
 	l.now = func() time.Time { return now }
 	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
@@ -116,7 +116,7 @@ func TestLimiterBackoff(t *testing.T) {
 }
 
 func TestLimiterWait(t *testing.T) {
-	l := newLimiter([]Window{{1, time.Hour}})
+	l := newLimiter([]window{{1, time.Hour}})
 	done, err := l.wait(context.Background())
 	if err != nil {
 		t.Fatal(err)

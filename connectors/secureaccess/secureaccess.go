@@ -146,7 +146,7 @@ func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error)
 	if client == nil {
 		client = &http.Client{Timeout: timeout}
 	}
-	windows := scaleWindows(DefaultWindows, scale)
+	windows := scaleWindows(defaultWindows, scale)
 	minute := windows[1]
 	c := &Connector{
 		name:   name,
