@@ -73,8 +73,11 @@ func Scale(ws []Window, f float64) []Window {
 
 // Options are the simulator's knobs; the zero value is the documented target.
 type Options struct {
-	APIKey, APISecret string        // default "sim-api-key" / "sim-api-secret"
-	TokenLifetime     time.Duration // default 1h; an expired token answers 401
+	APIKey, APISecret string // default "sim-api-key" / "sim-api-secret"
+	// MoreKeys are further API keys (key -> secret). The rate limits are
+	// per key, as on the target: each key has its own windows.
+	MoreKeys      map[string]string
+	TokenLifetime time.Duration // default 1h; an expired token answers 401
 
 	// RateScale multiplies every rate-limit interval (0.01 turns a minute
 	// into 600ms). 0 means 1, the documented limits.
@@ -108,6 +111,11 @@ type Registration struct {
 	ModifiedAt     int64           `json:"modifiedAt"`
 }
 
+type grant struct {
+	key    string
+	expiry time.Time
+}
+
 // Server is the simulator. It implements connectors.Simulator and
 // connectortest.Sim.
 type Server struct {
@@ -118,10 +126,10 @@ type Server struct {
 	mu       sync.Mutex
 	regs     map[string][]*Registration // type -> registrations in creation order
 	byKey    map[string]map[string]*Registration
-	tokens   map[string]time.Time // access token -> expiry
+	tokens   map[string]grant // access token -> its key and expiry
 	issued   int
-	resHits  []time.Time // resource requests that passed the rate limit
-	tokHits  []time.Time
+	resHits  map[string][]time.Time // per API key: resource requests that passed the rate limit
+	tokHits  map[string][]time.Time // per API key: token requests that passed
 	faults   []connectortest.Fault
 	calls    int
 	puts     int
@@ -152,7 +160,9 @@ func New(opts Options) *Server {
 		tokLimits: Scale(TokenWindows, opts.RateScale),
 		regs:      map[string][]*Registration{},
 		byKey:     map[string]map[string]*Registration{Device: {}, SecurityGroupTag: {}},
-		tokens:    map[string]time.Time{},
+		tokens:    map[string]grant{},
+		resHits:   map[string][]time.Time{},
+		tokHits:   map[string][]time.Time{},
 		rnd:       rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5ec)),
 	}
 }
@@ -252,11 +262,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 		return
 	}
-	if !s.basicOK(r.Header.Get("Authorization")) {
+	key, ok := s.basicAuth(r.Header.Get("Authorization"))
+	if !ok {
 		writeMessage(w, http.StatusUnauthorized, "Authentication failed.")
 		return
 	}
-	if !s.allow(&s.tokHits, s.tokLimits, time.Now()) {
+	if !s.allow(s.tokHits, key, s.tokLimits, time.Now()) {
 		writeMessage(w, http.StatusTooManyRequests, "Too Many Requests")
 		return
 	}
@@ -280,7 +291,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.issued++
 	tok := fmt.Sprintf("sa-sim-%08d", s.issued)
-	s.tokens[tok] = time.Now().Add(s.opts.TokenLifetime)
+	s.tokens[tok] = grant{key: key, expiry: time.Now().Add(s.opts.TokenLifetime)}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": tok,
@@ -289,19 +300,27 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) basicOK(h string) bool {
+// basicAuth returns the API key of a valid Basic Authorization header.
+func (s *Server) basicAuth(h string) (string, bool) {
 	enc, ok := strings.CutPrefix(h, "Basic ")
 	if !ok {
-		return false
+		return "", false
 	}
 	raw, err := base64.StdEncoding.DecodeString(enc)
 	if err != nil {
-		return false
+		return "", false
 	}
 	key, secret, ok := strings.Cut(string(raw), ":")
-	keyOK := subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.APIKey)) == 1
-	secretOK := subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.APISecret)) == 1
-	return ok && keyOK && secretOK
+	if !ok {
+		return "", false
+	}
+	want, known := s.opts.MoreKeys[key]
+	if key == s.opts.APIKey {
+		want, known = s.opts.APISecret, true
+	}
+	// Compare even for an unknown key, so timing does not tell keys apart.
+	secretOK := subtle.ConstantTimeCompare([]byte(secret), []byte(want)) == 1
+	return key, known && secretOK && want != ""
 }
 
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
@@ -309,15 +328,16 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls++
 	s.mu.Unlock()
-	if !s.bearerOK(r.Header.Get("Authorization"), now) {
+	key, ok := s.bearer(r.Header.Get("Authorization"), now)
+	if !ok {
 		writeMessage(w, http.StatusUnauthorized, "Authentication failed.")
 		return
 	}
 	// The gateway counts a request when it arrives; the latency knob
 	// models the time the answer takes.
-	if !s.opts.NoRateLimit && !s.allow(&s.resHits, s.resLimits, now) {
+	if !s.opts.NoRateLimit && !s.allow(s.resHits, key, s.resLimits, now) {
 		if s.opts.RetryAfter {
-			w.Header().Set("Retry-After", strconv.Itoa(s.retryAfter(now)))
+			w.Header().Set("Retry-After", strconv.Itoa(s.retryAfter(key, now)))
 		}
 		writeMessage(w, http.StatusTooManyRequests, "Too Many Requests")
 		return
@@ -345,24 +365,25 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) bearerOK(h string, now time.Time) bool {
+// bearer returns the API key of a valid, unexpired bearer token.
+func (s *Server) bearer(h string, now time.Time) (string, bool) {
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || tok == "" {
-		return false
+		return "", false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	exp, ok := s.tokens[tok]
-	return ok && now.Before(exp)
+	t, ok := s.tokens[tok]
+	return t.key, ok && now.Before(t.expiry)
 }
 
-// allow records a request at now in hits if every window has room.
-// Refused requests are not counted.
-func (s *Server) allow(hits *[]time.Time, ws []Window, now time.Time) bool {
+// allow records a request of key at now in hits if every window has
+// room. Refused requests are not counted.
+func (s *Server) allow(hits map[string][]time.Time, key string, ws []Window, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	longest := ws[len(ws)-1].Per
-	h := *hits
+	h := hits[key]
 	i := 0
 	for i < len(h) && !h[i].After(now.Add(-longest)) {
 		i++
@@ -370,12 +391,12 @@ func (s *Server) allow(hits *[]time.Time, ws []Window, now time.Time) bool {
 	h = h[i:]
 	for _, w := range ws {
 		if inWindow(h, now, w.Per) >= w.N {
-			*hits = h
+			hits[key] = h
 			s.limited++
 			return false
 		}
 	}
-	*hits = append(h, now)
+	hits[key] = append(h, now)
 	return true
 }
 
@@ -392,13 +413,14 @@ func inWindow(hits []time.Time, now time.Time, per time.Duration) int {
 }
 
 // retryAfter is the whole seconds until every window has room again.
-func (s *Server) retryAfter(now time.Time) int {
+func (s *Server) retryAfter(key string, now time.Time) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	at := now
+	hits := s.resHits[key]
 	for _, w := range s.resLimits {
-		if n := len(s.resHits); n >= w.N {
-			if free := s.resHits[n-w.N].Add(w.Per); free.After(at) {
+		if n := len(hits); n >= w.N {
+			if free := hits[n-w.N].Add(w.Per); free.After(at) {
 				at = free
 			}
 		}

@@ -297,6 +297,32 @@ func TestRateLimit(t *testing.T) {
 			}
 		})
 	}
+	t.Run("per key", func(t *testing.T) {
+		s := New(Options{RateScale: 1000, MoreKeys: map[string]string{"second-key": "second-secret"}})
+		a := token(t, s)
+		w := do(t, s, "POST", TokenPath, basic("second-key", "second-secret"), "application/x-www-form-urlencoded", "grant_type=client_credentials")
+		var v struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &v); w.Code != 200 || err != nil {
+			t.Fatalf("second key's token: %d %s", w.Code, w.Body)
+		}
+		b := "Bearer " + v.AccessToken
+		for i := range 5 {
+			if w := do(t, s, "GET", regPath+Device, a, "", ""); w.Code != 200 {
+				t.Fatalf("key A request %d: %d", i, w.Code)
+			}
+		}
+		if w := do(t, s, "GET", regPath+Device, a, "", ""); w.Code != 429 {
+			t.Errorf("key A 6th request: %d, want 429", w.Code)
+		}
+		if w := do(t, s, "GET", regPath+Device, b, "", ""); w.Code != 200 {
+			t.Errorf("key B's first request: %d, want 200 (its own windows)", w.Code)
+		}
+		if w := do(t, s, "POST", TokenPath, basic("second-key", "sim-api-secret"), "application/x-www-form-urlencoded", "grant_type=client_credentials"); w.Code != 401 {
+			t.Errorf("key B with key A's secret: %d, want 401", w.Code)
+		}
+	})
 	t.Run("token endpoint", func(t *testing.T) {
 		s := New(Options{RateScale: 1000})
 		for range 20 {
@@ -344,9 +370,9 @@ func TestWindows(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := New(Options{})
-			var hits []time.Time
+			hits := map[string][]time.Time{}
 			for i, r := range tc.reqs {
-				if got := s.allow(&hits, s.resLimits, at(r.at)); got != r.want {
+				if got := s.allow(hits, "k", s.resLimits, at(r.at)); got != r.want {
 					t.Fatalf("request %d at %v: allowed %v, want %v", i, r.at, got, r.want)
 				}
 			}
