@@ -768,3 +768,46 @@ func TestWholeBatchFailure(t *testing.T) {
 		t.Errorf("%d PUTs, want 1", n)
 	}
 }
+
+func TestReadBody(t *testing.T) {
+	tests := []struct {
+		status      int
+		ctype, body string
+		msg         string
+		success     bool
+	}{
+		{200, "application/json", `{"success":true}`, "OK", true},
+		{200, "application/json", `{"success":"false"}`, "OK", false},
+		{200, "application/json", `{"success":false,"message":"item 3 invalid"}`, "item 3 invalid", false},
+		{204, "", ``, "No Content", true},
+		{400, "text/plain", `Bad Request`, "Bad Request", false},
+		{401, "application/json", `{"message":"Authentication failed."}`, "Authentication failed.", false},
+		{401, "text/plain", "Authentication failed.\n", "Authentication failed.", false},
+		{500, "application/json", `{"error":"Internal server error.","success":"false"}`, "Internal server error.", false},
+		{409, "application/json", `{"error":{"message":"conflict on key"}}`, "conflict on key", false},
+		{429, "", ``, "Too Many Requests", false},
+	}
+	for _, tc := range tests {
+		resp := &http.Response{StatusCode: tc.status, Header: http.Header{"Content-Type": {tc.ctype}}}
+		msg, ok := readBody(resp, []byte(tc.body))
+		if msg != tc.msg || ok != tc.success {
+			t.Errorf("%d %s: got %q %v, want %q %v", tc.status, tc.body, msg, ok, tc.msg, tc.success)
+		}
+	}
+}
+
+func FuzzReadBody(f *testing.F) {
+	f.Add(400, "text/plain", []byte("Bad Request"))
+	f.Add(200, "application/json", []byte(`{"success":true}`))
+	f.Add(500, "application/json", []byte(`{"error":{"message":1}}`))
+	f.Fuzz(func(t *testing.T, status int, ctype string, body []byte) {
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {ctype}}}
+		msg, ok := readBody(resp, body)
+		if len(msg) > 310 {
+			t.Errorf("message of %d bytes", len(msg))
+		}
+		if ok && (status < 200 || status > 299) {
+			t.Errorf("status %d read as success", status)
+		}
+	})
+}
