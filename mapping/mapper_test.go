@@ -327,7 +327,7 @@ func TestNewErrors(t *testing.T) {
 		{"scope: unknown attribute", Spec{}, Scope{Users: `departmnt eq "Sales"`},
 			[]string{`user scope: filter "departmnt eq \"Sales\"": unknown attribute "departmnt" (did you mean "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"?)`}},
 		{"scope: unknown sub-attribute", Spec{}, Scope{Users: `groups[name eq "Webex Users"]`},
-			[]string{`user scope: filter "groups[name eq \"Webex Users\"]": unknown attribute "name"`}},
+			[]string{`user scope: filter "groups[name eq \"Webex Users\"]": unknown attribute "groups.name"`}},
 		{"scope: syntax", Spec{}, Scope{Groups: `displayName eq`},
 			nil}, // message from scimpath; checked below for shape only
 		{"several, sorted", Spec{User: map[string]string{"b": "nope()", "a": "x y"}, Group: map[string]string{"c": `"unterminated`}}, Scope{Users: "bad filter"},

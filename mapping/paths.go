@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	filter "github.com/scim2/filter-parser/v2"
-
 	"github.com/scimbridge/scimbridge/scimpath"
 )
 
@@ -53,7 +51,7 @@ func compilePath(rs *scimpath.ResourceSchema) pathCompiler {
 			if !attr.MultiValued {
 				return nil, fmt.Errorf("%q is not multi-valued: a [value filter] needs an attribute such as emails", p.Attr)
 			}
-			if err := checkFilter(rs, p.Filter.String(), attr.SubAttrs); err != nil {
+			if err := checkFilter(rs, p.Filter, attr.SubAttrs); err != nil {
 				return nil, err
 			}
 		}
@@ -86,7 +84,7 @@ func compileFilter(s string, rs *scimpath.ResourceSchema) (matcher, error) {
 	if err != nil {
 		return nil, errors.New(detail(err))
 	}
-	if err := checkFilter(rs, s, nil); err != nil {
+	if err := checkFilter(rs, f, nil); err != nil {
 		return nil, err
 	}
 	return filterMatcher{f, rs}, nil
@@ -103,42 +101,17 @@ func detail(err error) string {
 
 // checkFilter checks that every attribute a filter names exists. within
 // is the sub-attributes a value filter's names are relative to (nil at
-// the top level). The filter has already been parsed by scimpath; this
-// walks the syntax tree of the same parser library to see the names.
-func checkFilter(rs *scimpath.ResourceSchema, s string, within []scimpath.Attr) error {
-	norm, err := scimpath.NormalizeFilter(s)
-	if err != nil {
-		return errors.New(detail(err))
-	}
-	expr, err := filter.ParseFilterNumber([]byte(norm))
-	if err != nil {
-		return fmt.Errorf("cannot parse filter %q", s)
-	}
-	return walkFilter(rs, expr, within)
-}
-
-func walkFilter(rs *scimpath.ResourceSchema, e filter.Expression, within []scimpath.Attr) error {
-	check := func(p filter.AttributePath) (*scimpath.Attr, error) {
-		attr, _, err := resolve(rs, p.URI(), p.AttributeName, p.SubAttributeName(), within)
-		return attr, err
-	}
-	switch e := e.(type) {
-	case *filter.AttributeExpression:
-		_, err := check(e.AttributePath)
-		return err
-	case *filter.LogicalExpression:
-		if err := walkFilter(rs, e.Left, within); err != nil {
-			return err
-		}
-		return walkFilter(rs, e.Right, within)
-	case *filter.NotExpression:
-		return walkFilter(rs, e.Expression, within)
-	case *filter.ValuePath:
-		attr, err := check(e.AttributePath)
+// the top level). The names come from scimpath's own parse of the filter,
+// so the check reads exactly what the evaluator will.
+func checkFilter(rs *scimpath.ResourceSchema, f *scimpath.Filter, within []scimpath.Attr) error {
+	for _, name := range f.Attributes() {
+		p, err := scimpath.ParsePath(name)
 		if err != nil {
+			return fmt.Errorf("bad attribute path %q in filter %q", name, f.String())
+		}
+		if _, _, err := resolve(rs, p.URN, p.Attr, p.SubAttr, within); err != nil {
 			return err
 		}
-		return walkFilter(rs, e.ValueFilter, attr.SubAttrs)
 	}
 	return nil
 }
