@@ -1,7 +1,9 @@
 package scim
 
 import (
+	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -274,49 +276,63 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 		base := s.baseURL(r)
 		withBody := wantsBody(r)
 		var out map[string]any
-		err := s.commit.Update(func(tx *bolt.Tx) error {
+		// The document is patched outside the write transaction (which
+		// runs writes one after another) and the result committed only if
+		// the stored bytes are still those it was computed from; if another
+		// write got in between, it is recomputed inside.
+		var plan *patchPlan
+		err := s.db.View(func(tx *bolt.Tx) error {
+			raw, _, err := store.GetResource(tx, d.typ, id)
+			if err != nil {
+				return notFound(d.typ, id)
+			}
+			plan, err = s.planPatch(r, d, id, bytes.Clone(raw), ops)
+			return err
+		})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		err = s.commit.Update(func(tx *bolt.Tx) error {
 			out = nil
-			prev, e := loadDoc(tx, d.typ, id)
-			if e != nil {
-				return e
+			p := plan
+			cur, _, err := store.GetResource(tx, d.typ, id)
+			if err != nil {
+				return notFound(d.typ, id)
 			}
-			if e := checkIfMatch(r, prev); e != nil {
-				return e
-			}
-			next := scimpath.DeepCopy(prev)
-			if len(ops) > 0 {
-				if err := scimpath.ApplyPatch(next, ops, &d.path); err != nil {
+			if !bytes.Equal(cur, p.prevRaw) {
+				if p, err = s.planPatch(r, d, id, bytes.Clone(cur), ops); err != nil {
 					return err
 				}
 			}
-			s.fixup(d, id, next, prev)
 			var delta memberDelta
 			if len(mops) > 0 {
-				var err error
 				if delta, err = s.applyMemberOps(tx, id, mops); err != nil {
 					return err
 				}
 			}
-			changed := !jsonEqual(next, prev) || !delta.empty()
-			if changed {
-				stamp(next, prev, d.typ)
-				doc, raw, err := roundTrip(next)
-				if err != nil {
-					return err
+			next := p.prev
+			if p.changed || !delta.empty() {
+				raw := p.raw
+				next = p.next
+				if !p.changed { // only the membership changed: new version of the group
+					next = maps.Clone(p.prev)
+					stamp(next, p.prev, d.typ)
+					if raw, err = json.Marshal(next); err != nil {
+						return err
+					}
 				}
-				next = doc
-				if e := s.claimIndexes(tx, d, id, prev, next); e != nil {
-					return e
+				if err := s.claimIndexes(tx, d, id, p.prev, next); err != nil {
+					return err
 				}
 				if err := store.UpdateResource(tx, d.typ, id, raw); err != nil {
 					return err
 				}
-				if err := s.enqueuePatch(tx, d, base, id, prev, next, delta); err != nil {
+				if err := s.enqueuePatch(tx, d, base, id, p.prev, next, delta); err != nil {
 					return err
 				}
 			}
 			if withBody {
-				var err error
 				attrs, excluded := projection(r)
 				out, err = s.view(tx, d, next, base, d.typ == store.TypeGroup && wantsMembers(attrs, excluded))
 				return err
@@ -337,6 +353,50 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 		}
 		s.respond(w, r, d, http.StatusOK, out)
 	}
+}
+
+// patchPlan is a PATCH applied to one stored version of a document.
+type patchPlan struct {
+	prevRaw    []byte         // the stored bytes it was computed from
+	prev, next map[string]any // before and after (next stamped when changed)
+	changed    bool           // the document itself changed
+	raw        []byte         // next, encoded, when changed
+}
+
+// planPatch applies ops to the stored document raw, without touching the
+// store: If-Match, scimpath.ApplyPatch, the fixed attributes, and, when
+// the document changed, a new version and its encoding.
+func (s *Server) planPatch(r *http.Request, d *resourceDef, id string, raw []byte, ops []scimpath.Operation) (*patchPlan, error) {
+	prev, err := decodeDoc(raw)
+	if err != nil || prev == nil {
+		return nil, errorf(http.StatusInternalServerError, "", "stored "+d.typ+" is unreadable")
+	}
+	if e := checkIfMatch(r, prev); e != nil {
+		return nil, e
+	}
+	p := &patchPlan{prevRaw: raw, prev: prev, next: prev}
+	if len(ops) == 0 {
+		return p, nil
+	}
+	next := scimpath.DeepCopy(prev)
+	if err := scimpath.ApplyPatch(next, ops, &d.path); err != nil {
+		return nil, err
+	}
+	s.fixup(d, id, next, prev)
+	// Both sides are encoded with sorted keys: equal documents, equal bytes.
+	same, err := json.Marshal(next)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Equal(same, raw) {
+		return p, nil
+	}
+	stamp(next, prev, d.typ)
+	if p.raw, err = json.Marshal(next); err != nil {
+		return nil, err
+	}
+	p.next, p.changed = next, true
+	return p, nil
 }
 
 func (s *Server) enqueuePatch(tx *bolt.Tx, d *resourceDef, base, id string, prev, next map[string]any, delta memberDelta) error {

@@ -375,3 +375,30 @@ func TestAwaitFailureKeepsWrite(t *testing.T) {
 		t.Errorf("write not kept: %s", res.raw)
 	}
 }
+
+// Concurrent PATCHes of one user are all applied (no lost update), though
+// each is computed outside the write transaction.
+func TestConcurrentPatchesNoLostUpdate(t *testing.T) {
+	e := newEnv(t, Options{})
+	id := e.createUser("c@x")
+	var wg sync.WaitGroup
+	const n = 20
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			op := `{"op":"add","path":"emails[type eq \"t` + itoaInt(i) + `\"].value","value":"v` + itoaInt(i) + `@x"}`
+			if r := e.do("PATCH", "/Users/"+id, patchBody(op)); r.status != http.StatusNoContent {
+				t.Errorf("PATCH %d: %d %s", i, r.status, r.raw)
+			}
+		}()
+	}
+	wg.Wait()
+	doc := e.stored(store.TypeUser, id)
+	if emails, _ := doc["emails"].([]any); len(emails) != n {
+		t.Errorf("%d emails stored, want %d: %v", len(emails), n, emails)
+	}
+	if v := versionOf(doc); v != `W/"21"` {
+		t.Errorf("version = %s, want W/\"21\"", v)
+	}
+}
