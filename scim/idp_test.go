@@ -121,6 +121,35 @@ func TestUserPatchIdPShapes(t *testing.T) {
 			},
 		},
 		{
+			name: "path-less value with a whole extension object (RFC 7644 §3.5.2)",
+			ops:  []string{`{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"D","costCenter":"C"}}}`},
+			check: func(t *testing.T, doc map[string]any) {
+				if extAttr(doc, "department") != "D" || extAttr(doc, "costCenter") != "C" {
+					t.Errorf("extension = %v", doc[ent])
+				}
+			},
+		},
+		{
+			name:  "path naming the extension",
+			start: map[string]any{ent: map[string]any{"department": "X"}},
+			ops:   []string{`{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"division":"V"}}`},
+			check: func(t *testing.T, doc map[string]any) {
+				if extAttr(doc, "department") != "X" || extAttr(doc, "division") != "V" {
+					t.Errorf("extension = %v", doc[ent])
+				}
+			},
+		},
+		{
+			name:  "remove the whole extension",
+			start: map[string]any{ent: map[string]any{"department": "X", "manager": map[string]any{"value": "m"}}},
+			ops:   []string{`{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}`},
+			check: func(t *testing.T, doc map[string]any) {
+				if doc[ent] != nil || slices.Contains(doc["schemas"].([]any), any(ent)) {
+					t.Errorf("extension left: %v %v", doc[ent], doc["schemas"])
+				}
+			},
+		},
+		{
 			name: "phone and address value paths",
 			ops: []string{
 				`{"op":"Add","path":"phoneNumbers[type eq \"work\"].value","value":"555"}`,

@@ -72,13 +72,65 @@ func parsePatch(d *resourceDef, body []byte) (ops []scimpath.Operation, mops []m
 		if d.typ == store.TypeUser {
 			value = normalizePatchManager(path, value)
 		}
-		ops = append(ops, scimpath.Operation{Op: op, Path: path, Value: value})
-		checked = append(checked, map[string]any{"op": op, "path": path, "value": value})
+		for _, o := range expandExtension(d, scimpath.Operation{Op: op, Path: path, Value: value}) {
+			ops = append(ops, o)
+			checked = append(checked, map[string]any{"op": o.Op, "path": o.Path, "value": o.Value})
+		}
 	}
 	if len(checked) > 0 {
 		check, _ = json.Marshal(map[string]any{"schemas": []string{patchOpSchema}, "Operations": checked})
 	}
 	return ops, mops, check, nil
+}
+
+// expandExtension rewrites operations that name a whole extension, which
+// RFC 7644 allows and the library's validator rejects, into operations on
+// its attributes: a path-less value {"urn:…:User": {"department": "x"}}
+// becomes {"urn:…:User:department": "x"}; path "urn:…:User" with an object
+// value becomes a path-less operation; remove of "urn:…:User" removes each
+// of its attributes.
+func expandExtension(d *resourceDef, op scimpath.Operation) []scimpath.Operation {
+	if ext := d.extension(op.Path); ext != nil {
+		if op.Op == "remove" {
+			var out []scimpath.Operation
+			for _, a := range ext.Attributes {
+				out = append(out, scimpath.Operation{Op: "remove", Path: ext.ID + ":" + a.Name()})
+			}
+			return out
+		}
+		obj, ok := op.Value.(map[string]any)
+		if !ok {
+			return []scimpath.Operation{op}
+		}
+		flat := map[string]any{}
+		for k, v := range obj {
+			flat[ext.ID+":"+k] = v
+		}
+		return []scimpath.Operation{{Op: op.Op, Value: flat}}
+	}
+	obj, ok := op.Value.(map[string]any)
+	if op.Path != "" || !ok {
+		return []scimpath.Operation{op}
+	}
+	var flat map[string]any
+	for k, v := range obj {
+		ext := d.extension(k)
+		sub, isObj := v.(map[string]any)
+		if ext == nil || !isObj {
+			continue
+		}
+		if flat == nil {
+			flat = maps.Clone(obj)
+		}
+		delete(flat, k)
+		for sk, sv := range sub {
+			flat[ext.ID+":"+sk] = sv
+		}
+	}
+	if flat == nil {
+		return []scimpath.Operation{op}
+	}
+	return []scimpath.Operation{{Op: op.Op, Value: flat}}
 }
 
 // splitMemberOp recognises an operation on members: path "members",
