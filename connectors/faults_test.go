@@ -25,11 +25,11 @@ func TestFaultsOverHTTPConverge(t *testing.T) {
 	target := testconn.NewTarget(testconn.Options{
 		TransientRate: 0.10, ResetRate: 0.05, DropRate: 0.03,
 		Latency: time.Millisecond, SpikeRate: 0.05, SpikeLatency: 20 * time.Millisecond,
-		Rate: 400, Burst: 4,
+		Rate: 400, Burst: 4, // twice the dispatcher's rate: 429s come only from bunching
 	})
 	srv := httptest.NewServer(testconn.NewSim(target))
 	defer srv.Close()
-	conn := testconn.NewHTTP("faulty", srv.URL, testconn.SimToken, srv.Client(), connectors.Limits{BatchSize: 5, Rate: 300, Burst: 1, Timeout: 5 * time.Second})
+	conn := testconn.NewHTTP("faulty", srv.URL, testconn.SimToken, srv.Client(), connectors.Limits{BatchSize: 5, Rate: 200, Burst: 1, Timeout: 5 * time.Second})
 
 	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
 	if err != nil {

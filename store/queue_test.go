@@ -1,0 +1,217 @@
+package store
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func openQueueDB(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func mustUpdate(t *testing.T, db *DB, fn func(tx *bolt.Tx) error) {
+	t.Helper()
+	if err := db.Bolt().Update(fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestQueueOrderIndexAndStats(t *testing.T) {
+	db := openQueueDB(t)
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	entries := []*Entry{
+		{Type: TypeUser, ID: "u1", Op: "upsert", EnqueuedAt: t0},
+		{Type: TypeGroup, ID: "g1", Op: "upsert", MembersAdded: []string{"u1"}, EnqueuedAt: t0.Add(time.Second)},
+		{Type: TypeUser, ID: "u1", Op: "delete", EnqueuedAt: t0.Add(2 * time.Second)},
+		{Type: TypeUser, ID: "u10", Op: "upsert", EnqueuedAt: t0.Add(3 * time.Second)},
+	}
+	mustUpdate(t, db, func(tx *bolt.Tx) error {
+		for _, e := range entries {
+			if err := Append(tx, "c", e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i, e := range entries {
+		if e.Seq != uint64(i+1) {
+			t.Errorf("entry %d: seq %d, want %d", i, e.Seq, i+1)
+		}
+	}
+	_ = db.View(func(tx *bolt.Tx) error {
+		var seqs []uint64
+		if err := Entries(tx, "c", 1, 2, func(e *Entry) bool { seqs = append(seqs, e.Seq); return true }); err != nil {
+			t.Fatal(err)
+		}
+		if len(seqs) != 2 || seqs[0] != 2 || seqs[1] != 3 {
+			t.Errorf("Entries after 1, limit 2: %v, want [2 3]", seqs)
+		}
+		depth, oldest, err := QueueStats(tx, "c")
+		if err != nil || depth != 4 || !oldest.Equal(t0) {
+			t.Errorf("stats = %d, %v, %v; want 4, %v", depth, oldest, err, t0)
+		}
+		tests := []struct {
+			typ, id string
+			want    bool
+		}{
+			{TypeUser, "u1", true},
+			{TypeUser, "u", false}, // a prefix of u1 and u10 is not pending
+			{TypeUser, "u10", true},
+			{TypeGroup, "g1", true},
+			{TypeGroup, "u1", false},
+		}
+		for _, tc := range tests {
+			if got := HasPending(tx, "c", tc.typ, tc.id); got != tc.want {
+				t.Errorf("HasPending(%s, %s) = %v, want %v", tc.typ, tc.id, got, tc.want)
+			}
+		}
+		return nil
+	})
+	// Deleting u1's entries clears its index; u10 stays.
+	mustUpdate(t, db, func(tx *bolt.Tx) error {
+		if err := DeleteEntry(tx, "c", entries[0]); err != nil {
+			return err
+		}
+		return DeleteEntry(tx, "c", entries[2])
+	})
+	_ = db.View(func(tx *bolt.Tx) error {
+		if HasPending(tx, "c", TypeUser, "u1") {
+			t.Error("u1 still pending after its entries were deleted")
+		}
+		if !HasPending(tx, "c", TypeUser, "u10") {
+			t.Error("u10 no longer pending")
+		}
+		e, err := GetEntry(tx, "c", 4)
+		if err != nil || e == nil || e.ID != "u10" {
+			t.Errorf("GetEntry(4) = %+v, %v", e, err)
+		}
+		return nil
+	})
+}
+
+func TestMappingsBothWays(t *testing.T) {
+	db := openQueueDB(t)
+	mustUpdate(t, db, func(tx *bolt.Tx) error {
+		if err := PutMapping(tx, "c", TypeUser, "u1", Mapping{TargetID: "t1", Fields: map[string]any{"a": "b"}}); err != nil {
+			return err
+		}
+		// A new target id replaces the reverse entry of the old one.
+		return PutMapping(tx, "c", TypeUser, "u1", Mapping{TargetID: "t2"})
+	})
+	_ = db.View(func(tx *bolt.Tx) error {
+		m, err := GetMapping(tx, "c", TypeUser, "u1")
+		if err != nil || m == nil || m.TargetID != "t2" {
+			t.Errorf("mapping = %+v, %v", m, err)
+		}
+		if got := SCIMID(tx, "c", TypeUser, "t1"); got != "" {
+			t.Errorf("old target id still maps to %q", got)
+		}
+		if got := SCIMID(tx, "c", TypeUser, "t2"); got != "u1" {
+			t.Errorf("SCIMID(t2) = %q, want u1", got)
+		}
+		if m, _ := GetMapping(tx, "other", TypeUser, "u1"); m != nil {
+			t.Errorf("mapping leaked to another connector: %+v", m)
+		}
+		return nil
+	})
+	mustUpdate(t, db, func(tx *bolt.Tx) error { return DeleteMapping(tx, "c", TypeUser, "u1") })
+	_ = db.View(func(tx *bolt.Tx) error {
+		if m, _ := GetMapping(tx, "c", TypeUser, "u1"); m != nil {
+			t.Errorf("mapping after delete: %+v", m)
+		}
+		if got := SCIMID(tx, "c", TypeUser, "t2"); got != "" {
+			t.Errorf("reverse mapping after delete: %q", got)
+		}
+		return nil
+	})
+}
+
+func TestDeadLettersAndShadows(t *testing.T) {
+	db := openQueueDB(t)
+	mustUpdate(t, db, func(tx *bolt.Tx) error {
+		for _, d := range []*DeadLetter{
+			{ID: 7, Type: TypeUser, SCIMID: "u1", Reason: "bad"},
+			{ID: 7, Type: TypeGroup, SCIMID: "g1", Member: "u2", Reason: "member"}, // same seq: gets its own id
+			{Type: TypeUser, SCIMID: "u3", Reason: "mapping"},
+		} {
+			if err := PutDeadLetter(tx, "c", d); err != nil {
+				return err
+			}
+		}
+		if err := PutShadow(tx, "c", TypeUser, "u1", Shadow{InScope: true, Fields: map[string]any{"x": 1.0}}); err != nil {
+			return err
+		}
+		return PutShadow(tx, "c", TypeGroup, "g/1", Shadow{})
+	})
+	_ = db.View(func(tx *bolt.Tx) error {
+		if n := DeadLetterCount(tx, "c"); n != 3 {
+			t.Errorf("dead letters = %d, want 3", n)
+		}
+		var ids []uint64
+		_ = DeadLetters(tx, "c", func(d *DeadLetter) error { ids = append(ids, d.ID); return nil })
+		if len(ids) != 3 || ids[0] != 7 || ids[1] == 7 || ids[2] == 7 {
+			t.Errorf("ids = %v, want 7 and two fresh ones", ids)
+		}
+		got := map[string]bool{}
+		_ = Shadows(tx, "c", func(typ, id string, s Shadow) error { got[typ+"|"+id] = s.InScope; return nil })
+		if len(got) != 2 || !got["User|u1"] || got["Group|g/1"] {
+			t.Errorf("shadows = %v", got)
+		}
+		return nil
+	})
+	mustUpdate(t, db, func(tx *bolt.Tx) error { return DeleteDeadLetter(tx, "c", 7) })
+	_ = db.View(func(tx *bolt.Tx) error {
+		if d, _ := GetDeadLetter(tx, "c", 7); d != nil {
+			t.Errorf("dead letter 7 after delete: %+v", d)
+		}
+		return nil
+	})
+}
+
+func TestConnectorState(t *testing.T) {
+	db := openQueueDB(t)
+	s := db.State("scc")
+	if v, err := s.Get("refresh"); v != nil || err != nil {
+		t.Fatalf("absent key: %q, %v", v, err)
+	}
+	if err := s.Put("refresh", []byte("r1")); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.Get("refresh"); string(v) != "r1" {
+		t.Errorf("Get = %q, want r1", v)
+	}
+	if v, _ := db.State("webex").Get("refresh"); v != nil {
+		t.Errorf("state leaked between connectors: %q", v)
+	}
+}
+
+func FuzzDecodeEntry(f *testing.F) {
+	f.Add([]byte(`{"seq":1,"type":"User","id":"u1","op":"upsert","fields":{"a":1}}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`not json`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := DecodeEntry(data)
+		if err != nil {
+			return
+		}
+		// What decodes must survive a round trip through the queue.
+		db := openQueueDB(t)
+		mustUpdate(t, db, func(tx *bolt.Tx) error { return Append(tx, "c", e) })
+		_ = db.View(func(tx *bolt.Tx) error {
+			got, err := GetEntry(tx, "c", e.Seq)
+			if err != nil || got == nil || got.Key() != e.Key() {
+				t.Errorf("round trip: %+v, %v; want key %q", got, err, e.Key())
+			}
+			return nil
+		})
+	})
+}
