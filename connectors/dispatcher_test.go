@@ -674,3 +674,60 @@ func metricSum(t *testing.T, reg *prometheus.Registry, name, outcome string) flo
 	}
 	return sum
 }
+
+// member records u as a member of g in the store, as the SCIM layer does
+// before it enqueues the change.
+func member(tx *bolt.Tx, g, u string) error {
+	_, err := store.AddMember(tx, g, u, nil)
+	return err
+}
+
+func TestScopeTransitionsCarryMemberships(t *testing.T) {
+	scoped := mapperFunc(func(typ string, res map[string]any) (map[string]any, error) { return res, nil })
+	scoped.scope = func(typ string, res map[string]any) bool { return res["sync"] != false }
+	e := newEnv(t, connectors.Limits{BatchSize: 10}, connectors.Settings{}, scoped)
+	hidden := func(r map[string]any) map[string]any { r["sync"] = false; return r }
+
+	// u1 in scope, u2 not; g1 (out of scope) has both; g2 (in scope) has both.
+	e.write(createUser("u1"), store.Change{Type: store.TypeUser, ID: "u2", After: hidden(user("u2", "u2@example.com", true, "G"))})
+	err := e.db.Update(func(tx *bolt.Tx) error {
+		for _, g := range []string{"g1", "g2"} {
+			for _, u := range []string{"u1", "u2"} {
+				if err := member(tx, g, u); err != nil {
+					return err
+				}
+			}
+		}
+		if err := e.d.Enqueue(tx, store.Change{Type: store.TypeGroup, ID: "g1", After: hidden(group("g1", "One")), MembersAdded: []string{"u1", "u2"}}); err != nil {
+			return err
+		}
+		return e.d.Enqueue(tx, store.Change{Type: store.TypeGroup, ID: "g2", After: group("g2", "Two"), MembersAdded: []string{"u1", "u2"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	e.drain()
+	members := func(name string) int {
+		for _, g := range e.target.Groups() {
+			if g.Name == name {
+				return len(g.Members)
+			}
+		}
+		return -1
+	}
+	if got := members("Two"); got != 1 {
+		t.Fatalf("Two has %d members, want only u1 (u2 out of scope)", got)
+	}
+	// g1 enters scope by a write with no member delta: all members go.
+	e.write(store.Change{Type: store.TypeGroup, ID: "g1", After: group("g1", "One")})
+	// u2 enters scope: it joins Two, which already is in the target.
+	e.write(store.Change{Type: store.TypeUser, ID: "u2", After: user("u2", "u2@example.com", true, "G")})
+	e.drain()
+	if got := members("One"); got != 2 {
+		t.Errorf("One has %d members after entering scope, want 2", got)
+	}
+	if got := members("Two"); got != 2 {
+		t.Errorf("Two has %d members after u2 entered scope, want 2", got)
+	}
+}

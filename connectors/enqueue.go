@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -64,6 +65,15 @@ func (l *lane) enqueue(tx *bolt.Tx, typ, id string, after map[string]any, added,
 	if !entering && len(added) == 0 && len(removed) == 0 && sameJSON(sh.Fields, fields) {
 		return nil // nothing this connector sees changed
 	}
+	if entering && typ == store.TypeGroup {
+		// A group entering scope takes all its current members with it,
+		// not only this write's delta.
+		ids, err := store.MemberIDs(tx, id)
+		if err != nil {
+			return err
+		}
+		added = union(added, ids)
+	}
 	e := &store.Entry{Type: typ, ID: id, Op: string(OpUpsert), Fields: fields, MembersAdded: added, MembersRemoved: removed, EnqueuedAt: now}
 	if sh != nil {
 		e.Prev = sh.Fields
@@ -71,7 +81,50 @@ func (l *lane) enqueue(tx *bolt.Tx, typ, id string, after map[string]any, added,
 	if err := l.append(tx, e); err != nil {
 		return err
 	}
-	return store.PutShadow(tx, l.name, typ, id, store.Shadow{InScope: true, Fields: fields})
+	if err := store.PutShadow(tx, l.name, typ, id, store.Shadow{InScope: true, Fields: fields}); err != nil {
+		return err
+	}
+	if entering && typ == store.TypeUser {
+		return l.joinGroups(tx, id, now)
+	}
+	return nil
+}
+
+// joinGroups gives a user entering scope its memberships in the groups the
+// target already has (their member adds skipped it while it was out of
+// scope). The group entries follow the user's, so they wait for its create.
+func (l *lane) joinGroups(tx *bolt.Tx, userID string, now time.Time) error {
+	groups, err := store.GroupsOf(tx, userID)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		gs, err := store.GetShadow(tx, l.name, store.TypeGroup, g)
+		if err != nil {
+			return err
+		}
+		if gs == nil || !gs.InScope {
+			continue
+		}
+		e := &store.Entry{Type: store.TypeGroup, ID: g, Op: string(OpUpsert), Fields: gs.Fields, Prev: gs.Fields,
+			MembersAdded: []string{userID}, EnqueuedAt: now}
+		if err := l.append(tx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func union(a, b []string) []string {
+	seen := make(map[string]bool, len(a)+len(b))
+	out := make([]string, 0, len(a)+len(b))
+	for _, s := range append(slices.Clip(a), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (l *lane) mapFields(typ string, res map[string]any) (map[string]any, error) {
