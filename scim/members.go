@@ -32,7 +32,7 @@ func (d memberDelta) empty() bool { return len(d.added) == 0 && len(d.removed) =
 // membersFromValue reads a members value: a list of member objects, one
 // object, or a bare id string (Microsoft's suite sends "value":"id").
 // "$ref": null is accepted; Okta's "displayName" is kept as display.
-func membersFromValue(v any, _ bool) ([]member, *Error) {
+func membersFromValue(v any) ([]member, *Error) {
 	var elems []any
 	switch v := v.(type) {
 	case nil:

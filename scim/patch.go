@@ -162,12 +162,12 @@ func splitMemberOp(op, path string, value any) (mop memberOp, rest map[string]an
 			return mop, nil, false, errorf(http.StatusBadRequest, "noTarget", "remove needs a path")
 		}
 		mop.all = true
-		mop.members, e = membersFromValue(mv, false)
+		mop.members, e = membersFromValue(mv)
 		return mop, rest, true, e
 	case lp == "members":
 		mop.all = true
 		if value != nil {
-			mop.members, e = membersFromValue(value, false)
+			mop.members, e = membersFromValue(value)
 		}
 		if op != "remove" && value == nil {
 			e = errorf(http.StatusBadRequest, "invalidValue", op+" members needs a value")
@@ -191,7 +191,7 @@ func splitMemberOp(op, path string, value any) (mop memberOp, rest map[string]an
 			if value == nil {
 				return mop, nil, true, errorf(http.StatusBadRequest, "invalidValue", op+" members[...] needs a value")
 			}
-			mop.members, e = membersFromValue(value, false)
+			mop.members, e = membersFromValue(value)
 		}
 		return mop, nil, true, e
 	case strings.HasPrefix(lp, "members."):

@@ -402,3 +402,19 @@ func TestConcurrentPatchesNoLostUpdate(t *testing.T) {
 		t.Errorf("version = %s, want W/\"21\"", v)
 	}
 }
+
+func TestCreateDetailsAndMemberDisplay(t *testing.T) {
+	e := newEnv(t, Options{})
+	r := e.must(http.StatusBadRequest, "POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"active":true}`)
+	if r.body["detail"] != "userName is required" {
+		t.Errorf("detail = %v", r.body["detail"])
+	}
+	uid := e.createUser("m@x")
+	r = e.must(http.StatusCreated, "POST", "/Groups", `{"displayName":"G","members":[{"value":"`+uid+`","displayName":"Mary"}]}`)
+	if get(r.body, "members.0.display") != "Mary" || get(r.body, "members.0.value") != uid {
+		t.Errorf("member display from displayName: %s", r.raw)
+	}
+	if strings.Contains(e.log.String(), "displayName") {
+		t.Errorf("members.displayName reported as unknown: %s", e.log.String())
+	}
+}

@@ -348,13 +348,16 @@ func roundTrip(doc map[string]any) (map[string]any, []byte, error) {
 
 func (s *Server) create(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		_, attrs, e := s.parseResourceBody(w, r, d, http.MethodPost)
+		raw, attrs, e := s.parseResourceBody(w, r, d, http.MethodPost)
 		if e != nil {
 			s.fail(w, r, e)
 			return
 		}
 		base := s.baseURL(r)
-		members, e := membersFromValue(attrs["members"], true)
+		// Members from the raw body: the validator drops Okta's and
+		// Microsoft's "displayName", which we keep as display.
+		rawMembers, _ := lookupFold(raw, "members")
+		members, e := membersFromValue(rawMembers)
 		if e != nil {
 			s.fail(w, r, e)
 			return
@@ -509,8 +512,8 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 		}
 		// PUT replaces members only when it names them: a client that
 		// leaves them out (they can be huge) does not empty the group.
-		_, setMembers := lookupFold(raw, "members")
-		members, e := membersFromValue(attrs["members"], true)
+		rawMembers, setMembers := lookupFold(raw, "members")
+		members, e := membersFromValue(rawMembers)
 		if e != nil {
 			s.fail(w, r, e)
 			return

@@ -96,7 +96,30 @@ func (s *Server) validate(r *http.Request, d *resourceDef, method string, body [
 	if detail == "" {
 		detail = "request rejected by schema validation"
 	}
+	if method != http.MethodPatch && e.ScimType == scimerrors.ScimTypeInvalidValue {
+		if missing := missingRequired(d, body); missing != "" {
+			detail = missing + " is required"
+		}
+	}
 	return nil, &Error{Status: e.Status, ScimType: string(e.ScimType), Detail: detail}
+}
+
+// missingRequired names the first required core attribute absent (or
+// null) in a resource body, "" if none.
+func missingRequired(d *resourceDef, body []byte) string {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return ""
+	}
+	for _, a := range d.core.Attributes {
+		if !a.Required() || a.Mutability() == "readOnly" {
+			continue
+		}
+		if v, ok := lookupFold(m, a.Name()); !ok || v == nil || v == "" {
+			return a.Name()
+		}
+	}
+	return ""
 }
 
 // normalizeResource rewrites the IdP quirks in a POST/PUT body that the
@@ -186,6 +209,9 @@ func unknownSub(path string, a schema.CoreAttribute, v any) []string {
 			continue
 		}
 		for k := range obj {
+			if path == "members" && strings.EqualFold(k, "displayName") {
+				continue // kept as display (Okta, Microsoft)
+			}
 			if _, ok := a.SubAttributes().ContainsAttribute(k); !ok && !seen[strings.ToLower(k)] {
 				seen[strings.ToLower(k)] = true
 				out = append(out, path+"."+k)
