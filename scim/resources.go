@@ -1,7 +1,6 @@
 package scim
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -683,11 +682,4 @@ func lookupFold(m map[string]any, key string) (any, bool) {
 		}
 	}
 	return nil, false
-}
-
-// jsonEqual compares two decoded JSON documents.
-func jsonEqual(a, b map[string]any) bool {
-	x, err1 := json.Marshal(a)
-	y, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -269,7 +270,7 @@ func (s *Server) logger(r *http.Request) *zerolog.Logger {
 
 // decodeObject decodes a JSON object, numbers kept as json.Number.
 func decodeObject(b []byte) (map[string]any, *Error) {
-	d := json.NewDecoder(strings.NewReader(string(b)))
+	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var m map[string]any
 	if err := d.Decode(&m); err != nil || m == nil {
