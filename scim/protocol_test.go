@@ -304,6 +304,13 @@ func TestDiscoveryGolden(t *testing.T) {
 	}
 	// Endpoint names in another letter case (Microsoft's suite asks for /users).
 	e.must(http.StatusOK, "GET", "/users", nil)
+	// Filters on discovery lists are ignored (the library's evaluator panics).
+	e.must(http.StatusOK, "GET", "/Schemas?filter="+url.QueryEscape(`id eq 5`), nil)
+	r := e.must(http.StatusOK, "GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", nil)
+	if r.body["id"] != "urn:ietf:params:scim:schemas:core:2.0:User" || !strings.Contains(r.raw, "User Account") {
+		t.Errorf("schema: %.300s", r.raw)
+	}
+	e.must(http.StatusNotFound, "GET", "/Schemas/urn:nope", nil)
 }
 
 // TestUserGolden pins the JSON shape of a user as GET returns it.

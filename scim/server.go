@@ -208,6 +208,9 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = path
 	r2.URL.RawPath = ""
+	// The library's filter evaluation panics on type mismatches, and these
+	// lists are a handful of items: query parameters are ignored.
+	r2.URL.RawQuery = ""
 	if path != "/Schemas" && path != "/ResourceTypes" {
 		s.elim.ServeHTTP(w, r2)
 		return
