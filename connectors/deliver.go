@@ -265,40 +265,37 @@ func (l *lane) build(tx *bolt.Tx, key string, run []store.Entry) (*job, bool, er
 			c.Prev = first.Prev
 		}
 	}
+	if c.Op == OpUpsert && (first.Attempts > 0 || first.Seq <= l.unsureUpTo) {
+		// An earlier attempt may have reached the target without being
+		// acknowledged (a timeout, a lost answer, or a crash: every entry
+		// queued at start-up): what the target holds is unknown, so the
+		// connector must not diff against the last acknowledged fields.
+		c.Prev = nil
+	}
 	j := &job{key: key, entries: run, change: c}
 	if c.Type != store.TypeGroup || c.Op == OpDelete {
 		return j, true, nil
 	}
-	// Net member delta: an add and a later remove of one member cancel.
+	// Member delta: the last add or remove of each member wins. An add and
+	// a later remove do not cancel: the add may have landed unacknowledged.
 	delta := map[string]bool{}
 	var order []string
+	note := func(id string, add bool) {
+		if _, ok := delta[id]; !ok {
+			order = append(order, id)
+		}
+		delta[id] = add
+	}
 	for _, e := range run {
 		for _, id := range e.MembersAdded {
-			if v, ok := delta[id]; ok && !v {
-				delete(delta, id)
-				continue
-			}
-			if _, ok := delta[id]; !ok {
-				order = append(order, id)
-			}
-			delta[id] = true
+			note(id, true)
 		}
 		for _, id := range e.MembersRemoved {
-			if v, ok := delta[id]; ok && v {
-				delete(delta, id)
-				continue
-			}
-			if _, ok := delta[id]; !ok {
-				order = append(order, id)
-			}
-			delta[id] = false
+			note(id, false)
 		}
 	}
 	for _, id := range order {
-		add, ok := delta[id]
-		if !ok {
-			continue
-		}
+		add := delta[id]
 		um, err := store.GetMapping(tx, l.name, store.TypeUser, id)
 		if err != nil {
 			return nil, false, err

@@ -93,6 +93,7 @@ func NewDispatcher(db *store.DB, targets []Target, log zerolog.Logger, reg prome
 	// Sync lanes count pending entries per resource: rebuild from the queue.
 	err := db.View(func(tx *bolt.Tx) error {
 		for _, l := range d.lanes {
+			l.unsureUpTo = store.LastSeq(tx, l.name)
 			if !l.set.Sync {
 				continue
 			}
@@ -165,6 +166,10 @@ type lane struct {
 	limiter *rate.Limiter
 	wake    chan struct{}
 	cache   map[uint64]cached // scheduler only: decoded queue entries
+	// unsureUpTo is the last sequence queued before this process started:
+	// those entries may have been delivered unacknowledged by a process
+	// that crashed.
+	unsureUpTo uint64
 
 	mu          sync.Mutex
 	inflight    map[string]bool // resource keys being delivered

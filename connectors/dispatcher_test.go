@@ -731,3 +731,50 @@ func TestScopeTransitionsCarryMemberships(t *testing.T) {
 		t.Errorf("Two has %d members after u2 entered scope, want 2", got)
 	}
 }
+
+// TestUnacknowledgedDeliveryIsNotTrustedAsPrev: a change reached the
+// target but its acknowledgement was lost in a crash; the next write
+// restores the acknowledged value. Diffing against the acknowledged fields
+// would send nothing and leave the target wrong.
+func TestUnacknowledgedDeliveryIsNotTrustedAsPrev(t *testing.T) {
+	e := newEnv(t, connectors.Limits{BatchSize: 10}, connectors.Settings{}, nil)
+	on := user("u1", "u1@example.com", true, "G")
+	e.write(store.Change{Type: store.TypeUser, ID: "u1", After: on})
+	e.start()
+	e.drain()
+	e.stop()
+	tid := e.target.Users()[0].TargetID
+
+	off := user("u1", "u1@example.com", false, "G")
+	e.write(store.Change{Type: store.TypeUser, ID: "u1", Before: on, After: off})
+	// The crashed process delivered it; nobody recorded that.
+	e.target.Call([]testconn.Op{{Kind: "upsert", Type: "User", ID: "u1", TargetID: tid, Fields: off}})
+	e.write(store.Change{Type: store.TypeUser, ID: "u1", Before: off, After: on})
+
+	e.build() // restart
+	e.start()
+	e.drain()
+	if u, _ := e.targetUser("u1@example.com"); !u.Active {
+		t.Error("target left inactive: the re-delivery diffed against fields it could not trust")
+	}
+}
+
+// TestMemberAddThenRemoveIsSentAsRemove: an add that may have landed
+// unacknowledged must not be cancelled by a later remove.
+func TestMemberAddThenRemoveIsSentAsRemove(t *testing.T) {
+	e := newEnv(t, connectors.Limits{BatchSize: 10}, connectors.Settings{}, nil)
+	e.write(createUser("u1"), store.Change{Type: store.TypeGroup, ID: "g1", After: group("g1", "Eng")})
+	e.start()
+	e.drain()
+	e.stop()
+	uid, gid := e.target.Users()[0].TargetID, e.target.Groups()[0].TargetID
+	e.write(store.Change{Type: store.TypeGroup, ID: "g1", After: group("g1", "Eng"), MembersAdded: []string{"u1"}})
+	e.target.Call([]testconn.Op{{Kind: "upsert", Type: "Group", ID: "g1", TargetID: gid, Fields: group("g1", "Eng"), Add: []string{uid}}})
+	e.write(store.Change{Type: store.TypeGroup, ID: "g1", After: group("g1", "Eng"), MembersRemoved: []string{"u1"}})
+	e.build()
+	e.start()
+	e.drain()
+	if m := e.target.Groups()[0].Members; len(m) != 0 {
+		t.Errorf("group members = %v, want none", m)
+	}
+}

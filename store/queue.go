@@ -193,3 +193,11 @@ func DecodeEntry(v []byte) (*Entry, error) {
 	}
 	return &e, nil
 }
+
+// LastSeq is the highest sequence ever given in the connector's queue.
+func LastSeq(tx *bolt.Tx, connector string) uint64 {
+	if b := tx.Bucket(queueBucket(connector)); b != nil {
+		return b.Sequence()
+	}
+	return 0
+}
