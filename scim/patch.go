@@ -21,10 +21,9 @@ import (
 
 // memberOp is a PATCH operation on a group's members.
 type memberOp struct {
-	kind    string // add, replace, remove
-	all     bool   // path "members" with no value filter
-	filter  *scimpath.Filter
-	members []member // values for add/replace; for remove, the ids to remove (Entra)
+	kind    string           // add, replace, remove
+	filter  *scimpath.Filter // members[filter]; nil for the whole attribute
+	members []member         // values for add/replace; for remove, the ids to remove (Entra)
 }
 
 // parsePatch reads a PATCH body into the operations for scimpath and the
@@ -161,11 +160,9 @@ func splitMemberOp(op, path string, value any) (mop memberOp, rest map[string]an
 		if op == "remove" {
 			return mop, nil, false, errorf(http.StatusBadRequest, "noTarget", "remove needs a path")
 		}
-		mop.all = true
 		mop.members, e = membersFromValue(mv)
 		return mop, rest, true, e
 	case lp == "members":
-		mop.all = true
 		if value != nil {
 			mop.members, e = membersFromValue(value)
 		}
