@@ -114,6 +114,15 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 	l.mu.Lock()
 	free := l.workers - l.busy
 	paused := l.pausedUntil
+	// A batch that finishes after this point may or may not be in the
+	// snapshot the scan reads: its resources wait for the next scan, or
+	// they would be delivered again from stale entries.
+	gen := l.finished
+	for k, g := range l.doneAt {
+		if g <= gen {
+			delete(l.doneAt, k)
+		}
+	}
 	l.mu.Unlock()
 	now := time.Now()
 	if free <= 0 {
@@ -168,7 +177,7 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 				break
 			}
 			r := runs[k]
-			if l.isInflight(k) {
+			if l.busyWith(k, gen) {
 				continue
 			}
 			if t := r[0].NextAttempt; t.After(now) {
@@ -213,10 +222,12 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 	return batches, next
 }
 
-func (l *lane) isInflight(k string) bool {
+// busyWith reports whether resource k is in flight or finished after the
+// scan that started at generation gen took its snapshot.
+func (l *lane) busyWith(k string, gen uint64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.inflight[k]
+	return l.inflight[k] || l.doneAt[k] > gen
 }
 
 func (l *lane) setInflight(k string, on bool) {
@@ -334,9 +345,13 @@ func (l *lane) build(tx *bolt.Tx, key string, run []store.Entry) (*job, bool, er
 // a whole) and commits the outcome of every change in one transaction.
 func (l *lane) deliver(ctx context.Context, batch []*job) {
 	defer func() {
+		l.mu.Lock()
+		l.finished++
 		for _, j := range batch {
-			l.setInflight(j.key, false)
+			delete(l.inflight, j.key)
+			l.doneAt[j.key] = l.finished
 		}
+		l.mu.Unlock()
 		l.notify()
 	}()
 	var calls []*job
@@ -458,6 +473,11 @@ func (l *lane) commit(batch []*job, results map[*job]Result) {
 			}
 			ev.Str("connector", l.name).Str("type", j.change.Type).Str("id", j.change.ID).Str("op", string(j.change.Op)).
 				Int("attempt", j.entries[0].Attempts+1).Str("outcome", o.label).Err(r.Err).Msg("delivery failed")
+		}
+		if ev := l.d.log.Debug(); ev.Enabled() {
+			ev.Str("connector", l.name).Str("type", j.change.Type).Str("id", j.change.ID).Str("op", string(j.change.Op)).
+				Uint64("from", j.entries[0].Seq).Uint64("to", j.change.Seq).Bool("prev", j.change.Prev != nil).
+				Any("fields", j.change.Fields).Str("outcome", o.label).Msg("delivery")
 		}
 		if len(j.skipped) > 0 {
 			l.d.log.Info().Str("connector", l.name).Str("group", j.change.ID).Strs("members", j.skipped).

@@ -172,9 +172,11 @@ type lane struct {
 	unsureUpTo uint64
 
 	mu          sync.Mutex
-	inflight    map[string]bool // resource keys being delivered
-	busy        int             // workers busy
-	pausedUntil time.Time       // a 429 pauses the whole connector
+	inflight    map[string]bool   // resource keys being delivered
+	finished    uint64            // batches finished so far
+	doneAt      map[string]uint64 // resource key -> finished count when its batch ended
+	busy        int               // workers busy
+	pausedUntil time.Time         // a 429 pauses the whole connector
 	lastSuccess time.Time
 	lastError   string
 	lastErrorAt time.Time
@@ -188,7 +190,7 @@ func newLane(d *Dispatcher, name string, t Target) *lane {
 	lim := t.Connector.Limits()
 	l := &lane{d: d, name: name, typ: t.Settings.Type, conn: t.Connector, set: t.Settings, mapper: t.Mapper,
 		batch: lim.BatchSize, workers: t.Settings.Concurrency, timeout: lim.Timeout,
-		wake: make(chan struct{}, 1), inflight: map[string]bool{}, pending: map[string]int{},
+		wake: make(chan struct{}, 1), inflight: map[string]bool{}, doneAt: map[string]uint64{}, pending: map[string]int{},
 		failed: map[string]error{}, changed: make(chan struct{})}
 	if t.Settings.BatchSize > 0 {
 		l.batch = t.Settings.BatchSize

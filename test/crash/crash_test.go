@@ -13,6 +13,7 @@ package crash
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -274,6 +275,9 @@ func TestCrash(t *testing.T) {
 		t.Skip("crash test: builds and runs the program (about a minute)")
 	}
 	tmp := t.TempDir()
+	if dir := os.Getenv("CRASH_DIR"); dir != "" { // keep logs and data for a post-mortem
+		tmp = dir
+	}
 	bin := filepath.Join(tmp, "scimbridge")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/scimbridge")
 	build.Dir = moduleRoot(t)
@@ -306,8 +310,8 @@ func TestCrash(t *testing.T) {
 	// serve's config: every selected connector against its simulator.
 	port := freePort(t)
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "listen: 127.0.0.1:%d\ndata_dir: %s\ntokens: [\"${CRASH_SCIM_TOKEN}\"]\nadmin_token: ${CRASH_ADMIN_TOKEN}\nlog: {level: warn}\nserver: {shutdown_timeout: 5s}\nconnectors:\n",
-		port, filepath.Join(tmp, "data"))
+	fmt.Fprintf(&cfg, "listen: 127.0.0.1:%d\ndata_dir: %s\ntokens: [\"${CRASH_SCIM_TOKEN}\"]\nadmin_token: ${CRASH_ADMIN_TOKEN}\nlog: {level: %s}\nserver: {shutdown_timeout: 5s}\nconnectors:\n",
+		port, filepath.Join(tmp, "data"), cmp.Or(os.Getenv("CRASH_LOG_LEVEL"), "warn"))
 	for _, typ := range types {
 		s := info.Simulators[typ]
 		fmt.Fprintf(&cfg, "  %s:\n    type: %s\n    enabled: true\n    simulate: false\n    base_url: %q\n    credentials:\n", typ, typ, s.BaseURL)
@@ -592,7 +596,7 @@ func checkTarget(t *testing.T, typ string, st simState, users []*expected, group
 			u := st.Users[ix[0]]
 			targetID[e.userName] = u.TargetID
 			if u.Active != e.active && !noActive[typ] {
-				t.Errorf("%s: user %s active=%v, want %v", typ, e.userName, u.Active, e.active)
+				t.Errorf("%s: user %s (%s) active=%v, want %v", typ, e.userName, e.id, u.Active, e.active)
 			}
 		}
 	}
