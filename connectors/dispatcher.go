@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -253,6 +254,6 @@ func (l *lane) backoff(attempt int, retryAfter time.Duration) time.Duration {
 	o := l.d.opts
 	ceil := float64(o.minBackoff) * math.Pow(2, float64(min(attempt, 30)))
 	ceil = min(ceil, float64(o.maxBackoff))
-	d := time.Duration(float64(o.minBackoff)/2 + randFloat()*(ceil-float64(o.minBackoff)/2))
+	d := time.Duration(float64(o.minBackoff)/2 + rand.Float64()*(ceil-float64(o.minBackoff)/2))
 	return max(d, retryAfter)
 }

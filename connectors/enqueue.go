@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -12,8 +11,6 @@ import (
 
 	"github.com/scimbridge/scimbridge/store"
 )
-
-func randFloat() float64 { return rand.Float64() }
 
 // Enqueue implements store.Sink: inside the write's transaction it appends
 // one queue entry per connector that owes the target something. It
