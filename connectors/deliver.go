@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -413,13 +414,26 @@ func (l *lane) apply(ctx context.Context, jobs []*job) ([]Result, bool) {
 	return res, true
 }
 
+// wholeBatchFailure reports whether every change of a batch failed with
+// the same permanent error that one bad item can cause (a 400-like
+// rejection of the whole request). Other errors (403, 404, 409, ...) say
+// nothing about any one item: splitting would only multiply calls against
+// a rate-limited target, so those are dead-lettered as they are.
 func wholeBatchFailure(res []Result) bool {
 	for _, r := range res {
-		if r.Err == nil || ClassOf(r.Err) == Transient || ClassOf(r.Err) == Unauthorized || r.Err.Error() != res[0].Err.Error() {
+		if r.Err == nil || ClassOf(r.Err) != Permanent || r.Err.Error() != res[0].Err.Error() {
 			return false
 		}
 	}
-	return true
+	var e *Error
+	if !errors.As(res[0].Err, &e) {
+		return true
+	}
+	switch e.Status {
+	case 0, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
 }
 
 type outcome struct {
@@ -525,7 +539,11 @@ func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time)
 		}
 		return outcome{label: "dead", done: true, err: errors.New(reason)}, remove()
 	}
-	if !called || r.Err == nil {
+	// An unsupported change is recorded like a delivered one: the target
+	// cannot take it, and diffing the next change against the old fields
+	// would report the same unsupported difference forever.
+	unsupported := called && ClassOf(r.Err) == Unsupported
+	if !called || r.Err == nil || unsupported {
 		if err := remove(); err != nil {
 			return outcome{}, err
 		}
@@ -544,6 +562,7 @@ func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time)
 		}
 		for id, merr := range r.MemberErrors {
 			if ClassOf(merr) == Unsupported {
+				l.d.m.deliveries.WithLabelValues(l.name, "unsupported").Inc()
 				continue
 			}
 			md := &store.DeadLetter{Type: c.Type, SCIMID: c.ID, Op: string(c.Op), Member: id, Entries: j.entries,
@@ -552,8 +571,11 @@ func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time)
 				return outcome{}, err
 			}
 		}
-		if !called {
+		switch {
+		case !called:
 			return outcome{label: "noop", done: true}, nil
+		case unsupported:
+			return outcome{label: "unsupported", done: true}, nil
 		}
 		return outcome{label: "delivered", done: true}, nil
 	}
@@ -564,8 +586,6 @@ func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time)
 	}
 	first := j.entries[0]
 	switch ClassOf(r.Err) {
-	case Unsupported:
-		return outcome{label: "unsupported", done: true}, remove()
 	case Permanent:
 		return dead(Permanent, status, r.Err.Error())
 	case Unauthorized:

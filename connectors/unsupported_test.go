@@ -1,0 +1,117 @@
+package connectors_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/store"
+)
+
+// scriptedConn answers every change with answer(change) and remembers
+// what it was asked.
+type scriptedConn struct {
+	answer func(c connectors.Change) connectors.Result
+	mu     sync.Mutex
+	calls  int
+	seen   []connectors.Change
+}
+
+func (s *scriptedConn) Name() string              { return "scripted" }
+func (s *scriptedConn) Limits() connectors.Limits { return connectors.Limits{BatchSize: 8} }
+func (s *scriptedConn) Apply(_ context.Context, b []connectors.Change) []connectors.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	out := make([]connectors.Result, len(b))
+	for i, c := range b {
+		s.seen = append(s.seen, c)
+		out[i] = s.answer(c)
+	}
+	return out
+}
+
+func scriptedEnv(t *testing.T, c *scriptedConn) (*env, *prometheus.Registry) {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	reg := prometheus.NewRegistry()
+	set := connectors.Settings{Name: "scripted", Concurrency: 1}
+	d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: set}}, zerolog.Nop(), reg, fast...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, db: db, d: d, set: set, reg: reg}, reg
+}
+
+// A target that cannot reactivate (SecureAuth) reports it once; the next
+// change is diffed against what was recorded, so it is not reported again.
+func TestUnsupportedChangeIsRecordedAndNotReportedAgain(t *testing.T) {
+	c := &scriptedConn{answer: func(c connectors.Change) connectors.Result {
+		if c.Prev != nil && c.Prev["active"] != c.Fields["active"] && c.Fields["active"] == true {
+			return connectors.Result{Err: connectors.NewUnsupported("cannot reactivate")}
+		}
+		return connectors.Result{TargetID: "t-" + c.ID}
+	}}
+	e, reg := scriptedEnv(t, c)
+	e.start()
+	for _, step := range []map[string]any{
+		user("u1", "u1@example.com", true, "A"),
+		user("u1", "u1@example.com", false, "A"),
+		user("u1", "u1@example.com", true, "A"), // unsupported
+		user("u1", "u1@example.com", true, "B"), // an ordinary rename
+	} {
+		e.write(store.Change{Type: store.TypeUser, ID: "u1", After: step})
+		e.drain()
+	}
+	if n := metricSum(t, reg, "scimbridge_deliveries_total", "unsupported"); n != 1 {
+		t.Errorf("unsupported outcomes = %v, want exactly 1", n)
+	}
+	last := c.seen[len(c.seen)-1]
+	if last.Prev["active"] != true || last.Fields["name"].(map[string]any)["givenName"] != "B" {
+		t.Errorf("last change diffed against %v, want the recorded (unsupported) state", last.Prev)
+	}
+	if len(e.deadLetters()) != 0 {
+		t.Errorf("unexpected dead letters")
+	}
+}
+
+// A permission error on a whole batch names no bad item: splitting it
+// would only spend a rate-limited target's budget. A 400 is split.
+func TestBatchSplitOnlyForItemErrors(t *testing.T) {
+	for _, tt := range []struct {
+		status    int
+		wantCalls int
+	}{
+		{403, 1},
+		{409, 1},
+		{400, 15}, // 8 → 4+4 → 2+2+2+2 → 8 singles: 1+2+4+8
+	} {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
+			c := &scriptedConn{answer: func(connectors.Change) connectors.Result {
+				return connectors.Result{Err: connectors.Errorf(connectors.Permanent, tt.status, "rejected")}
+			}}
+			e, _ := scriptedEnv(t, c)
+			for i := range 8 {
+				e.write(createUser(fmt.Sprintf("u%d", i)))
+			}
+			e.start()
+			e.drain()
+			if c.calls != tt.wantCalls {
+				t.Errorf("Apply calls = %d, want %d", c.calls, tt.wantCalls)
+			}
+			if n := len(e.deadLetters()); n != 8 {
+				t.Errorf("dead letters = %d, want 8", n)
+			}
+		})
+	}
+}
