@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
 
 	"github.com/scimbridge/scimbridge/admin"
 	"github.com/scimbridge/scimbridge/config"
@@ -40,16 +41,13 @@ func buildApp(ctx context.Context, cfg *config.Config, db *store.DB, tokens []st
 			a.close()
 		}
 	}()
-	client := &http.Client{
-		Timeout: 60 * time.Second,
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        64,
-			MaxIdleConnsPerHost: 16,
-			IdleConnTimeout:     90 * time.Second,
-			TLSHandshakeTimeout: 10 * time.Second,
-		},
+	transport := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        64,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
 	}
 	regs := registrations()
 	var targets []connectors.Target
@@ -74,14 +72,25 @@ func buildApp(ctx context.Context, cfg *config.Config, db *store.DB, tokens []st
 			problems = append(problems, err)
 			continue
 		}
+		// Each connector's requests are paced at its rate limit (set
+		// once the connector has declared its Limits).
+		limiter := rate.NewLimiter(rate.Inf, 1)
 		conn, err := r.New(s, connectors.Deps{
-			HTTPClient: client,
+			HTTPClient: &http.Client{Timeout: 60 * time.Second, Transport: connectors.LimitTransport(transport, limiter)},
 			Log:        log, // each connector adds its own "connector" field
 			State:      db.State(name),
 		})
 		if err != nil {
 			problems = append(problems, fmt.Errorf("connector %q: %w", name, err))
 			continue
+		}
+		if lim := conn.Limits(); s.RateLimit > 0 || lim.Rate > 0 {
+			rps := lim.Rate
+			if s.RateLimit > 0 {
+				rps = s.RateLimit
+			}
+			limiter.SetBurst(max(lim.Burst, 1))
+			limiter.SetLimit(rate.Limit(rps))
 		}
 		log.Info().Str("connector", name).Str("type", s.Type).Bool("simulate", s.Simulate).Str("base_url", s.BaseURL).Msg("connector ready")
 		targets = append(targets, connectors.Target{Connector: conn, Settings: s, Mapper: mapper})

@@ -314,7 +314,7 @@ func TestCrash(t *testing.T) {
 		port, filepath.Join(tmp, "data"), cmp.Or(os.Getenv("CRASH_LOG_LEVEL"), "warn"))
 	for _, typ := range types {
 		s := info.Simulators[typ]
-		fmt.Fprintf(&cfg, "  %s:\n    type: %s\n    enabled: true\n    simulate: false\n    base_url: %q\n    credentials:\n", typ, typ, s.BaseURL)
+		fmt.Fprintf(&cfg, "  %s:\n    type: %s\n    enabled: true\n    simulate: false\n    rate_limit: 1000\n    base_url: %q\n    credentials:\n", typ, typ, s.BaseURL)
 		for k, v := range s.Credentials {
 			fmt.Fprintf(&cfg, "      %s: %q\n", k, v)
 		}
