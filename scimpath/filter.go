@@ -2,6 +2,7 @@ package scimpath
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,6 +92,9 @@ func newOperand(v any) operand {
 	return o
 }
 
+// MaxFilterLength is the longest filter ParseFilter accepts.
+const MaxFilterLength = 8192
+
 // ParseFilter parses a filter, with NormalizeFilter's tolerance of bare
 // values and spacing. Errors are *Error with ScimType invalidFilter.
 //
@@ -98,6 +102,11 @@ func newOperand(v any) operand {
 // to github.com/scim2/filter-parser/v2, the reference grammar, which costs
 // about a millisecond and thousands of allocations per filter.
 func ParseFilter(s string) (*Filter, error) {
+	// No IdP sends filters anywhere near this long; the cap keeps a hostile
+	// one from costing the fallback parser (filter-parser) real CPU.
+	if len(s) > MaxFilterLength {
+		return nil, filterError(fmt.Sprintf("filter is longer than %d bytes", MaxFilterLength))
+	}
 	toks, err := tokenize(s)
 	if err != nil {
 		return nil, err

@@ -50,6 +50,7 @@ func TestParseFilterErrors(t *testing.T) {
 		`"a" eq userName`, `emails[type eq "work"`, `userName eq "a" and`, `userName gt null`,
 		`userName eq "a" userName eq "b"`, `emails[type eq "work"].value eq "x"`, `userName eq "unterminated`,
 		`[type eq "x"]`, `userName pr "x"`, `1abc eq "x"`, `not userName eq "x"`,
+		`userName eq "` + strings.Repeat("a", MaxFilterLength) + `"`,
 	} {
 		f, err := ParseFilter(s)
 		var e *Error
