@@ -119,7 +119,7 @@ func (c *Connector) once(ctx context.Context, cl call, body []byte, attempt int)
 	var raw bytes.Buffer
 	raw.ReadFrom(resp.Body)
 	jerr := json.Unmarshal(raw.Bytes(), rep)
-	ev().Int("http", resp.StatusCode).Str("status", rep.Status).Str("message", rep.Message).Msg("call")
+	ev().Int("http", resp.StatusCode).Str("status", rep.Status).Str("target_message", rep.Message).Msg("call")
 
 	ok := rep.Status == "success" || (cl.found && userStatuses[rep.Status])
 	if jerr == nil && ok && resp.StatusCode >= 200 && resp.StatusCode < 300 {
