@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -81,7 +82,10 @@ func buildApp(ctx context.Context, cfg *config.Config, db *store.DB, tokens []st
 			State:      db.State(name),
 		})
 		if err != nil {
-			problems = append(problems, fmt.Errorf("connector %q: %w", name, err))
+			if !strings.Contains(err.Error(), name) { // most connectors name themselves
+				err = fmt.Errorf("connector %q: %w", name, err)
+			}
+			problems = append(problems, err)
 			continue
 		}
 		if lim := conn.Limits(); s.RateLimit > 0 || lim.Rate > 0 {
