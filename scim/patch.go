@@ -14,8 +14,8 @@ import (
 	"github.com/scimbridge/scimbridge/store"
 )
 
-// PATCH (RFC 7644 §3.5.2). The library validates the envelope and every
-// non-member operation against the schemas; scimpath applies them to the
+// PATCH (RFC 7644 §3.5.2). Every non-member operation is validated by the
+// library's rules (checkPatch); scimpath applies them to the
 // stored document; operations on a group's members are applied here as
 // deltas on the members bucket, never by rewriting the member list.
 
@@ -26,24 +26,22 @@ type memberOp struct {
 	members []member         // values for add/replace; for remove, the ids to remove (Entra)
 }
 
-// parsePatch reads a PATCH body into the operations for scimpath and the
-// member operations, and the body to hand the library for validation
-// (nil when there is nothing for it to check).
-func parsePatch(d *resourceDef, body []byte) (ops []scimpath.Operation, mops []memberOp, check []byte, e *Error) {
+// parsePatch reads a PATCH body into the operations for scimpath (which
+// the library's rules validate, see checkPatch) and the member operations.
+func parsePatch(d *resourceDef, body []byte) (ops []scimpath.Operation, mops []memberOp, e *Error) {
 	env, e := decodeObject(body)
 	if e != nil {
-		return nil, nil, nil, e
+		return nil, nil, e
 	}
 	rawOps, _ := lookupFold(env, "Operations")
 	list, ok := rawOps.([]any)
 	if !ok || len(list) == 0 {
-		return nil, nil, nil, errorf(http.StatusBadRequest, "invalidValue", "a PATCH needs a non-empty \"Operations\" list")
+		return nil, nil, errorf(http.StatusBadRequest, "invalidValue", "a PATCH needs a non-empty \"Operations\" list")
 	}
-	var checked []any
 	for _, item := range list {
 		m, ok := item.(map[string]any)
 		if !ok {
-			return nil, nil, nil, errorf(http.StatusBadRequest, "invalidSyntax", "each operation must be an object")
+			return nil, nil, errorf(http.StatusBadRequest, "invalidSyntax", "each operation must be an object")
 		}
 		opv, _ := lookupFold(m, "op")
 		pathv, _ := lookupFold(m, "path")
@@ -53,12 +51,12 @@ func parsePatch(d *resourceDef, body []byte) (ops []scimpath.Operation, mops []m
 		path, _ := pathv.(string)
 		path = strings.TrimSpace(path)
 		if op != "add" && op != "replace" && op != "remove" {
-			return nil, nil, nil, errorf(http.StatusBadRequest, "invalidSyntax", "op must be add, replace or remove")
+			return nil, nil, errorf(http.StatusBadRequest, "invalidSyntax", "op must be add, replace or remove")
 		}
 		if d.typ == store.TypeGroup {
 			mop, rest, isMember, e := splitMemberOp(op, path, value)
 			if e != nil {
-				return nil, nil, nil, e
+				return nil, nil, e
 			}
 			if isMember {
 				mops = append(mops, mop)
@@ -71,15 +69,9 @@ func parsePatch(d *resourceDef, body []byte) (ops []scimpath.Operation, mops []m
 		if d.typ == store.TypeUser {
 			value = normalizePatchManager(path, value)
 		}
-		for _, o := range expandExtension(d, scimpath.Operation{Op: op, Path: path, Value: value}) {
-			ops = append(ops, o)
-			checked = append(checked, map[string]any{"op": o.Op, "path": o.Path, "value": o.Value})
-		}
+		ops = append(ops, expandExtension(d, scimpath.Operation{Op: op, Path: path, Value: value})...)
 	}
-	if len(checked) > 0 {
-		check, _ = json.Marshal(map[string]any{"schemas": []string{patchOpSchema}, "Operations": checked})
-	}
-	return ops, mops, check, nil
+	return ops, mops, nil
 }
 
 // expandExtension rewrites operations that name a whole extension, which
@@ -311,16 +303,14 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 			s.fail(w, r, e)
 			return
 		}
-		ops, mops, check, e := parsePatch(d, body)
+		ops, mops, e := parsePatch(d, body)
 		if e != nil {
 			s.fail(w, r, e)
 			return
 		}
-		if check != nil {
-			if _, e := s.validate(r, d, http.MethodPatch, check); e != nil {
-				s.fail(w, r, e)
-				return
-			}
+		if e := s.checkPatch(d, ops); e != nil {
+			s.fail(w, r, e)
+			return
 		}
 		base := s.baseURL(r)
 		withBody := wantsBody(r)

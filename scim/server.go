@@ -39,7 +39,8 @@ type Server struct {
 	elim  elimity.Server // validation, /Schemas, /ResourceTypes
 	base  string         // absolute URL of the SCIM root, "" to derive from requests
 
-	commit *groupCommit // every SCIM write goes through it
+	commit      *groupCommit                   // every SCIM write goes through it
+	patchChecks map[*resourceDef]*patchChecker // PATCH validation, by resource type
 
 	unknownAttrs *prometheus.CounterVec
 	warned       sync.Map // attribute name → struct{}: warn once per name
@@ -77,6 +78,9 @@ func New(opts Options, db *store.DB, sink store.Sink, log zerolog.Logger) (*Serv
 		user: user, group: group,
 		base:   strings.TrimRight(opts.ExternalURL, "/"),
 		commit: &groupCommit{db: db.Bolt()},
+		patchChecks: map[*resourceDef]*patchChecker{
+			user: newPatchChecker(user), group: newPatchChecker(group),
+		},
 		unknownAttrs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scimbridge_scim_unknown_attributes_total",
 			Help: "Attributes in SCIM requests that no schema declares (ignored, or rejected in strict mode).",
