@@ -280,8 +280,12 @@ func BenchmarkImport(b *testing.B) {
 
 // BenchmarkPatch is Entra's PATCH: replace displayName and add the work email.
 func BenchmarkPatch(b *testing.B) {
-	body := patchBody(`{"op":"Replace","path":"displayName","value":"New Name"}`,
-		`{"op":"Add","path":"emails[type eq \"work\"].value","value":"new@example.com"}`)
+	// Every PATCH changes the user (the value carries the iteration), so
+	// each one is a real write: a repeated identical PATCH would be a no-op.
+	body := func(i int) string {
+		return patchBody(fmt.Sprintf(`{"op":"Replace","path":"displayName","value":"New Name %d"}`, i),
+			fmt.Sprintf(`{"op":"Add","path":"emails[type eq \"work\"].value","value":"new%d@example.com"}`, i))
+	}
 	for _, clients := range []int{4, 32} {
 		for _, kind := range []string{"baseline", "durable"} {
 			b.Run(fmt.Sprintf("%s/clients=%d", kind, clients), func(b *testing.B) {
@@ -299,7 +303,7 @@ func BenchmarkPatch(b *testing.B) {
 					ids[i] = r.ID
 				}
 				parallel(b, clients, func(i int) {
-					c.call("PATCH", "/Users/"+ids[i%len(ids)], body, http.StatusNoContent)
+					c.call("PATCH", "/Users/"+ids[i%len(ids)], body(i), http.StatusNoContent)
 				})
 			})
 		}
