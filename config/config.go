@@ -121,9 +121,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 		}
 		cfg.Connectors[name] = s
 	}
-	if cfg.ExternalURL == "" {
-		cfg.ExternalURL = "http://" + cfg.Listen
-	}
+	// An empty external_url means: build locations from each request's Host.
 	cfg.ExternalURL = strings.TrimRight(cfg.ExternalURL, "/")
 	cfg.SCIM.ExternalURL = cfg.ExternalURL
 	if err := cfg.validate(); err != nil {
@@ -152,7 +150,7 @@ func (c *Config) validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: must not be empty"))
 	}
-	if !strings.HasPrefix(c.ExternalURL, "http://") && !strings.HasPrefix(c.ExternalURL, "https://") {
+	if c.ExternalURL != "" && !strings.HasPrefix(c.ExternalURL, "http://") && !strings.HasPrefix(c.ExternalURL, "https://") {
 		errs = append(errs, fmt.Errorf("external_url: %q is not an http(s) URL", c.ExternalURL))
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
