@@ -26,6 +26,7 @@ type tokens struct {
 	lim    *limiter // the token endpoint's own limit
 	log    zerolog.Logger
 	name   string
+	state  connectors.StateStore // nil: the token lives in memory only
 
 	mu      sync.Mutex // held during a fetch: that is the single flight
 	tok     *oauth2.Token
@@ -90,6 +91,7 @@ func (t *tokens) fetch(ctx context.Context) (string, error) {
 	}
 	t.tok = tok
 	t.renewAt = renewAt(tok, start)
+	t.store()
 	return tok.AccessToken, nil
 }
 

@@ -49,16 +49,27 @@ func scaleWindows(ws []window, f float64) []window {
 //
 // After a 429 the limiter holds every request for a backoff that doubles
 // with each consecutive 429 (the target sends no Retry-After).
+//
+// With a state store (attach) the log outlives the process: every request
+// is saved before it is sent (see persist and state.go).
 type limiter struct {
 	windows []window // shortest first
 	now     func() time.Time
 
 	mu      sync.Mutex
 	log     []time.Time // sorted
+	pending []time.Time // reservations in log whose answer has not arrived
 	hold    time.Time   // no request before this (429 backoff or Retry-After)
 	backoff time.Duration
 	minBack time.Duration
 	maxBack time.Duration
+	seq     uint64 // changes worth saving so far (reservations, holds)
+
+	// Durable copy of the log; save is nil without a state store.
+	saveMu sync.Mutex // held from snapshot to Put, so saves land in order
+	saved  uint64     // seq covered by the last save; saveMu is held
+	save   func([]byte) error
+	warn   func(err error, msg string)
 }
 
 func newLimiter(ws []window) *limiter {
@@ -119,8 +130,12 @@ func (l *limiter) wait(ctx context.Context) (done func(), err error) {
 		d := l.earliest(now).Sub(now)
 		if d <= 0 {
 			at := now
-			l.log = append(l.log, at)
+			seq := l.reserve(at)
 			l.mu.Unlock()
+			if err := l.persist(seq); err != nil {
+				l.release(at)
+				return nil, err
+			}
 			return func() { l.stamp(at) }, nil
 		}
 		l.mu.Unlock()
@@ -137,12 +152,38 @@ func (l *limiter) wait(ctx context.Context) (done func(), err error) {
 	}
 }
 
+// reserve logs a request starting at 'at'. mu is held.
+func (l *limiter) reserve(at time.Time) (seq uint64) {
+	l.log = append(l.log, at)
+	l.pending = append(l.pending, at)
+	l.seq++
+	return l.seq
+}
+
+// release takes back a reservation that was never used.
+func (l *limiter) release(at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending = deleteOne(l.pending, at)
+	l.log = deleteOne(l.log, at)
+}
+
+func deleteOne(ts []time.Time, t time.Time) []time.Time {
+	if i := slices.Index(ts, t); i >= 0 {
+		return slices.Delete(ts, i, i+1)
+	}
+	return ts
+}
+
 // stamp moves a reservation made at 'at' to now, when its answer arrived,
-// and drops entries older than the longest window.
+// and drops entries older than the longest window. The new stamp is saved
+// with the next request: until then a restart counts the request from the
+// moment it restarts, which is later still.
 func (l *limiter) stamp(at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
+	l.pending = deleteOne(l.pending, at)
 	if i := slices.Index(l.log, at); i >= 0 {
 		l.log[i] = now
 		slices.SortFunc(l.log, time.Time.Compare)
@@ -154,6 +195,16 @@ func (l *limiter) stamp(at time.Time) {
 // throttled records a 429 and returns how long requests are held.
 // retryAfter, when the target sent one, replaces the backoff.
 func (l *limiter) throttled(retryAfter time.Duration) time.Duration {
+	d, seq := l.throttle(retryAfter)
+	// A hold is worth keeping over a restart, but failing to save it
+	// costs at most another 429: warn and go on.
+	if err := l.persist(seq); err != nil {
+		l.warn(err, "rate limit: could not save the 429 hold")
+	}
+	return d
+}
+
+func (l *limiter) throttle(retryAfter time.Duration) (time.Duration, uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	d := retryAfter
@@ -164,8 +215,9 @@ func (l *limiter) throttled(retryAfter time.Duration) time.Duration {
 	}
 	if h := l.now().Add(d); h.After(l.hold) {
 		l.hold = h
+		l.seq++
 	}
-	return d
+	return d, l.seq
 }
 
 // ok resets the backoff after a request that was not throttled.

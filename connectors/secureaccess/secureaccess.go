@@ -180,6 +180,13 @@ func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error)
 		more:      make(chan struct{}, 1),
 		lingerFor: min(windows[0].Per/20, 50*time.Millisecond),
 	}
+	if d.State != nil {
+		// Resume with the windows the target still counts, and the token
+		// a predecessor fetched (see state.go).
+		c.lim.attach(d.State, stateLimiter, d.Log.With().Str("connector", name).Logger())
+		c.tokens.state = d.State
+		c.tokens.load()
+	}
 	return c, nil
 }
 
