@@ -287,7 +287,7 @@ func (s *Server) get(d *resourceDef) http.HandlerFunc {
 }
 
 // parseResourceBody reads, normalises, polices and validates a POST/PUT body.
-func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *resourceDef, method string) (raw, attrs map[string]any, e *Error) {
+func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *resourceDef) (raw, attrs map[string]any, e *Error) {
 	body, e := s.readBody(w, r)
 	if e != nil {
 		return nil, nil, e
@@ -298,14 +298,11 @@ func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *re
 	}
 	if d.typ == store.TypeUser {
 		normalizeResource(raw)
-		if b, err := json.Marshal(raw); err == nil {
-			body = b
-		}
 	}
 	if e := s.checkUnknown(r, d, raw); e != nil {
 		return nil, nil, e
 	}
-	attrs, e = s.validate(r, d, method, body)
+	attrs, e = s.checkResource(d, raw, body)
 	if e != nil {
 		return nil, nil, e
 	}
@@ -347,7 +344,7 @@ func roundTrip(doc map[string]any) (map[string]any, []byte, error) {
 
 func (s *Server) create(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		raw, attrs, e := s.parseResourceBody(w, r, d, http.MethodPost)
+		raw, attrs, e := s.parseResourceBody(w, r, d)
 		if e != nil {
 			s.fail(w, r, e)
 			return
@@ -504,7 +501,7 @@ func (s *Server) uniqueGroupNames() bool {
 func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
-		raw, attrs, e := s.parseResourceBody(w, r, d, http.MethodPut)
+		raw, attrs, e := s.parseResourceBody(w, r, d)
 		if e != nil {
 			s.fail(w, r, e)
 			return

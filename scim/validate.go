@@ -75,7 +75,9 @@ func (b *bufferWriter) WriteHeader(status int)      { b.status = status }
 
 // validate runs body through the library as method on the resource type
 // and returns the attributes it accepted (canonical names, typed values,
-// read-only and undeclared attributes dropped), or its error.
+// read-only and undeclared attributes dropped), or its error. Requests
+// no longer go through it (checkResource, checkPatch): it is the
+// reference the differential tests compare them with.
 func (s *Server) validate(r *http.Request, d *resourceDef, method string, body []byte) (map[string]any, *Error) {
 	c := &captured{}
 	r2, _ := http.NewRequestWithContext(withCapture(r.Context(), c), method, "/v2"+d.endpoint, bytes.NewReader(body))
@@ -111,6 +113,12 @@ func missingRequired(d *resourceDef, body []byte) string {
 	if json.Unmarshal(body, &m) != nil {
 		return ""
 	}
+	return missingRequiredIn(d, m)
+}
+
+// missingRequiredIn names the first required core attribute absent (or
+// null) in a decoded resource body, "" if none.
+func missingRequiredIn(d *resourceDef, m map[string]any) string {
 	for _, a := range d.core.Attributes {
 		if !a.Required() || a.Mutability() == "readOnly" {
 			continue
