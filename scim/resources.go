@@ -330,18 +330,6 @@ func (s *Server) newDoc(d *resourceDef, id string, attrs map[string]any, prev ma
 	return doc
 }
 
-// roundTrip normalises a document to what JSON storage gives back, so
-// before/after comparisons and change payloads see the same types.
-func roundTrip(doc map[string]any) (map[string]any, []byte, error) {
-	b, err := json.Marshal(doc)
-	if err != nil {
-		return nil, nil, err
-	}
-	var out map[string]any
-	err = json.Unmarshal(b, &out)
-	return out, b, err
-}
-
 func (s *Server) create(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		raw, attrs, e := s.parseResourceBody(w, r, d)
