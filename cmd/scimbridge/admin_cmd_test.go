@@ -42,9 +42,11 @@ func TestAdminClient(t *testing.T) {
 	done := make(chan struct{})
 	go func() { _ = d.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
+	// The dead letter is committed before the in-memory last error is
+	// set: wait for both, or the status table may not show the error yet.
 	for {
 		st, _ := d.Status()
-		if st[0].DeadLetters == 1 {
+		if st[0].DeadLetters == 1 && st[0].LastError != "" {
 			break
 		}
 		time.Sleep(2 * time.Millisecond)
