@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/scimbridge/scimbridge/store"
@@ -40,6 +41,16 @@ func checkBody(t testing.TB, s *Server, d *resourceDef, body string) (map[string
 		normalizeResource(raw)
 	}
 	return s.checkResource(d, raw, []byte(body))
+}
+
+// explainBody is checkResource's error as the endpoint reports it.
+func explainBody(t testing.TB, s *Server, d *resourceDef, body string, err *Error) *Error {
+	t.Helper()
+	raw, _ := decodeObject([]byte(body))
+	if d.typ == store.TypeUser {
+		normalizeResource(raw)
+	}
+	return s.explain(d, raw, err)
 }
 
 // TestCheckResourceMatchesLibrary checks, for valid and invalid POST/PUT
@@ -139,6 +150,7 @@ func TestCheckResourceMatchesLibrary(t *testing.T) {
 				return
 			}
 			r := e.must(gotErr.Status, "PUT", target, tt.body)
+			gotErr = explainBody(t, e.s, d, tt.body, gotErr) // the endpoint names the culprit attribute
 			if r.body["scimType"] != gotErr.ScimType || r.body["detail"] != gotErr.Detail {
 				t.Errorf("PUT answered %s, want %+v", r.raw, gotErr)
 			}
@@ -173,4 +185,30 @@ func FuzzCheckResource(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The library's invalidValue says only that some value is wrong; the
+// endpoint names the attribute.
+func TestInvalidValueNamesTheAttribute(t *testing.T) {
+	const user = `"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a@b"`
+	tests := []struct{ name, body, want string }{
+		{"boolean", `{` + user + `,"active":"maybe"}`, "attribute active:"},
+		{"complex", `{` + user + `,"name":"Jane"}`, "attribute name:"},
+		{"multi-valued element", `{` + user + `,"emails":[{"value":7}]}`, "attribute emails:"},
+		{"extension", `{` + user + `,"` + enterpriseURN + `":{"employeeNumber":7}}`, "attribute " + enterpriseURN + ":employeeNumber:"},
+	}
+	e := newEnv(t, Options{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.must(http.StatusBadRequest, "POST", "/Users", tt.body)
+			if d, _ := r.body["detail"].(string); !strings.HasPrefix(d, tt.want) || r.body["scimType"] != "invalidValue" {
+				t.Errorf("answer %s, want a detail starting %q", r.raw, tt.want)
+			}
+		})
+	}
+	// A missing required attribute keeps its own message.
+	r := e.must(http.StatusBadRequest, "POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]}`)
+	if r.body["detail"] != "userName is required" {
+		t.Errorf("missing userName: %s", r.raw)
+	}
 }

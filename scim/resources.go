@@ -304,7 +304,7 @@ func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *re
 	}
 	attrs, e = s.checkResource(d, raw, body)
 	if e != nil {
-		return nil, nil, e
+		return nil, nil, s.explain(d, raw, e)
 	}
 	// Write-only: accepted, never stored (nothing downstream receives it).
 	for k := range attrs {
