@@ -8,6 +8,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,7 +35,41 @@ func Open(path string) (*DB, error) {
 	// this is how a durable store keeps up with many IdP clients.
 	b.MaxBatchDelay = 2 * time.Millisecond
 	b.MaxBatchSize = 256
+	if err := b.Update(checkSchemaVersion); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
 	return &DB{bolt: b}, nil
+}
+
+// SchemaVersion is the layout of the buckets this build reads and writes.
+// A file written by a newer build is refused rather than misread; an older
+// one is migrated here when the layout changes.
+const SchemaVersion = 1
+
+var (
+	metaBucket    = []byte("meta")
+	schemaVersion = []byte("schemaVersion")
+)
+
+// checkSchemaVersion stamps a new file with SchemaVersion and refuses a
+// file from a newer build.
+func checkSchemaVersion(tx *bolt.Tx) error {
+	b, err := tx.CreateBucketIfNotExists(metaBucket)
+	if err != nil {
+		return err
+	}
+	v := b.Get(schemaVersion)
+	if v == nil {
+		return b.Put(schemaVersion, u64(SchemaVersion))
+	}
+	if len(v) != 8 {
+		return fmt.Errorf("meta.schemaVersion is %d bytes, not a version", len(v))
+	}
+	if got := binary.BigEndian.Uint64(v); got > SchemaVersion {
+		return fmt.Errorf("data file has layout version %d, this build knows only up to %d: run the newer scimbridge", got, SchemaVersion)
+	}
+	return nil
 }
 
 // Bolt exposes the underlying bbolt handle to packages that keep their own
