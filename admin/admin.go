@@ -8,6 +8,7 @@
 //	POST   /admin/deadletters/{connector}/retry          {"retried": n} (all of them)
 //	DELETE /admin/deadletters/{connector}/{id}           204 (discard)
 //	GET    /admin/targets/{type}/{id}                    {"type","id","targets": {"NAME": "target id"}}
+//	POST   /admin/reconcile                              {"reconciled": true} (with WithReconcile)
 package admin
 
 import (
@@ -35,9 +36,15 @@ type Dispatcher interface {
 // chi's r.Mount("/admin", h) or http.ServeMux's Handle("/admin/", h)).
 // Every request must carry "Authorization: Bearer <token>"; an empty
 // token refuses every request.
-func Handler(d Dispatcher, token string) http.Handler {
+func Handler(d Dispatcher, token string, opts ...Option) http.Handler {
 	a := &api{d: d}
+	for _, o := range opts {
+		o(a)
+	}
 	mux := http.NewServeMux()
+	if a.reconcile != nil {
+		mux.HandleFunc("POST /admin/reconcile", a.runReconcile)
+	}
 	mux.HandleFunc("GET /admin/status", a.status)
 	mux.HandleFunc("GET /admin/deadletters", a.listDead)
 	mux.HandleFunc("GET /admin/deadletters/{connector}", a.listDead)
@@ -55,12 +62,32 @@ func Handler(d Dispatcher, token string) http.Handler {
 	})
 }
 
+// Option adds an optional endpoint.
+type Option func(*api)
+
+// WithReconcile serves POST /admin/reconcile: re-evaluate every stored
+// resource against every connector's scope and mapping and enqueue what
+// the targets lack (what start-up does), e.g. after discarding dead
+// letters or repairing a target by hand.
+func WithReconcile(fn func() error) Option { return func(a *api) { a.reconcile = fn } }
+
+func (a *api) runReconcile(w http.ResponseWriter, _ *http.Request) {
+	if err := a.reconcile(); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"reconciled": true})
+}
+
 func authorized(r *http.Request, token string) bool {
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	return ok && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
 }
 
-type api struct{ d Dispatcher }
+type api struct {
+	d         Dispatcher
+	reconcile func() error
+}
 
 func (a *api) status(w http.ResponseWriter, _ *http.Request) {
 	st, err := a.d.Status()

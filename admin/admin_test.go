@@ -212,3 +212,31 @@ func itoa(n uint64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+func TestReconcile(t *testing.T) {
+	f := newFixture(t)
+	if code, _ := f.do(t, "POST", "/admin/reconcile", token); code != http.StatusNotFound && code != http.StatusMethodNotAllowed {
+		t.Errorf("reconcile without WithReconcile: %d, want it absent", code)
+	}
+	calls := 0
+	fail := false
+	srv := httptest.NewServer(admin.Handler(f.d, token, admin.WithReconcile(func() error {
+		calls++
+		if fail {
+			return connectors.ErrNotFound
+		}
+		return nil
+	})))
+	defer srv.Close()
+	f.srv = srv
+	if code, body := f.do(t, "POST", "/admin/reconcile", token); code != http.StatusOK || !strings.Contains(string(body), `"reconciled": true`) || calls != 1 {
+		t.Errorf("reconcile: %d %s (calls %d)", code, body, calls)
+	}
+	if code, _ := f.do(t, "POST", "/admin/reconcile", ""); code != http.StatusUnauthorized || calls != 1 {
+		t.Errorf("reconcile without a token: %d (calls %d)", code, calls)
+	}
+	fail = true
+	if code, _ := f.do(t, "POST", "/admin/reconcile", token); code < 400 {
+		t.Errorf("failing reconcile answered %d", code)
+	}
+}

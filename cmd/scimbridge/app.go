@@ -146,7 +146,8 @@ func (a *app) startSimulator(s *connectors.Settings, r connectors.Registration) 
 
 func (a *app) mount(r chi.Router) {
 	r.With(scim.BearerAuth(a.tokens)).Mount("/scim/v2", a.scim.Handler())
-	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken))
+	reconcile := func() error { return a.dispatcher.Reconcile(a.scim.EachResource) }
+	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, admin.WithReconcile(reconcile)))
 }
 
 func (a *app) start(ctx context.Context) {
