@@ -96,7 +96,23 @@ func init() {
 		},
 	}
 	dead.AddCommand(list, retry, discard)
-	for _, c := range []*cobra.Command{status, dead} {
+	reconcile := &cobra.Command{
+		Use:   "reconcile",
+		Short: "Re-evaluate every stored resource against every connector and queue what the targets lack",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			if err := c.do(cmd.Context(), http.MethodPost, "/admin/reconcile", nil); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "reconciled: changes the targets lack are queued")
+			return nil
+		},
+	}
+	for _, c := range []*cobra.Command{status, dead, reconcile} {
 		c.PersistentFlags().StringVar(&f.server, "server", "", "admin API base URL (default $SCIMBRIDGE_ADMIN_URL, else http://<listen> from --config)")
 		c.PersistentFlags().StringVar(&f.token, "admin-token", "", "admin token (default $SCIMBRIDGE_ADMIN_TOKEN, else admin_token or data_dir/admin-token from --config)")
 		c.PersistentFlags().BoolVar(&f.json, "json", false, "print the API's JSON")
