@@ -25,10 +25,11 @@ import (
 
 // simulateFlags configure `scimbridge simulate`.
 type simulateFlags struct {
-	host     string
-	basePort int
-	types    []string
-	out      string
+	host      string
+	basePort  int
+	types     []string
+	out       string
+	rateScale float64
 }
 
 func init() {
@@ -60,6 +61,7 @@ credentials from that line. The control URL serves:
 	cmd.Flags().IntVar(&f.basePort, "port", 0, "control port; simulators take the next ports in type order (0 = any free ports)")
 	cmd.Flags().StringSliceVar(&f.types, "types", nil, "only these connector types (default: every registered one, and testconn)")
 	cmd.Flags().StringVar(&f.out, "out", "", "also write the JSON to this file (written once every simulator listens)")
+	cmd.Flags().Float64Var(&f.rateScale, "rate-scale", 0, "multiply rate-limit windows of simulators that have them (0.05: a minute lasts 3 s); the matching connector options are printed")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -79,6 +81,7 @@ type SimInfo struct {
 	URL         string            `json:"url"`
 	BaseURL     string            `json:"base_url"`
 	Credentials map[string]string `json:"credentials"`
+	Options     map[string]string `json:"options,omitempty"` // connector options that match the simulator (--rate-scale)
 }
 
 // SimulateInfo is what simulate prints.
@@ -128,9 +131,15 @@ func runSimulate(ctx context.Context, f simulateFlags, regs []connectors.Registr
 			return fmt.Errorf("simulate %s: %w", r.Type, err)
 		}
 		sim := r.NewSimulator()
+		var simOptions map[string]string
+		if rs, ok := sim.(interface {
+			ScaleRates(float64) map[string]string
+		}); ok && f.rateScale > 0 {
+			simOptions = rs.ScaleRates(f.rateScale)
+		}
 		sims[r.Type] = sim
 		url := "http://" + ln.Addr().String()
-		info.Simulators[r.Type] = SimInfo{Type: r.Type, URL: url, BaseURL: url + sim.BasePath(), Credentials: sim.Credentials()}
+		info.Simulators[r.Type] = SimInfo{Type: r.Type, URL: url, BaseURL: url + sim.BasePath(), Credentials: sim.Credentials(), Options: simOptions}
 		serve(ln, sim)
 	}
 	ln, err := listen(0)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/connectors/secureaccess"
 	"github.com/scimbridge/scimbridge/connectors/testconn"
 )
 
@@ -82,5 +83,35 @@ func TestSimulateServesAndReportsState(t *testing.T) {
 	res = c.Apply(ctx, []connectors.Change{{Type: connectors.User, ID: "u2", Op: connectors.OpUpsert, Fields: map[string]any{"userName": "b@example.com"}}})
 	if connectors.ClassOf(res[0].Err) != connectors.Transient {
 		t.Errorf("after fail=5xx: %v, want a transient error", res[0].Err)
+	}
+}
+
+// --rate-scale speeds up the simulators that have rate windows and prints
+// the connector options that match them.
+func TestSimulateRateScale(t *testing.T) {
+	for _, tt := range []struct {
+		scale float64
+		want  string
+	}{{0, ""}, {0.05, "0.05"}} {
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &syncBuffer{ch: make(chan []byte, 1)}
+		done := make(chan error, 1)
+		go func() {
+			done <- runSimulate(ctx, simulateFlags{host: "127.0.0.1", rateScale: tt.scale}, []connectors.Registration{secureaccess.Registration}, out)
+		}()
+		var info SimulateInfo
+		select {
+		case line := <-out.ch:
+			if err := json.Unmarshal(line, &info); err != nil {
+				t.Fatalf("output %q: %v", line, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("simulate printed nothing")
+		}
+		cancel()
+		<-done
+		if got := info.Simulators["secureaccess"].Options["rate_scale"]; got != tt.want {
+			t.Errorf("scale %v: options rate_scale = %q, want %q", tt.scale, got, tt.want)
+		}
 	}
 }

@@ -167,6 +167,17 @@ func New(opts Options) *Server {
 	}
 }
 
+// ScaleRates multiplies every rate window by f, for `scimbridge simulate
+// --rate-scale` (crash and load tests that cannot wait whole minutes). Call
+// it before the simulator serves. It returns the connector options that
+// match (a connector must scale its own limiter the same way).
+func (s *Server) ScaleRates(f float64) map[string]string {
+	s.opts.RateScale = f
+	s.resLimits = Scale(ResourceWindows, f)
+	s.tokLimits = Scale(TokenWindows, f)
+	return map[string]string{"rate_scale": strconv.FormatFloat(f, 'g', -1, 64)}
+}
+
 // NewDefault is the simulator behind `simulate: true`: the documented limits.
 func NewDefault() connectors.Simulator { return New(Options{}) }
 
