@@ -32,6 +32,15 @@ const (
 // X-SA-Signature does not match its body: it must never be applied.
 var ErrTampered = errors.New("response signature mismatch (tampered response, or wrong app_id/app_key)")
 
+// ErrStale is returned (wrapped in a *SignatureError) for a correctly
+// signed answer whose X-SA-Date is more than MaxAnswerAge from now: a
+// recorded answer replayed later must not be applied either.
+var ErrStale = errors.New("response date is too far from now (replayed response?)")
+
+// MaxAnswerAge is how far an answer's X-SA-Date may be from the wall
+// clock, the same threshold the server applies to requests.
+const MaxAnswerAge = 5 * time.Minute
+
 // ErrUnsigned is returned (wrapped in a *SignatureError) for an answer
 // without X-SA-Date or X-SA-Signature.
 var ErrUnsigned = errors.New("response is not signed")
@@ -169,7 +178,11 @@ func (s *Signer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Verify(resp.Header, raw); err != nil {
+	err = s.Verify(resp.Header, raw)
+	if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		err = fresh(resp.Header)
+	}
+	if err != nil {
 		return nil, &SignatureError{Status: resp.StatusCode, Err: err}
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(raw))
@@ -194,6 +207,30 @@ func (s *Signer) Verify(h http.Header, body []byte) error {
 		return ErrTampered
 	}
 	return nil
+}
+
+// fresh checks a verified success answer's X-SA-Date against the wall
+// clock (not s.now, which tests skew on purpose). Only success answers
+// are checked: a replayed success could make the bridge record a change
+// that never happened, while an error answer is never applied (and a
+// server whose clock is off should still be heard saying so).
+func fresh(h http.Header) error {
+	at, err := parseAnswerDate(h.Get("X-SA-Date"))
+	if err != nil {
+		return ErrTampered
+	}
+	if age := time.Since(at); age > MaxAnswerAge || age < -MaxAnswerAge {
+		return ErrStale
+	}
+	return nil
+}
+
+// parseAnswerDate reads an RFC 1123 GMT date with or without milliseconds.
+func parseAnswerDate(v string) (time.Time, error) {
+	if t, err := time.Parse("Mon, 02 Jan 2006 15:04:05.000 GMT", v); err == nil {
+		return t, nil
+	}
+	return time.Parse(http.TimeFormat, v)
 }
 
 // stamper hands out request times for one app id so that no

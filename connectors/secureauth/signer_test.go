@@ -233,3 +233,50 @@ func TestNewSignerErrorsHideSecrets(t *testing.T) {
 		}
 	}
 }
+
+// A correctly signed success answer from long ago is a replay: refused.
+// An error answer with an odd date is still heard (it is never applied).
+func TestStaleAnswers(t *testing.T) {
+	tests := []struct {
+		name   string
+		age    time.Duration
+		status int
+		want   error
+	}{
+		{"fresh success", 0, 200, nil},
+		{"success from 10 minutes ago", 10 * time.Minute, 200, ErrStale},
+		{"success from 10 minutes ahead", -10 * time.Minute, 200, ErrStale},
+		{"old error answer", 10 * time.Minute, 401, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				out := `{"status":"success","message":""}`
+				date := time.Now().Add(-tt.age).UTC().Format(http.TimeFormat)
+				w.Header().Set("X-SA-Date", date)
+				w.Header().Set("X-SA-Signature", respSig(date, out))
+				w.WriteHeader(tt.status)
+				io.WriteString(w, out)
+			}))
+			defer srv.Close()
+			s, err := NewSigner(vectorAppID, vectorAppKey, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest("GET", srv.URL+"/secureauth2/api/v2/users/jdoe", nil)
+			resp, err := (&http.Client{Transport: s}).Do(req)
+			if resp != nil {
+				resp.Body.Close()
+			}
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("answer refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("error = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
