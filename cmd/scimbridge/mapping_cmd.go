@@ -168,6 +168,7 @@ func plural(n int, noun string) string {
 
 type planFlags struct {
 	connector, user, group, file string
+	dryRun                       bool
 }
 
 func planCmd() *cobra.Command {
@@ -195,6 +196,7 @@ locks the file) or from a SCIM JSON file (--file, "-" for stdin).`,
 	cmd.Flags().StringVar(&f.user, "user", "", "SCIM id of a stored user")
 	cmd.Flags().StringVar(&f.group, "group", "", "SCIM id of a stored group")
 	cmd.Flags().StringVar(&f.file, "file", "", `a SCIM User or Group as JSON ("-": stdin)`)
+	cmd.Flags().BoolVar(&f.dryRun, "requests", false, "also show the HTTP requests the connector sends, by a dry run against its built-in simulator (nothing leaves the machine)")
 	_ = cmd.MarkFlagRequired("connector")
 	return cmd
 }
@@ -240,7 +242,21 @@ func plan(cfg *config.Config, f planFlags, regs []connectors.Registration, in io
 			s.OnDelete = regs[i].DefaultOnDelete
 		}
 	}
-	return writePlan(out, s, m, typ, source, res)
+	if err := writePlan(out, s, m, typ, source, res); err != nil {
+		return err
+	}
+	if !f.dryRun || !m.InScope(typ, res) {
+		return nil
+	}
+	i := slices.IndexFunc(regs, func(r connectors.Registration) bool { return r.Type == s.Type })
+	fields, _ := m.Map(typ, res) // writePlan has mapped it without error
+	id, _ := res["id"].(string)
+	sent, result, err := dryRun(regs[i], s, connectors.Change{Type: typ, ID: id, Op: connectors.OpUpsert, Fields: fields})
+	if err != nil {
+		return fmt.Errorf("plan: dry run: %w", err)
+	}
+	writeRequests(out, sent, result)
+	return nil
 }
 
 func sortedNames(cfg *config.Config) []string {
