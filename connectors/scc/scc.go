@@ -101,25 +101,25 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 	org, access, refresh, keyID := cred("org_id"), cred("access_token"), cred("refresh_token"), cred("api_key_id")
 	switch {
 	case org == "":
-		return nil, fmt.Errorf("scc %s: credentials.org_id is required", name)
+		return nil, fmt.Errorf("scc connector %q: credentials.org_id is required", name)
 	case access == "" && refresh == "":
-		return nil, fmt.Errorf("scc %s: credentials.access_token is required (an API key access token from the SCC console)", name)
+		return nil, fmt.Errorf("scc connector %q: credentials.access_token is required (an API key access token from the SCC console)", name)
 	case refresh != "" && keyID == "":
-		return nil, fmt.Errorf("scc %s: credentials.api_key_id is required with credentials.refresh_token", name)
+		return nil, fmt.Errorf("scc connector %q: credentials.api_key_id is required with credentials.refresh_token", name)
 	}
 	base, err := baseURL(s.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("scc %s: base_url: %w", name, err)
+		return nil, fmt.Errorf("scc connector %q: base_url: %w", name, err)
 	}
 	onDelete := s.OnDelete
 	if onDelete == "" {
 		onDelete = onDeleteRemove
 	}
 	if onDelete != onDeleteRemove && onDelete != onDeleteDisable {
-		return nil, fmt.Errorf("scc %s: on_delete must be %q or %q, got %q", name, onDeleteRemove, onDeleteDisable, onDelete)
+		return nil, fmt.Errorf("scc connector %q: on_delete must be %q or %q, got %q", name, onDeleteRemove, onDeleteDisable, onDelete)
 	}
 	if err := checkMapping(s.Mapping); err != nil {
-		return nil, fmt.Errorf("scc %s: %w", name, err)
+		return nil, fmt.Errorf("scc connector %q: %w", name, err)
 	}
 	hc := d.HTTPClient
 	if hc == nil {
@@ -137,7 +137,7 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		stateKey:   "scc/tokens/" + org + "/" + keyID,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("scc %s: %w", name, err)
+		return nil, fmt.Errorf("scc connector %q: %w", name, err)
 	}
 	limits := connectors.Limits{BatchSize: 20, Rate: 10, Burst: 20, Timeout: 2 * time.Minute}
 	if s.BatchSize > 0 {

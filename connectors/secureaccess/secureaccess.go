@@ -92,7 +92,7 @@ func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error)
 		name = "secureaccess"
 	}
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("connector %q (secureaccess): %s", name, fmt.Sprintf(format, args...))
+		return fmt.Errorf("secureaccess connector %q: %s", name, fmt.Sprintf(format, args...))
 	}
 	key, secret := s.Credentials[CredAPIKey], s.Credentials[CredAPISecret]
 	if key == "" {

@@ -82,6 +82,15 @@ type Connector struct {
 // New validates s and builds the connector. Errors name the setting,
 // never its value.
 func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error) {
+	c, err := build(s, d)
+	if err != nil {
+		// One wording for every connector: `<type> connector "<name>": ...`.
+		return nil, fmt.Errorf("secureauth connector %q: %s", s.Name, strings.TrimPrefix(err.Error(), "secureauth: "))
+	}
+	return c, nil
+}
+
+func build(s connectors.Settings, d connectors.Deps) (connectors.Connector, error) {
 	c := &Connector{
 		name:   s.Name,
 		log:    d.Log,
