@@ -35,7 +35,7 @@ type app struct {
 	done       chan error
 }
 
-func buildApp(ctx context.Context, cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {
+func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {
 	a := &app{log: log, tokens: tokens, adminToken: adminToken}
 	defer func() {
 		if err != nil {

@@ -80,7 +80,7 @@ func runServe(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	app, err := buildApp(ctx, cfg, db, tokens, adminTokens[0], reg, log)
+	app, err := buildApp(cfg, db, tokens, adminTokens[0], reg, log)
 	if err != nil {
 		return err
 	}
