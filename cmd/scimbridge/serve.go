@@ -147,4 +147,3 @@ func nonEmptyOne(s string) []string {
 	}
 	return []string{s}
 }
-
