@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -130,14 +131,19 @@ func (d *Dispatcher) RetryDeadLetter(connector string, id uint64) error {
 			return l.append(tx, &store.Entry{Type: dl.Type, ID: dl.SCIMID, Op: string(OpDelete), Prev: prev, EnqueuedAt: now})
 		}
 		e := &store.Entry{Type: dl.Type, ID: dl.SCIMID, Op: string(OpUpsert), Fields: sh.Fields, Prev: sh.Fields, EnqueuedAt: now}
+		// The members the failed change named are sent as they are now,
+		// not as they were: a member added then, and removed since, is
+		// removed (re-sending the old add would leave the target wrong).
+		seen := map[string]bool{}
 		for _, q := range dl.Entries {
-			for _, m := range q.MembersAdded {
-				if dl.Member == "" || dl.Member == m {
-					e.MembersAdded = append(e.MembersAdded, m)
+			for _, m := range append(slices.Clone(q.MembersAdded), q.MembersRemoved...) {
+				if seen[m] || (dl.Member != "" && dl.Member != m) {
+					continue
 				}
-			}
-			for _, m := range q.MembersRemoved {
-				if dl.Member == "" || dl.Member == m {
+				seen[m] = true
+				if dl.Type == store.TypeGroup && store.IsMember(tx, dl.SCIMID, m) {
+					e.MembersAdded = append(e.MembersAdded, m)
+				} else {
 					e.MembersRemoved = append(e.MembersRemoved, m)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/store"
@@ -113,5 +114,41 @@ func TestBatchSplitOnlyForItemErrors(t *testing.T) {
 				t.Errorf("dead letters = %d, want 8", n)
 			}
 		})
+	}
+}
+
+// Retrying a dead-lettered member change sends each member as the group
+// holds it now: an add that failed, for a member removed since, becomes a
+// removal (re-sending the old add would leave the target wrong).
+func TestDeadLetterRetrySendsCurrentMembership(t *testing.T) {
+	c := &scriptedConn{answer: func(connectors.Change) connectors.Result { return connectors.Result{} }}
+	e, _ := scriptedEnv(t, c)
+	err := e.db.Update(func(tx *bolt.Tx) error {
+		if err := store.PutShadow(tx, "scripted", store.TypeGroup, "g1", store.Shadow{InScope: true, Fields: map[string]any{"displayName": "Eng"}}); err != nil {
+			return err
+		}
+		if _, err := store.AddMember(tx, "g1", "still", nil); err != nil { // still a member
+			return err
+		}
+		return store.PutDeadLetter(tx, "scripted", &store.DeadLetter{ID: 7, Type: store.TypeGroup, SCIMID: "g1", Op: "upsert",
+			Entries: []store.Entry{{Type: store.TypeGroup, ID: "g1", Op: "upsert", MembersAdded: []string{"still", "gone"}, MembersRemoved: []string{"back"}}}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = e.db.Update(func(tx *bolt.Tx) error { _, err := store.AddMember(tx, "g1", "back", nil); return err }) // re-added since
+	if err := e.d.RetryDeadLetter("scripted", 7); err != nil {
+		t.Fatal(err)
+	}
+	var got []store.Entry
+	_ = e.db.View(func(tx *bolt.Tx) error {
+		return store.Entries(tx, "scripted", 0, 0, func(en *store.Entry) bool { got = append(got, *en); return true })
+	})
+	if len(got) != 1 {
+		t.Fatalf("queued %d entries, want 1", len(got))
+	}
+	added, removed := fmt.Sprint(got[0].MembersAdded), fmt.Sprint(got[0].MembersRemoved)
+	if added != "[still back]" || removed != "[gone]" {
+		t.Errorf("retry queued added %s removed %s; want added [still back] removed [gone]", added, removed)
 	}
 }
