@@ -39,6 +39,7 @@ type options struct {
 	maxAttempts            int
 	poll                   time.Duration
 	scanLimit              int
+	warn                   queueWarning
 }
 
 // WithBackoff sets the retry backoff range (default 1s .. 5m).
@@ -68,7 +69,8 @@ type Dispatcher struct {
 
 // NewDispatcher builds the dispatcher for targets. reg may be nil.
 func NewDispatcher(db *store.DB, targets []Target, log zerolog.Logger, reg prometheus.Registerer, opt ...Option) (*Dispatcher, error) {
-	o := options{minBackoff: time.Second, maxBackoff: 5 * time.Minute, maxAttempts: 30, poll: time.Second, scanLimit: 4096}
+	o := options{minBackoff: time.Second, maxBackoff: 5 * time.Minute, maxAttempts: 30, poll: time.Second, scanLimit: 4096,
+		warn: queueWarning{depth: 10000, age: 15 * time.Minute, every: 30 * time.Second}}
 	for _, f := range opt {
 		f(&o)
 	}
@@ -134,6 +136,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	for _, l := range d.lanes {
 		wg.Go(func() { l.run(ctx) })
 	}
+	wg.Go(func() { d.watchQueues(ctx) })
 	wg.Wait()
 	return nil
 }
