@@ -3,11 +3,9 @@ package admin_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,10 +17,9 @@ import (
 	"github.com/scimbridge/scimbridge/admin"
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/testconn"
+	"github.com/scimbridge/scimbridge/internal/testkit"
 	"github.com/scimbridge/scimbridge/store"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const token = "admin-secret"
 
@@ -97,23 +94,6 @@ func (f *fixture) write(t *testing.T, id string) {
 	}
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s mismatch:\n got: %s\nwant: %s", name, got, want)
-	}
-}
-
 func TestAuth(t *testing.T) {
 	f := newFixture(t)
 	for _, tok := range []string{"", "wrong", token + "x"} {
@@ -144,7 +124,7 @@ func TestStatusShape(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("status %d: %s", code, body)
 	}
-	golden(t, "status.json", body)
+	testkit.Golden(t, "status.json", body)
 }
 
 func TestDeadLettersRetryDiscardAndTargets(t *testing.T) {

@@ -1,12 +1,10 @@
 package connectors_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,21 +13,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/internal/testkit"
 	"github.com/scimbridge/scimbridge/store"
 )
-
-// lockedBuffer is a log sink safe for concurrent writes and reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // A target that is down makes its queue grow: the log says so once, and
 // says so again when it has caught up.
@@ -47,7 +33,7 @@ func TestQueueWarning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var logs lockedBuffer
+	var logs testkit.LogBuffer
 	d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: connectors.Settings{Name: "scripted"}}},
 		zerolog.New(&logs), nil, append(fast, connectors.WithQueueWarning(3, time.Hour, 5*time.Millisecond))...)
 	if err != nil {

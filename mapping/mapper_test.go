@@ -1,20 +1,17 @@
 package mapping
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/scimbridge/scimbridge/internal/testkit"
 	"github.com/scimbridge/scimbridge/scimpath"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -59,20 +56,7 @@ func golden(t *testing.T, name string, got any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data = append(data, '\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(data, want) {
-		t.Errorf("%s differs:\n got %s\nwant %s", path, data, want)
-	}
+	testkit.Golden(t, name, append(data, '\n'))
 }
 
 func mustNew(t testing.TB, spec Spec, scope Scope, opts ...Option) *Mapper {

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,10 +15,9 @@ import (
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
 	"github.com/scimbridge/scimbridge/connectors/scc/sccsim"
+	"github.com/scimbridge/scimbridge/internal/testkit"
 	"github.com/scimbridge/scimbridge/mapping"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestConformance(t *testing.T) {
 	connectortest.Run(t, func(t *testing.T) connectortest.Instance {
@@ -124,24 +120,7 @@ func TestRequestsGolden(t *testing.T) {
 	for _, cl := range e.rec.take() {
 		fmt.Fprintln(&buf, cl)
 	}
-	golden(t, "requests.golden", buf.Bytes())
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	testkit.Golden(t, "requests.golden", buf.Bytes())
 }
 
 // TestInviteWithoutID: the invite answer has no id; the connector lists

@@ -4,13 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,10 +20,9 @@ import (
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
 	"github.com/scimbridge/scimbridge/connectors/secureaccess/secureaccesssim"
+	"github.com/scimbridge/scimbridge/internal/testkit"
 	"github.com/scimbridge/scimbridge/mapping"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // testScale shrinks the rate windows 1000-fold (a minute is 60ms), for
 // both the simulator and the connector.
@@ -259,23 +255,6 @@ func (r *recorder) puts() int {
 	return len(r.bodies)
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs:\ngot  %s\nwant %s", name, got, want)
-	}
-}
-
 // TestPutBody pins the exact JSON of a PUT: one item per user, in order,
 // only the contract's fields, optional ones omitted.
 func TestPutBody(t *testing.T) {
@@ -300,7 +279,7 @@ func TestPutBody(t *testing.T) {
 	if rec.puts() != 1 {
 		t.Fatalf("%d PUTs, want 1", rec.puts())
 	}
-	golden(t, "put_batch.json", rec.bodies[0])
+	testkit.Golden(t, "put_batch.json", rec.bodies[0])
 }
 
 // TestBatching: many concurrent Apply calls with small batches share PUTs.

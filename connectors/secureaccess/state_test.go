@@ -1,7 +1,6 @@
 package secureaccess
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/secureaccess/secureaccesssim"
+	"github.com/scimbridge/scimbridge/internal/testkit"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -50,24 +50,6 @@ func (s *memState) Put(key string, v []byte) error {
 	s.m[key] = slices.Clone(v)
 	s.puts++
 	return nil
-}
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // clock is a fake clock shared by the limiters of successive "processes".
@@ -263,7 +245,7 @@ func TestStateUnreadable(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &memState{m: map[string][]byte{stateLimiter: tc.b}, getErr: tc.getErr}
-			var logs syncBuffer
+			var logs testkit.LogBuffer
 			c, err := New(testSettings("http://127.0.0.1:1"+secureaccesssim.BasePath), connectors.Deps{Log: zerolog.New(&logs), State: st})
 			if err != nil {
 				t.Fatalf("New: %v, want unreadable state ignored", err)
@@ -307,7 +289,7 @@ func TestTokenLoad(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs testkit.LogBuffer
 			st := &memState{m: map[string][]byte{stateToken: tc.b}}
 			c, err := New(testSettings(base), connectors.Deps{Log: zerolog.New(&logs), State: st})
 			if err != nil {
@@ -369,7 +351,7 @@ func TestRestart(t *testing.T) {
 				sim.ServeHTTP(w, r)
 			}))
 			t.Cleanup(srv.Close)
-			var logs syncBuffer
+			var logs testkit.LogBuffer
 			start := func() *Connector {
 				s := testSettings(srv.URL + sim.BasePath())
 				s.Credentials = sim.Credentials()

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,11 +14,11 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/secureauth/secureauthsim"
+	"github.com/scimbridge/scimbridge/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 type sent struct {
 	Method, Path, Body string
@@ -32,33 +29,16 @@ type fixture struct {
 	t    *testing.T
 	sim  *secureauthsim.Server
 	conn *Connector
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 	base string // the API root URL
 
 	mu   sync.Mutex
 	sent []sent
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func newFixture(t *testing.T, opts secureauthsim.Options, edit func(*connectors.Settings)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, sim: secureauthsim.New(opts), logs: &syncBuffer{}}
+	f := &fixture{t: t, sim: secureauthsim.New(opts), logs: &testkit.LogBuffer{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
@@ -148,18 +128,7 @@ func golden(t *testing.T, name string, reqs []sent) {
 		out = append(out, sh)
 	}
 	got, _ := json.MarshalIndent(out, "", "  ")
-	got = append(got, '\n')
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		os.WriteFile(path, got, 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("requests differ from %s:\n%s", path, got)
-	}
+	testkit.Golden(t, name+".golden.json", append(got, '\n'))
 }
 
 func TestNewValidates(t *testing.T) {

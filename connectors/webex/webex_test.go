@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,31 +17,13 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
 	"github.com/scimbridge/scimbridge/connectors/webex/webexsim"
+	"github.com/scimbridge/scimbridge/internal/testkit"
 	"github.com/scimbridge/scimbridge/mapping"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
-// syncBuffer is a log sink safe for concurrent Apply calls.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type request struct {
 	Method, Path, Body string
@@ -53,7 +34,7 @@ type env struct {
 	t    *testing.T
 	sim  *webexsim.Server
 	c    *Connector
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 
 	mu   sync.Mutex
 	reqs []request
@@ -63,7 +44,7 @@ type env struct {
 
 func newEnv(t *testing.T, opts webexsim.Options, mod func(*connectors.Settings)) *env {
 	t.Helper()
-	e := &env{t: t, sim: webexsim.New(opts), logs: &syncBuffer{}}
+	e := &env{t: t, sim: webexsim.New(opts), logs: &testkit.LogBuffer{}}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -128,7 +109,7 @@ func (e *env) golden(name string, reqs []request) {
 		}
 	}
 	path := filepath.Join("testdata", name+".golden")
-	if *update {
+	if testkit.Update() {
 		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 			e.t.Fatal(err)
 		}

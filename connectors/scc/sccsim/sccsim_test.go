@@ -3,21 +3,17 @@ package sccsim
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const (
 	org   = "org-1"
@@ -196,24 +192,7 @@ func TestContract(t *testing.T) {
 func TestErrorBodyGolden(t *testing.T) {
 	s, _ := newSim(Options{})
 	w := do(t, s, req{method: "GET", path: users + "/nope"})
-	golden(t, "error.golden.json", w.Body.Bytes())
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs:\ngot  %s\nwant %s", name, got, want)
-	}
+	testkit.Golden(t, "error.golden.json", w.Body.Bytes())
 }
 
 func TestPaging(t *testing.T) {
