@@ -53,6 +53,7 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 	regs := registrations()
 	var targets []connectors.Target
 	var problems []error
+	fingerprints := map[string]string{} // connector -> type, mapping and scope
 	for _, name := range cfg.ConnectorNames() {
 		s := cfg.Connectors[name]
 		r, ok := registration(s.Type)
@@ -98,6 +99,7 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 		}
 		log.Info().Str("connector", name).Str("type", s.Type).Bool("simulate", s.Simulate).Str("base_url", s.BaseURL).Msg("connector ready")
 		targets = append(targets, connectors.Target{Connector: conn, Settings: s, Mapper: mapper})
+		fingerprints[name] = s.Type + "/" + mapper.Fingerprint()
 	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
@@ -118,8 +120,18 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 	}
 	// A connector added, or a mapping or scope changed in config.yaml,
 	// takes effect for the resources already stored.
-	if err := a.dispatcher.Reconcile(a.scim.EachResource); err != nil {
-		return nil, fmt.Errorf("re-evaluating scope and mappings: %w", err)
+	stale, err := staleConnectors(db, fingerprints)
+	if err != nil {
+		return nil, err
+	}
+	if len(stale) > 0 {
+		log.Info().Strs("connectors", stale).Msg("mapping or scope changed (or new connector): re-evaluating every stored resource")
+		if err := a.dispatcher.Reconcile(a.scim.EachResource); err != nil {
+			return nil, fmt.Errorf("re-evaluating scope and mappings: %w", err)
+		}
+		if err := recordReconciled(db, fingerprints); err != nil {
+			return nil, err
+		}
 	}
 	return a, nil
 }
