@@ -325,7 +325,7 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 			if err != nil {
 				return notFound(d.typ, id)
 			}
-			plan, err = s.planPatch(r, d, id, bytes.Clone(raw), ops)
+			plan, err = s.planPatch(tx, r, d, id, bytes.Clone(raw), ops)
 			return err
 		})
 		if err != nil {
@@ -340,7 +340,7 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 				return notFound(d.typ, id)
 			}
 			if !bytes.Equal(cur, p.prevRaw) {
-				if p, err = s.planPatch(r, d, id, bytes.Clone(cur), ops); err != nil {
+				if p, err = s.planPatch(tx, r, d, id, bytes.Clone(cur), ops); err != nil {
 					return err
 				}
 			}
@@ -405,13 +405,13 @@ type patchPlan struct {
 // planPatch applies ops to the stored document raw, without touching the
 // store: If-Match, scimpath.ApplyPatch, the fixed attributes, and, when
 // the document changed, a new version and its encoding.
-func (s *Server) planPatch(r *http.Request, d *resourceDef, id string, raw []byte, ops []scimpath.Operation) (*patchPlan, error) {
+func (s *Server) planPatch(tx *bolt.Tx, r *http.Request, d *resourceDef, id string, raw []byte, ops []scimpath.Operation) (*patchPlan, error) {
 	prev, err := decodeDoc(raw)
 	if err != nil || prev == nil {
 		return nil, errorf(http.StatusInternalServerError, "", "stored "+d.typ+" is unreadable")
 	}
-	if e := checkIfMatch(r, prev); e != nil {
-		return nil, e
+	if err := s.checkIfMatch(tx, r, d, prev); err != nil {
+		return nil, err
 	}
 	p := &patchPlan{prevRaw: raw, prev: prev, next: prev}
 	if len(ops) == 0 {

@@ -2,6 +2,8 @@ package scim
 
 import (
 	"encoding/json"
+	"fmt"
+	"hash/fnv"
 	"net/http"
 	"strconv"
 	"strings"
@@ -57,7 +59,9 @@ func stamp(doc, prev map[string]any, typ string) {
 			created = c
 		}
 		v, _ := pm["version"].(string)
-		n, _ = strconv.Atoi(strings.Trim(strings.TrimPrefix(v, "W/"), `"`))
+		v = strings.Trim(strings.TrimPrefix(v, "W/"), `"`)
+		v, _, _ = strings.Cut(v, "-") // a user's served version carries a groups digest
+		n, _ = strconv.Atoi(v)
 	}
 	doc["meta"] = map[string]any{
 		"resourceType": typ,
@@ -79,13 +83,81 @@ func etagMatches(header, version string) bool {
 	return false
 }
 
-// checkIfMatch answers 412 when the request's If-Match names another version.
-func checkIfMatch(r *http.Request, doc map[string]any) *Error {
+// checkIfMatch answers 412 when the request's If-Match names another
+// version than the stored resource's current (served) one.
+func (s *Server) checkIfMatch(tx *bolt.Tx, r *http.Request, d *resourceDef, doc map[string]any) error {
 	h := r.Header.Get("If-Match")
-	if h == "" || etagMatches(h, versionOf(doc)) {
+	if h == "" {
 		return nil
 	}
-	return errorf(http.StatusPreconditionFailed, "", "If-Match does not match the current version "+versionOf(doc))
+	v, err := s.servedVersion(tx, d, doc)
+	if err != nil {
+		return err
+	}
+	if etagMatches(h, v) {
+		return nil
+	}
+	return errorf(http.StatusPreconditionFailed, "", "If-Match does not match the current version "+v)
+}
+
+// servedVersion is the ETag of a stored resource as GET shows it. A
+// group's is its stored version (membership changes rewrite the group). A
+// user's shows its derived groups too, which change without the user
+// being written (a group gains or loses it, or is renamed), so it is the
+// stored version plus a digest of those groups: W/"3" with no groups,
+// W/"3-<digest>" with some. Otherwise If-None-Match would answer 304 for
+// a user whose groups changed.
+func (s *Server) servedVersion(tx *bolt.Tx, d *resourceDef, doc map[string]any) (string, error) {
+	v := versionOf(doc)
+	if d.typ != store.TypeUser {
+		return v, nil
+	}
+	id, _ := doc["id"].(string)
+	groups, err := derivedGroups(tx, id)
+	if err != nil {
+		return "", err
+	}
+	return userVersion(v, groups), nil
+}
+
+// userVersion combines a user's stored version with its derived groups.
+func userVersion(stored string, groups []derivedGroup) string {
+	if len(groups) == 0 || !strings.HasSuffix(stored, `"`) {
+		return stored
+	}
+	h := fnv.New64a()
+	for _, g := range groups {
+		h.Write([]byte(g.id))
+		h.Write([]byte{0})
+		if g.display != nil {
+			b, _ := json.Marshal(g.display)
+			h.Write(b)
+		}
+		h.Write([]byte{0})
+	}
+	return fmt.Sprintf(`%s-%016x"`, stored[:len(stored)-1], h.Sum64())
+}
+
+// derivedGroup is one entry of a user's read-only groups attribute.
+type derivedGroup struct {
+	id      string
+	display any // the group's displayName, nil if it has none
+}
+
+// derivedGroups lists the groups user id belongs to, in id order.
+func derivedGroups(tx *bolt.Tx, id string) ([]derivedGroup, error) {
+	gids, err := store.GroupsOf(tx, id)
+	if err != nil || len(gids) == 0 {
+		return nil, err
+	}
+	out := make([]derivedGroup, len(gids))
+	for i, gid := range gids {
+		out[i].id = gid
+		if gd, e := loadDoc(tx, store.TypeGroup, gid); e == nil {
+			out[i].display = gd["displayName"]
+		}
+	}
+	return out, nil
 }
 
 // withLocation returns a shallow copy of doc with an absolute meta.location.
@@ -103,27 +175,29 @@ func withLocation(doc map[string]any, base, endpoint, id string) map[string]any 
 	return out
 }
 
-// userView is a user as GET shows it: stored attributes, location and the
-// groups derived from memberships.
+// userView is a user as GET shows it: stored attributes, location, the
+// groups derived from memberships, and the version that covers them.
 func (s *Server) userView(tx *bolt.Tx, doc map[string]any, base string) (map[string]any, error) {
 	id, _ := doc["id"].(string)
 	out := withLocation(doc, base, "/Users", id)
-	gids, err := store.GroupsOf(tx, id)
+	groups, err := derivedGroups(tx, id)
 	if err != nil {
 		return nil, err
 	}
-	if len(gids) > 0 {
-		groups := make([]any, 0, len(gids))
-		for _, gid := range gids {
-			g := map[string]any{"value": gid, "$ref": base + "/Groups/" + gid, "type": "direct"}
-			if gd, e := loadDoc(tx, store.TypeGroup, gid); e == nil {
-				if dn, ok := gd["displayName"]; ok {
-					g["display"] = dn
-				}
+	if len(groups) > 0 {
+		list := make([]any, len(groups))
+		for i, g := range groups {
+			e := map[string]any{"value": g.id, "$ref": base + "/Groups/" + g.id, "type": "direct"}
+			if g.display != nil {
+				e["display"] = g.display
 			}
-			groups = append(groups, g)
+			list[i] = e
 		}
-		out["groups"] = groups
+		out["groups"] = list
+		meta := out["meta"].(map[string]any) // withLocation made it
+		if v, ok := meta["version"].(string); ok {
+			meta["version"] = userVersion(v, groups)
+		}
 	}
 	return out, nil
 }
@@ -265,9 +339,15 @@ func (s *Server) get(d *resourceDef) http.HandlerFunc {
 			if e != nil {
 				return e
 			}
-			if h := r.Header.Get("If-None-Match"); h != "" && etagMatches(h, versionOf(doc)) {
-				out = doc
-				return nil
+			if h := r.Header.Get("If-None-Match"); h != "" {
+				v, err := s.servedVersion(tx, d, doc)
+				if err != nil {
+					return err
+				}
+				if etagMatches(h, v) {
+					out = map[string]any{"meta": map[string]any{"version": v}}
+					return nil
+				}
 			}
 			var err error
 			out, err = s.view(tx, d, doc, s.baseURL(r), d.typ == store.TypeGroup && wantsMembers(attrs, excluded))
@@ -510,8 +590,8 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 			if e != nil {
 				return e
 			}
-			if e := checkIfMatch(r, prev); e != nil {
-				return e
+			if err := s.checkIfMatch(tx, r, d, prev); err != nil {
+				return err
 			}
 			doc, rawDoc, err := roundTrip(s.newDoc(d, id, attrs, prev))
 			if err != nil {
@@ -569,8 +649,8 @@ func (s *Server) delete(d *resourceDef) http.HandlerFunc {
 			if e != nil {
 				return e
 			}
-			if e := checkIfMatch(r, doc); e != nil {
-				return e
+			if err := s.checkIfMatch(tx, r, d, doc); err != nil {
+				return err
 			}
 			if err := releaseIndexes(tx, d, id, doc); err != nil {
 				return err
