@@ -3,6 +3,7 @@ package scim
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -25,6 +26,10 @@ type groupCommit struct {
 	mu    sync.Mutex
 	queue []*commitCall
 	busy  bool
+
+	// Counters for benchmarks: how many transactions ran, and how
+	// many writes they carried.
+	commits, writes atomic.Int64
 }
 
 type commitCall struct {
@@ -75,7 +80,9 @@ func (g *groupCommit) run(calls []*commitCall) {
 			}
 			return nil
 		})
+		g.commits.Add(1)
 		if failed < 0 {
+			g.writes.Add(int64(len(calls)))
 			for _, c := range calls {
 				c.done <- err
 			}
@@ -84,6 +91,8 @@ func (g *groupCommit) run(calls []*commitCall) {
 		bad := calls[failed]
 		calls = append(calls[:failed:failed], calls[failed+1:]...)
 		bad.done <- g.db.Update(func(tx *bolt.Tx) error { return safeCall(bad.fn, tx) })
+		g.commits.Add(1)
+		g.writes.Add(1)
 	}
 }
 
