@@ -556,6 +556,9 @@ func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time)
 				tid = c.TargetID
 			}
 			err = store.PutMapping(tx, l.name, c.Type, c.ID, store.Mapping{TargetID: tid, Fields: c.Fields})
+			if err == nil && called && r.Err == nil && c.TargetID != "" && tid != c.TargetID {
+				err = l.recreated(tx, c, now)
+			}
 		}
 		if err != nil {
 			return outcome{}, err
@@ -606,4 +609,32 @@ func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time)
 		first.Unauthorized = 0
 	}
 	return outcome{label: "retry", retry: first.NextAttempt}, store.PutEntry(tx, l.name, &first)
+}
+
+// recreated replays a resource's memberships after the target re-created
+// it under a new id (SCC re-invites a user whose email changed; a
+// connector re-creates what was deleted behind its back). The target's
+// memberships went with the old id, and the change that caused this
+// carried none, so without a replay they would stay lost until the IdP
+// next touched those groups. A user rejoins each of its groups the target
+// has; a group gets all its current members. The new mapping is in tx, so
+// the replayed members resolve to the new id.
+func (l *lane) recreated(tx *bolt.Tx, c Change, now time.Time) error {
+	tx.OnCommit(func() {
+		l.d.log.Info().Str("connector", l.name).Str("type", c.Type).Str("id", c.ID).
+			Msg("target re-created the resource under a new id: replaying its memberships")
+	})
+	if c.Type == User {
+		return l.joinGroups(tx, c.ID, now)
+	}
+	sh, err := store.GetShadow(tx, l.name, store.TypeGroup, c.ID)
+	if err != nil || sh == nil || !sh.InScope {
+		return err
+	}
+	ids, err := store.MemberIDs(tx, c.ID)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	return l.append(tx, &store.Entry{Type: store.TypeGroup, ID: c.ID, Op: string(OpUpsert), Fields: sh.Fields, Prev: sh.Fields,
+		MembersAdded: ids, EnqueuedAt: now})
 }

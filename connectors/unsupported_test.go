@@ -152,3 +152,88 @@ func TestDeadLetterRetrySendsCurrentMembership(t *testing.T) {
 		t.Errorf("retry queued added %s removed %s; want added [still back] removed [gone]", added, removed)
 	}
 }
+
+// When a target re-creates a resource under a new id (SCC re-invites a
+// user whose email changed; a group deleted behind the bridge's back is
+// created again), its memberships there are gone with the old id. The
+// dispatcher replays them: the user rejoins its groups, the group gets all
+// its members, each under the member's current target id.
+func TestRecreatedResourceGetsItsMembershipsBack(t *testing.T) {
+	var mu sync.Mutex
+	generation := map[string]int{} // SCIM id -> how often the target (re)created it
+	c := &scriptedConn{answer: func(c connectors.Change) connectors.Result {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Op == connectors.OpDelete {
+			return connectors.Result{}
+		}
+		recreate := c.TargetID == "" ||
+			(c.Type == connectors.User && c.Prev != nil && c.Prev["userName"] != c.Fields["userName"]) ||
+			(c.Type == connectors.Group && c.Prev != nil && c.Prev["displayName"] != c.Fields["displayName"])
+		if recreate {
+			generation[c.ID]++
+		}
+		return connectors.Result{TargetID: fmt.Sprintf("t-%s-%d", c.ID, generation[c.ID])}
+	}}
+	e, _ := scriptedEnv(t, c)
+	e.start()
+	members := func(gid string, uids ...string) {
+		err := e.db.Update(func(tx *bolt.Tx) error {
+			for _, u := range uids {
+				if _, err := store.AddMember(tx, gid, u, nil); err != nil {
+					return err
+				}
+			}
+			return e.d.Enqueue(tx, store.Change{Type: store.TypeGroup, ID: gid, After: group(gid, "G "+gid), MembersAdded: uids})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.write(createUser("u1"), createUser("u2"))
+	e.write(store.Change{Type: store.TypeGroup, ID: "g1", After: group("g1", "G g1")}, store.Change{Type: store.TypeGroup, ID: "g2", After: group("g2", "G g2")})
+	members("g1", "u1", "u2")
+	members("g2", "u1")
+	e.drain()
+	// Memberships as the target last heard them: group -> member -> target id.
+	memberAdds := func(from int) map[string]map[string]string {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		out := map[string]map[string]string{}
+		for _, ch := range c.seen[from:] {
+			for _, m := range ch.MembersAdded {
+				if out[ch.ID] == nil {
+					out[ch.ID] = map[string]string{}
+				}
+				out[ch.ID][m.ID] = m.TargetID
+			}
+		}
+		return out
+	}
+	seen := func() int { c.mu.Lock(); defer c.mu.Unlock(); return len(c.seen) }
+
+	// u1's userName changes: the target re-creates it as t-u1-2.
+	from := seen()
+	e.write(store.Change{Type: store.TypeUser, ID: "u1", After: user("u1", "new@example.com", true, "G")})
+	e.drain()
+	if got, want := fmt.Sprint(memberAdds(from)), "map[g1:map[u1:t-u1-2] g2:map[u1:t-u1-2]]"; got != want {
+		t.Errorf("after u1 was re-created, member adds = %s, want %s", got, want)
+	}
+	// g1 is renamed and re-created: it gets both its members.
+	from = seen()
+	e.write(store.Change{Type: store.TypeGroup, ID: "g1", After: group("g1", "renamed")})
+	e.drain()
+	if got, want := fmt.Sprint(memberAdds(from)), "map[g1:map[u1:t-u1-2 u2:t-u2-1]]"; got != want {
+		t.Errorf("after g1 was re-created, member adds = %s, want %s", got, want)
+	}
+	// An ordinary update (same target id) replays nothing.
+	from = seen()
+	e.write(store.Change{Type: store.TypeUser, ID: "u2", After: user("u2", "u2@example.com", false, "G")})
+	e.drain()
+	if got := memberAdds(from); len(got) != 0 {
+		t.Errorf("an update in place replayed memberships: %v", got)
+	}
+	if len(e.deadLetters()) != 0 {
+		t.Errorf("unexpected dead letters: %+v", e.deadLetters())
+	}
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/webex/webexsim"
+	"github.com/scimbridge/scimbridge/store"
+)
+
+// bridge is the whole program in-process: SCIM endpoint, dispatcher and
+// the configured connectors against their built-in simulators.
+type bridge struct {
+	t    *testing.T
+	app  *app
+	scim string // base URL of /scim/v2
+}
+
+const e2eToken = "e2e-token-0123456789"
+
+func newBridge(t *testing.T, connectorsYAML string) *bridge {
+	t.Helper()
+	cfg, err := config.Parse([]byte("tokens: ["+e2eToken+"]\nconnectors:\n"+connectorsYAML), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(t.TempDir(), "scimbridge.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := buildApp(cfg, db, cfg.Tokens, "", prometheus.NewRegistry(), zerolog.Nop())
+	if err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.start(ctx)
+	r := chi.NewRouter()
+	a.mount(r)
+	ts := httptest.NewServer(r)
+	t.Cleanup(func() {
+		ts.Close()
+		cancel()
+		_ = a.shutdown(context.Background())
+		a.close()
+		db.Close()
+	})
+	return &bridge{t: t, app: a, scim: ts.URL + "/scim/v2"}
+}
+
+// do sends a SCIM request and decodes the answer, failing on another status.
+func (b *bridge) do(method, path, body string, want int) map[string]any {
+	b.t.Helper()
+	req, _ := http.NewRequest(method, b.scim+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+e2eToken)
+	req.Header.Set("Content-Type", "application/scim+json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		b.t.Fatalf("%s %s: %d, want %d: %s", method, path, res.StatusCode, want, raw)
+	}
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return out
+}
+
+// settle waits until every connector's queue is empty and idle.
+func (b *bridge) settle() {
+	b.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := b.app.dispatcher.Status()
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		idle := true
+		for _, s := range st {
+			idle = idle && s.QueueDepth == 0 && s.InFlight == 0
+		}
+		if idle {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("deliveries did not settle: %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// sim returns the i-th simulator the bridge started, as the suite sees it.
+func (b *bridge) sim(i int) connectortest.Sim {
+	return b.app.sims[i].Handler.(connectortest.Sim)
+}
+
+// memberNames lists the login names of a target group's members.
+func memberNames(sim connectortest.Sim, group string) []string {
+	names := map[string]string{}
+	for _, u := range sim.Users() {
+		names[u.TargetID] = u.UserName
+	}
+	var out []string
+	for _, g := range sim.Groups() {
+		if g.Name == group {
+			for _, id := range g.MemberTargetIDs {
+				out = append(out, names[id])
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SCC has no email update: the connector removes the old user and invites
+// the new address, which gets a new id. The user's admin-group
+// memberships must follow it (the dispatcher replays them when a target
+// id changes), not wait for the IdP to touch those groups again.
+func TestEmailChangeKeepsSCCMemberships(t *testing.T) {
+	b := newBridge(t, "  scc: {type: scc, enabled: true, simulate: true}\n")
+	u := b.do("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann@example.com",
+		"name":{"givenName":"Ann","familyName":"Lee"},"emails":[{"value":"ann@example.com","type":"work","primary":true}],"active":true}`, http.StatusCreated)
+	b.do("POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Admins",
+		"members":[{"value":"`+u["id"].(string)+`"}]}`, http.StatusCreated)
+	b.settle()
+	if got := memberNames(b.sim(0), "Admins"); !slices.Equal(got, []string{"ann@example.com"}) {
+		t.Fatalf("before the change, Admins holds %v", got)
+	}
+	b.do("PATCH", "/Users/"+u["id"].(string), `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+		"Operations":[{"op":"replace","path":"emails[type eq \"work\"].value","value":"ann.lee@example.com"}]}`, http.StatusNoContent)
+	b.settle()
+	if got := memberNames(b.sim(0), "Admins"); !slices.Equal(got, []string{"ann.lee@example.com"}) {
+		t.Errorf("after the email change, Admins holds %v, want [ann.lee@example.com]", got)
+	}
+}
+
+// A group deleted in Webex behind the bridge's back comes back, with all
+// its members, on the group's next change (here: one member added).
+func TestWebexGroupDeletedBehindTheBridgeComesBackWhole(t *testing.T) {
+	b := newBridge(t, "  webex: {type: webex, enabled: true, simulate: true}\n")
+	var ids []string
+	for _, name := range []string{"a", "b", "c"} {
+		u := b.do("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"`+name+`@example.com",
+			"emails":[{"value":"`+name+`@example.com","type":"work","primary":true}],"active":true}`, http.StatusCreated)
+		ids = append(ids, u["id"].(string))
+	}
+	g := b.do("POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Sales",
+		"members":[{"value":"`+ids[0]+`"},{"value":"`+ids[1]+`"}]}`, http.StatusCreated)
+	b.settle()
+	sim := b.sim(0).(*webexsim.Server)
+	groups := sim.Groups()
+	if len(groups) != 1 || !sim.RemoveGroup(groups[0].TargetID) {
+		t.Fatalf("groups in Webex: %+v", groups)
+	}
+	b.do("PATCH", "/Groups/"+g["id"].(string), `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+		"Operations":[{"op":"add","path":"members","value":[{"value":"`+ids[2]+`"}]}]}`, http.StatusNoContent)
+	b.settle()
+	if got := memberNames(sim, "Sales"); !slices.Equal(got, []string{"a@example.com", "b@example.com", "c@example.com"}) {
+		t.Errorf("after re-creation, Sales holds %v, want all three members", got)
+	}
+	if dl, err := b.app.dispatcher.DeadLetters("webex"); err != nil || len(dl) != 0 {
+		t.Errorf("dead letters: %+v %v", dl, err)
+	}
+}
