@@ -2,6 +2,7 @@ package webex
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -72,24 +73,44 @@ func (c *Connector) applyGroup(ctx context.Context, ch connectors.Change) connec
 	prev := ch.Prev
 	if id == "" {
 		var err error
-		if id, adds, err = c.createGroup(ctx, ch.Fields, adds); err != nil {
+		if id, adds, prev, err = c.createOrAdopt(ctx, ch.Fields, adds); err != nil {
 			return connectors.Result{Err: err, MemberErrors: nilIfEmpty(memberErrs)}
-		}
-		prev = ch.Fields // just written (adoption resets prev below)
-		if id == "" {
-			if id, err = c.findOne(ctx, "group.lookup", "/Groups", "displayName", name); err != nil {
-				return connectors.Result{Err: err, MemberErrors: nilIfEmpty(memberErrs)}
-			}
-			if id == "" {
-				return connectors.Result{Err: permanentf("create answered 409 but no group has displayName %q", name)}
-			}
-			c.log.Info().Str("op", "group.adopt").Str("target_id", id).Msg("adopted existing Webex group")
-			prev = nil
 		}
 		removes = nil // a new group has no one to remove; an adopted one keeps its members
 	}
 	err := c.patchGroup(ctx, id, groupOps(prev, ch.Fields), adds, removes, memberErrs)
+	if notFound(err) && ch.TargetID != "" {
+		// Deleted in Webex behind the bridge's back: create it again. It
+		// comes back bare: the dispatcher sees the new id and sends every
+		// member the group has now, not only this change's delta.
+		c.log.Warn().Str("op", "group.recreate").Str("target_id", ch.TargetID).Msg("Webex no longer has the group: creating it again")
+		if id, _, prev, err = c.createOrAdopt(ctx, ch.Fields, nil); err != nil {
+			return connectors.Result{Err: err, MemberErrors: nilIfEmpty(memberErrs)}
+		}
+		clear(memberErrs)
+		err = c.patchGroup(ctx, id, groupOps(prev, ch.Fields), nil, nil, memberErrs)
+	}
 	return connectors.Result{TargetID: id, Err: err, MemberErrors: nilIfEmpty(memberErrs)}
+}
+
+// createOrAdopt creates the group with its first members, or adopts the
+// Webex group of the same displayName after a 409. It returns the id, the
+// members still to add, and the fields the target now holds (prev: the
+// created ones, or nil for an adopted group, so every field is written).
+func (c *Connector) createOrAdopt(ctx context.Context, f map[string]any, adds []connectors.Member) (string, []connectors.Member, map[string]any, error) {
+	id, rest, err := c.createGroup(ctx, f, adds)
+	if err != nil || id != "" {
+		return id, rest, f, err
+	}
+	name := text(f, "displayName")
+	if id, err = c.findOne(ctx, "group.lookup", "/Groups", "displayName", name); err != nil {
+		return "", rest, nil, err
+	}
+	if id == "" {
+		return "", rest, nil, permanentf("create answered 409 but no group has displayName %q", name)
+	}
+	c.log.Info().Str("op", "group.adopt").Str("target_id", id).Msg("adopted existing Webex group")
+	return id, rest, nil, nil
 }
 
 // createGroup POSTs the group with its first chunk of members and returns
@@ -159,6 +180,9 @@ func (c *Connector) patchGroup(ctx context.Context, id string, fieldOps []patchO
 		err := c.sendPatch(ctx, id, pack)
 		if err == nil {
 			continue
+		}
+		if notFound(err) {
+			return err // the group is gone: no unit of it can land
 		}
 		if !isPermanent(err) {
 			return err // retried as a whole; adds and removes are idempotent
@@ -241,4 +265,10 @@ func (c *Connector) Members(ctx context.Context, groupID string) ([]string, erro
 			return ids, nil
 		}
 	}
+}
+
+// notFound says whether err is Webex answering 404.
+func notFound(err error) bool {
+	var e *connectors.Error
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }

@@ -823,3 +823,33 @@ func TestUpdateRecreatesVanishedUser(t *testing.T) {
 		})
 	}
 }
+
+// A group deleted in Webex behind the bridge's back is created again on
+// its next change (with its fields, bare: the dispatcher then sends all
+// its current members because the target id changed). A change that only
+// removes members from it is done without re-creating it.
+func TestUpdateRecreatesVanishedGroup(t *testing.T) {
+	e := newEnv(t, webexsim.Options{}, nil)
+	u1 := e.sim.AddUser("v1@example.com")
+	gid := e.sim.AddGroup("Eng", u1)
+	if !e.sim.RemoveGroup(gid) {
+		t.Fatal("RemoveGroup found nothing")
+	}
+	fields := map[string]any{"displayName": "Eng", "externalId": "scim-g1"}
+	renamed := map[string]any{"displayName": "Engineering", "externalId": "scim-g1"}
+	res := e.apply(connectors.Change{Type: connectors.Group, ID: "g1", Op: connectors.OpUpsert, TargetID: gid, Prev: fields, Fields: renamed,
+		MembersAdded: []connectors.Member{{ID: "1", TargetID: u1}}})
+	g := e.sim.Groups()
+	if res[0].Err != nil || len(res[0].MemberErrors) != 0 || len(g) != 1 || res[0].TargetID != g[0].TargetID || res[0].TargetID == gid {
+		t.Fatalf("result %+v, groups %+v: want the group created again under a new id", res[0], g)
+	}
+	if g[0].Name != "Engineering" {
+		t.Errorf("re-created group = %+v, want displayName Engineering", g[0])
+	}
+	e.sim.RemoveGroup(g[0].TargetID)
+	res = e.apply(connectors.Change{Type: connectors.Group, ID: "g1", Op: connectors.OpUpsert, TargetID: g[0].TargetID, Prev: renamed, Fields: renamed,
+		MembersRemoved: []connectors.Member{{ID: "1", TargetID: u1}}})
+	if res[0].Err != nil || len(e.sim.Groups()) != 0 {
+		t.Errorf("removal from a vanished group: %+v, groups %+v", res[0], e.sim.Groups())
+	}
+}

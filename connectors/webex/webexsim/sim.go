@@ -224,6 +224,14 @@ func (s *Server) AddGroup(name string, memberIDs ...string) string {
 	return id
 }
 
+// RemoveGroup deletes a group directly, as a Webex administrator would
+// behind the bridge's back. It reports whether the group existed.
+func (s *Server) RemoveGroup(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deleteGroup(id).status == http.StatusNoContent
+}
+
 func (s *Server) expiry() time.Time {
 	if s.opts.TokenLifetime <= 0 {
 		return time.Time{}
