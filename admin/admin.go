@@ -9,6 +9,7 @@
 //	DELETE /admin/deadletters/{connector}/{id}           204 (discard)
 //	GET    /admin/targets/{type}/{id}                    {"type","id","targets": {"NAME": "target id"}}
 //	POST   /admin/reconcile                              {"reconciled": true} (with WithReconcile)
+//	GET    /admin/verify                                 {"ok", "problems": [...], "total"} (with WithVerify)
 package admin
 
 import (
@@ -45,6 +46,9 @@ func Handler(d Dispatcher, token string, opts ...Option) http.Handler {
 	if a.reconcile != nil {
 		mux.HandleFunc("POST /admin/reconcile", a.runReconcile)
 	}
+	if a.verify != nil {
+		mux.HandleFunc("GET /admin/verify", a.runVerify)
+	}
 	mux.HandleFunc("GET /admin/status", a.status)
 	mux.HandleFunc("GET /admin/deadletters", a.listDead)
 	mux.HandleFunc("GET /admin/deadletters/{connector}", a.listDead)
@@ -71,6 +75,25 @@ type Option func(*api)
 // letters or repairing a target by hand.
 func WithReconcile(fn func() error) Option { return func(a *api) { a.reconcile = fn } }
 
+// WithVerify serves GET /admin/verify: check that the data file agrees
+// with itself (store.Verify) and list at most 1,000 problems. It reads the
+// whole store in one read transaction.
+func WithVerify(fn func(limit int) (problems []string, total int, err error)) Option {
+	return func(a *api) { a.verify = fn }
+}
+
+func (a *api) runVerify(w http.ResponseWriter, _ *http.Request) {
+	problems, total, err := a.verify(1000)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if problems == nil {
+		problems = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": total == 0, "problems": problems, "total": total})
+}
+
 func (a *api) runReconcile(w http.ResponseWriter, _ *http.Request) {
 	if err := a.reconcile(); err != nil {
 		writeErr(w, err)
@@ -87,6 +110,7 @@ func authorized(r *http.Request, token string) bool {
 type api struct {
 	d         Dispatcher
 	reconcile func() error
+	verify    func(limit int) ([]string, int, error)
 }
 
 func (a *api) status(w http.ResponseWriter, _ *http.Request) {

@@ -220,3 +220,32 @@ func TestReconcile(t *testing.T) {
 		t.Errorf("failing reconcile answered %d", code)
 	}
 }
+
+func TestVerify(t *testing.T) {
+	f := newFixture(t)
+	if code, _ := f.do(t, "GET", "/admin/verify", token); code != http.StatusNotFound && code != http.StatusMethodNotAllowed {
+		t.Errorf("verify without WithVerify: %d, want it absent", code)
+	}
+	var problems []string
+	srv := httptest.NewServer(admin.Handler(f.d, token, admin.WithVerify(func(limit int) ([]string, int, error) {
+		if limit <= 0 {
+			t.Errorf("verify called without a limit")
+		}
+		return problems, len(problems) + 1, nil
+	})))
+	defer srv.Close()
+	f.srv = srv
+	if code, _ := f.do(t, "GET", "/admin/verify", ""); code != http.StatusUnauthorized {
+		t.Errorf("verify without a token: %d", code)
+	}
+	problems = []string{"count of User is 5, but 2 are stored"}
+	code, body := f.do(t, "GET", "/admin/verify", token)
+	var got struct {
+		OK       bool     `json:"ok"`
+		Problems []string `json:"problems"`
+		Total    int      `json:"total"`
+	}
+	if err := json.Unmarshal(body, &got); err != nil || code != http.StatusOK || got.OK || got.Total != 2 || len(got.Problems) != 1 {
+		t.Errorf("verify: %d %s", code, body)
+	}
+}

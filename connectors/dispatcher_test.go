@@ -45,6 +45,15 @@ func newEnv(t *testing.T, limits connectors.Limits, set connectors.Settings, map
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	// Queues, their index and the id mappings must agree after any test.
+	t.Cleanup(func() {
+		_ = db.View(func(tx *bolt.Tx) error {
+			if problems, _ := store.Verify(tx, 20); len(problems) > 0 {
+				t.Errorf("store.Verify: %q", problems)
+			}
+			return nil
+		})
+	})
 	e := &env{t: t, db: db, target: testconn.NewTarget(testconn.Options{}), set: set, mapper: mapper}
 	if e.set.Name == "" {
 		e.set.Name = "test"
@@ -692,6 +701,10 @@ func TestScopeTransitionsCarryMemberships(t *testing.T) {
 	e.write(createUser("u1"), store.Change{Type: store.TypeUser, ID: "u2", After: hidden(user("u2", "u2@example.com", true, "G"))})
 	err := e.db.Update(func(tx *bolt.Tx) error {
 		for _, g := range []string{"g1", "g2"} {
+			// Memberships belong to stored groups (store.Verify checks it).
+			if _, err := store.CreateResource(tx, store.TypeGroup, g, []byte(`{"id":"`+g+`"}`)); err != nil {
+				return err
+			}
 			for _, u := range []string{"u1", "u2"} {
 				if err := member(tx, g, u); err != nil {
 					return err

@@ -54,6 +54,8 @@ func newEnv(t testing.TB, opts Options) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	// Whatever a test sent, the store must still agree with itself.
+	t.Cleanup(func() { verifyStore(t, db) })
 	var logBuf bytes.Buffer
 	log := zerolog.New(&logBuf)
 	if opts.ExternalURL == "" {
@@ -249,4 +251,19 @@ func get(v any, path string) any {
 		}
 	}
 	return v
+}
+
+// verifyStore fails t if store.Verify finds the data file inconsistent.
+func verifyStore(t testing.TB, db *store.DB) {
+	t.Helper()
+	_ = db.View(func(tx *bolt.Tx) error {
+		problems, n := store.Verify(tx, 20)
+		for _, p := range problems {
+			t.Errorf("store: %s", p)
+		}
+		if n > len(problems) {
+			t.Errorf("store: %d more problems", n-len(problems))
+		}
+		return nil
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
 	"golang.org/x/time/rate"
 
 	"github.com/scimbridge/scimbridge/admin"
@@ -27,6 +28,7 @@ import (
 // built-in simulators on loopback.
 type app struct {
 	log        zerolog.Logger
+	db         *store.DB
 	scim       *scim.Server
 	dispatcher *connectors.Dispatcher
 	tokens     []string
@@ -36,7 +38,7 @@ type app struct {
 }
 
 func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {
-	a := &app{log: log, tokens: tokens, adminToken: adminToken}
+	a := &app{log: log, db: db, tokens: tokens, adminToken: adminToken}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -159,7 +161,7 @@ func (a *app) startSimulator(s *connectors.Settings, r connectors.Registration) 
 func (a *app) mount(r chi.Router) {
 	r.With(scim.BearerAuth(a.tokens)).Mount("/scim/v2", a.scim.Handler())
 	reconcile := func() error { return a.dispatcher.Reconcile(a.scim.EachResource) }
-	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, admin.WithReconcile(reconcile)))
+	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, admin.WithReconcile(reconcile), admin.WithVerify(a.verify)))
 }
 
 func (a *app) start(ctx context.Context) {
@@ -188,4 +190,13 @@ func (a *app) close() {
 	for _, s := range a.sims {
 		_ = s.Close()
 	}
+}
+
+// verify runs store.Verify on a snapshot of the live data file.
+func (a *app) verify(limit int) (problems []string, total int, err error) {
+	err = a.db.View(func(tx *bolt.Tx) error {
+		problems, total = store.Verify(tx, limit)
+		return nil
+	})
+	return problems, total, err
 }

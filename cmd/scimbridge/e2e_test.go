@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
@@ -56,6 +58,9 @@ func newBridge(t *testing.T, connectorsYAML string) *bridge {
 		ts.Close()
 		cancel()
 		_ = a.shutdown(context.Background())
+		if problems, _, err := a.verify(20); err != nil || len(problems) > 0 {
+			t.Errorf("store.Verify: %q %v", problems, err)
+		}
 		a.close()
 		db.Close()
 	})
@@ -176,5 +181,42 @@ func TestWebexGroupDeletedBehindTheBridgeComesBackWhole(t *testing.T) {
 	}
 	if dl, err := b.app.dispatcher.DeadLetters("webex"); err != nil || len(dl) != 0 {
 		t.Errorf("dead letters: %+v %v", dl, err)
+	}
+}
+
+// verify --file reports a consistent file as such and lists the problems
+// of a damaged one (exit status 1).
+func TestVerifyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "scimbridge.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if _, err := store.CreateResource(tx, store.TypeUser, "u1", []byte(`{"id":"u1","userName":"a@x"}`)); err != nil {
+			return err
+		}
+		_, err := store.PutUserName(tx, "a@x", "u1")
+		return err
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	problems, total, err := verifyFile(path)
+	if err != nil || printVerify(&out, problems, total) != nil || out.String() != "no problems found\n" {
+		t.Fatalf("consistent file: %v %q", err, out.String())
+	}
+	raw, _ := bolt.Open(path, 0o600, nil)
+	_ = raw.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("idx/userName")).Delete([]byte("a@x")) })
+	raw.Close()
+	out.Reset()
+	problems, total, err = verifyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perr := printVerify(&out, problems, total); !errors.Is(perr, errInconsistent) || !strings.Contains(out.String(), `User u1: userName "a@x" is not indexed`) {
+		t.Errorf("damaged file: %v %q", perr, out.String())
 	}
 }

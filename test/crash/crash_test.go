@@ -456,6 +456,10 @@ func TestCrash(t *testing.T) {
 	if dead != 0 {
 		t.Errorf("%d dead letters: %+v", dead, st)
 	}
+	// And after all those kills the data file agrees with itself.
+	if problems := adminVerify(t, b); len(problems) > 0 {
+		t.Errorf("store.Verify after the kills: %q", problems)
+	}
 	if t.Failed() {
 		t.Logf("serve log tail:\n%s", b.logTail())
 	}
@@ -521,6 +525,25 @@ func adminStatus(t *testing.T, b *bridge) []status {
 		t.Fatalf("admin status: %d %v", resp.StatusCode, err)
 	}
 	return st.Connectors
+}
+
+// adminVerify asks the running bridge to check its data file.
+func adminVerify(t *testing.T, b *bridge) []string {
+	req, _ := http.NewRequest(http.MethodGet, b.base+"/admin/verify", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("admin verify: %v", err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		OK       bool     `json:"ok"`
+		Problems []string `json:"problems"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || (!v.OK && len(v.Problems) == 0) {
+		t.Fatalf("admin verify: %d %v %+v", resp.StatusCode, err, v)
+	}
+	return v.Problems
 }
 
 // waitForQueues waits until every connector's queue is empty.
