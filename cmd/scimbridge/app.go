@@ -34,6 +34,7 @@ type app struct {
 	tokens     []string
 	adminToken string
 	sims       []*http.Server
+	simulators map[string]connectors.Simulator // by connector name, for simulate: true
 	done       chan error
 }
 
@@ -145,6 +146,10 @@ func (a *app) startSimulator(s *connectors.Settings, r connectors.Registration) 
 		return fmt.Errorf("type %q has no built-in simulator", r.Type)
 	}
 	sim := r.NewSimulator()
+	if a.simulators == nil {
+		a.simulators = map[string]connectors.Simulator{}
+	}
+	a.simulators[s.Name] = sim
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -49,20 +50,36 @@ func newLogger(c config.Log) zerolog.Logger {
 }
 
 func runServe(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	cfg, err := config.Load(configPath)
 	if err != nil {
 		return err
 	}
+	return serve(ctx, cfg, os.Stdout, nil)
+}
+
+// running is what a ready hook gets: the server's address and tokens, and
+// the program itself.
+type running struct {
+	base       string // http://host:port
+	scimToken  string
+	adminToken string
+	app        *app
+}
+
+// serve runs the bridge with cfg until ctx ends or the server fails.
+// Generated tokens are announced on out. ready, if set, runs once the
+// listener and the deliveries are up; its error stops the server.
+func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(context.Context, running) error) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	log := newLogger(cfg.Log)
 
-	tokens, err := ensureToken(cfg.Tokens, cfg.DataDir, "scim-token", "SCIM bearer token", os.Stdout)
+	tokens, err := ensureToken(cfg.Tokens, cfg.DataDir, "scim-token", "SCIM bearer token", out)
 	if err != nil {
 		return err
 	}
-	adminTokens, err := ensureToken(nonEmptyOne(cfg.AdminToken), cfg.DataDir, "admin-token", "admin API token", os.Stdout)
+	adminTokens, err := ensureToken(nonEmptyOne(cfg.AdminToken), cfg.DataDir, "admin-token", "admin API token", out)
 	if err != nil {
 		return err
 	}
@@ -121,11 +138,27 @@ func runServe(ctx context.Context) error {
 		}
 	}()
 	app.start(ctx)
+	if ready != nil {
+		scheme := "http"
+		if cfg.TLS.CertFile != "" {
+			scheme = "https"
+		}
+		r := running{base: scheme + "://" + ln.Addr().String(), scimToken: tokens[0], adminToken: adminTokens[0], app: app}
+		go func() {
+			if err := ready(ctx, r); err != nil {
+				select {
+				case errc <- err:
+				default: // the server failed first; its error is the one returned
+				}
+			}
+		}()
+	}
 
+	var failed error
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
-			return err
+			failed = err
 		}
 	case <-ctx.Done():
 	}
@@ -136,9 +169,9 @@ func runServe(ctx context.Context) error {
 		log.Warn().Err(err).Msg("http shutdown")
 	}
 	if err := app.shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		return errors.Join(failed, fmt.Errorf("shutdown: %w", err))
 	}
-	return nil
+	return failed
 }
 
 func nonEmptyOne(s string) []string {
