@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -45,7 +46,7 @@ func parsePatch(d *resourceDef, body []byte) (ops []scimpath.Operation, mops []m
 		}
 		opv, _ := lookupFold(m, "op")
 		pathv, _ := lookupFold(m, "path")
-		value, _ := lookupFold(m, "value")
+		value, hasValue := lookupFold(m, "value")
 		op, _ := opv.(string)
 		op = strings.ToLower(op)
 		path, _ := pathv.(string)
@@ -69,9 +70,67 @@ func parsePatch(d *resourceDef, body []byte) (ops []scimpath.Operation, mops []m
 		if d.typ == store.TypeUser {
 			value = normalizePatchManager(path, value)
 		}
-		ops = append(ops, expandExtension(d, scimpath.Operation{Op: op, Path: path, Value: value})...)
+		// A null makes its attribute unassigned (below); a path naming a
+		// whole extension is expanded after that, path-less values before.
+		for _, o := range unassign(scimpath.Operation{Op: op, Path: path, Value: value}, hasValue) {
+			for _, x := range expandExtension(d, o) {
+				ops = append(ops, unassign(x, true)...)
+			}
+		}
 	}
 	return ops, mops, nil
+}
+
+// unassign turns "replace with null" into "remove": RFC 7643 §2.5 makes
+// the null value equivalent to unassigned, and Entra's SCIM validator
+// (SCIM_Null_Update_Test) clears attributes with {"op":"replace",
+// "path":p,"value":null} or a path-less value whose keys are null. The
+// library's validator rejects a null value, so the operation is rewritten
+// before it. An enterprise manager given as "" (normalizePatchManager
+// makes it null) is cleared by add as well: Entra removes a manager with
+// {"op":"replace","path":"…:manager","value":""}. An add of any other
+// null stays an error (RFC 7644 §3.5.2.1: add needs a value).
+func unassign(op scimpath.Operation, hasValue bool) []scimpath.Operation {
+	clears := func(key string) bool {
+		return op.Op == "replace" || strings.EqualFold(key, enterpriseURN+":manager")
+	}
+	if op.Op == "remove" || !hasValue {
+		return []scimpath.Operation{op}
+	}
+	if op.Path != "" {
+		if op.Value == nil && clears(op.Path) {
+			return []scimpath.Operation{{Op: "remove", Path: op.Path}}
+		}
+		return []scimpath.Operation{op}
+	}
+	obj, ok := op.Value.(map[string]any)
+	if !ok {
+		return []scimpath.Operation{op}
+	}
+	var nulls []string
+	for k, v := range obj {
+		switch strings.ToLower(k) {
+		case "id", "schemas", "meta":
+			continue
+		}
+		if v == nil && clears(k) {
+			nulls = append(nulls, k)
+		}
+	}
+	if len(nulls) == 0 {
+		return []scimpath.Operation{op}
+	}
+	slices.Sort(nulls)
+	rest := maps.Clone(obj)
+	var out []scimpath.Operation
+	for _, k := range nulls {
+		delete(rest, k)
+		out = append(out, scimpath.Operation{Op: "remove", Path: k})
+	}
+	if len(rest) > 0 {
+		out = append([]scimpath.Operation{{Op: op.Op, Value: rest}}, out...)
+	}
+	return out
 }
 
 // expandExtension rewrites operations that name a whole extension, which
@@ -194,6 +253,9 @@ func splitMemberOp(op, path string, value any) (mop memberOp, rest map[string]an
 func normalizePatchManager(path string, value any) any {
 	if strings.EqualFold(path, enterpriseURN+":manager") {
 		if id, ok := value.(string); ok {
+			if id == "" {
+				return nil // no manager; see unassign
+			}
 			return map[string]any{"value": id}
 		}
 		return value
@@ -207,9 +269,18 @@ func normalizePatchManager(path string, value any) any {
 	}
 	for k, v := range obj {
 		if id, ok := v.(string); ok && strings.EqualFold(k, enterpriseURN+":manager") {
-			obj[k] = map[string]any{"value": id}
+			if id == "" {
+				obj[k] = nil // no manager; see unassign
+			} else {
+				obj[k] = map[string]any{"value": id}
+			}
 		}
 		if ext, ok := v.(map[string]any); ok && strings.EqualFold(k, enterpriseURN) {
+			for ek, ev := range ext {
+				if ev == "" && strings.EqualFold(ek, "manager") {
+					ext[ek] = nil // no manager; see unassign
+				}
+			}
 			normalizeResource(map[string]any{enterpriseURN: ext})
 		}
 	}
@@ -422,6 +493,12 @@ func (s *Server) planPatch(tx *bolt.Tx, r *http.Request, d *resourceDef, id stri
 		return nil, err
 	}
 	s.fixup(d, id, next, prev)
+	// A PATCH may not unassign a required attribute (userName, a group's
+	// displayName; RFC 7643 §4.1.1, §4.2): 400, not a stored resource
+	// without them (and not the 500 an empty userName index key gave).
+	if a := missingRequiredIn(d, next); a != "" {
+		return nil, errorf(http.StatusBadRequest, "invalidValue", a+" is required and cannot be removed")
+	}
 	// Both sides are encoded with sorted keys: equal documents, equal bytes.
 	same, err := json.Marshal(next)
 	if err != nil {

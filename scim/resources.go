@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -402,12 +403,35 @@ func (s *Server) newDoc(d *resourceDef, id string, attrs map[string]any, prev ma
 		if strings.EqualFold(k, "members") && d.typ == store.TypeGroup {
 			continue // kept in the members bucket
 		}
+		if isNull(v) {
+			// The library turns an empty list ("roles": [] from Entra)
+			// into a nil slice, which encodes as null; unassigned is not
+			// stored or served as null (RFC 7643 §2.5; Entra: "don't
+			// send null values").
+			continue
+		}
+		if m, ok := v.(map[string]any); ok {
+			for sk, sv := range m {
+				if isNull(sv) {
+					delete(m, sk)
+				}
+			}
+		}
 		doc[k] = v
 	}
 	doc["schemas"] = d.schemasOf(doc)
 	doc["id"] = id
 	stamp(doc, prev, d.typ)
 	return doc
+}
+
+// isNull reports whether v encodes as JSON null (nil, or a nil slice or map).
+func isNull(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return (rv.Kind() == reflect.Slice || rv.Kind() == reflect.Map) && rv.IsNil()
 }
 
 func (s *Server) create(d *resourceDef) http.HandlerFunc {
