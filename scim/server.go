@@ -215,6 +215,19 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	// The library's filter evaluation panics on type mismatches, and these
 	// lists are a handful of items: query parameters are ignored.
 	r2.URL.RawQuery = ""
+	if strings.HasPrefix(path, "/Schemas/") {
+		var bw bufferWriter
+		s.elim.ServeHTTP(&bw, r2)
+		var sc map[string]any
+		if bw.status != 0 && bw.status != http.StatusOK || json.Unmarshal(bw.body.Bytes(), &sc) != nil {
+			w.Header().Set("Content-Type", contentType)
+			w.WriteHeader(max(bw.status, http.StatusOK))
+			_, _ = w.Write(bw.body.Bytes())
+			return
+		}
+		writeJSON(w, http.StatusOK, withExternalID(sc))
+		return
+	}
 	if path != "/Schemas" && path != "/ResourceTypes" {
 		s.elim.ServeHTTP(w, r2)
 		return
@@ -233,6 +246,11 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	res, _ := lr["Resources"].([]any)
 	if res == nil {
 		res = []any{}
+	}
+	for _, x := range res {
+		if sc, ok := x.(map[string]any); ok {
+			withExternalID(sc)
+		}
 	}
 	lr["Resources"] = res
 	lr["itemsPerPage"] = len(res)
@@ -293,4 +311,30 @@ type ctxKey struct{}
 
 func withCapture(ctx context.Context, c *captured) context.Context {
 	return context.WithValue(ctx, ctxKey{}, c)
+}
+
+// withExternalID lists the common attribute externalId in the core User
+// and Group schemas. RFC 7643 §3.1 lets a schema list common attributes,
+// and Entra's validator (Schema_Discoverability_Test) looks every mapped
+// target attribute up in /Schemas: its default mappings write externalId
+// (mailNickname, a group's objectId), reported missing otherwise. id and
+// meta stay out (the validator skips id; neither is mapped).
+func withExternalID(sc map[string]any) map[string]any {
+	switch sc["id"] {
+	case schema.UserSchema, schema.GroupSchema:
+	default:
+		return sc
+	}
+	attrs, _ := sc["attributes"].([]any)
+	for _, a := range attrs {
+		if m, ok := a.(map[string]any); ok && strings.EqualFold(fmt.Sprint(m["name"]), "externalId") {
+			return sc
+		}
+	}
+	sc["attributes"] = append(attrs, map[string]any{
+		"name": "externalId", "type": "string", "multiValued": false,
+		"description": "A String that is an identifier for the resource as defined by the provisioning client.",
+		"required":    false, "caseExact": true, "mutability": "readWrite", "returned": "default", "uniqueness": "none",
+	})
+	return sc
 }

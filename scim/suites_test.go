@@ -721,3 +721,100 @@ func TestValuePathCompare(t *testing.T) {
 		}
 	}
 }
+
+// TestEntraSchemaDiscoverability is Schema_Discoverability_Test: /Schemas
+// is flattened as the validator does (multi-valued complex attributes as
+// attr[type eq "<canonical value>"].sub, complex ones as attr.sub,
+// reference-typed ones left out, extension attributes as urn:attr) and
+// every attribute of Entra's default SCIM mappings must be found,
+// case-insensitively, except id.
+func TestEntraSchemaDiscoverability(t *testing.T) {
+	e := newEnv(t, Options{})
+	flatten := func(sc map[string]any, ext bool) []string {
+		var out []string
+		for _, a := range sc["attributes"].([]any) {
+			am := a.(map[string]any)
+			name := am["name"].(string)
+			subs, _ := am["subAttributes"].([]any)
+			switch {
+			case ext:
+				out = append(out, sc["id"].(string)+":"+name)
+			case name == "manager" || name == "members":
+				out = append(out, name)
+			case am["type"] == "complex" && am["multiValued"] == true:
+				var cvs []any
+				var filterable []string
+				for _, s := range subs {
+					sm := s.(map[string]any)
+					switch sm["name"] {
+					case "type":
+						cvs, _ = sm["canonicalValues"].([]any)
+					case "primary":
+					default:
+						filterable = append(filterable, sm["name"].(string))
+					}
+				}
+				for _, cv := range cvs {
+					for _, sub := range filterable {
+						out = append(out, fmt.Sprintf(`%s[type eq "%v"].%s`, name, cv, sub))
+					}
+				}
+				if len(cvs) == 0 {
+					for _, sub := range append(filterable, "type") {
+						out = append(out, name+`[primary eq "True"].`+sub)
+					}
+				}
+			case am["type"] == "complex":
+				for _, s := range subs {
+					if sm := s.(map[string]any); sm["type"] != "complex" && sm["type"] != "reference" {
+						out = append(out, name+"."+sm["name"].(string))
+					}
+				}
+			case am["type"] != "reference":
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	var user, group []string
+	for _, x := range e.must(http.StatusOK, "GET", "/Schemas", nil).body["Resources"].([]any) {
+		sc := x.(map[string]any)
+		switch sc["id"] {
+		case "urn:ietf:params:scim:schemas:core:2.0:User":
+			user = append(user, flatten(sc, false)...)
+		case "urn:ietf:params:scim:schemas:core:2.0:Group":
+			group = append(group, flatten(sc, false)...)
+		default:
+			user = append(user, flatten(sc, true)...)
+		}
+	}
+	lookup := func(names []string) string { return "|" + strings.ToLower(strings.Join(names, "|")) + "|" }
+	// Entra's default attribute mappings for a SCIM app (MicrosoftDocs
+	// use-scim-to-provision-users-and-groups.md, attribute tables).
+	wantUser := []string{"userName", "active", "displayName", "title", "preferredLanguage", "externalId",
+		"name.givenName", "name.familyName", "name.formatted",
+		`emails[type eq "work"].value`, `emails[type eq "other"].Value`,
+		`phoneNumbers[type eq "work"].value`, `phoneNumbers[type eq "mobile"].value`, `phoneNumbers[type eq "fax"].value`,
+		`addresses[type eq "work"].formatted`, `addresses[type eq "work"].streetAddress`, `addresses[type eq "work"].locality`,
+		`addresses[type eq "work"].region`, `addresses[type eq "work"].postalCode`, `addresses[type eq "work"].country`,
+		`addresses[type eq "other"].Formatted`,
+		entURN + ":employeeNumber", entURN + ":department", entURN + ":manager"}
+	for _, a := range wantUser {
+		if !strings.Contains(lookup(user), "|"+strings.ToLower(a)+"|") {
+			t.Errorf("user attribute %s not discoverable", a)
+		}
+	}
+	for _, a := range []string{"displayName", "externalId", "members"} {
+		if !strings.Contains(lookup(group), "|"+strings.ToLower(a)+"|") {
+			t.Errorf("group attribute %s not discoverable", a)
+		}
+	}
+	// The single-schema endpoint says the same.
+	one := e.must(http.StatusOK, "GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", nil)
+	if !strings.Contains(lookup(flatten(one.body, false)), "|externalid|") {
+		t.Errorf("/Schemas/…:Group lacks externalId: %s", one.raw)
+	}
+	if n := strings.Count(e.must(http.StatusOK, "GET", "/Schemas", nil).raw, `"name":"externalId"`); n != 2 {
+		t.Errorf("externalId listed %d times, want once in User and once in Group", n)
+	}
+}
