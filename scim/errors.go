@@ -52,15 +52,7 @@ func asError(err error) (*Error, bool) {
 // WriteError writes err as a SCIM error body with Content-Type
 // application/scim+json. The lead's middleware may use it too.
 func WriteError(w http.ResponseWriter, status int, scimType, detail string) {
-	body := map[string]any{
-		"schemas": []string{errorSchema},
-		"status":  strconv.Itoa(status),
-		"detail":  detail,
-	}
-	if scimType != "" {
-		body["scimType"] = scimType
-	}
-	b, _ := json.Marshal(body)
+	b, _ := json.Marshal(errorBody(status, scimType, detail))
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Del("Content-Length")
 	w.WriteHeader(status)
@@ -78,4 +70,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// errorBody is a SCIM error response (RFC 7644 §3.12).
+func errorBody(status int, scimType, detail string) map[string]any {
+	body := map[string]any{
+		"schemas": []string{errorSchema},
+		"status":  strconv.Itoa(status),
+		"detail":  detail,
+	}
+	if scimType != "" {
+		body["scimType"] = scimType
+	}
+	return body
 }

@@ -13,6 +13,9 @@ type Options struct {
 	MaxResults int `yaml:"max_results"`
 	// MaxPayloadBytes is the request body limit (413 beyond it).
 	MaxPayloadBytes int64 `yaml:"max_payload_bytes"`
+	// MaxBulkOperations caps the operations of one POST /Bulk (413
+	// beyond it); 0 means DefaultMaxBulkOperations.
+	MaxBulkOperations int `yaml:"max_bulk_operations"`
 	// UniqueGroupDisplayName makes group displayName unique
 	// case-insensitively (409 uniqueness); default true.
 	UniqueGroupDisplayName *bool `yaml:"unique_group_display_name"`

@@ -352,7 +352,7 @@ func TestDiscoveryGolden(t *testing.T) {
 		}
 	}
 	alias := e.must(http.StatusOK, "GET", "/serviceConfiguration", nil)
-	if alias.body["patch"] == nil || get(alias.body, "etag.supported") != true || get(alias.body, "bulk.supported") != false {
+	if alias.body["patch"] == nil || get(alias.body, "etag.supported") != true || get(alias.body, "bulk.supported") != true {
 		t.Errorf("serviceConfiguration: %s", alias.raw)
 	}
 	// Endpoint names in another letter case (Microsoft's suite asks for /users).
@@ -477,5 +477,32 @@ func TestCreateDetailsAndMemberDisplay(t *testing.T) {
 	}
 	if strings.Contains(e.log.String(), "displayName") {
 		t.Errorf("members.displayName reported as unknown: %s", e.log.String())
+	}
+}
+
+// A required string that is empty or blank is missing: 400 invalidValue
+// naming it, nothing stored (an empty userName used to be stored without
+// an index entry, and a PUT of one answered 500).
+func TestRequiredAttributesMustNotBeEmpty(t *testing.T) {
+	e := newEnv(t, Options{})
+	id := e.createUser("a@x")
+	gid := e.createGroup("G")
+	for _, tt := range []struct{ method, path, body, attr string }{
+		{"POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":""}`, "userName"},
+		{"POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"  "}`, "userName"},
+		{"PUT", "/Users/" + id, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":""}`, "userName"},
+		{"POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":""}`, "displayName"},
+		{"PUT", "/Groups/" + gid, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":" "}`, "displayName"},
+	} {
+		r := e.do(tt.method, tt.path, tt.body)
+		if r.status != http.StatusBadRequest || r.body["scimType"] != "invalidValue" || !strings.HasPrefix(r.body["detail"].(string), tt.attr+" is required") {
+			t.Errorf("%s %s %s: %d %s", tt.method, tt.path, tt.body, r.status, r.raw)
+		}
+	}
+	if n := e.must(http.StatusOK, "GET", "/Users", nil).body["totalResults"]; n != float64(1) {
+		t.Errorf("%v users stored, want 1", n)
+	}
+	if doc := e.stored(store.TypeUser, id); doc["userName"] != "a@x" {
+		t.Errorf("user after refused PUTs: %v", doc)
 	}
 }

@@ -387,6 +387,12 @@ func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *re
 	if e != nil {
 		return nil, nil, s.explain(d, raw, e)
 	}
+	// The library takes "" (or blanks) for a required string: a user
+	// without a userName would be stored unindexed, a PUT of one failed
+	// with 500 (found by FuzzBulk with store.Verify).
+	if a := missingRequiredIn(d, attrs); a != "" {
+		return nil, nil, errorf(http.StatusBadRequest, "invalidValue", a+" is required and must not be empty")
+	}
 	// Write-only: accepted, never stored (nothing downstream receives it).
 	for k := range attrs {
 		if strings.EqualFold(k, "password") {

@@ -117,13 +117,17 @@ func extensionSchemas(e Extension) (schema.Schema, scimpath.Schema, error) {
 }
 
 // serviceProviderConfig is what /ServiceProviderConfig answers: only what
-// this server really does (no bulk, no sort, no password change).
+// this server really does (no sort, no password change).
 func serviceProviderConfig(o Options, base string) map[string]any {
+	maxOps := o.MaxBulkOperations
+	if maxOps <= 0 {
+		maxOps = DefaultMaxBulkOperations
+	}
 	return map[string]any{
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
 		"documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
 		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": o.MaxPayloadBytes},
+		"bulk":             map[string]any{"supported": true, "maxOperations": maxOps, "maxPayloadSize": o.MaxPayloadBytes},
 		"filter":           map[string]any{"supported": true, "maxResults": o.MaxResults},
 		"changePassword":   map[string]any{"supported": false},
 		"sort":             map[string]any{"supported": false},

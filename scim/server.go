@@ -129,6 +129,9 @@ func (s *Server) Handler() http.Handler {
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusMethodNotAllowed, "", "method "+r.Method+" not allowed on "+r.URL.Path)
 	})
+	// Each bulk operation runs through this same router (h, set below).
+	var h http.Handler
+	r.Post("/Bulk", func(w http.ResponseWriter, req *http.Request) { s.bulk(h)(w, req) })
 	r.Get("/ServiceProviderConfig", s.serviceProviderConfig)
 	r.Get("/serviceConfiguration", s.serviceProviderConfig) // Microsoft's reference name
 	for _, p := range []string{"/Schemas", "/Schemas/*", "/ResourceTypes", "/ResourceTypes/*"} {
@@ -146,7 +149,8 @@ func (s *Server) Handler() http.Handler {
 			r.Delete("/{id}", s.delete(d))
 		})
 	}
-	return canonicalPaths(r)
+	h = canonicalPaths(r)
+	return h
 }
 
 // endpoints are the first path segments we serve, by lower-case name:
@@ -155,7 +159,7 @@ func (s *Server) Handler() http.Handler {
 var endpoints = map[string]string{}
 
 func init() {
-	for _, e := range []string{"Users", "Groups", "Schemas", "ResourceTypes", "ServiceProviderConfig", "serviceConfiguration"} {
+	for _, e := range []string{"Users", "Groups", "Schemas", "ResourceTypes", "ServiceProviderConfig", "serviceConfiguration", "Bulk"} {
 		endpoints[strings.ToLower(e)] = e
 	}
 }

@@ -123,7 +123,8 @@ func missingRequiredIn(d *resourceDef, m map[string]any) string {
 		if !a.Required() || a.Mutability() == "readOnly" {
 			continue
 		}
-		if v, ok := lookupFold(m, a.Name()); !ok || v == nil || v == "" {
+		v, ok := lookupFold(m, a.Name())
+		if s, isString := v.(string); !ok || v == nil || isString && strings.TrimSpace(s) == "" {
 			return a.Name()
 		}
 	}
