@@ -90,23 +90,8 @@ func (b *bridge) do(method, path, body string, want int) map[string]any {
 // settle waits until every connector's queue is empty and idle.
 func (b *bridge) settle() {
 	b.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st, err := b.app.dispatcher.Status()
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		idle := true
-		for _, s := range st {
-			idle = idle && s.QueueDepth == 0 && s.InFlight == 0
-		}
-		if idle {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("deliveries did not settle: %+v", st)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if err := waitDelivered(context.Background(), b.app, 20*time.Second); err != nil {
+		b.t.Fatal(err)
 	}
 }
 

@@ -511,39 +511,37 @@ type status struct {
 }
 
 func adminStatus(t *testing.T, b *bridge) []status {
-	req, _ := http.NewRequest(http.MethodGet, b.base+"/admin/status", nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("admin status: %v", err)
-	}
-	defer resp.Body.Close()
 	var st struct {
 		Connectors []status `json:"connectors"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatalf("admin status: %d %v", resp.StatusCode, err)
-	}
+	adminGet(t, b, "/admin/status", &st)
 	return st.Connectors
 }
 
 // adminVerify asks the running bridge to check its data file.
 func adminVerify(t *testing.T, b *bridge) []string {
-	req, _ := http.NewRequest(http.MethodGet, b.base+"/admin/verify", nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("admin verify: %v", err)
-	}
-	defer resp.Body.Close()
 	var v struct {
 		OK       bool     `json:"ok"`
 		Problems []string `json:"problems"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || (!v.OK && len(v.Problems) == 0) {
-		t.Fatalf("admin verify: %d %v %+v", resp.StatusCode, err, v)
+	if adminGet(t, b, "/admin/verify", &v); !v.OK && len(v.Problems) == 0 {
+		t.Fatalf("admin verify: not ok, but no problems listed")
 	}
 	return v.Problems
+}
+
+// adminGet decodes the answer of a GET on the bridge's admin API.
+func adminGet(t *testing.T, b *bridge, path string, out any) {
+	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("admin %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("admin %s: %d %v", path, resp.StatusCode, err)
+	}
 }
 
 // waitForQueues waits until every connector's queue is empty.
