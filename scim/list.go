@@ -135,18 +135,8 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, d *resourceDef,
 	if q.filter != "" {
 		var err error
 		if f, err = scimpath.ParseFilter(q.filter); err != nil {
-			// Entra matches users on emails[type eq "work"].value eq "x",
-			// which RFC 7644's filter grammar lacks (a valuePath takes no
-			// sub-attribute); it means emails[type eq "work" and value eq "x"].
-			alt, ok := valuePathCompare(q.filter)
-			if !ok {
-				s.fail(w, r, err)
-				return
-			}
-			if f, _ = scimpath.ParseFilter(alt); f == nil {
-				s.fail(w, r, err)
-				return
-			}
+			s.fail(w, r, err)
+			return
 		}
 	}
 	base := s.baseURL(r)
@@ -280,114 +270,4 @@ func (s *Server) project(d *resourceDef, doc map[string]any, attrs, excluded []s
 	out := scimpath.Project(doc, attrs, excluded, &d.path)
 	delete(out, "password")
 	return out
-}
-
-// valuePathCompare rewrites each attr[filter].sub op value (or
-// attr[filter].sub pr) of a filter into attr[(filter) and sub op value].
-// It reports false when there is none. Quoted strings are skipped over.
-func valuePathCompare(filter string) (string, bool) {
-	var out strings.Builder
-	var open []int // positions in out of the unclosed '['
-	changed := false
-	inQuote := false
-	for i := 0; i < len(filter); i++ {
-		c := filter[i]
-		if inQuote {
-			out.WriteByte(c)
-			if c == '\\' && i+1 < len(filter) {
-				i++
-				out.WriteByte(filter[i])
-			} else if c == '"' {
-				inQuote = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inQuote = true
-		case '[':
-			open = append(open, out.Len())
-		case ']':
-			if len(open) == 0 {
-				return "", false
-			}
-			start := open[len(open)-1]
-			open = open[:len(open)-1]
-			if cmp, n := subCompare(filter[i+1:]); n > 0 {
-				inner := out.String()[start+1:]
-				head := out.String()[:start]
-				out.Reset()
-				out.WriteString(head + "[(" + inner + ") and " + cmp + "]")
-				i += n
-				changed = true
-				continue
-			}
-		}
-		out.WriteByte(c)
-	}
-	return out.String(), changed && !inQuote && len(open) == 0
-}
-
-// subCompare reads ".sub op value" or ".sub pr" at the start of s and
-// returns it as "sub op value" with the number of bytes read.
-func subCompare(s string) (string, int) {
-	if !strings.HasPrefix(s, ".") {
-		return "", 0
-	}
-	i := 1
-	for i < len(s) && (isNameByte(s[i])) {
-		i++
-	}
-	sub := s[1:i]
-	if sub == "" {
-		return "", 0
-	}
-	j := i
-	for j < len(s) && s[j] == ' ' {
-		j++
-	}
-	if j == i || j+2 > len(s) {
-		return "", 0
-	}
-	op := strings.ToLower(s[j : j+2])
-	k := j + 2
-	if k < len(s) && s[k] != ' ' && s[k] != ')' {
-		return "", 0
-	}
-	switch op {
-	case "pr":
-		return sub + " pr", k
-	case "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le":
-	default:
-		return "", 0
-	}
-	for k < len(s) && s[k] == ' ' {
-		k++
-	}
-	v := k
-	if k < len(s) && s[k] == '"' {
-		k++
-		for k < len(s) && s[k] != '"' {
-			if s[k] == '\\' {
-				k++
-			}
-			k++
-		}
-		if k >= len(s) {
-			return "", 0
-		}
-		k++
-	} else {
-		for k < len(s) && s[k] != ' ' && s[k] != ')' {
-			k++
-		}
-	}
-	if k == v {
-		return "", 0
-	}
-	return sub + " " + op + " " + s[v:k], k
-}
-
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '$'
 }

@@ -692,36 +692,6 @@ func TestEntraRequestShapes(t *testing.T) {
 	}
 }
 
-func TestValuePathCompare(t *testing.T) {
-	tests := []struct{ in, out string }{
-		{`emails[type eq "work"].value eq "a@b"`, `emails[(type eq "work") and value eq "a@b"]`},
-		{`emails[type eq "work"].value pr`, `emails[(type eq "work") and value pr]`},
-		{`userName eq "x" or emails[type eq "wo]rk"].Value EQ "a\"]b"`, `userName eq "x" or emails[(type eq "wo]rk") and Value eq "a\"]b"]`},
-		{`(emails[type eq "work"].value sw "a") and active eq true`, `(emails[(type eq "work") and value sw "a"]) and active eq true`},
-		{`emails[type eq "work"].value eq unquoted`, `emails[(type eq "work") and value eq unquoted]`},
-		{`emails[type eq "work"]`, ``},               // nothing to rewrite
-		{`emails[type eq "work"].value`, ``},         // no comparison
-		{`emails[type eq "work"].value xx "a"`, ``},  // not an operator
-		{`emails[type eq "work".value eq "a"`, ``},   // unbalanced
-		{`emails[type eq "work"].value eq "a`, ``},   // unterminated string
-		{`userName eq "a[b].c eq d"`, ``},            // inside a string
-		{`emails[type eq "work"].value eq "a"]`, ``}, // stray bracket
-		{`emails[type eq "work"].value eqx "a"`, ``}, // operator must end
-		{`emails[type eq "work"]. value eq "a"`, ``}, // no sub-attribute
-		{`emails[type eq "work"].value eq`, ``},      // no value
-		{`emails[type eq "work"].value  eq  "a"`, `emails[(type eq "work") and value eq "a"]`},
-	}
-	for _, tt := range tests {
-		got, ok := valuePathCompare(tt.in)
-		if !ok {
-			got = ""
-		}
-		if got != tt.out {
-			t.Errorf("valuePathCompare(%s) = %q, %v; want %q", tt.in, got, ok, tt.out)
-		}
-	}
-}
-
 // TestEntraSchemaDiscoverability is Schema_Discoverability_Test: /Schemas
 // is flattened as the validator does (multi-valued complex attributes as
 // attr[type eq "<canonical value>"].sub, complex ones as attr.sub,

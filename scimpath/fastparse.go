@@ -16,7 +16,13 @@ import (
 //	filter = and *("or" and)
 //	and    = term *("and" term)
 //	term   = "not" "(" filter ")" / "(" filter ")" /
-//	         attrPath "[" filter "]" / attrPath "pr" / attrPath op value
+//	         attrPath "[" filter "]" ["." subAttr ("pr" / op value)] /
+//	         attrPath "pr" / attrPath op value
+//
+// The optional comparison after a value path is not RFC 7644 grammar, but
+// Microsoft Entra ID matches users with it (emails[type eq "work"].value
+// eq "x", in its provisioning documentation): it reads as the RFC's
+// emails[type eq "work" and value eq "x"]. filter-parser rejects it.
 func parseFast(toks []token) (*node, bool) {
 	p := tokenParser{toks: toks}
 	n, ok := p.or(false)
@@ -95,7 +101,27 @@ func (p *tokenParser) term(inValuePath bool) (*node, bool) {
 			return nil, false
 		}
 		p.i++
+		if p.i < len(p.toks) && p.toks[p.i].kind == tokWord && strings.HasPrefix(p.toks[p.i].text, ".") {
+			sub := p.toks[p.i].text[1:]
+			if _, ok := parseAttrRef(sub); !ok || strings.ContainsAny(sub, ".:") {
+				return nil, false
+			}
+			p.i++
+			cmp, ok := p.compare(attrRef{attr: sub})
+			if !ok {
+				return nil, false
+			}
+			inner = &node{kind: nodeAnd, left: inner, right: cmp}
+		}
 		return &node{kind: nodeValuePath, ref: ref, left: inner}, true
+	}
+	return p.compare(ref)
+}
+
+// compare reads "pr" or an operator and a value after the attribute ref.
+func (p *tokenParser) compare(ref attrRef) (*node, bool) {
+	if p.i >= len(p.toks) {
+		return nil, false
 	}
 	opTok := p.toks[p.i]
 	if opTok.kind != tokWord {

@@ -48,7 +48,12 @@ func TestParseFilterErrors(t *testing.T) {
 	for _, s := range []string{
 		``, `userName`, `userName eq`, `userName eq ""x`, `userName xx "a"`, `(userName eq "a"`, `userName eq "a")`,
 		`"a" eq userName`, `emails[type eq "work"`, `userName eq "a" and`, `userName gt null`,
-		`userName eq "a" userName eq "b"`, `emails[type eq "work"].value eq "x"`, `userName eq "unterminated`,
+		`userName eq "a" userName eq "b"`, `userName eq "unterminated`,
+		// Entra's comparison after a value path takes a plain sub-attribute
+		// and a whole comparison, and is not allowed inside a value path.
+		`emails[type eq "work"].value`, `emails[type eq "work"].value xx "a"`, `emails[type eq "work"].value eq`,
+		`emails[type eq "work"]. value eq "a"`, `emails[type eq "work"].a.b eq "x"`, `emails[type eq "work"].value eq "a"]`,
+		`x[a[b eq "1"].c eq "2"]`,
 		`[type eq "x"]`, `userName pr "x"`, `1abc eq "x"`, `not userName eq "x"`,
 		`userName eq "` + strings.Repeat("a", MaxFilterLength) + `"`,
 	} {
@@ -56,6 +61,42 @@ func TestParseFilterErrors(t *testing.T) {
 		var e *Error
 		if !errors.As(err, &e) || e.ScimType != ErrInvalidFilter || e.Status != 400 {
 			t.Errorf("ParseFilter(%q) = %v, %v; want invalidFilter error", s, f, err)
+		}
+	}
+}
+
+// Entra matches on attr[filter].sub op value (not RFC 7644 grammar): it
+// reads as attr[filter and sub op value], for the same elements.
+func TestValuePathComparison(t *testing.T) {
+	user := map[string]any{"emails": []any{
+		map[string]any{"type": "work", "value": "w@x", "primary": true},
+		map[string]any{"type": "home", "value": "h@x"},
+	}}
+	for _, tt := range []struct {
+		filter, rfc string
+		match       bool
+	}{
+		{`emails[type eq "work"].value eq "w@x"`, `emails[type eq "work" and value eq "w@x"]`, true},
+		{`emails[type eq "work"].value eq "h@x"`, `emails[type eq "work" and value eq "h@x"]`, false},
+		{`emails[type eq "work"].Value EQ "W@X"`, `emails[type eq "work" and value eq "w@x"]`, true},
+		{`emails[type eq work].value sw w`, `emails[type eq "work" and value sw "w"]`, true},
+		{`emails[type eq "home"].primary pr`, `emails[type eq "home" and primary pr]`, false},
+		{`emails[type eq "work" or type eq "home"].value eq "h@x"`, `emails[(type eq "work" or type eq "home") and value eq "h@x"]`, true},
+		{`userName eq "x" or emails[type eq "work"].value ew "@x"`, `userName eq "x" or emails[type eq "work" and value ew "@x"]`, true},
+		{`(emails[type eq "work"].value eq "w@x") and not (emails[type eq "home"].value eq "w@x")`, ``, true},
+	} {
+		f, err := ParseFilter(tt.filter)
+		if err != nil {
+			t.Errorf("ParseFilter(%q): %v", tt.filter, err)
+			continue
+		}
+		if got := f.Match(user, nil); got != tt.match {
+			t.Errorf("%s matches %v, want %v", tt.filter, got, tt.match)
+		}
+		if tt.rfc != "" {
+			if rfc, err := ParseFilter(tt.rfc); err != nil || rfc.Match(user, nil) != tt.match {
+				t.Errorf("RFC form %s: %v", tt.rfc, err)
+			}
 		}
 	}
 }
