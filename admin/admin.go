@@ -13,6 +13,7 @@
 package admin
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -102,9 +103,16 @@ func (a *api) runReconcile(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]bool{"reconciled": true})
 }
 
+// authorized accepts "Bearer <token>" with the scheme in any case (RFC
+// 6750 §2.1, as scim.BearerAuth does). The comparison is of SHA-256 sums
+// in constant time, so neither the token's content nor its length leaks.
 func authorized(r *http.Request, token string) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return false
+	}
+	g, w := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
 type api struct {

@@ -118,6 +118,35 @@ func TestAuth(t *testing.T) {
 	}
 }
 
+// The scheme is case-insensitive (RFC 6750 §2.1), as on the SCIM endpoint;
+// the token is not.
+func TestAuthSchemeCaseInsensitive(t *testing.T) {
+	f := newFixture(t)
+	for header, want := range map[string]int{
+		"bearer " + token:                  http.StatusOK,
+		"BEARER " + token:                  http.StatusOK,
+		"Bearer  " + token:                 http.StatusOK,
+		"Bearer " + strings.ToUpper(token): http.StatusUnauthorized,
+		"Basic " + token:                   http.StatusUnauthorized,
+		"Bearer" + token:                   http.StatusUnauthorized,
+		token:                              http.StatusUnauthorized,
+	} {
+		req, _ := http.NewRequest("GET", f.srv.URL+"/admin/status", nil)
+		req.Header.Set("Authorization", header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Authorization %q: status %d, want %d", header, resp.StatusCode, want)
+		}
+		if want == http.StatusUnauthorized && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("Authorization %q: WWW-Authenticate %q", header, resp.Header.Get("WWW-Authenticate"))
+		}
+	}
+}
+
 func TestStatusShape(t *testing.T) {
 	f := newFixture(t)
 	code, body := f.do(t, "GET", "/admin/status", token)
