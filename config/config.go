@@ -108,6 +108,9 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	}
 	applyEnv(&cfg, lookup)
 	cfg.Tokens = nonEmpty(cfg.Tokens)
+	// As for the SCIM tokens: a secret read from a file often ends in a
+	// newline, which no Authorization header can carry; a blank one is unset.
+	cfg.AdminToken = strings.TrimSpace(cfg.AdminToken)
 	for name, s := range cfg.Connectors {
 		s.Name = name
 		if s.Type == "" {

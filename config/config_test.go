@@ -56,6 +56,20 @@ func TestParse(t *testing.T) {
 			},
 		},
 		{
+			name: "tokens are trimmed, a blank admin token is unset",
+			yaml: "tokens: [\"${TOK}\"]\nadmin_token: ${ADMIN}\n",
+			env:  map[string]string{"TOK": " t1\n", "ADMIN": "adm\n"},
+			check: func(t *testing.T, c *Config) {
+				if strings.Join(c.Tokens, "|") != "t1" || c.AdminToken != "adm" {
+					t.Errorf("tokens %q admin %q", c.Tokens, c.AdminToken)
+				}
+				c, err := Parse([]byte("admin_token: \" \"\n"), env(map[string]string{EnvAdminToken: " \n"}))
+				if err != nil || c.AdminToken != "" {
+					t.Errorf("blank admin token: %q %v", c.AdminToken, err)
+				}
+			},
+		},
+		{
 			name: "connectors get names, defaults and expanded credentials",
 			yaml: "connectors:\n  wx:\n    type: webex\n    enabled: true\n    credentials:\n      token: ${WX_TOKEN}\n    sync_timeout: 3s\n  scc:\n    enabled: false\n",
 			env:  map[string]string{"WX_TOKEN": "secret"},
