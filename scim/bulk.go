@@ -21,9 +21,10 @@ import (
 // transaction: the RFC does not make a bulk request atomic. "bulkId:x"
 // references are resolved to the ids that POSTs with bulkId x created;
 // an operation that names a bulkId whose POST comes later in the request
-// waits for it, and one whose reference cannot be resolved (unknown, its
-// POST failed, or a cycle) fails with 409 (§3.7.1 allows answering a cycle
-// so). Results are listed in request order. failOnErrors stops processing
+// waits for it (and so do the later operations on the same resource, so
+// the result is that of in-order processing), and one whose reference
+// cannot be resolved (unknown, its POST failed, or a cycle) fails with 409
+// (§3.7.1 allows answering a cycle so). Results are listed in request order. failOnErrors stops processing
 // after that many failed operations.
 
 const (
@@ -126,8 +127,9 @@ func (b *bulkRun) execute(failOnErrors int) {
 			continue
 		}
 		if _, dup := declared[op.BulkID]; dup {
+			// References name the first POST that declared it.
 			b.results[i] = b.fail(op, http.StatusBadRequest, "invalidValue", "bulkId "+strconv.Quote(op.BulkID)+" is used by more than one operation")
-			b.failed[op.BulkID] = true
+			b.errors++
 			continue
 		}
 		declared[op.BulkID] = i
@@ -141,11 +143,23 @@ func (b *bulkRun) execute(failOnErrors int) {
 	for len(pending) > 0 && b.errors < failOnErrors {
 		var later []int
 		progress := false
+		// A resource with a waiting operation keeps its later operations
+		// waiting too, so each resource still sees them in request order
+		// (§3.7: reordering must give the result of in-order processing).
+		waiting := map[string]bool{}
 		for _, i := range pending {
 			if b.errors >= failOnErrors {
 				return
 			}
 			op := b.ops[i]
+			target := ""
+			if !strings.EqualFold(op.Method, http.MethodPost) {
+				target = strings.ToLower(b.resolve(op.Path))
+			}
+			if waiting[target] {
+				later = append(later, i)
+				continue
+			}
 			refs := references(op)
 			wait, unresolved := false, ""
 			for _, ref := range refs {
@@ -165,6 +179,9 @@ func (b *bulkRun) execute(failOnErrors int) {
 				b.record(i, b.fail(op, http.StatusConflict, "invalidValue", unresolved))
 			case wait:
 				later = append(later, i)
+				if target != "" {
+					waiting[target] = true
+				}
 				continue
 			default:
 				b.record(i, b.run(op))
@@ -285,7 +302,7 @@ func references(op bulkOperation) []string {
 
 // resolve replaces a "bulkId:x" path segment with the id x created.
 func (b *bulkRun) resolve(path string) string {
-	if head, ref, ok := strings.Cut(path, "/"+bulkPrefix); ok {
+	if head, ref, ok := strings.Cut(path, "/"+bulkPrefix); ok && b.ids[ref] != "" {
 		return head + "/" + b.ids[ref]
 	}
 	return path

@@ -101,7 +101,7 @@ func TestBulkReferences(t *testing.T) {
 		{"unknown bulkId", []string{group("g", "G", "nobody"), user("u", "u@x")}, "409/invalidValue 201"},
 		{"failed POST", []string{user("a", "dup@x"), user("b", "DUP@x"), group("g", "G", "b")}, "201 409/uniqueness 409/invalidValue"},
 		{"cycle", []string{group("g1", "G1", "g2"), group("g2", "G2", "g1"), user("u", "u@x")}, "409/invalidValue 409/invalidValue 201"},
-		{"duplicate bulkId", []string{user("u", "a@x"), user("u", "b@x")}, "201 400/invalidValue"},
+		{"duplicate bulkId", []string{user("u", "a@x"), user("u", "b@x"), group("g", "G", "u")}, "201 400/invalidValue 201"},
 		{"reference in the path", []string{user("u", "p@x"), `{"method":"PATCH","path":"/Users/bulkId:u","data":{"Operations":[{"op":"replace","path":"displayName","value":"P"}]}}`}, "201 204"},
 		{"method and path checks", []string{
 			`{"method":"GET","path":"/Users"}`,
@@ -134,6 +134,21 @@ func TestBulkForwardReferenceStored(t *testing.T) {
 	u := e.must(http.StatusOK, "GET", "/Users/"+uid, nil)
 	if !strings.Contains(u.raw, `"display":"Early"`) {
 		t.Errorf("user's groups: %s", u.raw)
+	}
+}
+
+// An operation waiting for a later POST keeps the later operations on the
+// same resource waiting too: the result is that of in-order processing
+// (the member is added, then the group deleted; not a 404 for the PATCH).
+func TestBulkKeepsPerResourceOrder(t *testing.T) {
+	e := newEnv(t, Options{})
+	gid := e.createGroup("Doomed")
+	ops := bulkResults(t, e.do("POST", "/Bulk", bulkBody(0,
+		`{"method":"PATCH","path":"/Groups/`+gid+`","data":{"Operations":[{"op":"add","path":"members","value":[{"value":"bulkId:u"}]}]}}`,
+		`{"method":"POST","path":"/Users","bulkId":"u","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"m@x"}}`,
+		`{"method":"DELETE","path":"/Groups/`+gid+`"}`)))
+	if got := statuses(ops); got != "204 201 204" {
+		t.Errorf("statuses %s, want 204 201 204", got)
 	}
 }
 
