@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -115,13 +116,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 		writeSCIMError(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path)
 	})
 
-	srv := &http.Server{
-		Handler:           r,
-		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
-		ReadTimeout:       cfg.Server.ReadTimeout,
-		WriteTimeout:      cfg.Server.WriteTimeout,
-		IdleTimeout:       cfg.Server.IdleTimeout,
-	}
+	srv := newHTTPServer(cfg.Server, r)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -172,6 +167,26 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 		return errors.Join(failed, fmt.Errorf("shutdown: %w", err))
 	}
 	return failed
+}
+
+// maxHeaderBytes bounds a request's header block (net/http's default is
+// 1 MiB per connection). An IdP's bearer token, even a JWT, is a few KiB;
+// more is answered 431.
+const maxHeaderBytes = 64 << 10
+
+// newHTTPServer is the listener's server: the configured timeouts (slow
+// clients), a header limit and, when serving TLS, at least TLS 1.2 whatever
+// GODEBUG says (tls10server=1 would otherwise re-enable TLS 1.0 and 1.1).
+func newHTTPServer(c config.Server, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+	}
 }
 
 func nonEmptyOne(s string) []string {
