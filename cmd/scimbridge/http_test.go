@@ -91,4 +91,17 @@ func TestEnsureToken(t *testing.T) {
 	if err != nil || again[0] != first[0] || out.Len() != 0 {
 		t.Fatalf("second start must reuse and not print: %v %q", again, out.String())
 	}
+
+	// An empty token file left readable by others gets a new token, and the
+	// token is not left readable by others.
+	if err := os.WriteFile(filepath.Join(dir, "admin-token"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := ensureToken(nil, dir, "admin-token", "token", &out)
+	if err != nil || tok[0] == "" {
+		t.Fatalf("empty file: %v %v", tok, err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "admin-token")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token written into an existing file: %v %v, want mode 0600", fi.Mode(), err)
+	}
 }

@@ -39,6 +39,10 @@ func ensureToken(configured []string, dataDir, file, what string, w io.Writer) (
 	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("keep generated %s: %w", what, err)
 	}
+	// WriteFile keeps the mode of a file that was already there (empty).
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, fmt.Errorf("keep generated %s: %w", what, err)
+	}
 	fmt.Fprintf(w, "No %s configured: generated one and kept it in %s (shown only this once):\n\n    %s\n\n", what, path, tok)
 	return []string{tok}, nil
 }
