@@ -78,6 +78,11 @@ func (t *tokens) fetch(ctx context.Context) (string, error) {
 		if status == 0 {
 			return "", connectors.NewTransient("token request failed", err)
 		}
+		if status >= 200 && status <= 299 {
+			// An OAuth error in a 2xx answer (RFC 6749 §5.2 says 400):
+			// oauth2 reports it, ClassifyHTTP would see a success.
+			status = http.StatusBadRequest
+		}
 		_, cerr := connectors.ClassifyHTTP(status, re.Response.Header, connectors.CallOther, tokenMessage(re))
 		var e *connectors.Error
 		if errors.As(cerr, &e) && e.Class == connectors.Unauthorized {

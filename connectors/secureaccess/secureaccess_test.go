@@ -540,6 +540,26 @@ func TestTokenExpiry(t *testing.T) {
 			t.Errorf("%d resource calls without a token", e.sim.Calls())
 		}
 	})
+	t.Run("OAuth error answered 200", func(t *testing.T) {
+		// RFC 6749 §5.2 says 400; some servers answer 200 with the error.
+		e := newEnv(t, secureaccesssim.Options{}, func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == secureaccesssim.TokenPath {
+					w.Header().Set("Content-Type", "application/json")
+					_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"Client authentication failed."}`))
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		}, nil)
+		r := apply(t, e.c, userChange(1, true))[0]
+		if connectors.ClassOf(r.Err) != connectors.Permanent || !strings.Contains(r.Err.Error(), "Client authentication failed.") {
+			t.Fatalf("error in a 200 token answer: %v, want permanent with the target's message", r.Err)
+		}
+		if e.sim.Calls() != 0 {
+			t.Errorf("%d resource calls without a token", e.sim.Calls())
+		}
+	})
 	t.Run("second 401 is permanent", func(t *testing.T) {
 		e := newEnv(t, secureaccesssim.Options{}, func(h http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
