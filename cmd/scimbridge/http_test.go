@@ -58,7 +58,9 @@ func TestRecovererAnswersSCIMError(t *testing.T) {
 	var logged bytes.Buffer
 	h := withLogger(zerolog.New(&logged))(recoverer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })))
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	req := httptest.NewRequest("POST", "/x", strings.NewReader(`{"userName":"u","password":"pw-sekrit"}`))
+	req.Header.Set("Authorization", "Bearer tok-sekrit")
+	h.ServeHTTP(rec, req)
 	if rec.Code != 500 || rec.Header().Get("Content-Type") != "application/scim+json" {
 		t.Fatalf("status %d type %q", rec.Code, rec.Header().Get("Content-Type"))
 	}
@@ -68,6 +70,9 @@ func TestRecovererAnswersSCIMError(t *testing.T) {
 	}
 	if !strings.Contains(logged.String(), "boom") {
 		t.Errorf("panic not logged")
+	}
+	if strings.Contains(logged.String(), "sekrit") || strings.Contains(rec.Body.String(), "sekrit") {
+		t.Errorf("panic log or answer carries the request's token or body: %s %s", logged.String(), rec.Body)
 	}
 }
 
