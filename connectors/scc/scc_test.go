@@ -262,6 +262,53 @@ func TestTokenRotationAcrossRestart(t *testing.T) {
 	}
 }
 
+// A refresh endpoint whose error answer echoes the token it was sent
+// (some gateways do) must not put that token into the error, which is
+// logged, stored as the dead letter's reason and shown by the admin API.
+func TestRefreshErrorEchoingTokenIsRedacted(t *testing.T) {
+	for _, status := range []int{http.StatusBadRequest, http.StatusServiceUnavailable} {
+		for _, body := range []string{
+			`{"message":"refresh token %s is not valid"}`,
+			`invalid bearer %s`,
+		} {
+			e := newEnv(t, sccsim.Options{}, func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if strings.HasSuffix(r.URL.Path, "/token") {
+						w.WriteHeader(status)
+						fmt.Fprintf(w, body, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+						return
+					}
+					h.ServeHTTP(w, r)
+				})
+			})
+			e.sim.ExpireAccessToken()
+			r := apply(t, e.connector(t), createUser("u1", "ann@example.com", "Ann", "Lee"))[0]
+			if r.Err == nil {
+				t.Fatalf("%d %s: no error", status, body)
+			}
+			for _, secret := range []string{testAT, testRT} {
+				if strings.Contains(r.Err.Error(), secret) {
+					t.Errorf("%d %s: error leaks a token: %v", status, body, r.Err)
+				}
+			}
+		}
+	}
+}
+
+// The same for an API call's error answer echoing the access token.
+func TestCallErrorEchoingTokenIsRedacted(t *testing.T) {
+	e := newEnv(t, sccsim.Options{}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"message":"bad request with %s"}`, r.Header.Get("Authorization"))
+		})
+	})
+	r := apply(t, e.connector(t), createUser("u1", "ann@example.com", "Ann", "Lee"))[0]
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "bad request with Bearer [redacted]") || strings.Contains(r.Err.Error(), testAT) {
+		t.Fatalf("error %v, want the target's message with the token redacted", r.Err)
+	}
+}
+
 // TestChangedConfigWins: the stored pair wins over config unless the
 // config value changed since it was stored (an operator pasted a new key).
 func TestChangedConfigWins(t *testing.T) {

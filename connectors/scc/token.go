@@ -166,11 +166,11 @@ func (t *tokenSource) refreshLocked(ctx context.Context) error {
 		// The stored refresh token is dead (rotated by a refresh whose
 		// answer was lost, or revoked): only a new API key helps.
 		t.dead = connectors.Errorf(connectors.Permanent, resp.StatusCode,
-			"the refresh token was rejected (%s): create a new API key in SCC and set credentials.access_token, credentials.refresh_token and credentials.api_key_id", errorMessage(body))
+			"the refresh token was rejected (%s): create a new API key in SCC and set credentials.access_token, credentials.refresh_token and credentials.api_key_id", redact(errorMessage(body), t.refresh, t.access))
 		t.cfg.log.Error().Int("status", resp.StatusCode).Msg("scc refresh token rejected; connector needs a new API key in config")
 		return t.dead
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		_, err := connectors.ClassifyHTTP(resp.StatusCode, resp.Header, connectors.CallOther, "refresh token: "+errorMessage(body))
+		_, err := connectors.ClassifyHTTP(resp.StatusCode, resp.Header, connectors.CallOther, "refresh token: "+redact(errorMessage(body), t.refresh, t.access))
 		return err
 	}
 	a := parseTokenAnswer(body)
