@@ -560,6 +560,48 @@ func TestTokenExpiry(t *testing.T) {
 			t.Errorf("%d resource calls without a token", e.sim.Calls())
 		}
 	})
+	t.Run("echoed secrets are redacted", func(t *testing.T) {
+		// A gateway may echo the credential it was sent into its error.
+		secret := ""
+		e := newEnv(t, secureaccesssim.Options{}, func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == secureaccesssim.TokenPath {
+					_, pw, _ := r.BasicAuth()
+					if pw == "" {
+						pw = r.FormValue("client_secret")
+					}
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusBadRequest)
+					_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client", "error_description": "bad secret " + pw})
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		}, func(s *connectors.Settings) { secret = s.Credentials[CredAPISecret] })
+		r := apply(t, e.c, userChange(1, true))[0]
+		if r.Err == nil || !strings.Contains(r.Err.Error(), "bad secret [redacted]") || strings.Contains(r.Err.Error(), secret) {
+			t.Errorf("token endpoint echoing the secret: %v", r.Err)
+		}
+
+		e = newEnv(t, secureaccesssim.Options{}, func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != secureaccesssim.TokenPath {
+					w.WriteHeader(http.StatusBadRequest)
+					_, _ = w.Write([]byte("rejected " + r.Header.Get("Authorization")))
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		}, nil)
+		tok, err := e.c.tokens.get(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = apply(t, e.c, userChange(1, true))[0]
+		if r.Err == nil || !strings.Contains(r.Err.Error(), "rejected Bearer [redacted]") || strings.Contains(r.Err.Error(), tok) {
+			t.Errorf("target echoing the token: %v", r.Err)
+		}
+	})
 	t.Run("second 401 is permanent", func(t *testing.T) {
 		e := newEnv(t, secureaccesssim.Options{}, func(h http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
