@@ -134,9 +134,12 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 	}
 	var order []string
 	runs := map[string][]store.Entry{}
+	firstAt := map[string]int{}      // resource key -> position of its first entry in the scan
 	removedFrom := map[string]bool{} // users a pending group entry removes
+	base := max(l.d.opts.scanLimit, l.batch*l.workers*4)
+	limit := base << l.scanGrowth
+	scanned, firstReady := 0, -1
 	err := l.d.db.View(func(tx *bolt.Tx) error {
-		limit := max(l.d.opts.scanLimit, l.batch*l.workers*4)
 		// Entries are decoded once and kept while their bytes are unchanged:
 		// a deep queue is scanned often and JSON decoding dominated.
 		var derr error
@@ -157,7 +160,9 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 			r, ok := runs[k]
 			if !ok {
 				order = append(order, k)
+				firstAt[k] = scanned
 			}
+			scanned++
 			// A run stops after its first delete: a resource that left scope
 			// and came back must see both.
 			if len(r) == 0 || r[len(r)-1].Op != string(OpDelete) {
@@ -200,6 +205,9 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 				continue
 			}
 			l.setInflight(k, true)
+			if firstReady < 0 {
+				firstReady = firstAt[k]
+			}
 			cur = append(cur, j)
 			if len(cur) == l.batch {
 				batches = append(batches, cur)
@@ -220,8 +228,26 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 		}
 		return nil, now.Add(l.d.opts.poll)
 	}
+	// Entries waiting for a retry or for other resources hold the head of
+	// the queue: when a full window had nothing to deliver, the next scan
+	// reads a larger one at once, so newer changes of other resources are
+	// not held back behind them (each resource's own entries still go in
+	// order: a run whose first entry is not due is skipped whole). Once
+	// work shows up near the head again, the window shrinks back.
+	switch {
+	case len(batches) == 0 && scanned >= limit && l.scanGrowth < maxScanGrowth:
+		l.scanGrowth++
+		next = now
+	case scanned < limit/2 || firstReady >= 0 && firstReady < base:
+		l.scanGrowth = 0
+	}
 	return batches, next
 }
+
+// maxScanGrowth bounds the scan window at base << maxScanGrowth entries
+// (32,768 with the default base), and so the memory of the decoded-entry
+// cache in a degenerate backlog.
+const maxScanGrowth = 3
 
 // busyWith reports whether resource k is in flight or finished after the
 // scan that started at generation gen took its snapshot.

@@ -50,6 +50,12 @@ func WithBackoff(min, max time.Duration) Option {
 // WithMaxAttempts sets how many transient failures dead-letter a change (default 30).
 func WithMaxAttempts(n int) Option { return func(o *options) { o.maxAttempts = n } }
 
+// WithScanLimit sets how many queue entries a scan reads from the head
+// (default 4096, at least four batches per worker). A scan that finds
+// nothing due in a full window reads a larger one next time, up to
+// maxScanGrowth times this.
+func WithScanLimit(n int) Option { return func(o *options) { o.scanLimit = n } }
+
 // WithPollInterval sets how often an idle connector rescans its queue (default 1s).
 func WithPollInterval(d time.Duration) Option { return func(o *options) { o.poll = d } }
 
@@ -170,6 +176,8 @@ type lane struct {
 	limiter *rate.Limiter
 	wake    chan struct{}
 	cache   map[uint64]cached // scheduler only: decoded queue entries
+	// scanGrowth widens the scan window (scheduler only): see schedule.
+	scanGrowth int
 	// unsureUpTo is the last sequence queued before this process started:
 	// those entries may have been delivered unacknowledged by a process
 	// that crashed.

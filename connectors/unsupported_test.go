@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -38,7 +41,7 @@ func (s *scriptedConn) Apply(_ context.Context, b []connectors.Change) []connect
 	return out
 }
 
-func scriptedEnv(t *testing.T, c *scriptedConn) (*env, *prometheus.Registry) {
+func scriptedEnv(t *testing.T, c *scriptedConn, opts ...connectors.Option) (*env, *prometheus.Registry) {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
 	if err != nil {
@@ -47,7 +50,7 @@ func scriptedEnv(t *testing.T, c *scriptedConn) (*env, *prometheus.Registry) {
 	t.Cleanup(func() { db.Close() })
 	reg := prometheus.NewRegistry()
 	set := connectors.Settings{Name: "scripted", Concurrency: 1}
-	d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: set}}, zerolog.Nop(), reg, fast...)
+	d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: set}}, zerolog.Nop(), reg, append(slices.Clone(fast), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,5 +238,58 @@ func TestRecreatedResourceGetsItsMembershipsBack(t *testing.T) {
 	}
 	if len(e.deadLetters()) != 0 {
 		t.Errorf("unexpected dead letters: %+v", e.deadLetters())
+	}
+}
+
+// Entries waiting for a retry at the head of the queue, more than one scan
+// window of them, do not hold back newer changes of other resources: the
+// window widens until it finds them. (It used to deliver nothing newer
+// until the head entries were due, up to the maximum backoff.)
+func TestWaitingHeadDoesNotBlockNewerResources(t *testing.T) {
+	c := &scriptedConn{answer: func(c connectors.Change) connectors.Result {
+		if strings.HasPrefix(c.ID, "stuck") {
+			return connectors.Result{Err: connectors.NewTransient("target busy for this one", nil)}
+		}
+		return connectors.Result{TargetID: "t-" + c.ID}
+	}}
+	// A window of 32 entries (4 batches of 8 for one worker); the stuck
+	// entries back off for an hour after their first failure.
+	e, _ := scriptedEnv(t, c, connectors.WithScanLimit(1), connectors.WithBackoff(time.Hour, time.Hour))
+	for i := range 100 {
+		e.write(createUser(fmt.Sprintf("stuck%03d", i)))
+	}
+	e.start()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c.mu.Lock()
+		n := len(c.seen)
+		c.mu.Unlock()
+		if n >= 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of the 100 stuck users were tried", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	e.write(createUser("fresh1"), createUser("fresh2"))
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		delivered := 0
+		_ = e.db.View(func(tx *bolt.Tx) error {
+			for _, id := range []string{"fresh1", "fresh2"} {
+				if m, _ := store.GetMapping(tx, "scripted", store.TypeUser, id); m != nil {
+					delivered++
+				}
+			}
+			return nil
+		})
+		if delivered == 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("newer users not delivered behind 100 waiting entries (delivered %d of 2)", delivered)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
