@@ -553,3 +553,103 @@ func TestGoldenAnswers(t *testing.T) {
 		t.Errorf("answers differ from %s:\n%s", path, b.String())
 	}
 }
+
+// Group writes inside /Bulk follow the contract (method POST, PATCH or
+// DELETE; path /Groups or /Groups/{id}): the same strict shapes, the same
+// errors per operation as the single endpoints, the location of a created
+// group, and no response body on success. (A null anywhere refuses the
+// whole request, as for users.)
+func TestBulkGroups(t *testing.T) {
+	s, c := newSim(t, Options{})
+	u1, u2 := s.AddUser("bg1@example.com"), s.AddUser("bg2@example.com")
+	existing := s.AddGroup("Taken")
+	doomed := s.AddGroup("Doomed", u1)
+	group := func(name string, members ...string) string {
+		var ms []string
+		for _, m := range members {
+			ms = append(ms, fmt.Sprintf(`{"value":%q,"type":"user"}`, m))
+		}
+		return fmt.Sprintf(`{"schemas":[%q],"displayName":%q,"members":[%s]}`, schemaGroup, name, strings.Join(ms, ","))
+	}
+	tests := []struct {
+		name, method, path, data string
+		status                   string
+	}{
+		{"create with members", "POST", "/Groups", group("Fresh", u1, u2), "201"},
+		{"create duplicate displayName", "POST", "/Groups", group("taken"), "409"},
+		{"create with unknown member", "POST", "/Groups", group("Stray", "not-a-user"), "400"},
+		{"create with unknown attribute", "POST", "/Groups", `{"schemas":["` + schemaGroup + `"],"displayName":"X","Members":[]}`, "400"},
+		{"create without schemas", "POST", "/Groups", `{"displayName":"Z"}`, "400"},
+		{"add members", "PATCH", "/Groups/" + existing, patchJSON(fmt.Sprintf(`{"op":"add","path":"members","value":[{"value":%q,"type":"user"}]}`, u2)), "200"},
+		{"add unknown member", "PATCH", "/Groups/" + existing, patchJSON(`{"op":"add","path":"members","value":[{"value":"nope","type":"user"}]}`), "400"},
+		{"upper-case op", "PATCH", "/Groups/" + existing, patchJSON(`{"op":"Add","path":"members","value":[]}`), "400"},
+		{"patch unknown group", "PATCH", "/Groups/nope", patchJSON(`{"op":"replace","path":"displayName","value":"N"}`), "404"},
+		{"remove member", "PATCH", "/Groups/" + doomed, patchJSON(fmt.Sprintf(`{"op":"remove","path":"members[value eq \"%s\"]"}`, u1)), "200"},
+		{"delete", "DELETE", "/Groups/" + doomed, "", "204"},
+		{"delete again", "DELETE", "/Groups/" + doomed, "", "404"},
+		{"members path", "PATCH", "/Groups/" + existing + "/Members", patchJSON(`{"op":"add","path":"members","value":[]}`), "400"},
+		{"put", "PUT", "/Groups/" + existing, group("Taken"), "400"},
+		{"delete with data", "DELETE", "/Groups/" + existing, group("Taken"), "400"},
+	}
+	var ops []string
+	for i, tt := range tests {
+		op := fmt.Sprintf(`{"method":%q,"bulkId":"b%d","path":%q`, tt.method, i, tt.path)
+		if tt.data != "" {
+			op += `,"data":` + tt.data
+		}
+		ops = append(ops, op+"}")
+	}
+	status, _, resp := c.req("POST", base+"/Bulk", fmt.Sprintf(`{"schemas":[%q],"Operations":[%s]}`, schemaBulkReq, strings.Join(ops, ",")))
+	if status != 200 {
+		t.Fatalf("bulk: %d %v", status, resp)
+	}
+	got, _ := resp["Operations"].([]any)
+	if len(got) != len(tests) {
+		t.Fatalf("%d answers for %d operations: %v", len(got), len(tests), resp)
+	}
+	var freshLoc string
+	for i, tt := range tests {
+		o := got[i].(map[string]any)
+		if o["bulkId"] != fmt.Sprintf("b%d", i) || o["method"] != tt.method || o["status"] != tt.status {
+			t.Errorf("%s: answer %v, want status %s", tt.name, o, tt.status)
+			continue
+		}
+		if tt.status >= "400" {
+			checkError(t, atoi(tt.status), o["response"].(map[string]any))
+		} else if o["response"] != nil {
+			t.Errorf("%s: success carries a response body %v", tt.name, o["response"])
+		}
+		if tt.name == "create with members" {
+			freshLoc, _ = o["location"].(string)
+		}
+	}
+	groups := s.Groups()
+	if len(groups) != 2 || groups[0].TargetID != existing || groups[1].Name != "Fresh" {
+		t.Fatalf("groups after bulk = %+v", groups)
+	}
+	if want := "http://" + strings.TrimPrefix(c.url, "http://") + base + "/Groups/" + groups[1].TargetID; freshLoc != want {
+		t.Errorf("location %q, want %q", freshLoc, want)
+	}
+	if fmt.Sprint(groups[1].MemberTargetIDs) != fmt.Sprint([]string{u1, u2}) || fmt.Sprint(groups[0].MemberTargetIDs) != fmt.Sprint([]string{u2}) {
+		t.Errorf("members after bulk = %+v", groups)
+	}
+}
+
+// 100 group creates fit in one /Bulk; 101 are refused whole with 413 and
+// nothing is created.
+func TestBulkGroupsLimit(t *testing.T) {
+	s, c := newSim(t, Options{})
+	var ops []string
+	for i := range MaxBulkOperations + 1 {
+		ops = append(ops, fmt.Sprintf(`{"method":"POST","bulkId":"%d","path":"/Groups","data":{"schemas":[%q],"displayName":"G%03d"}}`, i, schemaGroup, i))
+	}
+	status, _, body := c.req("POST", base+"/Bulk", fmt.Sprintf(`{"schemas":[%q],"Operations":[%s]}`, schemaBulkReq, strings.Join(ops, ",")))
+	if status != 413 || len(s.Groups()) != 0 {
+		t.Fatalf("101 operations: %d, %d groups", status, len(s.Groups()))
+	}
+	checkError(t, status, body)
+	status, _, body = c.req("POST", base+"/Bulk", fmt.Sprintf(`{"schemas":[%q],"Operations":[%s]}`, schemaBulkReq, strings.Join(ops[:100], ",")))
+	if status != 200 || len(body["Operations"].([]any)) != 100 || len(s.Groups()) != 100 {
+		t.Fatalf("100 operations: %d, %d groups", status, len(s.Groups()))
+	}
+}
