@@ -68,3 +68,108 @@ func BenchmarkProvision(b *testing.B) {
 		})
 	}
 }
+
+// newBenchConnector is a connector on a webexsim with 20 ms of latency per
+// request; groupBulk false is the old path (one request per group write).
+func newBenchConnector(b *testing.B, groupBulk bool) (*Connector, *webexsim.Server) {
+	sim := webexsim.New(webexsim.Options{Latency: 20 * time.Millisecond})
+	ts := httptest.NewServer(sim)
+	b.Cleanup(ts.Close)
+	c, err := newConnector(connectors.Settings{
+		Name:        "bench",
+		BaseURL:     ts.URL + sim.BasePath(),
+		Credentials: sim.Credentials(),
+		Options:     map[string]string{"group_bulk": fmt.Sprint(groupBulk)},
+	}, connectors.Deps{HTTPClient: ts.Client(), Log: zerolog.Nop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c, sim
+}
+
+func benchApply(b *testing.B, c *Connector, batch []connectors.Change) {
+	for i, r := range c.Apply(context.Background(), batch) {
+		if r.Err != nil || r.TargetID == "" || len(r.MemberErrors) > 0 {
+			b.Fatalf("change %d: %+v", i, r)
+		}
+	}
+}
+
+// BenchmarkGroupProvision measures groups created per second against
+// webexsim with 20 ms of latency per request: each iteration creates 100
+// groups (one batch) of M members (member_chunk 100: M=250 is a POST and
+// two PATCHes a group), with group writes through /Bulk and one request
+// per write (group_bulk: false, the old path).
+//
+//	go test -run '^$' -bench GroupProvision -benchtime 3x -count 3 ./connectors/webex/
+func BenchmarkGroupProvision(b *testing.B) {
+	for _, m := range []int{20, 250} {
+		for _, groupBulk := range []bool{true, false} {
+			b.Run(fmt.Sprintf("members=%d/bulk=%v", m, groupBulk), func(b *testing.B) {
+				c, sim := newBenchConnector(b, groupBulk)
+				var pool []connectors.Member
+				for i := range m {
+					pool = append(pool, connectors.Member{ID: fmt.Sprint(i), TargetID: sim.AddUser(fmt.Sprintf("gm%04d@example.com", i))})
+				}
+				const perIter = 100
+				groups := 0
+				for b.Loop() {
+					var batch []connectors.Change
+					for i := range perIter {
+						n := groups + i
+						batch = append(batch, connectors.Change{Type: connectors.Group, ID: fmt.Sprint(n), Op: connectors.OpUpsert,
+							Fields: map[string]any{"displayName": fmt.Sprintf("Bench %07d", n)}, MembersAdded: pool})
+					}
+					benchApply(b, c, batch)
+					groups += perIter
+				}
+				b.ReportMetric(float64(groups)/b.Elapsed().Seconds(), "groups/s")
+			})
+		}
+	}
+}
+
+// BenchmarkGroupMemberChange measures member changes of existing groups:
+// each iteration is one batch of 100 group updates, each adding 10
+// members and removing 10 (one PATCH a group on the old path).
+//
+//	go test -run '^$' -bench GroupMemberChange -benchtime 5x -count 3 ./connectors/webex/
+func BenchmarkGroupMemberChange(b *testing.B) {
+	for _, groupBulk := range []bool{true, false} {
+		b.Run(fmt.Sprintf("bulk=%v", groupBulk), func(b *testing.B) {
+			c, sim := newBenchConnector(b, groupBulk)
+			var x, y []connectors.Member
+			var yIDs []string
+			for i := range 20 {
+				m := connectors.Member{ID: fmt.Sprint(i), TargetID: sim.AddUser(fmt.Sprintf("mc%02d@example.com", i))}
+				if i < 10 {
+					x = append(x, m)
+				} else {
+					y = append(y, m)
+					yIDs = append(yIDs, m.TargetID)
+				}
+			}
+			const perIter = 100
+			var gids []string
+			for i := range perIter {
+				gids = append(gids, sim.AddGroup(fmt.Sprintf("Team %03d", i), yIDs...))
+			}
+			changes := 0
+			for b.Loop() {
+				add, remove := x, y
+				if changes/perIter%2 == 1 {
+					add, remove = y, x
+				}
+				var batch []connectors.Change
+				for i, gid := range gids {
+					f := map[string]any{"displayName": fmt.Sprintf("Team %03d", i)}
+					batch = append(batch, connectors.Change{Type: connectors.Group, ID: fmt.Sprint(i), Op: connectors.OpUpsert, TargetID: gid,
+						Prev: f, Fields: f, MembersAdded: add, MembersRemoved: remove})
+				}
+				benchApply(b, c, batch)
+				changes += perIter
+			}
+			b.ReportMetric(float64(changes)/b.Elapsed().Seconds(), "groups/s")
+		})
+	}
+}

@@ -44,7 +44,7 @@ func (c *Connector) applyGroup(ctx context.Context, ch connectors.Change) connec
 		if id == "" {
 			return connectors.Result{}
 		}
-		_, err := c.do(ctx, call{op: "group.delete", method: http.MethodDelete, path: "/Groups/" + url.PathEscape(id), kind: connectors.CallDelete}, nil)
+		_, err := c.gdo(ctx, call{op: "group.delete", method: http.MethodDelete, path: "/Groups/" + url.PathEscape(id), kind: connectors.CallDelete}, nil)
 		return connectors.Result{Err: err}
 	}
 	if ch.Fields == nil {
@@ -123,13 +123,13 @@ func (c *Connector) createGroup(ctx context.Context, f map[string]any, adds []co
 	}
 	var created idOnly
 	cl := call{op: "group.create", method: http.MethodPost, path: "/Groups", body: body, kind: connectors.CallCreate}
-	outcome, err := c.do(ctx, cl, &created)
+	outcome, err := c.gdo(ctx, cl, &created)
 	if err != nil && isPermanent(err) && len(first) > 0 {
 		// A member Webex rejects must not block the group: create it bare
 		// and add the members one chunk at a time, which finds the bad one.
 		body.Members = nil
 		cl.body = body
-		outcome, err = c.do(ctx, cl, &created)
+		outcome, err = c.gdo(ctx, cl, &created)
 		first = nil
 	}
 	switch {
@@ -227,7 +227,7 @@ func (c *Connector) sendPatch(ctx context.Context, id string, pack []unit) error
 	if len(added) > 0 {
 		ops = append(ops, patchOp{Op: "add", Path: "members", Value: added})
 	}
-	_, err := c.do(ctx, call{op: "group.patch", method: http.MethodPatch, path: "/Groups/" + url.PathEscape(id), body: newPatch(ops), kind: kind}, nil)
+	_, err := c.gdo(ctx, call{op: "group.patch", method: http.MethodPatch, path: "/Groups/" + url.PathEscape(id), body: newPatch(ops), kind: kind}, nil)
 	return err
 }
 

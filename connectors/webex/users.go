@@ -285,7 +285,7 @@ func (c *Connector) adoptUser(ctx context.Context, ch connectors.Change) connect
 func (c *Connector) findOne(ctx context.Context, op, path, attr, value string) (string, error) {
 	q := url.Values{"filter": {attr + " eq " + strconv.Quote(value)}, "count": {"2"}}
 	var lr listResponse
-	if _, err := c.do(ctx, call{op: op, method: http.MethodGet, path: path, query: q}, &lr); err != nil {
+	if _, err := c.gdo(ctx, call{op: op, method: http.MethodGet, path: path, query: q}, &lr); err != nil {
 		return "", err
 	}
 	for _, r := range lr.Resources {

@@ -1,7 +1,8 @@
 // Package webex provisions users and groups into Webex Identity over SCIM 2
 // (shared/contracts/webex.md). It turns each connectors.Change into the
 // fewest calls: PATCH with only the changed attributes, member add/remove
-// by Webex id in chunks, and /Bulk for runs of user writes. Answers are
+// by Webex id in chunks, and /Bulk for runs of user writes and of group
+// writes. Answers are
 // classified with connectors.ClassifyHTTP; 409 on a create adopts the
 // existing object; a 401 refreshes the integration token once.
 package webex
@@ -52,7 +53,8 @@ type Connector struct {
 	log         zerolog.Logger
 	tokens      *tokenSource
 	onDelete    string
-	bulk        bool
+	bulk        bool // user writes through /Bulk
+	groupBulk   bool // group writes through /Bulk
 	memberChunk int
 	limits      connectors.Limits
 	now         func() time.Time
@@ -67,8 +69,8 @@ var _ connectors.Connector = (*Connector)(nil)
 // (default: /v1/access_token on the base URL's host, which for the default
 // base is https://webexapis.com/v1/access_token; a relative one resolves
 // against base_url).
-// Options: bulk ("true"/"false", default true), member_chunk (1..500,
-// default 100).
+// Options: bulk ("true"/"false", default true), group_bulk (default: bulk's
+// value), member_chunk (1..500, default 100).
 func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error) {
 	return newConnector(s, d)
 }
@@ -136,6 +138,12 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 			return nil, bad("options.bulk must be true or false, got %q", v)
 		}
 	}
+	groupBulk := bulk
+	if v := s.Options["group_bulk"]; v != "" {
+		if groupBulk, err = strconv.ParseBool(v); err != nil {
+			return nil, bad("options.group_bulk must be true or false, got %q", v)
+		}
+	}
 	chunk := defaultMemberChunk
 	if v := s.Options["member_chunk"]; v != "" {
 		if chunk, err = strconv.Atoi(v); err != nil || chunk < 1 || chunk > maxMemberChunk {
@@ -164,6 +172,7 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		log:         d.Log.With().Str("connector", name).Logger(),
 		onDelete:    onDelete,
 		bulk:        bulk,
+		groupBulk:   groupBulk,
 		memberChunk: chunk,
 		now:         time.Now,
 		limits: connectors.Limits{
@@ -200,10 +209,12 @@ func (c *Connector) Name() string { return c.name }
 func (c *Connector) Limits() connectors.Limits { return c.limits }
 
 // Apply implements connectors.Connector. User writes go first (through
-// /Bulk when there are two or more), then groups one by one.
+// /Bulk when there are two or more), then groups: two or more have their
+// writes batched into /Bulk rounds (groupbulk.go), one goes alone.
 func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []connectors.Result {
 	results := make([]connectors.Result, len(batch))
 	var users []*userCall
+	var groups []int
 	for i, ch := range batch {
 		switch ch.Type {
 		case connectors.User:
@@ -215,6 +226,7 @@ func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []conn
 			uc.idx = i
 			users = append(users, uc)
 		case connectors.Group:
+			groups = append(groups, i)
 		default:
 			results[i].Err = connectors.NewPermanent("unknown resource type "+strconv.Quote(ch.Type), nil)
 		}
@@ -226,9 +238,11 @@ func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []conn
 			results[uc.idx] = c.applyUser(ctx, uc)
 		}
 	}
-	for i, ch := range batch {
-		if ch.Type == connectors.Group {
-			results[i] = c.applyGroup(ctx, ch)
+	if c.groupBulk && len(groups) >= 2 {
+		c.applyGroupsBulk(ctx, batch, groups, results)
+	} else {
+		for _, i := range groups {
+			results[i] = c.applyGroup(ctx, batch[i])
 		}
 	}
 	return results
