@@ -205,3 +205,59 @@ func TestVerifyFile(t *testing.T) {
 		t.Errorf("damaged file: %v %q", perr, out.String())
 	}
 }
+
+// Requests are counted by route pattern, never by raw path (an id per
+// user would be a series per user), and unknown paths share one series.
+func TestRequestMetrics(t *testing.T) {
+	b := newBridge(t, "")
+	reg := prometheus.NewRegistry()
+	ts := httptest.NewServer(newRouter(zerolog.Nop(), reg, b.app))
+	defer ts.Close()
+	get := func(path string, auth bool) {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+		if auth {
+			req.Header.Set("Authorization", "Bearer "+e2eToken)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	get("/scim/v2/Users/one", true)
+	get("/scim/v2/Users/two", true)
+	get("/scim/v2/Users", false)
+	get("/no/such/thing", false)
+	get("/healthz", false)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != "scimbridge_http_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			got[labels["method"]+" "+labels["route"]+" "+labels["status"]] = m.GetCounter().GetValue()
+		}
+	}
+	want := map[string]float64{
+		"GET /scim/v2/Users/{id} 404": 2,
+		"GET /scim/v2/* 401":          1,
+		"GET other 404":               1,
+		"GET /healthz 200":            1,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("series %v, want exactly %v", got, want)
+	}
+}

@@ -103,20 +103,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 	}
 	defer app.close()
 
-	r := chi.NewRouter()
-	r.Use(withLogger(log), requestID, accessLog, recoverer)
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ready\n")) })
-	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	app.mount(r)
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeSCIMError(w, http.StatusNotFound, "", "no such endpoint: "+r.URL.Path)
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeSCIMError(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path)
-	})
-
-	srv := newHTTPServer(cfg.Server, r)
+	srv := newHTTPServer(cfg.Server, newRouter(log, reg, app))
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -194,4 +181,22 @@ func nonEmptyOne(s string) []string {
 		return nil
 	}
 	return []string{s}
+}
+
+// newRouter is the program's HTTP surface: request ids, access log and
+// request metrics, panic recovery, health, metrics, SCIM and admin.
+func newRouter(log zerolog.Logger, reg *prometheus.Registry, app *app) http.Handler {
+	r := chi.NewRouter()
+	r.Use(withLogger(log), requestID, accessLog, newRequestMetrics(reg).middleware, recoverer)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ready\n")) })
+	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	app.mount(r)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeSCIMError(w, http.StatusNotFound, "", "no such endpoint: "+r.URL.Path)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeSCIMError(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path)
+	})
+	return r
 }
