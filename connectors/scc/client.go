@@ -61,9 +61,9 @@ func (c *Connector) call(ctx context.Context, op, method, path string, q url.Val
 				}
 				continue
 			}
-			return connectors.Failed, a, connectors.Errorf(connectors.Permanent, a.status, "%s: access token rejected again after a refresh: %s", op, redact(errorMessage(a.body), tok))
+			return connectors.Failed, a, connectors.Errorf(connectors.Permanent, a.status, "%s: access token rejected again after a refresh: %s", op, connectors.Redact(errorMessage(a.body), tok))
 		}
-		msg := redact(errorMessage(a.body), tok)
+		msg := connectors.Redact(errorMessage(a.body), tok)
 		out, err := connectors.ClassifyHTTP(a.status, a.header, kind, op+": "+msg)
 		if kind == connectors.CallCreate && connectors.ClassOf(err) == connectors.Permanent && saysExists(msg) {
 			// The shared table also adopts on an "already exists" message
@@ -132,18 +132,6 @@ func errorMessage(body []byte) string {
 		s = s[:200] + "…"
 	}
 	return s
-}
-
-// redact blanks every secret in a target's message: a gateway may echo
-// the token it was sent, and the message is logged, kept as a dead
-// letter's reason and shown by the admin API.
-func redact(msg string, secrets ...string) string {
-	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
-		}
-	}
-	return msg
 }
 
 func firstNonEmpty(s ...string) string {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
 	"github.com/scimbridge/scimbridge/connectors"
 )
 
@@ -150,7 +151,7 @@ func (t *tokenSource) refreshLocked(ctx context.Context) error {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	start := time.Now()
-	resp, err := t.cfg.hc.Do(req)
+	resp, err := connectors.NoRedirects(t.cfg.hc).Do(req) // the form carries the refresh token
 	if err != nil {
 		t.cfg.log.Warn().Str("operation", "refresh").Dur("duration", time.Since(start)).Err(err).Msg("scc call")
 		return connectors.NewTransient("refresh token", err)
@@ -166,11 +167,11 @@ func (t *tokenSource) refreshLocked(ctx context.Context) error {
 		// The stored refresh token is dead (rotated by a refresh whose
 		// answer was lost, or revoked): only a new API key helps.
 		t.dead = connectors.Errorf(connectors.Permanent, resp.StatusCode,
-			"the refresh token was rejected (%s): create a new API key in SCC and set credentials.access_token, credentials.refresh_token and credentials.api_key_id", redact(errorMessage(body), t.refresh, t.access))
+			"the refresh token was rejected (%s): create a new API key in SCC and set credentials.access_token, credentials.refresh_token and credentials.api_key_id", connectors.Redact(errorMessage(body), t.refresh, t.access))
 		t.cfg.log.Error().Int("status", resp.StatusCode).Msg("scc refresh token rejected; connector needs a new API key in config")
 		return t.dead
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		_, err := connectors.ClassifyHTTP(resp.StatusCode, resp.Header, connectors.CallOther, "refresh token: "+redact(errorMessage(body), t.refresh, t.access))
+		_, err := connectors.ClassifyHTTP(resp.StatusCode, resp.Header, connectors.CallOther, "refresh token: "+connectors.Redact(errorMessage(body), t.refresh, t.access))
 		return err
 	}
 	a := parseTokenAnswer(body)

@@ -83,7 +83,7 @@ func (t *tokens) fetch(ctx context.Context) (string, error) {
 			// oauth2 reports it, ClassifyHTTP would see a success.
 			status = http.StatusBadRequest
 		}
-		_, cerr := connectors.ClassifyHTTP(status, re.Response.Header, connectors.CallOther, redact(tokenMessage(re), t.cfg.ClientSecret))
+		_, cerr := connectors.ClassifyHTTP(status, re.Response.Header, connectors.CallOther, connectors.Redact(tokenMessage(re), t.cfg.ClientSecret))
 		var e *connectors.Error
 		if errors.As(cerr, &e) && e.Class == connectors.Unauthorized {
 			// A rejected key and secret will not get better by retrying.

@@ -80,20 +80,8 @@ func (c *Connector) send1(ctx context.Context, op, method, u string, body []byte
 	}
 	ans := answer{status: resp.StatusCode, header: resp.Header, body: b}
 	ans.msg, ans.success = readBody(resp, b)
-	ans.msg = redact(ans.msg, tok)
+	ans.msg = connectors.Redact(ans.msg, tok)
 	return ans, nil
-}
-
-// redact blanks every secret in a target's message: a gateway may echo
-// the credential it was sent, and the message is logged, kept as a dead
-// letter's reason and shown by the admin API.
-func redact(msg string, secrets ...string) string {
-	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
-		}
-	}
-	return msg
 }
 
 // readBody extracts the target's message from any of its error shapes

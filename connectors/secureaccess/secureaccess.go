@@ -160,7 +160,7 @@ func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error)
 				// would try that after a failure.
 				AuthStyle: oauth2.AuthStyleInHeader,
 			},
-			client: client,
+			client: connectors.NoRedirects(client), // the request carries the API secret
 			lim:    newLimiter(scaleWindows(tokenWindows, scale)),
 			log:    d.Log,
 			name:   name,

@@ -66,7 +66,7 @@ func (c *Connector) do(ctx context.Context, cl call, out any) (connectors.Outcom
 			}
 			continue
 		}
-		outcome, err := connectors.ClassifyHTTP(status, header, cl.kind, errorMessage(answer))
+		outcome, err := connectors.ClassifyHTTP(status, header, cl.kind, connectors.Redact(errorMessage(answer), tok))
 		if err != nil {
 			return outcome, adjust(err)
 		}
@@ -277,7 +277,7 @@ func (t *tokenSource) doRefresh(ctx context.Context) error {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	start := time.Now()
-	resp, err := t.c.hc.Do(req)
+	resp, err := connectors.NoRedirects(t.c.hc).Do(req) // the form carries the client secret and refresh token
 	if err != nil {
 		t.c.log.Info().Str("op", "token.refresh").Err(err).Msg("webex call failed")
 		return connectors.NewTransient("token refresh", err)
@@ -285,7 +285,8 @@ func (t *tokenSource) doRefresh(ctx context.Context) error {
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	t.c.log.Info().Str("op", "token.refresh").Int("status", resp.StatusCode).Dur("duration", time.Since(start)).Msg("webex call")
-	if _, err := connectors.ClassifyHTTP(resp.StatusCode, resp.Header, connectors.CallOther, errorMessage(answer)); err != nil {
+	msg := connectors.Redact(errorMessage(answer), t.clientSecret, t.refresh, t.access)
+	if _, err := connectors.ClassifyHTTP(resp.StatusCode, resp.Header, connectors.CallOther, msg); err != nil {
 		var e *connectors.Error
 		if errors.As(err, &e) && e.Class == connectors.Unauthorized {
 			e.Class = connectors.Permanent // bad client credentials: refreshing again will not help

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -851,5 +852,65 @@ func TestUpdateRecreatesVanishedGroup(t *testing.T) {
 		MembersRemoved: []connectors.Member{{ID: "1", TargetID: u1}}})
 	if res[0].Err != nil || len(e.sim.Groups()) != 0 {
 		t.Errorf("removal from a vanished group: %+v, groups %+v", res[0], e.sim.Groups())
+	}
+}
+
+// Error answers that echo a credential (some gateways do) reach the error
+// (logged, kept as a dead letter's reason, shown by the admin API) with
+// the credential blanked; the token endpoint's redirect is not followed
+// with the client secret and refresh token in the form.
+func TestSecretsEchoedOrRedirected(t *testing.T) {
+	secrets := []string{"sim-secret", "sim-refresh-token", "sim-access-token"}
+	leaks := func(err error) bool {
+		for _, s := range secrets {
+			if err != nil && strings.Contains(err.Error(), s) {
+				return true
+			}
+		}
+		return false
+	}
+	e := newEnv(t, webexsim.Options{}, nil)
+	e.intercept = func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"detail":"bad request with %s"}`, r.Header.Get("Authorization"))
+		return true
+	}
+	if r := e.apply(createUser("1", "a@example.com"))[0]; r.Err == nil || leaks(r.Err) || !strings.Contains(r.Err.Error(), "Bearer [redacted]") {
+		t.Errorf("call error %v, want the message with the token redacted", r.Err)
+	}
+
+	e = newEnv(t, webexsim.Options{}, nil)
+	e.sim.ExpireTokens()
+	e.intercept = func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if !strings.Contains(r.URL.Path, "access_token") {
+			return false
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"message":"invalid grant: %s"}`, body)
+		return true
+	}
+	if r := e.apply(createUser("2", "b@example.com"))[0]; r.Err == nil || leaks(r.Err) {
+		t.Errorf("refresh error %v, want it without the form's secrets", r.Err)
+	}
+
+	var stolen atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, _ := io.ReadAll(r.Body); strings.Contains(string(b), "sim-secret") {
+			stolen.Add(1)
+		}
+		w.WriteHeader(http.StatusBadRequest)
+	}))
+	defer elsewhere.Close()
+	e = newEnv(t, webexsim.Options{}, nil)
+	e.sim.ExpireTokens()
+	e.intercept = func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+		if !strings.Contains(r.URL.Path, "access_token") {
+			return false
+		}
+		http.Redirect(w, r, elsewhere.URL+"/steal", http.StatusTemporaryRedirect)
+		return true
+	}
+	if r := e.apply(createUser("3", "c@example.com"))[0]; r.Err == nil || stolen.Load() != 0 {
+		t.Errorf("token endpoint redirect: %v, %d requests with the secret elsewhere", r.Err, stolen.Load())
 	}
 }
