@@ -173,6 +173,12 @@ func (c *Config) validate() error {
 		if s.RateLimit < 0 || s.BatchSize < 0 || s.Concurrency < 0 {
 			errs = append(errs, fmt.Errorf("connectors.%s: rate_limit, batch_size and concurrency must not be negative", name))
 		}
+		// A sync connector holds the SCIM answer until delivery: past the
+		// server's write timeout the IdP would get a cut connection, not
+		// the 502 that says what failed.
+		if s.Enabled && s.Sync && c.Server.WriteTimeout > 0 && s.SyncTimeout >= c.Server.WriteTimeout {
+			errs = append(errs, fmt.Errorf("connectors.%s.sync_timeout: %s must be shorter than server.write_timeout (%s)", name, s.SyncTimeout, c.Server.WriteTimeout))
+		}
 	}
 	return errors.Join(errs...)
 }

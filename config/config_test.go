@@ -107,6 +107,10 @@ func TestParseErrors(t *testing.T) {
 		{"bad on_delete", "connectors:\n  a:\n    on_delete: nuke\n", "connectors.a.on_delete"},
 		{"half tls", "tls:\n  cert_file: a\n", "tls:"},
 		{"bad duration", "server:\n  read_timeout: soon\n", `invalid duration "soon"`},
+		{"sync outlasting the write timeout", "server:\n  write_timeout: 5s\nconnectors:\n  a:\n    enabled: true\n    sync: true\n    sync_timeout: 5s\n",
+			"connectors.a.sync_timeout: 5s must be shorter than server.write_timeout (5s)"},
+		{"default sync timeout over a short write timeout", "server:\n  write_timeout: 3s\nconnectors:\n  a:\n    enabled: true\n    sync: true\n",
+			"connectors.a.sync_timeout: 10s must be shorter"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
