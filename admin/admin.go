@@ -8,8 +8,10 @@
 //	POST   /admin/deadletters/{connector}/retry          {"retried": n} (all of them)
 //	DELETE /admin/deadletters/{connector}/{id}           204 (discard)
 //	GET    /admin/targets/{type}/{id}                    {"type","id","targets": {"NAME": "target id"}}
-//	POST   /admin/reconcile                              {"reconciled": true} (with WithReconcile)
-//	GET    /admin/verify                                 {"ok", "problems": [...], "total"} (with WithVerify)
+//	POST   /admin/reconcile                              {"reconciled": true} (with WithReconcile; 409 while one runs)
+//	GET    /admin/verify                                 {"ok", "problems": [...], "total"} (with WithVerify; 409 while one runs)
+//
+// Errors, unknown paths and wrong methods included, are {"error": "..."}.
 package admin
 
 import (
@@ -19,6 +21,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/store"
@@ -63,8 +66,36 @@ func Handler(d Dispatcher, token string, opts ...Option) http.Handler {
 			writeError(w, http.StatusUnauthorized, "missing or wrong admin token")
 			return
 		}
+		if h, pattern := mux.Handler(r); pattern == "" {
+			// net/http's own 404/405 are text/plain: answer in JSON like
+			// every other admin error, keeping its Allow header.
+			probe := &statusProbe{header: http.Header{}}
+			h.ServeHTTP(probe, r)
+			if allow := probe.header.Get("Allow"); allow != "" {
+				w.Header().Set("Allow", allow)
+			}
+			writeError(w, probe.status, http.StatusText(probe.status)+": "+r.Method+" "+r.URL.Path)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// statusProbe learns what status (and headers) a handler would answer.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header { return p.header }
+func (p *statusProbe) WriteHeader(s int) {
+	if p.status == 0 {
+		p.status = s
+	}
+}
+func (p *statusProbe) Write(b []byte) (int, error) {
+	p.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
 
 // Option adds an optional endpoint.
@@ -84,6 +115,11 @@ func WithVerify(fn func(limit int) (problems []string, total int, err error)) Op
 }
 
 func (a *api) runVerify(w http.ResponseWriter, _ *http.Request) {
+	if !a.verifying.TryLock() {
+		writeError(w, http.StatusConflict, "a verify is already running")
+		return
+	}
+	defer a.verifying.Unlock()
 	problems, total, err := a.verify(1000)
 	if err != nil {
 		writeErr(w, err)
@@ -96,6 +132,11 @@ func (a *api) runVerify(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (a *api) runReconcile(w http.ResponseWriter, _ *http.Request) {
+	if !a.reconciling.TryLock() {
+		writeError(w, http.StatusConflict, "a reconcile is already running")
+		return
+	}
+	defer a.reconciling.Unlock()
 	if err := a.reconcile(); err != nil {
 		writeErr(w, err)
 		return
@@ -119,6 +160,10 @@ type api struct {
 	d         Dispatcher
 	reconcile func() error
 	verify    func(limit int) ([]string, int, error)
+	// One reconcile (a write transaction over every resource) and one
+	// verify (a read of the whole store) at a time: a client calling them
+	// in a loop must not stack them up in front of SCIM writes.
+	reconciling, verifying sync.Mutex
 }
 
 func (a *api) status(w http.ResponseWriter, _ *http.Request) {

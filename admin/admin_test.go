@@ -278,3 +278,48 @@ func TestVerify(t *testing.T) {
 		t.Errorf("verify: %d %s", code, body)
 	}
 }
+
+// Unknown paths and wrong methods answer JSON like every admin error.
+func TestNotFoundAndMethodAreJSON(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/admin/nope", http.StatusNotFound},
+		{"DELETE", "/admin/status", http.StatusMethodNotAllowed},
+	} {
+		code, body := f.do(t, tt.method, tt.path, token)
+		var e struct {
+			Error string `json:"error"`
+		}
+		if code != tt.status || json.Unmarshal(body, &e) != nil || e.Error == "" {
+			t.Errorf("%s %s: %d %s", tt.method, tt.path, code, body)
+		}
+	}
+}
+
+// A second reconcile or verify while one runs is refused with 409, not
+// stacked up behind it.
+func TestOneReconcileAndVerifyAtATime(t *testing.T) {
+	f := newFixture(t)
+	release := make(chan struct{})
+	started := make(chan struct{}, 2)
+	srv := httptest.NewServer(admin.Handler(f.d, token,
+		admin.WithReconcile(func() error { started <- struct{}{}; <-release; return nil }),
+		admin.WithVerify(func(int) ([]string, int, error) { started <- struct{}{}; <-release; return nil, 0, nil })))
+	defer srv.Close()
+	f.srv = srv
+	for _, ep := range []struct{ method, path string }{{"POST", "/admin/reconcile"}, {"GET", "/admin/verify"}} {
+		first := make(chan int)
+		go func() { code, _ := f.do(t, ep.method, ep.path, token); first <- code }()
+		<-started
+		if code, body := f.do(t, ep.method, ep.path, token); code != http.StatusConflict {
+			t.Errorf("second %s while one runs: %d %s", ep.path, code, body)
+		}
+		release <- struct{}{}
+		if code := <-first; code != http.StatusOK {
+			t.Errorf("first %s: %d", ep.path, code)
+		}
+	}
+}
