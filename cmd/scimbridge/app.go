@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -100,7 +101,7 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 			limiter.SetBurst(max(lim.Burst, 1))
 			limiter.SetLimit(rate.Limit(rps))
 		}
-		log.Info().Str("connector", name).Str("type", s.Type).Bool("simulate", s.Simulate).Str("base_url", s.BaseURL).Msg("connector ready")
+		log.Info().Str("connector", name).Str("type", s.Type).Bool("simulate", s.Simulate).Str("base_url", redactedURL(s.BaseURL)).Msg("connector ready")
 		targets = append(targets, connectors.Target{Connector: conn, Settings: s, Mapper: mapper})
 		fingerprints[name] = s.Type + "/" + mapper.Fingerprint()
 	}
@@ -204,4 +205,14 @@ func (a *app) verify(limit int) (problems []string, total int, err error) {
 		return nil
 	})
 	return problems, total, err
+}
+
+// redactedURL hides a password written into a URL's user info before the
+// URL is logged.
+func redactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

@@ -110,3 +110,15 @@ func TestEnsureToken(t *testing.T) {
 		t.Fatalf("token written into an existing file: %v %v, want mode 0600", fi.Mode(), err)
 	}
 }
+
+func TestRedactedURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:s3cret@api.example.com/v1": "https://user:xxxxx@api.example.com/v1",
+		"https://api.example.com/v1":             "https://api.example.com/v1",
+		"http://[::1:bad":                        "(unparsable URL)",
+	} {
+		if got := redactedURL(in); got != want || strings.Contains(got, "s3cret") {
+			t.Errorf("redactedURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
