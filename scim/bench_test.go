@@ -472,6 +472,31 @@ func BenchmarkListPage(b *testing.B) {
 	}
 }
 
+// BenchmarkGroupMembershipCheck is Entra's membership check,
+// `id eq "g" and members eq "u"`: answered from the id index whatever the
+// number of groups (it used to scan every group and its members).
+//
+//	go test ./scim -run '^$' -bench GroupMembershipCheck -benchtime 2000x -count 3
+func BenchmarkGroupMembershipCheck(b *testing.B) {
+	for _, groups := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("groups=%d", groups), func(b *testing.B) {
+			ts, _ := durableServer(b, loadedStore(b, 1000, groups, 100))
+			c := newClient(b, ts)
+			var page struct {
+				Resources []struct{ ID string }
+			}
+			json.Unmarshal(c.call("GET", "/Groups?attributes=id&count=10", "", http.StatusOK), &page)
+			if len(page.Resources) == 0 {
+				b.Fatal("no groups")
+			}
+			parallel(b, 4, func(i int) {
+				gid := page.Resources[i%len(page.Resources)].ID
+				c.call("GET", "/Groups?attributes=id&filter="+url.QueryEscape(`id eq "`+gid+`" and members eq "nobody"`), "", http.StatusOK)
+			})
+		})
+	}
+}
+
 // BenchmarkAddMembers: adding (or removing) 100 members to a group of
 // 10,000 costs about the same as to a group of 100 (delta, no rewrite).
 func BenchmarkAddMembers(b *testing.B) {

@@ -230,28 +230,34 @@ func decodeDoc(raw []byte) (map[string]any, error) {
 	return doc, err
 }
 
-// indexCandidates answers `attr eq "value"` on an indexed attribute with
-// the ids that may match, in creation order; the filter is still applied
-// to each (the index folds case where the attribute does).
+// indexCandidates answers a filter that requires `attr eq "value"` on an
+// indexed attribute (alone, or as a term of a top-level "and", such as
+// Entra's `id eq "g" and members eq "u"`) with the ids that may match, in
+// creation order; the whole filter is still applied to each (the index
+// folds case where the attribute does). The most selective term wins.
 func indexCandidates(tx *bolt.Tx, d *resourceDef, f *scimpath.Filter) ([]string, bool) {
-	attr, value, ok := f.Equality(&d.path)
-	if !ok {
+	attrs, values := f.Equalities(&d.path)
+	best := -1
+	for i, attr := range attrs {
+		if r := indexRank(d, attr); r > 0 && (best < 0 || r < indexRank(d, attrs[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
 		return nil, false
 	}
 	var ids []string
-	switch {
-	case attr == "id":
+	switch attr, value := attrs[best], values[best]; attr {
+	case "id":
 		ids = []string{value}
-	case attr == "externalId":
-		ids = store.LookupIndex(tx, store.IndexExternalID, d.typ, value)
-	case attr == "userName" && d.typ == store.TypeUser:
+	case "userName":
 		if id := store.LookupUserName(tx, value); id != "" {
 			ids = []string{id}
 		}
-	case attr == "displayName" && d.typ == store.TypeGroup:
+	case "externalId":
+		ids = store.LookupIndex(tx, store.IndexExternalID, d.typ, value)
+	case "displayName":
 		ids = store.LookupIndex(tx, store.IndexDisplayName, d.typ, value)
-	default:
-		return nil, false
 	}
 	if len(ids) > 1 {
 		seq := make(map[string]uint64, len(ids))
@@ -262,6 +268,22 @@ func indexCandidates(tx *bolt.Tx, d *resourceDef, f *scimpath.Filter) ([]string,
 		slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(seq[a], seq[b]) })
 	}
 	return ids, true
+}
+
+// indexRank orders the indexed attributes of d by selectivity (1 is a
+// single resource); 0 means attr has no index.
+func indexRank(d *resourceDef, attr string) int {
+	switch {
+	case attr == "id":
+		return 1
+	case attr == "userName" && d.typ == store.TypeUser:
+		return 2
+	case attr == "externalId":
+		return 3
+	case attr == "displayName" && d.typ == store.TypeGroup:
+		return 4
+	}
+	return 0
 }
 
 // project applies attributes/excludedAttributes to a rendered resource;

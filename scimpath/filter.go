@@ -296,7 +296,34 @@ func (f *Filter) Equality(rs *ResourceSchema) (attr string, value string, ok boo
 	if f == nil || f.root == nil {
 		return "", "", false
 	}
-	n := f.root
+	return equality(f.root, rs)
+}
+
+// Equalities lists the `attr eq "value"` terms (as Equality reads them)
+// that the whole filter requires: the filter itself, or the terms of a
+// conjunction at its top, such as Entra's `id eq "g" and members eq "u"`.
+// A resource the filter matches satisfies every one, so any of them can
+// narrow the candidates to an index lookup.
+func (f *Filter) Equalities(rs *ResourceSchema) (attrs, values []string) {
+	if f == nil || f.root == nil {
+		return nil, nil
+	}
+	var walk func(n *node)
+	walk = func(n *node) {
+		if n.kind == nodeAnd {
+			walk(n.left)
+			walk(n.right)
+			return
+		}
+		if a, v, ok := equality(n, rs); ok {
+			attrs, values = append(attrs, a), append(values, v)
+		}
+	}
+	walk(f.root)
+	return attrs, values
+}
+
+func equality(n *node, rs *ResourceSchema) (attr string, value string, ok bool) {
 	if n.kind != nodeCompare || n.op != "eq" || n.ref.sub != "" {
 		return "", "", false
 	}

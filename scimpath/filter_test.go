@@ -367,6 +367,39 @@ func TestEquality(t *testing.T) {
 	}
 }
 
+// Equalities lists the equality terms a filter requires: those of a
+// top-level conjunction, nested or not, never those under or/not.
+func TestEqualities(t *testing.T) {
+	user, group := CoreUser(), CoreGroup()
+	for _, tt := range []struct {
+		filter string
+		rs     *ResourceSchema
+		want   string
+	}{
+		{`userName eq "a"`, &user, `[userName=a]`},
+		{`userName eq "a" and active eq true`, &user, `[userName=a]`},
+		{`id eq "g1" and members eq "u1"`, &group, `[id=g1]`},
+		{`(externalId eq "e" and userName eq "u") and id eq "i"`, &user, `[externalId=e userName=u id=i]`},
+		{`userName eq "a" or id eq "b"`, &user, `[]`},
+		{`not (userName eq "a") and id eq "b"`, &user, `[id=b]`},
+		{`emails[type eq "work" and value eq "x"] and displayName eq "d"`, &user, `[displayName=d]`},
+		{`active eq true`, &user, `[]`},
+	} {
+		f, err := ParseFilter(tt.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		attrs, values := f.Equalities(tt.rs)
+		var got []string
+		for i := range attrs {
+			got = append(got, attrs[i]+"="+values[i])
+		}
+		if s := "[" + strings.Join(got, " ") + "]"; s != tt.want {
+			t.Errorf("Equalities(%q) = %s, want %s", tt.filter, s, tt.want)
+		}
+	}
+}
+
 func FuzzParseFilter(f *testing.F) {
 	for _, s := range []string{
 		`userName eq "bjensen"`, `userName sw O`, `externalId eq jyoung`,
