@@ -258,6 +258,8 @@ func indexCandidates(tx *bolt.Tx, d *resourceDef, f *scimpath.Filter) ([]string,
 		ids = store.LookupIndex(tx, store.IndexExternalID, d.typ, value)
 	case "displayName":
 		ids = store.LookupIndex(tx, store.IndexDisplayName, d.typ, value)
+	case "emails.value":
+		ids = store.LookupIndex(tx, store.IndexEmail, d.typ, value)
 	}
 	if len(ids) > 1 {
 		seq := make(map[string]uint64, len(ids))
@@ -280,8 +282,10 @@ func indexRank(d *resourceDef, attr string) int {
 		return 2
 	case attr == "externalId":
 		return 3
-	case attr == "displayName" && d.typ == store.TypeGroup:
+	case attr == "emails.value" && d.typ == store.TypeUser:
 		return 4
+	case attr == "displayName" && d.typ == store.TypeGroup:
+		return 5
 	}
 	return 0
 }

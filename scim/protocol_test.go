@@ -10,11 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/rs/zerolog"
 
 	"github.com/scimbridge/scimbridge/store"
 )
@@ -505,4 +508,86 @@ func TestRequiredAttributesMustNotBeEmpty(t *testing.T) {
 	if doc := e.stored(store.TypeUser, id); doc["userName"] != "a@x" {
 		t.Errorf("user after refused PUTs: %v", doc)
 	}
+}
+
+// Entra can match users on their work email: the filter is answered from
+// the email index (every address, case folded) and still applied whole,
+// so the type must match too; the index follows PATCH and DELETE.
+func TestEmailFilterUsesIndex(t *testing.T) {
+	e := newEnv(t, Options{})
+	ann := e.createUser("ann", map[string]any{"emails": []any{
+		map[string]any{"type": "work", "value": "Ann@Work.example", "primary": true},
+		map[string]any{"type": "home", "value": "ann@home.example"},
+	}})
+	e.createUser("bob", map[string]any{"emails": []any{map[string]any{"type": "work", "value": "bob@work.example"}}})
+	find := func(filter string) []string {
+		t.Helper()
+		r := e.must(http.StatusOK, "GET", "/Users"+filterQuery(filter)+"&attributes=id", nil)
+		var ids []string
+		for _, x := range r.body["Resources"].([]any) {
+			ids = append(ids, x.(map[string]any)["id"].(string))
+		}
+		return ids
+	}
+	for _, tt := range []struct {
+		filter string
+		want   []string
+	}{
+		{`emails[type eq "work"].value eq "ann@work.example"`, []string{ann}},
+		{`emails[type eq "work" and value eq "ANN@WORK.EXAMPLE"]`, []string{ann}},
+		{`emails.value eq "ann@home.example"`, []string{ann}},
+		{`emails[type eq "work"].value eq "ann@home.example"`, nil}, // indexed, but not a work address
+		{`emails[type eq "work"].value eq "nobody@example"`, nil},
+	} {
+		if got := find(tt.filter); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.filter, got, tt.want)
+		}
+	}
+	e.must(http.StatusNoContent, "PATCH", "/Users/"+ann, patchBody(`{"op":"replace","path":"emails[type eq \"work\"].value","value":"ann.new@work.example"}`))
+	if got := find(`emails[type eq "work"].value eq "ann@work.example"`); len(got) != 0 {
+		t.Errorf("old address still finds %v", got)
+	}
+	if got := find(`emails[type eq "work"].value eq "ann.new@work.example"`); !slices.Equal(got, []string{ann}) {
+		t.Errorf("new address finds %v", got)
+	}
+	e.must(http.StatusNoContent, "DELETE", "/Users/"+ann, nil)
+	if got := find(`emails.value eq "ann@home.example"`); len(got) != 0 {
+		t.Errorf("deleted user still found: %v", got)
+	}
+}
+
+// A data file written before the email index existed gets it built when
+// the server opens it.
+func TestEmailIndexBuiltForOlderFiles(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		doc := `{"id":"u1","userName":"old","emails":[{"type":"work","value":"old@work.example"}],"meta":{"version":"W/\"1\""}}`
+		if _, err := store.CreateResource(tx, store.TypeUser, "u1", []byte(doc)); err != nil {
+			return err
+		}
+		_, err := store.PutUserName(tx, "old", "u1")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{ExternalURL: "https://scim.example.com"}, db, recordSink{}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.View(func(tx *bolt.Tx) error {
+		if !store.IndexReady(tx, store.IndexEmail, store.TypeUser) {
+			t.Error("index not marked ready")
+		}
+		if ids := store.LookupIndex(tx, store.IndexEmail, store.TypeUser, "OLD@work.example"); !slices.Equal(ids, []string{"u1"}) {
+			t.Errorf("index holds %v", ids)
+		}
+		return nil
+	})
+	verifyStore(t, db)
+	_ = s
 }

@@ -571,7 +571,63 @@ func (s *Server) claimIndexes(tx *bolt.Tx, d *resourceDef, id string, prev, doc 
 			}
 		}
 	}
+	if d.typ == store.TypeUser {
+		before, after := emailKeys(prev), emailKeys(doc)
+		for e := range before {
+			if !after[e] {
+				if err := store.DeleteIndex(tx, store.IndexEmail, d.typ, e, id); err != nil {
+					return err
+				}
+			}
+		}
+		for e := range after {
+			if !before[e] {
+				if err := store.PutIndex(tx, store.IndexEmail, d.typ, e, id); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	return nil
+}
+
+// emailKeys are a user's addresses as the email index keys them.
+func emailKeys(doc map[string]any) map[string]bool {
+	list, _ := doc["emails"].([]any)
+	keys := make(map[string]bool, len(list))
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		if v, ok := m["value"].(string); ok && v != "" {
+			keys[store.Fold(v)] = true
+		}
+	}
+	return keys
+}
+
+// buildEmailIndex indexes every stored user's addresses once, for a data
+// file written before the email index existed.
+func buildEmailIndex(db *store.DB) error {
+	return db.Update(func(tx *bolt.Tx) error {
+		if store.IndexReady(tx, store.IndexEmail, store.TypeUser) {
+			return nil
+		}
+		err := store.ScanResources(tx, store.TypeUser, 0, func(id string, raw []byte) (bool, error) {
+			doc, err := decodeDoc(raw)
+			if err != nil {
+				return false, err
+			}
+			for e := range emailKeys(doc) {
+				if err := store.PutIndex(tx, store.IndexEmail, store.TypeUser, e, id); err != nil {
+					return false, err
+				}
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		return store.MarkIndexReady(tx, store.IndexEmail, store.TypeUser)
+	})
 }
 
 // releaseIndexes removes a deleted resource's index entries.
@@ -587,7 +643,16 @@ func releaseIndexes(tx *bolt.Tx, d *resourceDef, id string, doc map[string]any) 
 		}
 	}
 	if v, ok := doc["externalId"].(string); ok && v != "" {
-		return store.DeleteIndex(tx, store.IndexExternalID, d.typ, v, id)
+		if err := store.DeleteIndex(tx, store.IndexExternalID, d.typ, v, id); err != nil {
+			return err
+		}
+	}
+	if d.typ == store.TypeUser {
+		for e := range emailKeys(doc) {
+			if err := store.DeleteIndex(tx, store.IndexEmail, d.typ, e, id); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

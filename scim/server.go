@@ -110,6 +110,9 @@ func New(opts Options, db *store.DB, sink store.Sink, log zerolog.Logger) (*Serv
 	if err != nil {
 		return nil, fmt.Errorf("scim: %w", err)
 	}
+	if err := buildEmailIndex(db); err != nil {
+		return nil, fmt.Errorf("scim: build the email index: %w", err)
+	}
 	return s, nil
 }
 

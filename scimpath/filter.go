@@ -303,16 +303,35 @@ func (f *Filter) Equality(rs *ResourceSchema) (attr string, value string, ok boo
 // that the whole filter requires: the filter itself, or the terms of a
 // conjunction at its top, such as Entra's `id eq "g" and members eq "u"`.
 // A resource the filter matches satisfies every one, so any of them can
-// narrow the candidates to an index lookup.
+// narrow the candidates to an index lookup. With a schema, an equality on
+// the value of a multi-valued core attribute is listed as "emails.value":
+// `emails.value eq "x"`, or a value filter that requires `value eq "x"`
+// (`emails[type eq "work" and value eq "x"]`, Entra's
+// `emails[type eq "work"].value eq "x"`).
 func (f *Filter) Equalities(rs *ResourceSchema) (attrs, values []string) {
 	if f == nil || f.root == nil {
 		return nil, nil
 	}
 	var walk func(n *node)
 	walk = func(n *node) {
-		if n.kind == nodeAnd {
+		switch {
+		case n.kind == nodeAnd:
 			walk(n.left)
 			walk(n.right)
+			return
+		case n.kind == nodeValuePath && rs != nil:
+			if a := multiValuedCore(rs, n.ref); a != nil {
+				for _, v := range valueEqualities(n.left) {
+					attrs, values = append(attrs, a.Name+".value"), append(values, v)
+				}
+			}
+			return
+		case n.kind == nodeCompare && rs != nil && n.op == "eq" && strings.EqualFold(n.ref.sub, "value"):
+			if a := multiValuedCore(rs, n.ref); a != nil {
+				if s, ok := n.value.raw.(string); ok {
+					attrs, values = append(attrs, a.Name+".value"), append(values, s)
+				}
+			}
 			return
 		}
 		if a, v, ok := equality(n, rs); ok {
@@ -321,6 +340,35 @@ func (f *Filter) Equalities(rs *ResourceSchema) (attrs, values []string) {
 	}
 	walk(f.root)
 	return attrs, values
+}
+
+// multiValuedCore returns the core multi-valued complex attribute ref
+// names, or nil.
+func multiValuedCore(rs *ResourceSchema, ref attrRef) *Attr {
+	if ref.urn != "" && !strings.EqualFold(ref.urn, rs.Core.URN) {
+		return nil
+	}
+	a := findAttr(rs.Core.Attrs, ref.attr)
+	if a == nil || !a.MultiValued || a.Type != TypeComplex {
+		return nil
+	}
+	return a
+}
+
+// valueEqualities lists the strings a value filter requires its element's
+// value to equal (terms of its top-level conjunction).
+func valueEqualities(n *node) []string {
+	switch {
+	case n == nil:
+		return nil
+	case n.kind == nodeAnd:
+		return append(valueEqualities(n.left), valueEqualities(n.right)...)
+	case n.kind == nodeCompare && n.op == "eq" && n.ref.sub == "" && n.ref.urn == "" && strings.EqualFold(n.ref.attr, "value"):
+		if s, ok := n.value.raw.(string); ok {
+			return []string{s}
+		}
+	}
+	return nil
 }
 
 func equality(n *node, rs *ResourceSchema) (attr string, value string, ok bool) {

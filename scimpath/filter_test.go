@@ -382,8 +382,16 @@ func TestEqualities(t *testing.T) {
 		{`(externalId eq "e" and userName eq "u") and id eq "i"`, &user, `[externalId=e userName=u id=i]`},
 		{`userName eq "a" or id eq "b"`, &user, `[]`},
 		{`not (userName eq "a") and id eq "b"`, &user, `[id=b]`},
-		{`emails[type eq "work" and value eq "x"] and displayName eq "d"`, &user, `[displayName=d]`},
+		{`emails[type eq "work" and value eq "x"] and displayName eq "d"`, &user, `[emails.value=x displayName=d]`},
 		{`active eq true`, &user, `[]`},
+		{`emails[type eq "work" and value eq "A@x"]`, &user, `[emails.value=A@x]`},
+		{`emails[type eq "work"].value eq "A@x"`, &user, `[emails.value=A@x]`},
+		{`emails.value eq "a@x" and userName eq "u"`, &user, `[emails.value=a@x userName=u]`},
+		{`emails[type eq "work" or value eq "a@x"]`, &user, `[]`},
+		{`emails[value ne "a@x"]`, &user, `[]`},
+		{`emails.type eq "work"`, &user, `[]`},
+		{`name[givenName eq "x"]`, &user, `[]`},
+		{`emails[value eq "a@x"]`, nil, `[]`},
 	} {
 		f, err := ParseFilter(tt.filter)
 		if err != nil {

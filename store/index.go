@@ -14,6 +14,9 @@ import (
 //	idx/userName               lower-cased userName → user id (unique)
 //	idx/externalId/<typ>       externalId + "\x00" + id → empty (not unique)
 //	idx/displayName/<typ>      lower-cased displayName + "\x00" + id → empty
+//	idx/email/User             lower-cased emails[].value + "\x00" + id → empty
+//	                           (every address of the user, any type; Entra
+//	                           matches on emails[type eq "work"].value)
 //
 // userName and displayName compare case-insensitively in SCIM (caseExact
 // false), so they are folded before they become keys; externalId is
@@ -25,6 +28,7 @@ var bucketUserName = []byte("idx/userName")
 const (
 	IndexExternalID  = "externalId"
 	IndexDisplayName = "displayName"
+	IndexEmail       = "email"
 )
 
 // Fold is the case folding applied to case-insensitive index keys.
@@ -70,7 +74,7 @@ func DeleteUserName(tx *bolt.Tx, name, id string) error {
 }
 
 func multiKey(index, value, id string) []byte {
-	if index == IndexDisplayName {
+	if index == IndexDisplayName || index == IndexEmail {
 		value = Fold(value)
 	}
 	return []byte(value + "\x00" + id)
@@ -108,4 +112,24 @@ func LookupIndex(tx *bolt.Tx, index, typ, value string) []string {
 		ids = append(ids, string(k[len(prefix):]))
 	}
 	return ids
+}
+
+// Indexes added after a data file was first written are built once when
+// the program opens it; the meta bucket records that they are complete.
+
+func readyKey(index, typ string) []byte { return []byte("index/" + index + "/" + typ) }
+
+// IndexReady reports whether the index of typ is complete.
+func IndexReady(tx *bolt.Tx, index, typ string) bool {
+	b := tx.Bucket(metaBucket)
+	return b != nil && b.Get(readyKey(index, typ)) != nil
+}
+
+// MarkIndexReady records that the index of typ is complete.
+func MarkIndexReady(tx *bolt.Tx, index, typ string) error {
+	b, err := bucket(tx, metaBucket)
+	if err != nil {
+		return err
+	}
+	return b.Put(readyKey(index, typ), []byte{1})
 }

@@ -31,6 +31,9 @@ func Verify(tx *bolt.Tx, limit int) (problems []string, total int) {
 	v.multiIndex(IndexExternalID, TypeUser)
 	v.multiIndex(IndexExternalID, TypeGroup)
 	v.multiIndex(IndexDisplayName, TypeGroup)
+	if IndexReady(tx, IndexEmail, TypeUser) { // built at start-up for older files
+		v.emailIndex()
+	}
 	v.memberships()
 	for _, c := range v.connectors() {
 		v.queue(c)
@@ -79,6 +82,7 @@ func (v *verifier) resources(typ string) {
 				UserName    any `json:"userName"`
 				DisplayName any `json:"displayName"`
 				ExternalID  any `json:"externalId"`
+				Emails      any `json:"emails"`
 			}
 			if err := json.Unmarshal(rec[8:], &doc); err != nil {
 				v.report("%s %s: stored JSON is unreadable: %v", typ, id, err)
@@ -94,7 +98,7 @@ func (v *verifier) resources(typ string) {
 			if order == nil || string(order.Get(seqKey(seq))) != id {
 				v.report("%s %s: missing from the listing order (sequence %d)", typ, id, seq)
 			}
-			docs[id] = map[string]any{"userName": doc.UserName, "displayName": doc.DisplayName, "externalId": doc.ExternalID}
+			docs[id] = map[string]any{"userName": doc.UserName, "displayName": doc.DisplayName, "externalId": doc.ExternalID, "emails": doc.Emails}
 			return nil
 		})
 	}
@@ -169,6 +173,38 @@ func (v *verifier) multiIndex(index, typ string) {
 			if cur, _ := doc[index].(string); !bytes.Equal(multiKey(index, cur, string(id)), k) {
 				v.report("idx/%s/%s: %q names %s, whose %s is %q", index, typ, val, id, index, cur)
 			}
+		}
+		return nil
+	})
+}
+
+// emailIndex checks idx/email/User both ways: every address of every user
+// (folded), and nothing else.
+func (v *verifier) emailIndex() {
+	want := map[string]bool{}
+	for id, doc := range v.docs[TypeUser] {
+		list, _ := doc["emails"].([]any)
+		for _, e := range list {
+			m, _ := e.(map[string]any)
+			if val, ok := m["value"].(string); ok && val != "" {
+				want[string(multiKey(IndexEmail, val, id))] = true
+			}
+		}
+	}
+	idx := v.tx.Bucket(multiBucketName(IndexEmail, TypeUser))
+	for k := range want {
+		if idx == nil || idx.Get([]byte(k)) == nil {
+			val, id, _ := strings.Cut(k, "\x00")
+			v.report("User %s: email %q is not indexed", id, val)
+		}
+	}
+	if idx == nil {
+		return
+	}
+	_ = idx.ForEach(func(k, _ []byte) error {
+		if !want[string(k)] {
+			val, id, _ := bytes.Cut(k, []byte{0})
+			v.report("idx/email/User: %q names %s, which has no such address", val, id)
 		}
 		return nil
 	})

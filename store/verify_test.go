@@ -12,8 +12,17 @@ import (
 func seedConsistent(t *testing.T, db *DB) {
 	t.Helper()
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		if err := MarkIndexReady(tx, IndexEmail, TypeUser); err != nil {
+			return err
+		}
+		if err := PutIndex(tx, IndexEmail, TypeUser, "Ann@Work.x", "u1"); err != nil {
+			return err
+		}
 		for _, u := range []struct{ id, name, ext string }{{"u1", "Ann@X", "e1"}, {"u2", "bob@x", ""}} {
 			doc := `{"id":"` + u.id + `","userName":"` + u.name + `"`
+			if u.id == "u1" {
+				doc += `,"emails":[{"type":"work","value":"ann@work.X"}]`
+			}
 			if u.ext != "" {
 				doc += `,"externalId":"` + u.ext + `"`
 				if err := PutIndex(tx, IndexExternalID, TypeUser, u.ext, u.id); err != nil {
@@ -80,6 +89,8 @@ func TestVerify(t *testing.T) {
 		{"externalId not indexed", del("idx/externalId/User", "e1\x00u1"), `User u1: externalId "e1" is not indexed`},
 		{"stale displayName", put("idx/displayName/Group", "old\x00g1", ""), `idx/displayName/Group: "old" names g1, whose displayName is "Staff"`},
 		{"one-way membership", del("memberOf", "u1\x00g1"), "members: u1 in group g1 is missing from memberOf"},
+		{"email not indexed", del("idx/email/User", "ann@work.x\x00u1"), `User u1: email "ann@work.x" is not indexed`},
+		{"stale email", put("idx/email/User", "old@x\x00u1", ""), `idx/email/User: "old@x" names u1, which has no such address`},
 		{"member of a missing group", func(tx *bolt.Tx) error { _, err := AddMember(tx, "g9", "u1", nil); return err }, "members: group g9 (member u1) does not exist"},
 		{"queue entry not indexed", func(tx *bolt.Tx) error { return tx.Bucket([]byte("qidx/webex")).Delete(idxKey(TypeUser, "u1", 1)) }, "queue/webex: entry 1 (User/u1) is missing from qidx"},
 		{"unreadable queue entry", put("queue/webex", string(seqKey(1)), "{"), "queue/webex: entry 0000000000000001 is unreadable"},
