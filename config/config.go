@@ -29,6 +29,9 @@ type Config struct {
 	ExternalURL string   `yaml:"external_url"`
 	Tokens      []string `yaml:"tokens"`
 	AdminToken  string   `yaml:"admin_token"`
+	// MetricsToken, when set, is the bearer token /metrics requires
+	// (Prometheus: authorization.credentials); unset, /metrics is open.
+	MetricsToken string `yaml:"metrics_token"`
 	TLS         TLS      `yaml:"tls"`
 	Log         Log      `yaml:"log"`
 	Server      Server   `yaml:"server"`
@@ -111,6 +114,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	// As for the SCIM tokens: a secret read from a file often ends in a
 	// newline, which no Authorization header can carry; a blank one is unset.
 	cfg.AdminToken = strings.TrimSpace(cfg.AdminToken)
+	cfg.MetricsToken = strings.TrimSpace(cfg.MetricsToken)
 	for name, s := range cfg.Connectors {
 		s.Name = name
 		if s.Type == "" {

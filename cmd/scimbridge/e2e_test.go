@@ -211,7 +211,7 @@ func TestVerifyFile(t *testing.T) {
 func TestRequestMetrics(t *testing.T) {
 	b := newBridge(t, "")
 	reg := prometheus.NewRegistry()
-	ts := httptest.NewServer(newRouter(zerolog.Nop(), reg, b.app))
+	ts := httptest.NewServer(newRouter(zerolog.Nop(), reg, b.app, ""))
 	defer ts.Close()
 	get := func(path string, auth bool) {
 		req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
@@ -259,5 +259,34 @@ func TestRequestMetrics(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("series %v, want exactly %v", got, want)
+	}
+}
+
+// With metrics_token set, /metrics wants it; without, it is open.
+func TestMetricsToken(t *testing.T) {
+	b := newBridge(t, "")
+	for _, tt := range []struct {
+		token, send string
+		want        int
+	}{
+		{"", "", http.StatusOK},
+		{"m-token", "", http.StatusUnauthorized},
+		{"m-token", "wrong", http.StatusUnauthorized},
+		{"m-token", "m-token", http.StatusOK},
+	} {
+		ts := httptest.NewServer(newRouter(zerolog.Nop(), prometheus.NewRegistry(), b.app, tt.token))
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/metrics", nil)
+		if tt.send != "" {
+			req.Header.Set("Authorization", "Bearer "+tt.send)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		ts.Close()
+		if res.StatusCode != tt.want {
+			t.Errorf("metrics_token %q, sent %q: %d, want %d", tt.token, tt.send, res.StatusCode, tt.want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/scim"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -103,7 +104,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 	}
 	defer app.close()
 
-	srv := newHTTPServer(cfg.Server, newRouter(log, reg, app))
+	srv := newHTTPServer(cfg.Server, newRouter(log, reg, app, cfg.MetricsToken))
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -185,12 +186,16 @@ func nonEmptyOne(s string) []string {
 
 // newRouter is the program's HTTP surface: request ids, access log and
 // request metrics, panic recovery, health, metrics, SCIM and admin.
-func newRouter(log zerolog.Logger, reg *prometheus.Registry, app *app) http.Handler {
+func newRouter(log zerolog.Logger, reg *prometheus.Registry, app *app, metricsToken string) http.Handler {
 	r := chi.NewRouter()
 	r.Use(withLogger(log), requestID, accessLog, newRequestMetrics(reg).middleware, recoverer)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ready\n")) })
-	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	if metricsToken != "" {
+		metrics = scim.BearerAuth([]string{metricsToken})(metrics)
+	}
+	r.Handle("/metrics", metrics)
 	app.mount(r)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeSCIMError(w, http.StatusNotFound, "", "no such endpoint: "+r.URL.Path)
