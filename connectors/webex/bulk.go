@@ -118,25 +118,34 @@ func (c *Connector) bulkOnce(ctx context.Context, calls []*userCall, results []c
 		}
 		return
 	}
-	answered := map[*userCall]bool{}
-	for i, o := range resp.Operations {
-		uc := byID[o.BulkID]
-		if uc == nil && o.BulkID == "" && i < len(calls) {
-			uc = calls[i] // no bulkId echoed: answers come in request order
-		}
-		if uc == nil || answered[uc] {
-			continue
-		}
-		answered[uc] = true
-		results[uc.idx] = c.bulkResult(ctx, uc, o)
-	}
+	answers := matchAnswers(resp.Operations, byID, calls)
 	for _, uc := range calls {
-		if !answered[uc] {
+		o, ok := answers[uc]
+		if !ok {
 			// failOnErrors stopped it, or the answer lost it: it may not
 			// have run; a retry is safe (409 adopts, 404 on delete is done).
 			results[uc.idx] = connectors.Result{TargetID: uc.ch.TargetID, Err: connectors.NewTransient("no answer for this operation in the /Bulk response", nil)}
+			continue
+		}
+		results[uc.idx] = c.bulkResult(ctx, uc, o)
+	}
+}
+
+// matchAnswers pairs a /Bulk response's operations with the writes sent:
+// by the bulkId echoed, or by position when the target echoes none. A
+// write left out of the result got no answer.
+func matchAnswers[T comparable](answers []bulkOpResult, byID map[string]T, sent []T) map[T]bulkOpResult {
+	out := make(map[T]bulkOpResult, len(sent))
+	for i, o := range answers {
+		w, ok := byID[o.BulkID]
+		if !ok && o.BulkID == "" && i < len(sent) {
+			w, ok = sent[i], true
+		}
+		if _, seen := out[w]; ok && !seen {
+			out[w] = o
 		}
 	}
+	return out
 }
 
 func (c *Connector) bulkResult(ctx context.Context, uc *userCall, o bulkOpResult) connectors.Result {

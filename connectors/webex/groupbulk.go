@@ -172,24 +172,16 @@ func (b *groupBatch) sendChunk(ps []*pendingWrite) {
 		}
 		return
 	}
-	answered := map[*pendingWrite]bool{}
-	for i, o := range resp.Operations {
-		p := byID[o.BulkID]
-		if p == nil && o.BulkID == "" && i < len(ps) {
-			p = ps[i] // no bulkId echoed: answers come in request order
-		}
-		if p == nil || answered[p] {
-			continue
-		}
-		answered[p] = true
-		p.outcome, p.err = bulkAnswer(p.cl, o, p.out)
-	}
+	answers := matchAnswers(resp.Operations, byID, ps)
 	for _, p := range ps {
-		if !answered[p] {
+		o, ok := answers[p]
+		if !ok {
 			// It may not have run; a retry is safe (409 adopts, adds are
 			// idempotent, 404 on delete or removal is done).
 			p.outcome, p.err = connectors.Failed, connectors.NewTransient("no answer for this operation in the /Bulk response", nil)
+			continue
 		}
+		p.outcome, p.err = bulkAnswer(p.cl, o, p.out)
 	}
 }
 
