@@ -256,16 +256,17 @@ func (b *bulkRun) run(op bulkOperation) *bulkResult {
 	if op.Version != "" {
 		req.Header.Set("If-Match", op.Version)
 	}
-	rec := &recorder{header: http.Header{}}
-	b.single.ServeHTTP(rec, req)
-	res := &bulkResult{Method: method, BulkID: op.BulkID, Status: strconv.Itoa(rec.code()), Version: rec.header.Get("ETag")}
-	if rec.code() >= 300 {
+	var rec bufferWriter
+	b.single.ServeHTTP(&rec, req)
+	status := max(rec.status, http.StatusOK)
+	res := &bulkResult{Method: method, BulkID: op.BulkID, Status: strconv.Itoa(status), Version: rec.Header().Get("ETag")}
+	if status >= 300 {
 		res.Response = json.RawMessage(bytes.Clone(rec.body.Bytes()))
 		return res
 	}
 	switch method {
 	case http.MethodPost:
-		res.Location = rec.header.Get("Location")
+		res.Location = rec.Header().Get("Location")
 		var created struct {
 			ID string `json:"id"`
 		}
@@ -347,24 +348,3 @@ func walkStrings(v any, fn func(string) string) any {
 	}
 	return v
 }
-
-// recorder keeps one operation's answer.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) WriteHeader(status int) {
-	if r.status == 0 {
-		r.status = status
-	}
-}
-func (r *recorder) Write(p []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.body.Write(p)
-}
-func (r *recorder) code() int { return max(r.status, http.StatusOK) }

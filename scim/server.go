@@ -223,16 +223,9 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	// lists are a handful of items: query parameters are ignored.
 	r2.URL.RawQuery = ""
 	if strings.HasPrefix(path, "/Schemas/") {
-		var bw bufferWriter
-		s.elim.ServeHTTP(&bw, r2)
-		var sc map[string]any
-		if bw.status != 0 && bw.status != http.StatusOK || json.Unmarshal(bw.body.Bytes(), &sc) != nil {
-			w.Header().Set("Content-Type", contentType)
-			w.WriteHeader(max(bw.status, http.StatusOK))
-			_, _ = w.Write(bw.body.Bytes())
-			return
+		if sc, ok := s.libraryJSON(w, r2); ok {
+			writeJSON(w, http.StatusOK, withExternalID(sc))
 		}
-		writeJSON(w, http.StatusOK, withExternalID(sc))
 		return
 	}
 	if path != "/Schemas" && path != "/ResourceTypes" {
@@ -241,13 +234,8 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	}
 	// List responses: the library reports the requested count as
 	// itemsPerPage and null for no resources; fix both.
-	var bw bufferWriter
-	s.elim.ServeHTTP(&bw, r2)
-	var lr map[string]any
-	if bw.status != 0 && bw.status != http.StatusOK || json.Unmarshal(bw.body.Bytes(), &lr) != nil {
-		w.Header().Set("Content-Type", contentType)
-		w.WriteHeader(max(bw.status, http.StatusOK))
-		_, _ = w.Write(bw.body.Bytes())
+	lr, ok := s.libraryJSON(w, r2)
+	if !ok {
 		return
 	}
 	res, _ := lr["Resources"].([]any)
@@ -344,4 +332,19 @@ func withExternalID(sc map[string]any) map[string]any {
 		"required":    false, "caseExact": true, "mutability": "readWrite", "returned": "default", "uniqueness": "none",
 	})
 	return sc
+}
+
+// libraryJSON serves r through the library and decodes its JSON answer.
+// An error answer, or one that is not a JSON object, goes to w as it is,
+// and ok is false.
+func (s *Server) libraryJSON(w http.ResponseWriter, r *http.Request) (m map[string]any, ok bool) {
+	var bw bufferWriter
+	s.elim.ServeHTTP(&bw, r)
+	if bw.status != 0 && bw.status != http.StatusOK || json.Unmarshal(bw.body.Bytes(), &m) != nil {
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(max(bw.status, http.StatusOK))
+		_, _ = w.Write(bw.body.Bytes())
+		return nil, false
+	}
+	return m, true
 }
