@@ -32,9 +32,9 @@ type Config struct {
 	// MetricsToken, when set, is the bearer token /metrics requires
 	// (Prometheus: authorization.credentials); unset, /metrics is open.
 	MetricsToken string `yaml:"metrics_token"`
-	TLS         TLS      `yaml:"tls"`
-	Log         Log      `yaml:"log"`
-	Server      Server   `yaml:"server"`
+	TLS          TLS    `yaml:"tls"`
+	Log          Log    `yaml:"log"`
+	Server       Server `yaml:"server"`
 
 	SCIM       scim.Options                   `yaml:"scim"`
 	Connectors map[string]connectors.Settings `yaml:"connectors"`
