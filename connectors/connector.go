@@ -93,6 +93,20 @@ type Connector interface {
 	Apply(ctx context.Context, batch []Change) []Result
 }
 
+// Lister is implemented by connectors whose target can list what it
+// holds, so that drift made behind the bridge's back (an administrator
+// deleting a user in the target) can be found and repaired
+// (Dispatcher.CheckTargets, `scimbridge check-targets`).
+type Lister interface {
+	// List calls fn with the target id of every object of typ (User or
+	// Group) the target holds, paging through the target's list API as
+	// the connector's other calls do (auth, rate limit, retries). The ids
+	// are those Apply answers in Result.TargetID. A type the target does
+	// not hold (Secure Access has no groups) lists nothing. An error from
+	// fn stops the listing and is returned.
+	List(ctx context.Context, typ string, fn func(targetID string) error) error
+}
+
 // Settings are one connector's configuration, as read from config.yaml
 // (secrets already expanded from ${ENV}).
 type Settings struct {
