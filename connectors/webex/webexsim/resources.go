@@ -101,7 +101,10 @@ type ciscoGroupDoc struct {
 	ProvisionSource string `json:"provisionSource,omitempty"`
 }
 
-const maxMembersInGroup = 500 // GET /Groups/{id} returns at most this many
+const (
+	maxMembersInGroup = 500 // GET /Groups/{id} returns at most this many
+	maxListCount      = 500 // the contract's cap on count for GET /Users and /Groups
+)
 
 // --- users ---
 
@@ -257,14 +260,15 @@ func (s *Server) listUsers(q url.Values, base string) result {
 			match = append(match, id)
 		}
 	}
-	start, count, r := paging(q, 100)
+	start, count, r := paging(q, 100, s.maxCount())
 	if r.failed() {
 		return r
 	}
+	proj := parseProjection(q)
 	page := window(match, start, count)
 	res := make([]any, len(page))
 	for i, id := range page {
-		res[i] = s.userOut(id, base)
+		res[i] = proj.apply(s.userOut(id, base))
 	}
 	return ok(http.StatusOK, listResponse(len(match), start, res))
 }
@@ -437,14 +441,15 @@ func (s *Server) listGroups(q url.Values, base string) result {
 			match = append(match, id)
 		}
 	}
-	start, count, r := paging(q, 100)
+	start, count, r := paging(q, 100, s.maxCount())
 	if r.failed() {
 		return r
 	}
+	proj := parseProjection(q)
 	page := window(match, start, count)
 	res := make([]any, len(page))
 	for i, id := range page {
-		res[i] = s.groupOut(id, base, include)
+		res[i] = proj.apply(s.groupOut(id, base, include))
 	}
 	return ok(http.StatusOK, listResponse(len(match), start, res))
 }
@@ -464,7 +469,7 @@ func (s *Server) groupMembers(id string, q url.Values) result {
 	if q.Get("memberType") == "machine" || q.Get("memberType") == "group" {
 		ids = nil // only users are members here
 	}
-	start, count, r := paging(q, maxMembersInGroup)
+	start, count, r := paging(q, maxMembersInGroup, maxMembersInGroup)
 	if r.failed() {
 		return r
 	}
@@ -530,8 +535,9 @@ func matchAny(conds []cond, values func(attr string) []string) bool {
 	return false
 }
 
-// paging reads startIndex (1-based) and count (default def, capped at 500).
-func paging(q url.Values, def int) (start, count int, r result) {
+// paging reads startIndex (1-based; less than 1 means 1) and count
+// (default def, negative means 0, capped at maxCount).
+func paging(q url.Values, def, maxCount int) (start, count int, r result) {
 	start, count = 1, def
 	if v := q.Get("startIndex"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -547,7 +553,7 @@ func paging(q url.Values, def int) (start, count int, r result) {
 		}
 		count = max(n, 0)
 	}
-	return start, min(count, 500), result{}
+	return start, min(count, maxCount), result{}
 }
 
 func window(ids []string, start, count int) []string {

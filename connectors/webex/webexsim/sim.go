@@ -2,10 +2,10 @@
 // contract in shared/contracts/webex.md: bearer tokens that expire and are
 // refreshed at /v1/access_token, the orgId in the path, strict JSON shapes,
 // unique userName and group displayName (409 with Cisco's error body),
-// member ids that must name known users, /Groups/{id}/Members and list
-// paging, and /Bulk with at most 100 operations. Knobs add latency, 5xx,
-// and 429 with or without Retry-After; with the knobs off it is
-// deterministic.
+// member ids that must name known users, /Groups/{id}/Members, list
+// paging with attributes/excludedAttributes, and /Bulk with at most 100
+// operations. Knobs add latency, 5xx, and 429 with or without Retry-After;
+// with the knobs off it is deterministic.
 package webexsim
 
 import (
@@ -47,6 +47,10 @@ type Options struct {
 	RateLimit      int
 	RateWindow     time.Duration
 	OmitRetryAfter bool
+
+	// MaxCount caps count on GET /Users and /Groups below the contract's
+	// 500 (0 = 500), as a service with a smaller page would.
+	MaxCount int
 
 	Seed int64            // for ErrorRate
 	Now  func() time.Time // clock for token expiry and rate windows; default time.Now
@@ -230,6 +234,14 @@ func (s *Server) RemoveGroup(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.deleteGroup(id).status == http.StatusNoContent
+}
+
+// maxCount is the page size cap of GET /Users and /Groups.
+func (s *Server) maxCount() int {
+	if s.opts.MaxCount > 0 {
+		return min(s.opts.MaxCount, maxListCount)
+	}
+	return maxListCount
 }
 
 func (s *Server) expiry() time.Time {
