@@ -8,6 +8,8 @@
 //	POST   /admin/deadletters/{connector}/retry          {"retried": n} (all of them)
 //	DELETE /admin/deadletters/{connector}/{id}           204 (discard)
 //	GET    /admin/targets/{type}/{id}                    {"type","id","targets": {"NAME": "target id"}}
+//	POST   /admin/check-targets[?connector=NAME&repair=true] 202 {"started": true}; 409 while one runs
+//	GET    /admin/check-targets                          connectors.TargetCheck (the latest check)
 //	POST   /admin/reconcile                              {"reconciled": true} (with WithReconcile; 409 while one runs)
 //	GET    /admin/verify                                 {"ok", "problems": [...], "total"} (with WithVerify; 409 while one runs)
 //
@@ -20,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -35,6 +38,8 @@ type Dispatcher interface {
 	RetryDeadLetter(connector string, id uint64) error
 	DiscardDeadLetter(connector string, id uint64) error
 	TargetIDs(typ, id string) (map[string]string, error)
+	StartTargetCheck(names []string, repair bool) error
+	TargetCheck() connectors.TargetCheck
 }
 
 // Handler serves the admin API at /admin/... (full paths: mount it with
@@ -60,6 +65,8 @@ func Handler(d Dispatcher, token string, opts ...Option) http.Handler {
 	mux.HandleFunc("POST /admin/deadletters/{connector}/retry", a.retryAll)
 	mux.HandleFunc("DELETE /admin/deadletters/{connector}/{id}", a.discardDead)
 	mux.HandleFunc("GET /admin/targets/{type}/{id}", a.targets)
+	mux.HandleFunc("POST /admin/check-targets", a.startCheck)
+	mux.HandleFunc("GET /admin/check-targets", a.checkReport)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !authorized(r, token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="scimbridge admin"`)
@@ -255,6 +262,38 @@ func (a *api) targets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"type": typ, "id": r.PathValue("id"), "targets": ids})
+}
+
+// startCheck starts a drift check: what each target holds against what
+// the bridge delivered there (see connectors.Dispatcher.StartTargetCheck).
+func (a *api) startCheck(w http.ResponseWriter, r *http.Request) {
+	var names []string
+	if c := r.URL.Query().Get("connector"); c != "" {
+		names = []string{c}
+	}
+	repair := false
+	if v := r.URL.Query().Get("repair"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "repair must be true or false")
+			return
+		}
+		repair = b
+	}
+	switch err := a.d.StartTargetCheck(names, repair); {
+	case errors.Is(err, connectors.ErrCheckRunning):
+		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, connectors.ErrCannotList):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case err != nil:
+		writeErr(w, err)
+	default:
+		writeJSON(w, http.StatusAccepted, map[string]bool{"started": true})
+	}
+}
+
+func (a *api) checkReport(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, a.d.TargetCheck())
 }
 
 func writeErr(w http.ResponseWriter, err error) {

@@ -323,3 +323,38 @@ func TestOneReconcileAndVerifyAtATime(t *testing.T) {
 		}
 	}
 }
+
+// The drift check starts in the background and reports through GET; a
+// connector that cannot list is a 400, a bad repair flag too.
+func TestCheckTargets(t *testing.T) {
+	f := newFixture(t)
+	if code, body := f.do(t, "POST", "/admin/check-targets?connector=test", token); code != http.StatusBadRequest {
+		t.Errorf("testconn cannot list: %d %s", code, body)
+	}
+	if code, body := f.do(t, "POST", "/admin/check-targets?connector=nope", token); code != http.StatusNotFound {
+		t.Errorf("unknown connector: %d %s", code, body)
+	}
+	if code, body := f.do(t, "POST", "/admin/check-targets?repair=maybe", token); code != http.StatusBadRequest {
+		t.Errorf("bad repair flag: %d %s", code, body)
+	}
+	if code, body := f.do(t, "POST", "/admin/check-targets", token); code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	for {
+		code, body := f.do(t, "GET", "/admin/check-targets", token)
+		var rep struct {
+			Running bool  `json:"running"`
+			Results []any `json:"results"`
+		}
+		if code != http.StatusOK || json.Unmarshal(body, &rep) != nil {
+			t.Fatalf("report: %d %s", code, body)
+		}
+		if !rep.Running {
+			if len(rep.Results) != 0 {
+				t.Errorf("no connector can list, yet results %s", body)
+			}
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

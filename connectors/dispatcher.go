@@ -71,6 +71,10 @@ type Dispatcher struct {
 	opts  options
 	lanes []*lane
 	m     *metrics
+	check struct { // the latest drift check (targets.go)
+		mu    sync.Mutex
+		state TargetCheck
+	}
 }
 
 // NewDispatcher builds the dispatcher for targets. reg may be nil.

@@ -41,7 +41,7 @@ func (s *scriptedConn) Apply(_ context.Context, b []connectors.Change) []connect
 	return out
 }
 
-func scriptedEnv(t *testing.T, c *scriptedConn, opts ...connectors.Option) (*env, *prometheus.Registry) {
+func scriptedEnv(t *testing.T, c connectors.Connector, opts ...connectors.Option) (*env, *prometheus.Registry) {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
 	if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -94,4 +95,25 @@ func SCIMID(tx *bolt.Tx, connector, typ, targetID string) string {
 		return ""
 	}
 	return string(r.Get([]byte(typ + "/" + targetID)))
+}
+
+// EachMapping calls fn for every mapping of typ the connector holds, in
+// SCIM id order, until fn returns false.
+func EachMapping(tx *bolt.Tx, connector, typ string, fn func(id string, m Mapping) bool) error {
+	b := tx.Bucket(mapBucket(connector))
+	if b == nil {
+		return nil
+	}
+	prefix := []byte(typ + "/")
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var m Mapping
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("store: decode mapping %s: %w", k, err)
+		}
+		if !fn(string(k[len(prefix):]), m) {
+			return nil
+		}
+	}
+	return nil
 }

@@ -1,0 +1,226 @@
+package connectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimbridge/scimbridge/store"
+)
+
+// Drift check: compare what a target holds (Lister) with what the bridge
+// delivered there (the id mappings). A resource delivered but gone from
+// the target (deleted by an administrator behind the bridge's back) is
+// "missing"; with repair, its mapping is dropped and its current state
+// queued again, so the connector creates it anew (a group with all its
+// members, a user rejoining its groups). Target objects no mapping names
+// are only counted: other tools may own them.
+//
+// Listing can take minutes against a target with a strict rate limit
+// (Secure Access: 14 requests a minute), so a check runs in the
+// background; TargetCheck reports its progress and result.
+
+// TargetCheckResult is what a check found for one connector and type.
+type TargetCheckResult struct {
+	Connector     string   `json:"connector"`
+	Type          string   `json:"type"`
+	Listed        int      `json:"listed"`                  // objects the target holds
+	Mapped        int      `json:"mapped"`                  // resources the bridge delivered there
+	Missing       []string `json:"missing,omitempty"`       // SCIM ids delivered but gone from the target
+	Requeued      int      `json:"requeued"`                // missing resources queued again (repair)
+	Unknown       int      `json:"unknown"`                 // target objects no mapping names
+	UnknownSample []string `json:"unknownSample,omitempty"` // up to 20 of their target ids
+	Error         string   `json:"error,omitempty"`
+}
+
+// TargetCheck is the state of the latest drift check.
+type TargetCheck struct {
+	Running    bool                `json:"running"`
+	Repair     bool                `json:"repair"`
+	StartedAt  time.Time           `json:"startedAt,omitzero"`
+	FinishedAt time.Time           `json:"finishedAt,omitzero"`
+	Results    []TargetCheckResult `json:"results"`
+}
+
+// ErrCheckRunning is returned when a drift check is already running.
+var ErrCheckRunning = errors.New("a target check is already running")
+
+// ErrCannotList is returned for a connector whose target cannot list.
+var ErrCannotList = errors.New("this connector's target cannot list what it holds")
+
+// StartTargetCheck starts a drift check of the named connectors (all that
+// can list, when names is empty) in the background.
+func (d *Dispatcher) StartTargetCheck(names []string, repair bool) error {
+	var lanes []*lane
+	if len(names) == 0 {
+		for _, l := range d.lanes {
+			if _, ok := l.conn.(Lister); ok {
+				lanes = append(lanes, l)
+			}
+		}
+	}
+	for _, n := range names {
+		l := d.lane(n)
+		if l == nil {
+			return fmt.Errorf("connector %q: %w", n, ErrNotFound)
+		}
+		if _, ok := l.conn.(Lister); !ok {
+			return fmt.Errorf("connector %q: %w", n, ErrCannotList)
+		}
+		lanes = append(lanes, l)
+	}
+	d.check.mu.Lock()
+	defer d.check.mu.Unlock()
+	if d.check.state.Running {
+		return ErrCheckRunning
+	}
+	d.check.state = TargetCheck{Running: true, Repair: repair, StartedAt: time.Now().UTC(), Results: []TargetCheckResult{}}
+	go func() {
+		var results []TargetCheckResult
+		for _, l := range lanes {
+			results = append(results, l.checkTarget(context.Background(), repair)...)
+		}
+		d.check.mu.Lock()
+		d.check.state.Running = false
+		d.check.state.FinishedAt = time.Now().UTC()
+		d.check.state.Results = results
+		d.check.mu.Unlock()
+	}()
+	return nil
+}
+
+// TargetCheck returns the state of the latest drift check.
+func (d *Dispatcher) TargetCheck() TargetCheck {
+	d.check.mu.Lock()
+	defer d.check.mu.Unlock()
+	return d.check.state
+}
+
+// checkTarget compares the connector's mappings with its target's
+// listings, groups then users, and repairs in one transaction: a
+// re-created group then waits for its re-created members, whose new ids
+// it must carry.
+func (l *lane) checkTarget(ctx context.Context, repair bool) []TargetCheckResult {
+	types := []string{Group, User}
+	results := make([]TargetCheckResult, len(types))
+	failed := func(err error) []TargetCheckResult {
+		for i := range results {
+			results[i].Error = err.Error()
+		}
+		l.d.log.Warn().Str("connector", l.name).Err(err).Msg("target check failed")
+		return results
+	}
+	// Mappings taken before listing: a resource delivered while the
+	// listing runs may be missing from it without being gone.
+	before := make([]map[string]string, len(types)) // SCIM id -> target id
+	held := make([]map[string]bool, len(types))
+	for i, typ := range types {
+		results[i] = TargetCheckResult{Connector: l.name, Type: typ}
+		before[i], held[i] = map[string]string{}, map[string]bool{}
+		err := l.d.db.View(func(tx *bolt.Tx) error {
+			return store.EachMapping(tx, l.name, typ, func(id string, m store.Mapping) bool {
+				if m.TargetID != "" {
+					before[i][id] = m.TargetID
+				}
+				return true
+			})
+		})
+		if err != nil {
+			return failed(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Hour)
+	defer cancel()
+	for i, typ := range types {
+		err := l.conn.(Lister).List(ctx, typ, func(targetID string) error {
+			held[i][targetID] = true
+			return nil
+		})
+		if err != nil {
+			return failed(fmt.Errorf("list %ss: %w", typ, err))
+		}
+		results[i].Listed, results[i].Mapped = len(held[i]), len(before[i])
+	}
+	now := time.Now().UTC()
+	err := l.d.db.Update(func(tx *bolt.Tx) error {
+		for i, typ := range types {
+			res := &results[i]
+			res.Missing, res.Requeued, res.Unknown, res.UnknownSample = nil, 0, 0, nil // Update may run fn again
+			for id, tid := range before[i] {
+				if held[i][tid] {
+					continue
+				}
+				m, err := store.GetMapping(tx, l.name, typ, id)
+				if err != nil {
+					return err
+				}
+				sh, err := store.GetShadow(tx, l.name, typ, id)
+				if err != nil {
+					return err
+				}
+				// Changed since the snapshot, on its way, or out of scope:
+				// not a finding (its own delivery decides).
+				if m == nil || m.TargetID != tid || store.HasPending(tx, l.name, typ, id) || sh == nil || !sh.InScope {
+					continue
+				}
+				res.Missing = append(res.Missing, id)
+				if !repair {
+					continue
+				}
+				if err := l.requeue(tx, typ, id, sh, now); err != nil {
+					return err
+				}
+				res.Requeued++
+			}
+			slices.Sort(res.Missing)
+			for tid := range held[i] {
+				if store.SCIMID(tx, l.name, typ, tid) == "" {
+					res.Unknown++
+					if len(res.UnknownSample) < 20 {
+						res.UnknownSample = append(res.UnknownSample, tid)
+					}
+				}
+			}
+			slices.Sort(res.UnknownSample)
+		}
+		return nil
+	})
+	if err != nil {
+		return failed(err)
+	}
+	for _, res := range results {
+		if len(res.Missing) > 0 {
+			l.d.log.Warn().Str("connector", l.name).Str("type", res.Type).Int("missing", len(res.Missing)).Bool("repair", repair).
+				Msg("resources delivered to the target are gone from it")
+		}
+	}
+	return results
+}
+
+// requeue drops a missing resource's mapping and queues its current
+// state, so the connector creates it again: a group with every member it
+// has, a user followed by its memberships.
+func (l *lane) requeue(tx *bolt.Tx, typ, id string, sh *store.Shadow, now time.Time) error {
+	if err := store.DeleteMapping(tx, l.name, typ, id); err != nil {
+		return err
+	}
+	e := &store.Entry{Type: typ, ID: id, Op: string(OpUpsert), Fields: sh.Fields, EnqueuedAt: now}
+	if typ == Group {
+		ids, err := store.MemberIDs(tx, id)
+		if err != nil {
+			return err
+		}
+		e.MembersAdded = ids
+	}
+	if err := l.append(tx, e); err != nil {
+		return err
+	}
+	if typ == User {
+		return l.joinGroups(tx, id, now)
+	}
+	return nil
+}
