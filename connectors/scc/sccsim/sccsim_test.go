@@ -241,6 +241,111 @@ func TestPaging(t *testing.T) {
 	}
 }
 
+// walkIDs pages through a collection (path with its query, without max
+// and cursor) and returns every id and the number of pages; between runs
+// after each page. It fails on a page that is not a list, a cursor that is
+// "" or a walk that does not end.
+func walkIDs(t *testing.T, s *Server, path, key string, size int, between func(page int)) ([]string, int) {
+	t.Helper()
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	next := fmt.Sprintf("%s%smax=%d", path, sep, size)
+	var ids []string
+	for pages := 1; ; pages++ {
+		if pages > 100 {
+			t.Fatal("paging does not end")
+		}
+		w := do(t, s, req{method: "GET", path: next})
+		if w.Code != 200 {
+			t.Fatalf("GET %s: %d %s", next, w.Code, w.Body)
+		}
+		p := decode[map[string]json.RawMessage](t, w)
+		var items []struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(p[key], &items); err != nil || items == nil {
+			t.Fatalf("GET %s: %q is not a list: %s", next, key, w.Body)
+		}
+		for _, it := range items {
+			ids = append(ids, it.ID)
+		}
+		if between != nil {
+			between(pages)
+		}
+		raw, ok := p["cursor"]
+		if !ok {
+			return ids, pages
+		}
+		var cur string
+		if json.Unmarshal(raw, &cur) != nil || cur == "" {
+			t.Fatalf(`GET %s: cursor %s; omit it when nothing remains`, next, raw)
+		}
+		next = fmt.Sprintf("%s%smax=%d&cursor=%s", path, sep, size, cur)
+	}
+}
+
+// TestListEveryStatus: an unfiltered user list holds every status (a
+// PENDING invite is a user); status filters page with their own cursors.
+func TestListEveryStatus(t *testing.T) {
+	s, _ := newSim(Options{})
+	var all, pending []string
+	for i, st := range []string{"ACTIVE", "PENDING", "DISABLE", "SHARED", "PENDING", "ACTIVE", "PENDING"} {
+		id := s.AddUser(fmt.Sprintf("u%d@example.com", i), "U", "Ser", st)
+		all = append(all, id)
+		if st == "PENDING" {
+			pending = append(pending, id)
+		}
+	}
+	w := do(t, s, req{method: "PATCH", path: users, body: `{"operation":"invite","email":"new@example.com","firstName":"N","lastName":"U"}`})
+	if w.Code != 200 {
+		t.Fatalf("invite: %d %s", w.Code, w.Body)
+	}
+	invited := s.Users()[len(s.Users())-1].TargetID
+	all, pending = append(all, invited), append(pending, invited)
+
+	if got, pages := walkIDs(t, s, users, "users", 3, nil); fmt.Sprint(got) != fmt.Sprint(all) || pages != 3 {
+		t.Errorf("unfiltered: %v in %d pages, want %v in 3", got, pages, all)
+	}
+	if got, pages := walkIDs(t, s, users+"?status=PENDING", "users", 2, nil); fmt.Sprint(got) != fmt.Sprint(pending) || pages != 2 {
+		t.Errorf("PENDING: %v in %d pages, want %v in 2", got, pages, pending)
+	}
+}
+
+// TestPagingAdminGroups: admin groups page like users; a deletion between
+// pages (even of the item the cursor names) skips nothing else; an empty
+// org answers an empty list without a cursor.
+func TestPagingAdminGroups(t *testing.T) {
+	s, _ := newSim(Options{})
+	w := do(t, s, req{method: "GET", path: grps})
+	if w.Code != 200 || strings.TrimSpace(w.Body.String()) != `{"groups":[]}` {
+		t.Errorf("empty: %d %s, want {\"groups\":[]}", w.Code, w.Body)
+	}
+	var ids []string
+	for i := range 7 {
+		ids = append(ids, s.AddGroup(fmt.Sprintf("G%d", i)))
+	}
+	got, pages := walkIDs(t, s, grps, "groups", 3, func(page int) {
+		if page == 1 {
+			// The cursor names G3, the next page's first item: delete it.
+			if w := do(t, s, req{method: "DELETE", path: grps + "/" + ids[3]}); w.Code != 204 {
+				t.Fatalf("delete: %d %s", w.Code, w.Body)
+			}
+		}
+	})
+	want := append(append([]string{}, ids[:3]...), ids[4:]...)
+	if fmt.Sprint(got) != fmt.Sprint(want) || pages != 2 {
+		t.Errorf("walk: %v in %d pages, want %v in 2", got, pages, want)
+	}
+	if w := do(t, s, req{method: "GET", path: grps + "?max=501"}); w.Code != 400 {
+		t.Errorf("max=501: %d, want 400", w.Code)
+	}
+	if w := do(t, s, req{method: "GET", path: grps + "?status=ACTIVE"}); w.Code != 400 {
+		t.Errorf("unknown query parameter: %d, want 400", w.Code)
+	}
+}
+
 func TestRefreshRotatesBothTokens(t *testing.T) {
 	s, _ := newSim(Options{TokenLifetime: time.Hour})
 	tokenPath := "/v1/organizations/" + org + "/apiKeys/" + keyID + "/token"
