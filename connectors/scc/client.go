@@ -3,6 +3,7 @@ package scc
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +17,8 @@ import (
 )
 
 // pageSize is the largest page the contract allows; fewer pages means
-// fewer calls when a lookup has to walk the user list.
+// fewer calls when a lookup has to walk the user list. (Connector.pageSize
+// starts here; tests make it small.)
 const pageSize = 500
 
 // maxPages stops a walk over a target whose cursors never end.
@@ -146,6 +148,7 @@ func firstNonEmpty(s ...string) string {
 // decodeList reads one page of a collection: the decided envelope
 // {"<key>":[…], "cursor":"<next>"}, tolerating a bare array, the common
 // envelope names and a next cursor under nextCursor or a pagination object.
+// Items are nil (not empty) when the answer holds no list at all.
 func decodeList(body []byte, key string) ([]json.RawMessage, string, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
@@ -164,12 +167,20 @@ func decodeList(body []byte, key string) ([]json.RawMessage, string, error) {
 	}
 	var items []json.RawMessage
 	for _, k := range []string{key, "items", "data", "results", "content"} {
-		if raw, ok := env[k]; ok && !isNull(raw) {
-			if err := json.Unmarshal(raw, &items); err != nil {
-				return nil, "", fmt.Errorf("list answer: %q is not an array", k)
-			}
-			break
+		raw, ok := env[k]
+		if !ok {
+			continue
 		}
+		if isNull(raw) {
+			// A null list is an empty one; nil items mean no list at all.
+			items = []json.RawMessage{}
+			continue
+		}
+		items = nil
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, "", fmt.Errorf("list answer: %q is not an array", k)
+		}
+		break
 	}
 	return items, cursorOf(env), nil
 }
@@ -212,32 +223,54 @@ func jsonString(raw json.RawMessage) string {
 }
 
 // walk calls fn for each item of a collection, page by page, until fn
-// returns false or the pages end.
+// returns false or the pages end. A target whose paging does not end (a
+// cursor it already gave, the same page again, more than maxPages pages)
+// or a page that is not a list is a transient error, not the end of the
+// list: a listing cut short would pass for a complete one.
 func (c *Connector) walk(ctx context.Context, op, path, key string, q url.Values, fn func(json.RawMessage) bool) error {
 	q = cloneValues(q)
-	q.Set("max", strconv.Itoa(pageSize))
-	seen := map[string]bool{}
+	q.Set("max", strconv.Itoa(c.pageSize))
+	cursors := map[string]bool{}
+	pages := map[[sha256.Size]byte]bool{}
 	for range maxPages {
 		_, a, err := c.call(ctx, op, http.MethodGet, path, q, nil, connectors.CallOther)
 		if err != nil {
 			return err
 		}
 		items, next, err := decodeList(a.body, key)
+		if err == nil && items == nil {
+			err = fmt.Errorf("the answer carries no %q list", key)
+		}
 		if err != nil {
 			return connectors.NewTransient(op, err)
+		}
+		if len(items) > 0 {
+			h := sha256.New()
+			for _, it := range items {
+				h.Write(it)
+				h.Write([]byte{0})
+			}
+			sum := [sha256.Size]byte(h.Sum(nil))
+			if pages[sum] {
+				return connectors.NewTransient(op+": the target answered the same page twice (its paging ignores the cursor)", nil)
+			}
+			pages[sum] = true
 		}
 		for _, it := range items {
 			if !fn(it) {
 				return nil
 			}
 		}
-		if next == "" || seen[next] {
+		if next == "" {
 			return nil
 		}
-		seen[next] = true
+		if cursors[next] {
+			return connectors.NewTransient(op+": the target answered a cursor it had already given (its paging does not end)", nil)
+		}
+		cursors[next] = true
 		q.Set("cursor", next)
 	}
-	return nil
+	return connectors.NewTransient(fmt.Sprintf("%s: more than %d pages (the target's paging does not end)", op, maxPages), nil)
 }
 
 func cloneValues(q url.Values) url.Values {

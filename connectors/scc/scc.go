@@ -82,6 +82,7 @@ type Connector struct {
 	tokens   *tokenSource
 	onDelete string
 	limits   connectors.Limits
+	pageSize int // max per list page
 
 	mu    sync.Mutex
 	cache map[string]string // lower-cased email -> user id, learned from listings
@@ -148,7 +149,7 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		limits.Rate = s.RateLimit
 	}
 	return &Connector{name: name, base: orgBase, hc: hc, log: log, tokens: ts, onDelete: onDelete,
-		limits: limits, cache: map[string]string{}}, nil
+		limits: limits, pageSize: pageSize, cache: map[string]string{}}, nil
 }
 
 // baseURL defaults the base and adds /v1 when only a host is given.

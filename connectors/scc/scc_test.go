@@ -658,6 +658,13 @@ func TestDecodeList(t *testing.T) {
 	if _, _, err := decodeList([]byte(`{"users":{}}`), "users"); err == nil {
 		t.Errorf("an object where the list should be was accepted")
 	}
+	// walk tells an empty list from an answer without one.
+	if items, _, _ := decodeList([]byte(`{"users":null}`), "users"); items == nil {
+		t.Errorf("a null list decoded as no list")
+	}
+	if items, _, _ := decodeList([]byte(`{"message":"ok"}`), "users"); items != nil {
+		t.Errorf("an answer without a list decoded as a list")
+	}
 }
 
 func FuzzDecodeList(f *testing.F) {

@@ -1,0 +1,64 @@
+package scc
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/scimbridge/scimbridge/connectors"
+)
+
+var _ connectors.Lister = (*Connector)(nil)
+
+// List calls fn with the SCC id of every user (typ User) or admin group
+// (typ Group) the organization holds: the ids Apply answers in
+// Result.TargetID. Users are listed whatever their status: a PENDING
+// invite holds the user (Apply answers its id as soon as it is invited),
+// and a disabled user is still there. It pages through GET /users or GET
+// /adminGroups (max=500 a page, following the cursor) with the
+// connector's usual call path; each id is passed once. An item without an
+// id, or paging that does not end, fails the listing rather than passing
+// a short list for a complete one. An error from fn stops the listing and
+// is returned as is; another type is Unsupported.
+func (c *Connector) List(ctx context.Context, typ string, fn func(targetID string) error) error {
+	var op, path, key string
+	var idOf func(json.RawMessage) (id, mail string)
+	switch typ {
+	case connectors.User:
+		op, path, key = "list users", "/users", "users"
+		idOf = func(raw json.RawMessage) (string, string) {
+			u := parseUser(raw)
+			return u.ID, strings.ToLower(u.Email)
+		}
+	case connectors.Group:
+		op, path, key = "list groups", "/adminGroups", "groups"
+		idOf = func(raw json.RawMessage) (string, string) { return parseObject(raw).str("id", "groupId"), "" }
+	default:
+		return connectors.NewUnsupported("SCC has no resource type " + typ)
+	}
+	seen := map[string]bool{}
+	var stop error
+	err := c.walk(ctx, op, path, key, nil, func(raw json.RawMessage) bool {
+		id, mail := idOf(raw)
+		if id == "" {
+			stop = connectors.NewTransient(op+": an item without an id in the answer", nil)
+			return false
+		}
+		if seen[id] {
+			return true
+		}
+		seen[id] = true
+		if mail != "" {
+			c.learn(mail, id) // spares a later adoption its walk
+		}
+		if err := fn(id); err != nil {
+			stop = err
+			return false
+		}
+		return true
+	})
+	if stop != nil {
+		return stop
+	}
+	return err
+}
