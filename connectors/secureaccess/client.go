@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -143,43 +145,44 @@ type registration struct {
 type page struct {
 	Total  *int           `json:"total"`
 	Data   []registration `json:"data"`
-	Offset int            `json:"offset"`
+	Offset *int           `json:"offset"` // nil when the answer has none
 	Limit  int            `json:"limit"`
 }
 
 // lookup finds the registrations of deletes that came without their
 // previous fields (the contract needs authName and label even to set a
 // registration inactive). It pages through the device registrations once
-// for all of them; keys not found were never registered.
+// for all of them, stopping when all are found; keys not found were never
+// registered.
 func (c *Connector) lookup(ctx context.Context, batch []connectors.Change, idx []int) (map[string]item, error) {
 	want := map[string]bool{}
 	for _, i := range idx {
 		want[keyOf(batch[i])] = true
 	}
 	found := map[string]item{}
-	for offset := 0; len(found) < len(want); {
-		p, err := c.list(ctx, offset)
-		if err != nil {
-			return nil, err
+	err := c.scan(ctx, func(r registration) (bool, error) {
+		if want[r.Key] {
+			found[r.Key] = item{Key: r.Key, Label: r.Label, AuthName: r.AuthName, Status: "inactive",
+				DomainName: r.DomainName, SamAccountName: r.SamAccountName, GUIDHash: r.GUIDHash}
 		}
-		for _, r := range p.Data {
-			if want[r.Key] {
-				found[r.Key] = item{Key: r.Key, Label: r.Label, AuthName: r.AuthName, Status: "inactive",
-					DomainName: r.DomainName, SamAccountName: r.SamAccountName, GUIDHash: r.GUIDHash}
-			}
-		}
-		offset += len(p.Data)
-		if len(p.Data) == 0 || (p.Total != nil && offset >= *p.Total) || (p.Total == nil && len(p.Data) < MaxBatch) {
-			break
-		}
+		return len(found) < len(want), nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return found, nil
 }
 
-// list reads one page of device registrations.
+// list reads one page of up to MaxBatch device registrations from
+// offset: one GET in a slot of the connector's limiter, with the token
+// and 401 renewal of every other call, its answer classified as a PUT's.
 func (c *Connector) list(ctx context.Context, offset int) (page, error) {
 	slot, err := c.lim.wait(ctx)
 	if err != nil {
+		var w errWait
+		if errors.As(err, &w) {
+			return page{}, &connectors.Error{Class: connectors.Transient, RetryAfter: w.wait, Msg: "waiting for a rate-limit slot", Err: err}
+		}
 		return page{}, connectors.NewTransient("waiting for a rate-limit slot", err)
 	}
 	q := url.Values{"offset": {strconv.Itoa(offset)}, "limit": {strconv.Itoa(MaxBatch)}}
@@ -188,15 +191,36 @@ func (c *Connector) list(ctx context.Context, offset int) (page, error) {
 		return page{}, err
 	}
 	if ans.status < 200 || ans.status > 299 {
-		if ans.status == http.StatusTooManyRequests {
-			c.lim.throttled(connectors.ParseRetryAfter(ans.header.Get("Retry-After"), time.Now()))
-		}
 		_, err := connectors.ClassifyHTTP(ans.status, ans.header, connectors.CallOther, ans.msg)
-		return page{}, err
+		var e *connectors.Error
+		switch {
+		case ans.status == http.StatusTooManyRequests:
+			if errors.As(err, &e) {
+				e.RetryAfter = c.lim.throttled(e.RetryAfter)
+			}
+		case connectors.ClassOf(err) == connectors.Unauthorized:
+			c.lim.ok()
+			err = connectors.Errorf(connectors.Permanent, ans.status, "%s (again after a fresh token)", ans.msg)
+		default:
+			c.lim.ok()
+		}
+		return page{}, listError(offset, err)
 	}
+	c.lim.ok()
 	var p page
 	if err := json.Unmarshal(ans.body, &p); err != nil {
-		return page{}, connectors.NewPermanent("list registrations: unreadable answer", err)
+		return page{}, connectors.NewPermanent(fmt.Sprintf("list registrations at offset %d: unreadable answer", offset), err)
 	}
 	return p, nil
+}
+
+// listError says which page a classified error is about.
+func listError(offset int, err error) error {
+	var e *connectors.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	named := *e
+	named.Msg = fmt.Sprintf("list registrations at offset %d: %s", offset, e.Msg)
+	return &named
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -488,4 +489,72 @@ func FuzzDecodeItems(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestListShape: a GET page carries exactly the contract's fields per
+// item, pages a larger set with the default limit of 100 and up to 250,
+// and counts against the rate windows like a PUT.
+func TestListShape(t *testing.T) {
+	s := New(Options{RateScale: 1000}) // the one-second window spans the test
+	auth := token(t, s)
+	var b []string
+	for i := range 260 {
+		st := "active"
+		if i%2 == 1 {
+			st = "inactive"
+		}
+		b = append(b, fmt.Sprintf(`{"key":"k%d","label":"L%d","status":%q,"authName":"u%d"}`, i, i, st, i))
+	}
+	if w := do(t, s, "PUT", regPath+Device, auth, "application/json", "["+strings.Join(b[:250], ",")+"]"); w.Code != 200 {
+		t.Fatal(w.Code, w.Body)
+	}
+	if w := do(t, s, "PUT", regPath+Device, auth, "application/json", "["+strings.Join(b[250:], ",")+"]"); w.Code != 200 {
+		t.Fatal(w.Code, w.Body)
+	}
+	for _, tc := range []struct {
+		query           string
+		lim, off, n     int
+		first, firstSts string
+	}{
+		{"", 100, 0, 100, "k0", "active"},
+		{"?offset=250&limit=250", 250, 250, 10, "k250", "active"},
+		{"?offset=1&limit=1", 1, 1, 1, "k1", "inactive"}, // inactive registrations are listed
+	} {
+		w := do(t, s, "GET", regPath+Device+tc.query, auth, "", "")
+		if w.Code != 200 {
+			t.Fatalf("%s: %d %s", tc.query, w.Code, w.Body)
+		}
+		var raw struct {
+			Total, Limit, Offset int
+			Data                 []map[string]json.RawMessage
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &raw); err != nil {
+			t.Fatal(err)
+		}
+		if raw.Total != 260 || raw.Limit != tc.lim || raw.Offset != tc.off || len(raw.Data) != tc.n {
+			t.Errorf("%s: total %d limit %d offset %d n %d, want 260 %d %d %d", tc.query, raw.Total, raw.Limit, raw.Offset, len(raw.Data), tc.lim, tc.off, tc.n)
+			continue
+		}
+		var keys []string
+		for k := range raw.Data[0] {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if want := []string{"authName", "createdAt", "key", "label", "modifiedAt", "status"}; !slices.Equal(keys, want) {
+			t.Errorf("%s: item fields %v, want %v", tc.query, keys, want)
+		}
+		if got := string(raw.Data[0]["key"]); got != `"`+tc.first+`"` {
+			t.Errorf("%s: first key %s, want %s", tc.query, got, tc.first)
+		}
+		if got := string(raw.Data[0]["status"]); got != `"`+tc.firstSts+`"` {
+			t.Errorf("%s: first status %s, want %s", tc.query, got, tc.firstSts)
+		}
+	}
+	// 2 PUTs and 3 GETs spent the 5 a second: a sixth request, GET or PUT, is refused.
+	if w := do(t, s, "GET", regPath+Device, auth, "", ""); w.Code != 429 {
+		t.Errorf("6th request in a second: %d, want 429 (GETs count)", w.Code)
+	}
+	if st := s.Stats(); st.RateLimited != 1 || st.Calls != 6 {
+		t.Errorf("stats %+v, want 6 calls, 1 rate-limited", st)
+	}
 }
