@@ -56,6 +56,7 @@ type Connector struct {
 	bulk        bool // user writes through /Bulk
 	groupBulk   bool // group writes through /Bulk
 	memberChunk int
+	listPage    int // count of a List page; tests lower it
 	limits      connectors.Limits
 	now         func() time.Time
 }
@@ -174,6 +175,7 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		bulk:        bulk,
 		groupBulk:   groupBulk,
 		memberChunk: chunk,
+		listPage:    defaultListPage,
 		now:         time.Now,
 		limits: connectors.Limits{
 			BatchSize: maxBulkOps,
