@@ -18,9 +18,10 @@ var _ connectors.Lister = (*Connector)(nil)
 //
 // It pages with GET ?offset&limit=250: a target of n registrations costs
 // max(1, ceil(n/250)) requests (the target's total says when to stop),
-// each in a slot of the same limiter as the PUTs, so a listing never draws a 429 and shares the 14-a-minute
-// budget with deliveries: 10,000 registrations are 40 GETs, about three
-// minutes of the minute window. Errors are classified as a PUT's are.
+// each in a slot of the same limiter as the PUTs, so a listing never
+// draws a 429 and shares the 14-a-minute budget with deliveries: 10,000
+// registrations are 40 GETs, about two minutes of an idle budget. Errors
+// are classified as a PUT's are.
 func (c *Connector) List(ctx context.Context, typ string, fn func(targetID string) error) error {
 	switch typ {
 	case connectors.User:
