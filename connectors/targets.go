@@ -135,15 +135,29 @@ func (l *lane) checkTarget(ctx context.Context, repair bool) []TargetCheckResult
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
-	for i, typ := range types {
-		err := l.conn.(Lister).List(ctx, typ, func(targetID string) error {
-			held[i][targetID] = true
+	list := func(i int, seen map[string]bool) error {
+		return l.conn.(Lister).List(ctx, types[i], func(targetID string) error {
+			seen[targetID] = true
 			return nil
 		})
-		if err != nil {
+	}
+	for i, typ := range types {
+		if err := list(i, held[i]); err != nil {
 			return failed(fmt.Errorf("list %ss: %w", typ, err))
 		}
 		results[i].Listed, results[i].Mapped = len(held[i]), len(before[i])
+		// Targets page by position without a snapshot: an object created or
+		// deleted meanwhile can hide another one from a listing. When some
+		// delivered object seems gone, list again; only what both listings
+		// lack is missing.
+		for _, tid := range before[i] {
+			if !held[i][tid] {
+				if err := list(i, held[i]); err != nil {
+					return failed(fmt.Errorf("list %ss again: %w", typ, err))
+				}
+				break
+			}
+		}
 	}
 	now := time.Now().UTC()
 	err := l.d.db.Update(func(tx *bolt.Tx) error {
