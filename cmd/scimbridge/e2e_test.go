@@ -19,6 +19,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
 	"github.com/scimbridge/scimbridge/connectors/webex/webexsim"
 	"github.com/scimbridge/scimbridge/store"
@@ -334,4 +335,57 @@ func FuzzRequest(f *testing.F) {
 			t.Fatalf("%s %s?%s %q: %d", method, path, query, body, res.StatusCode)
 		}
 	})
+}
+
+// check-targets end to end: a group an administrator deleted in Webex is
+// reported missing, and with repair comes back with its members.
+func TestCheckTargetsRepairsWebex(t *testing.T) {
+	b := newBridge(t, "  webex: {type: webex, enabled: true, simulate: true}\n")
+	var ids []string
+	for _, name := range []string{"a", "b"} {
+		u := b.do("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"`+name+`@example.com",
+			"emails":[{"value":"`+name+`@example.com","type":"work","primary":true}],"active":true}`, http.StatusCreated)
+		ids = append(ids, u["id"].(string))
+	}
+	g := b.do("POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Ops",
+		"members":[{"value":"`+ids[0]+`"},{"value":"`+ids[1]+`"}]}`, http.StatusCreated)
+	b.settle()
+	sim := b.sim(0).(*webexsim.Server)
+	check := func(repair bool) []connectors.TargetCheckResult {
+		t.Helper()
+		if err := b.app.dispatcher.StartTargetCheck(nil, repair); err != nil {
+			t.Fatal(err)
+		}
+		for b.app.dispatcher.TargetCheck().Running {
+			time.Sleep(5 * time.Millisecond)
+		}
+		return b.app.dispatcher.TargetCheck().Results
+	}
+	missing := func(rs []connectors.TargetCheckResult) []string {
+		var out []string
+		for _, r := range rs {
+			if r.Error != "" {
+				t.Fatalf("%s %s: %s", r.Connector, r.Type, r.Error)
+			}
+			out = append(out, r.Missing...)
+		}
+		return out
+	}
+	if m := missing(check(false)); len(m) != 0 {
+		t.Fatalf("missing before any drift: %v", m)
+	}
+	if !sim.RemoveGroup(sim.Groups()[0].TargetID) {
+		t.Fatal("no group to remove")
+	}
+	if m := missing(check(false)); !slices.Equal(m, []string{g["id"].(string)}) {
+		t.Fatalf("missing %v, want the group", m)
+	}
+	check(true)
+	b.settle()
+	if got := memberNames(sim, "Ops"); !slices.Equal(got, []string{"a@example.com", "b@example.com"}) {
+		t.Errorf("after repair, Ops holds %v", got)
+	}
+	if m := missing(check(false)); len(m) != 0 {
+		t.Errorf("still missing after repair: %v", m)
+	}
 }
