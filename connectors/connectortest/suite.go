@@ -38,6 +38,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) Instance) {
 		{"Transient429RetryAfter", faultTest(Fault429RetryAfter, connectors.Transient)},
 		{"Transient5xx", faultTest(Fault5xx, connectors.Transient)},
 		{"Permanent", faultTest(FaultPermanent, connectors.Permanent)},
+		{"List", testList},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -442,4 +443,54 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// testList: a connector that can list (connectors.Lister) lists exactly
+// what its target holds, by the ids Apply answered.
+func testList(t *testing.T, s *suite) {
+	l, ok := s.Connector.(connectors.Lister)
+	if !ok {
+		t.Skip("connector cannot list its target")
+	}
+	var users []string
+	for i := range 3 {
+		tid, _ := s.createUser(t, 30+i)
+		users = append(users, tid)
+	}
+	var groups []string
+	if s.Support.Groups {
+		if gid := s.createGroup(t, "g9-0000-4000-8000-000000000009", "Listed"); gid != "" {
+			groups = append(groups, gid)
+		}
+	}
+	list := func(typ string) []string {
+		t.Helper()
+		var got []string
+		if err := l.List(context.Background(), typ, func(id string) error { got = append(got, id); return nil }); err != nil {
+			t.Fatalf("List(%s): %v", typ, err)
+		}
+		return got
+	}
+	var simUsers, simGroups []string
+	for _, u := range s.Sim.Users() {
+		simUsers = append(simUsers, u.TargetID)
+	}
+	for _, g := range s.Sim.Groups() {
+		simGroups = append(simGroups, g.TargetID)
+	}
+	if got := list(connectors.User); !sameSet(got, simUsers) || !containsAll(got, users) {
+		t.Errorf("List(User) = %v; the target holds %v, Apply created %v", got, simUsers, users)
+	}
+	if got := list(connectors.Group); !sameSet(got, simGroups) || !containsAll(got, groups) {
+		t.Errorf("List(Group) = %v; the target holds %v, Apply created %v", got, simGroups, groups)
+	}
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
