@@ -389,3 +389,49 @@ func TestCheckTargetsRepairsWebex(t *testing.T) {
 		t.Errorf("still missing after repair: %v", m)
 	}
 }
+
+// The CLI starts a check, waits for it and prints one row per connector
+// and type, the missing ids, and the hint to repair.
+func TestCheckTargetsCLI(t *testing.T) {
+	polls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer adm" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/admin/check-targets":
+			if r.URL.Query().Get("connector") != "webex" {
+				t.Errorf("query %q", r.URL.RawQuery)
+			}
+			w.WriteHeader(http.StatusAccepted)
+			_, _ = w.Write([]byte(`{"started":true}`))
+		case r.Method == http.MethodGet && r.URL.Path == "/admin/check-targets":
+			polls++
+			if polls == 1 {
+				_, _ = w.Write([]byte(`{"running":true,"results":[]}`))
+				return
+			}
+			_, _ = w.Write([]byte(`{"running":false,"results":[{"connector":"webex","type":"Group","listed":3,"mapped":4,"missing":["g7"],"requeued":0,"unknown":1}]}`))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	var out strings.Builder
+	rootCmd.SetOut(&out)
+	rootCmd.SetArgs([]string{"check-targets", "--server", srv.URL, "--admin-token", "adm", "--connector", "webex"})
+	defer rootCmd.SetArgs(nil)
+	defer rootCmd.SetOut(nil)
+	if err := rootCmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"webex      Group  3          4          1        0         1", "webex Group missing: g7", "--repair"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if polls < 2 {
+		t.Errorf("did not wait for the check (%d polls)", polls)
+	}
+}
