@@ -456,10 +456,18 @@ func TestCrash(t *testing.T) {
 	if dead != 0 {
 		t.Errorf("%d dead letters: %+v", dead, st)
 	}
-	// And after all those kills the data file agrees with itself.
+	// And after all those kills the data file agrees with itself, and
+	// every target that can list holds everything the bridge delivered.
 	if problems := adminVerify(t, b); len(problems) > 0 {
 		t.Errorf("store.Verify after the kills: %q", problems)
 	}
+	checked := adminCheckTargets(t, b)
+	for _, r := range checked {
+		if r.Error != "" || len(r.Missing) > 0 {
+			t.Errorf("check-targets %s %s: missing %v, error %q", r.Connector, r.Type, r.Missing, r.Error)
+		}
+	}
+	t.Logf("check-targets: %+v", checked)
 	if t.Failed() {
 		t.Logf("serve log tail:\n%s", b.logTail())
 	}
@@ -528,6 +536,44 @@ func adminVerify(t *testing.T, b *bridge) []string {
 		t.Fatalf("admin verify: not ok, but no problems listed")
 	}
 	return v.Problems
+}
+
+// adminCheckTargets runs a drift check (no repair) and returns its results.
+func adminCheckTargets(t *testing.T, b *bridge) []checkResult {
+	req, _ := http.NewRequest(http.MethodPost, b.base+"/admin/check-targets", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("admin check-targets: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("admin check-targets: %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var rep struct {
+			Running bool          `json:"running"`
+			Results []checkResult `json:"results"`
+		}
+		adminGet(t, b, "/admin/check-targets", &rep)
+		if !rep.Running {
+			return rep.Results
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("check-targets did not finish")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type checkResult struct {
+	Connector string   `json:"connector"`
+	Type      string   `json:"type"`
+	Listed    int      `json:"listed"`
+	Mapped    int      `json:"mapped"`
+	Missing   []string `json:"missing"`
+	Error     string   `json:"error"`
 }
 
 // adminGet decodes the answer of a GET on the bridge's admin API.
