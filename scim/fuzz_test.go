@@ -114,8 +114,8 @@ func randomID(testing.TB) string {
 // pool of names (so that uniqueness conflicts, case-only renames, shared
 // externalIds, re-added and deleted members all happen) and checks after
 // every request that nothing answered 5xx and the store agrees with
-// itself (store.Verify: resources, order, counts, every index, both
-// membership directions).
+// itself (store.Verify: resources, order, counts, every index, the email
+// index included, both membership directions).
 func FuzzWriteSequence(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11})
 	f.Add([]byte{0, 0x10, 1, 0x21, 4, 0x35, 7, 0x48, 9, 0x5a, 2, 0x63, 11})
@@ -142,14 +142,17 @@ func FuzzWriteSequence(f *testing.F) {
 			var r resp
 			switch op % 12 {
 			case 0:
-				r = e.do("POST", "/Users", map[string]any{"schemas": []string{scimpath.URNUser}, "userName": name, "externalId": ext})
+				r = e.do("POST", "/Users", map[string]any{"schemas": []string{scimpath.URNUser}, "userName": name, "externalId": ext,
+					"emails": []any{map[string]any{"type": "work", "value": name}, map[string]any{"type": "home", "value": gname + "@x"}}})
 				if r.status == http.StatusCreated {
 					users = append(users, r.body["id"].(string))
 				}
 			case 1:
-				r = e.do("PUT", "/Users/"+u, map[string]any{"schemas": []string{scimpath.URNUser}, "userName": name, "externalId": ext})
+				r = e.do("PUT", "/Users/"+u, map[string]any{"schemas": []string{scimpath.URNUser}, "userName": name, "externalId": ext,
+					"emails": []any{map[string]any{"type": "work", "value": ext + "@x"}}})
 			case 2:
-				r = e.do("PATCH", "/Users/"+u, patchBody(`{"op":"replace","value":{"userName":"`+name+`","externalId":"`+ext+`"}}`))
+				r = e.do("PATCH", "/Users/"+u, patchBody(`{"op":"replace","value":{"userName":"`+name+`","externalId":"`+ext+`"}}`,
+					`{"op":"add","path":"emails[type eq \"work\"].value","value":"`+name+`"}`))
 			case 3:
 				r = e.do("DELETE", "/Users/"+u, nil)
 			case 4:
