@@ -163,4 +163,11 @@ type Registration struct {
 	DefaultMapping mapping.Spec
 	// DefaultOnDelete is used when Settings.OnDelete is "".
 	DefaultOnDelete string
+	// Credentials and Options are zero values of the connector's typed
+	// settings structs (fields tagged `setting:"key"`, see
+	// DecodeSettings): the keys config.yaml may set under credentials and
+	// options. CheckSettings decodes them strictly; New decodes the same
+	// types.
+	Credentials any
+	Options     any
 }
