@@ -123,9 +123,9 @@ type Settings struct {
 	// OnDelete is what a SCIM DELETE becomes: "delete" or "deactivate" (and,
 	// for SecureAuth, "scramble_password" or "none"). "" = connector default.
 	OnDelete    string        `yaml:"on_delete"`
-	Sync        bool          `yaml:"sync"` // SCIM response waits for this connector's delivery
+	Sync        bool          `yaml:"sync"`         // SCIM response waits for this connector's delivery
 	SyncTimeout time.Duration `yaml:"sync_timeout"` // default DefaultSyncTimeout (10s)
-	Mapping     mapping.Spec  `yaml:"mapping"` // overrides the connector's default mapping, field by field
+	Mapping     mapping.Spec  `yaml:"mapping"`      // overrides the connector's default mapping, field by field
 	Scope       mapping.Scope `yaml:"scope"`
 }
 
