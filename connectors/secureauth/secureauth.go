@@ -99,24 +99,24 @@ type Connector struct {
 // New validates s and builds the connector. Errors name the setting,
 // never its value.
 func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error) {
-	c, err := build(s, d)
+	var cr Credentials
+	var op Options
+	err := connectors.DecodeSettings(s, &cr, &op)
+	var c connectors.Connector
+	if err == nil {
+		c, err = build(s, cr, op, d)
+		if err != nil {
+			err = errors.New(strings.TrimPrefix(err.Error(), "secureauth: "))
+		}
+	}
 	if err != nil {
 		// One wording for every connector: `<type> connector "<name>": ...`.
-		var se interface{ Unwrap() []error }
-		if errors.As(err, &se) { // DecodeSettings' list of problems
-			return nil, connectors.NewConfigError("secureauth", s.Name, err)
-		}
-		return nil, connectors.NewConfigError("secureauth", s.Name, errors.New(strings.TrimPrefix(err.Error(), "secureauth: ")))
+		return nil, connectors.NewConfigError("secureauth", s.Name, err)
 	}
 	return c, nil
 }
 
-func build(s connectors.Settings, d connectors.Deps) (connectors.Connector, error) {
-	var cr Credentials
-	var op Options
-	if err := connectors.DecodeSettings(s, &cr, &op); err != nil {
-		return nil, err
-	}
+func build(s connectors.Settings, cr Credentials, op Options, d connectors.Deps) (connectors.Connector, error) {
 	c := &Connector{
 		name:   s.Name,
 		log:    d.Log,
