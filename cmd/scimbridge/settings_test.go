@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -120,5 +121,21 @@ func TestStartupConnectorErrorNamedOnce(t *testing.T) {
 	want := `webex connector "wx": credentials.access_token or credentials.refresh_token is required`
 	if err == nil || err.Error() != want {
 		t.Fatalf("err %v, want %q", err, want)
+	}
+}
+
+// Every connector of the build declares typed settings, and what its
+// simulator hands it (simulate: true merges these into credentials) are
+// keys it declares.
+func TestSimulatorCredentialsAreDeclared(t *testing.T) {
+	for _, r := range registrations() {
+		if r.Credentials == nil || r.Options == nil {
+			t.Errorf("%s declares no typed settings", r.Type)
+			continue
+		}
+		s := connectors.Settings{Name: r.Type, Credentials: r.NewSimulator().Credentials()}
+		if err := connectors.CheckSettings(r, s); err != nil {
+			t.Errorf("%s simulator credentials: %v", r.Type, err)
+		}
 	}
 }
