@@ -361,7 +361,7 @@ func page[T any](q url.Values, items []T, seqOf func(T) int) ([]T, string, error
 			break
 		}
 	}
-	end := min(start+limit, len(items))
+	start, end := simkit.Page(len(items), start, limit)
 	next := ""
 	if end < len(items) {
 		next = base64.RawURLEncoding.EncodeToString([]byte("seq:" + strconv.Itoa(seqOf(items[end]))))

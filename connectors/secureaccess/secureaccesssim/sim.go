@@ -492,7 +492,8 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, typ string) {
 		}
 	}
 	s.mu.Unlock()
-	page := match[min(offset, len(match)):min(offset+limit, len(match))]
+	lo, hi := simkit.Page(len(match), offset, limit)
+	page := match[lo:hi]
 	writeJSON(w, http.StatusOK, map[string]any{
 		"total":  len(match),
 		"limit":  limit,
