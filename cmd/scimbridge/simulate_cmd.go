@@ -172,14 +172,14 @@ func runSimulate(ctx context.Context, f simulateFlags, regs []connectors.Registr
 // simControl serves the control API over the running simulators.
 func simControl(info SimulateInfo, sims map[string]connectors.Simulator) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_sim", func(w http.ResponseWriter, _ *http.Request) { writeSimJSON(w, info) })
+	mux.HandleFunc("GET /_sim", func(w http.ResponseWriter, _ *http.Request) { simkit.WriteJSON(w, http.StatusOK, "", info) })
 	mux.HandleFunc("GET /_sim/{type}/state", func(w http.ResponseWriter, r *http.Request) {
 		st, ok := simState(sims[r.PathValue("type")])
 		if !ok {
 			http.Error(w, "no simulator with state for "+r.PathValue("type"), http.StatusNotFound)
 			return
 		}
-		writeSimJSON(w, st)
+		simkit.WriteJSON(w, http.StatusOK, "", st)
 	})
 	mux.HandleFunc("POST /_sim/{type}/fail", func(w http.ResponseWriter, r *http.Request) {
 		faults := map[string]simkit.Fault{
@@ -221,9 +221,4 @@ func simState(sim connectors.Simulator) (SimState, bool) {
 		return st, true
 	}
 	return SimState{}, false
-}
-
-func writeSimJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
 }
