@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/scimbridge/scimbridge/scimpath"
+	"github.com/scimbridge/scimbridge/store"
 )
 
 const (
@@ -45,6 +46,10 @@ func asError(err error) (*Error, bool) {
 	var pe *scimpath.Error
 	if errors.As(err, &pe) {
 		return &Error{Status: pe.Status, ScimType: pe.ScimType, Detail: pe.Detail}, true
+	}
+	var ce *store.ConflictError
+	if errors.As(err, &ce) {
+		return errorf(http.StatusConflict, "uniqueness", ce.Error()), true
 	}
 	return errorf(http.StatusInternalServerError, "", "internal error; see the server log for this request id"), false
 }

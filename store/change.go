@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Resource types.
@@ -36,14 +34,14 @@ type Change struct {
 // write and the work it owes commit together (a transactional outbox).
 // An error aborts the whole write.
 type Sink interface {
-	Enqueue(tx *bolt.Tx, c Change) error
+	Enqueue(tx *Tx, c Change) error
 }
 
 // NopSink discards changes (no connectors configured).
 type NopSink struct{}
 
 // Enqueue implements Sink.
-func (NopSink) Enqueue(*bolt.Tx, Change) error { return nil }
+func (NopSink) Enqueue(*Tx, Change) error { return nil }
 
 // Awaiter is implemented by a Sink that can wait for the delivery of a
 // resource's committed changes (connectors in synchronous mode). The SCIM

@@ -4,8 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 func TestSchemaVersion(t *testing.T) {
@@ -14,15 +12,15 @@ func TestSchemaVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(metaBucket).Get(schemaVersion); string(v) != string(u64(SchemaVersion)) {
+	_ = db.View(func(tx *Tx) error {
+		if v := tx.btx.Bucket(metaBucket).Get(schemaVersion); string(v) != string(u64(SchemaVersion)) {
 			t.Errorf("new file stamped %x, want version %d", v, SchemaVersion)
 		}
 		return nil
 	})
 	// A file from a newer build is refused, not misread.
-	if err := db.bolt.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(metaBucket).Put(schemaVersion, u64(SchemaVersion+1))
+	if err := db.Update(func(tx *Tx) error {
+		return tx.btx.Bucket(metaBucket).Put(schemaVersion, u64(SchemaVersion+1))
 	}); err != nil {
 		t.Fatal(err)
 	}
