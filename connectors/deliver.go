@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"time"
 
-
 	"github.com/scimbridge/scimbridge/store"
 )
 

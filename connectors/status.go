@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-
 	"github.com/scimbridge/scimbridge/store"
 )
 

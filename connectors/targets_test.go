@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/store"
 )

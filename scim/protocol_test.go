@@ -15,7 +15,6 @@ import (
 	"sync"
 	"testing"
 
-
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -550,4 +549,3 @@ func TestEmailFilterUsesIndex(t *testing.T) {
 		t.Errorf("deleted user still found: %v", got)
 	}
 }
-
