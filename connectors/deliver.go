@@ -270,7 +270,7 @@ func (l *lane) setInflight(k string, on bool) {
 // and the net member delta. ready is false while a member's own create is
 // still pending for this connector.
 func (l *lane) build(tx *store.Tx, key string, run []store.Entry) (*job, bool, error) {
-	m, err := tx.GetMapping(l.name, run[0].Type, run[0].ID)
+	m, err := store.Optional(tx.GetMapping(l.name, run[0].Type, run[0].ID))
 	if err != nil {
 		return nil, false, err
 	}
@@ -332,7 +332,7 @@ func (l *lane) build(tx *store.Tx, key string, run []store.Entry) (*job, bool, e
 	}
 	for _, id := range order {
 		add := delta[id]
-		um, err := tx.GetMapping(l.name, store.TypeUser, id)
+		um, err := store.Optional(tx.GetMapping(l.name, store.TypeUser, id))
 		if err != nil {
 			return nil, false, err
 		}
@@ -348,7 +348,7 @@ func (l *lane) build(tx *store.Tx, key string, run []store.Entry) (*job, bool, e
 			c.MembersAdded = append(c.MembersAdded, Member{ID: id, TargetID: um.TargetID, Fields: um.Fields})
 			continue
 		}
-		sh, err := tx.GetShadow(l.name, store.TypeUser, id)
+		sh, err := store.Optional(tx.GetShadow(l.name, store.TypeUser, id))
 		if err != nil {
 			return nil, false, err
 		}
@@ -659,7 +659,7 @@ func (l *lane) recreated(tx *store.Tx, c Change, now time.Time) error {
 	if c.Type == User {
 		return l.joinGroups(tx, c.ID, now)
 	}
-	sh, err := tx.GetShadow(l.name, store.TypeGroup, c.ID)
+	sh, err := store.Optional(tx.GetShadow(l.name, store.TypeGroup, c.ID))
 	if err != nil || sh == nil || !sh.InScope {
 		return err
 	}

@@ -26,7 +26,7 @@ func (d *Dispatcher) Enqueue(tx *store.Tx, c store.Change) error {
 }
 
 func (l *lane) enqueue(tx *store.Tx, typ, id string, after map[string]any, added, removed []string) error {
-	sh, err := tx.GetShadow(l.name, typ, id)
+	sh, err := store.Optional(tx.GetShadow(l.name, typ, id))
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (l *lane) joinGroups(tx *store.Tx, userID string, now time.Time) error {
 		return err
 	}
 	for _, g := range groups {
-		gs, err := tx.GetShadow(l.name, store.TypeGroup, g)
+		gs, err := store.Optional(tx.GetShadow(l.name, store.TypeGroup, g))
 		if err != nil {
 			return err
 		}
@@ -170,7 +170,7 @@ func (d *Dispatcher) Reconcile(list func(tx *store.Tx, fn func(typ, id string, r
 			for _, l := range d.lanes {
 				var added []string
 				if typ == store.TypeGroup {
-					if sh, err := tx.GetShadow(l.name, typ, id); err != nil {
+					if sh, err := store.Optional(tx.GetShadow(l.name, typ, id)); err != nil {
 						return err
 					} else if sh == nil || !sh.InScope {
 						added = memberIDs(res)

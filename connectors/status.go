@@ -81,7 +81,7 @@ func (d *Dispatcher) DiscardDeadLetter(connector string, id uint64) error {
 		return fmt.Errorf("connector %q: %w", connector, ErrNotFound)
 	}
 	return d.db.Update(func(tx *store.Tx) error {
-		dl, err := tx.GetDeadLetter(connector, id)
+		dl, err := store.Optional(tx.GetDeadLetter(connector, id))
 		if err != nil {
 			return err
 		}
@@ -101,7 +101,7 @@ func (d *Dispatcher) RetryDeadLetter(connector string, id uint64) error {
 		return fmt.Errorf("connector %q: %w", connector, ErrNotFound)
 	}
 	return d.db.Update(func(tx *store.Tx) error {
-		dl, err := tx.GetDeadLetter(connector, id)
+		dl, err := store.Optional(tx.GetDeadLetter(connector, id))
 		if err != nil {
 			return err
 		}
@@ -111,7 +111,7 @@ func (d *Dispatcher) RetryDeadLetter(connector string, id uint64) error {
 		if err := tx.DeleteDeadLetter(connector, id); err != nil {
 			return err
 		}
-		sh, err := tx.GetShadow(connector, dl.Type, dl.SCIMID)
+		sh, err := store.Optional(tx.GetShadow(connector, dl.Type, dl.SCIMID))
 		if err != nil {
 			return err
 		}
@@ -155,7 +155,7 @@ func (d *Dispatcher) TargetIDs(typ, id string) (map[string]string, error) {
 	out := map[string]string{}
 	err := d.db.View(func(tx *store.Tx) error {
 		for _, l := range d.lanes {
-			m, err := tx.GetMapping(l.name, typ, id)
+			m, err := store.Optional(tx.GetMapping(l.name, typ, id))
 			if err != nil {
 				return err
 			}

@@ -166,11 +166,11 @@ func (l *lane) checkTarget(ctx context.Context, repair bool) []TargetCheckResult
 				if held[i][tid] {
 					continue
 				}
-				m, err := tx.GetMapping(l.name, typ, id)
+				m, err := store.Optional(tx.GetMapping(l.name, typ, id))
 				if err != nil {
 					return err
 				}
-				sh, err := tx.GetShadow(l.name, typ, id)
+				sh, err := store.Optional(tx.GetShadow(l.name, typ, id))
 				if err != nil {
 					return err
 				}

@@ -277,7 +277,7 @@ func TestWaitingHeadDoesNotBlockNewerResources(t *testing.T) {
 		delivered := 0
 		_ = e.db.View(func(tx *store.Tx) error {
 			for _, id := range []string{"fresh1", "fresh2"} {
-				if m, _ := tx.GetMapping("scripted", store.TypeUser, id); m != nil {
+				if m, _ := store.Optional(tx.GetMapping("scripted", store.TypeUser, id)); m != nil {
 					delivered++
 				}
 			}

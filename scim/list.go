@@ -191,8 +191,11 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, d *resourceDef,
 		}
 		if ids, indexed := indexCandidates(tx, d, f); indexed {
 			for _, id := range ids {
-				doc, e := loadDoc(tx, d.typ, id)
-				if e != nil {
+				doc, err := loadIfExists(tx, d.typ, id)
+				if err != nil {
+					return err
+				}
+				if doc == nil {
 					continue
 				}
 				if err := consider(doc); err != nil {

@@ -198,8 +198,11 @@ func (s *Server) enqueueGroup(tx *store.Tx, base, gid string, before, after map[
 // of the user is needed. Member ids that name no user are skipped.
 func (s *Server) enqueueUsers(tx *store.Tx, base string, uids []string, gid string, added bool) error {
 	for _, uid := range uids {
-		doc, e := loadDoc(tx, store.TypeUser, uid)
-		if e != nil {
+		doc, err := loadIfExists(tx, store.TypeUser, uid)
+		if err != nil {
+			return err
+		}
+		if doc == nil {
 			continue
 		}
 		after, err := s.userView(tx, doc, base)
@@ -220,7 +223,11 @@ func (s *Server) enqueueUsers(tx *store.Tx, base string, uids []string, gid stri
 		}
 		if !added {
 			g := map[string]any{"value": gid, "$ref": base + "/Groups/" + gid, "type": "direct"}
-			if gd, e := loadDoc(tx, store.TypeGroup, gid); e == nil {
+			gd, err := loadIfExists(tx, store.TypeGroup, gid)
+			if err != nil {
+				return err
+			}
+			if gd != nil {
 				if dn, ok := gd["displayName"]; ok {
 					g["display"] = dn
 				}

@@ -3,6 +3,7 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -392,8 +393,11 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 		var plan *patchPlan
 		err := s.db.View(func(tx *store.Tx) error {
 			raw, _, err := tx.GetResource(d.typ, id)
-			if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
 				return notFound(d.typ, id)
+			}
+			if err != nil {
+				return err
 			}
 			plan, err = s.planPatch(tx, r, d, id, bytes.Clone(raw), ops)
 			return err
@@ -406,8 +410,11 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 			out = nil
 			p := plan
 			cur, _, err := tx.GetResource(d.typ, id)
-			if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
 				return notFound(d.typ, id)
+			}
+			if err != nil {
+				return err
 			}
 			if !bytes.Equal(cur, p.prevRaw) {
 				if p, err = s.planPatch(tx, r, d, id, bytes.Clone(cur), ops); err != nil {

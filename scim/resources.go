@@ -41,6 +41,20 @@ func loadDoc(tx *store.Tx, typ, id string) (map[string]any, *Error) {
 	return doc, nil
 }
 
+// loadIfExists is loadDoc for a resource that may be gone (a member id
+// naming no user): nil, nil when it is not stored. A stored record that
+// does not decode is still an error, never taken for a missing one.
+func loadIfExists(tx *store.Tx, typ, id string) (map[string]any, error) {
+	doc, e := loadDoc(tx, typ, id)
+	if e != nil && e.Status == http.StatusNotFound {
+		return nil, nil
+	}
+	if e != nil {
+		return nil, e
+	}
+	return doc, nil
+}
+
 func metaOf(doc map[string]any) map[string]any {
 	m, _ := doc["meta"].(map[string]any)
 	return m
@@ -157,7 +171,11 @@ func derivedGroups(tx *store.Tx, id string) ([]derivedGroup, error) {
 	out := make([]derivedGroup, len(gids))
 	for i, gid := range gids {
 		out[i].id = gid
-		if gd, e := loadDoc(tx, store.TypeGroup, gid); e == nil {
+		gd, err := loadIfExists(tx, store.TypeGroup, gid)
+		if err != nil {
+			return nil, err
+		}
+		if gd != nil {
 			out[i].display = gd["displayName"]
 		}
 	}
@@ -671,7 +689,11 @@ func (s *Server) deleteGroup(tx *store.Tx, base, id string, doc map[string]any) 
 	var users []string
 	var befores []map[string]any
 	for _, mid := range mids {
-		if u, e := loadDoc(tx, store.TypeUser, mid); e == nil {
+		u, err := loadIfExists(tx, store.TypeUser, mid)
+		if err != nil {
+			return err
+		}
+		if u != nil {
 			b, err := s.userView(tx, u, base)
 			if err != nil {
 				return err
@@ -689,8 +711,11 @@ func (s *Server) deleteGroup(tx *store.Tx, base, id string, doc map[string]any) 
 		return err
 	}
 	for i, uid := range users {
-		u, e := loadDoc(tx, store.TypeUser, uid)
-		if e != nil {
+		u, err := loadIfExists(tx, store.TypeUser, uid)
+		if err != nil {
+			return err
+		}
+		if u == nil {
 			continue
 		}
 		after, err := s.userView(tx, u, base)

@@ -61,15 +61,15 @@ func (tx *Tx) DeadLetters(connector string, fn func(d *DeadLetter) error) error 
 	})
 }
 
-// GetDeadLetter returns the dead letter with id, or nil.
+// GetDeadLetter returns the dead letter with id, or ErrNotFound.
 func (tx *Tx) GetDeadLetter(connector string, id uint64) (*DeadLetter, error) {
 	b := tx.btx.Bucket(deadBucket(connector))
 	if b == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	v := b.Get(seqKey(id))
 	if v == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	var d DeadLetter
 	if err := json.Unmarshal(v, &d); err != nil {

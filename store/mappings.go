@@ -16,15 +16,15 @@ type Mapping struct {
 func mapBucket(connector string) []byte  { return []byte("map/" + connector) }
 func rmapBucket(connector string) []byte { return []byte("rmap/" + connector) }
 
-// GetMapping returns the resource's mapping for the connector, or nil.
+// GetMapping returns the resource's mapping for the connector, or ErrNotFound.
 func (tx *Tx) GetMapping(connector, typ, id string) (*Mapping, error) {
 	b := tx.btx.Bucket(mapBucket(connector))
 	if b == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	v := b.Get([]byte(typ + "/" + id))
 	if v == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	var m Mapping
 	if err := json.Unmarshal(v, &m); err != nil {

@@ -110,15 +110,15 @@ func (tx *Tx) DeleteEntry(connector string, e *Entry) error {
 	return b.Delete(seqKey(e.Seq))
 }
 
-// GetEntry returns the entry with seq, or nil.
+// GetEntry returns the entry with seq, or ErrNotFound.
 func (tx *Tx) GetEntry(connector string, seq uint64) (*Entry, error) {
 	b := tx.btx.Bucket(queueBucket(connector))
 	if b == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	v := b.Get(seqKey(seq))
 	if v == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	var e Entry
 	if err := json.Unmarshal(v, &e); err != nil {

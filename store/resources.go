@@ -228,3 +228,16 @@ func (tx *Tx) ScanResources(typ string, skip int, fn func(id string, doc []byte)
 	}
 	return nil
 }
+
+// Optional turns a Get's ErrNotFound into (nil, nil), for callers to
+// whom a missing record is an ordinary state (no mapping yet, no shadow):
+//
+//	m, err := store.Optional(tx.GetMapping(c, typ, id))
+//
+// Any other error, such as a record that does not decode, is kept.
+func Optional[T any](v *T, err error) (*T, error) {
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}

@@ -17,15 +17,15 @@ type Shadow struct {
 
 func shadowBucket(connector string) []byte { return []byte("shadow/" + connector) }
 
-// GetShadow returns the resource's shadow for the connector, or nil.
+// GetShadow returns the resource's shadow for the connector, or ErrNotFound.
 func (tx *Tx) GetShadow(connector, typ, id string) (*Shadow, error) {
 	b := tx.btx.Bucket(shadowBucket(connector))
 	if b == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	v := b.Get([]byte(typ + "/" + id))
 	if v == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	var s Shadow
 	if err := json.Unmarshal(v, &s); err != nil {
