@@ -4,10 +4,16 @@ import (
 	"context"
 )
 
-// Resource types.
+// ResourceType names a SCIM resource type. It is the one declaration of
+// "User" and "Group": connectors and mapping refer to these constants. An
+// alias of string, so it travels unchanged through queue entries, the
+// connector API and JSON.
+type ResourceType = string
+
+// The resource types.
 const (
-	TypeUser  = "User"
-	TypeGroup = "Group"
+	TypeUser  ResourceType = "User"
+	TypeGroup ResourceType = "Group"
 )
 
 // Change is one committed write to one SCIM resource, as the outbox sees it.

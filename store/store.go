@@ -32,8 +32,9 @@ func Open(path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	// Batch shares one commit (and one fsync) between concurrent writers:
-	// this is how a durable store keeps up with many writers.
+	// For DB.Batch: the connectors record their deliveries through it, so
+	// concurrent lanes share one commit (and one fsync). IdP writes do not:
+	// scim's group commit gathers them into exclusive Updates itself.
 	b.MaxBatchDelay = 2 * time.Millisecond
 	b.MaxBatchSize = 256
 	if err := b.Update(checkSchemaVersion); err != nil {
