@@ -1,10 +1,3 @@
-// Package store keeps scimbridge's durable state in one bbolt file:
-// SCIM resources and their indexes, group memberships, per-connector
-// queues (the transactional outbox), id mappings and dead letters.
-//
-// Every SCIM write and the queue entries it owes the connectors commit in
-// one bbolt transaction (see Sink), so an acknowledged write is never lost
-// and never delivered without being stored.
 package store
 
 import (
