@@ -15,8 +15,9 @@ import (
 // then queues behind the running commit; on a disk whose fsync takes
 // milliseconds that yields many small commits. Here a write that finds
 // no commit running starts one at once (no added latency for a lone
-// client) in an exclusive store.DB.Update, and every write that arrives meanwhile joins the next one, so
-// batches grow exactly as fast as the disk is slow.
+// client) in an exclusive store.DB.Update, and every write that arrives
+// meanwhile joins the next one, so batches grow exactly as fast as the
+// disk is slow.
 //
 // Semantics match Batch: fn may run more than once (if another function
 // in its batch fails, the rest are retried, and the failing one runs
