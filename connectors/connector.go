@@ -54,6 +54,13 @@ type Change struct {
 	MembersRemoved []Member
 
 	LeftScope bool // OpDelete because the resource left this connector's scope, not a SCIM DELETE
+
+	// MayExist says an earlier attempt of this upsert may have reached the
+	// target unacknowledged (it was tried before, or queued before a
+	// restart). A connector creating the resource (TargetID "") first
+	// looks it up by what it writes into it (externalId, email, ...), so
+	// a create that landed is not made twice.
+	MayExist bool
 }
 
 // Member is a group member as the target needs it.
@@ -66,7 +73,10 @@ type Member struct {
 // Result is a connector's answer for one Change of a batch.
 type Result struct {
 	// TargetID is the target's id for the resource after an upsert
-	// (created, adopted or unchanged); the dispatcher records it.
+	// (created, adopted or unchanged); the dispatcher records it. It is
+	// recorded even when Err is set: a create that landed (or an object
+	// found by lookup or adopted after a 409) before a later call of the
+	// same change failed must not be created again on the retry.
 	TargetID string
 	// Err is nil on success; otherwise classify it with the Error type
 	// (NewTransient, NewPermanent, NewUnsupported, ...). A plain error is
@@ -106,6 +116,13 @@ type Lister interface {
 	// not hold (Secure Access has no groups) lists nothing. An error from
 	// fn stops the listing and is returned.
 	List(ctx context.Context, typ string, fn func(targetID string) error) error
+}
+
+// Warner is implemented by connectors that notice something about their
+// target an administrator should act on (Secure Access: a person with
+// two active registrations); Status shows the warnings.
+type Warner interface {
+	Warnings() []string
 }
 
 // Settings are one connector's configuration, as read from config.yaml

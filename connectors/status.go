@@ -26,6 +26,7 @@ type Status struct {
 	RateLimit     float64   `json:"rateLimit"` // calls per second, 0 = unlimited
 	Concurrency   int       `json:"concurrency"`
 	OldestEntryAt time.Time `json:"oldestEntryAt,omitzero"`
+	Warnings      []string  `json:"warnings,omitempty"` // from the connector (Warner)
 }
 
 // Status returns every connector's status.
@@ -53,6 +54,9 @@ func (d *Dispatcher) Status() ([]Status, error) {
 				s.PausedUntil = l.pausedUntil
 			}
 			l.mu.Unlock()
+			if w, ok := l.conn.(Warner); ok {
+				s.Warnings = w.Warnings()
+			}
 			out = append(out, s)
 		}
 		return nil

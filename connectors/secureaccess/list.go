@@ -30,14 +30,15 @@ func (c *Connector) List(ctx context.Context, typ string, fn func(targetID strin
 	default:
 		return connectors.ErrListType("secureaccess", typ)
 	}
-	return c.scan(ctx, func(r registration) (bool, error) {
+	// The listing reads every registration: it rebuilds the adoption
+	// index on the way (adopt.go).
+	c.adopt.build.Lock()
+	defer c.adopt.build.Unlock()
+	return c.reindex(ctx, func(r registration) error {
 		if r.Key == "" {
-			return false, connectors.ErrListItemWithoutID("list registrations")
+			return connectors.ErrListItemWithoutID("list registrations")
 		}
-		if err := fn(r.Key); err != nil {
-			return false, err
-		}
-		return true, nil
+		return fn(r.Key)
 	})
 }
 
