@@ -52,6 +52,12 @@ type Change struct {
 	// member's target id and waits while a member's own create is pending.
 	MembersAdded   []Member
 	MembersRemoved []Member
+	// Members is SCIM's whole membership of a group the target has not
+	// acknowledged yet (its first delivery, or a retry of it), resolved as
+	// MembersAdded (members without a mapping left out); nil otherwise. A
+	// connector that adopts an existing group removes the members the
+	// target has beyond these.
+	Members []Member
 
 	LeftScope bool // OpDelete because the resource left this connector's scope, not a SCIM DELETE
 

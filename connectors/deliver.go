@@ -372,8 +372,42 @@ func (l *lane) build(tx *store.Tx, key string, run []store.Entry) (*job, bool, e
 			j.skipped = append(j.skipped, id)
 		}
 	}
+	if m == nil || m.Fields == nil {
+		if c.Members, err = l.allMembers(tx, c.ID); err != nil {
+			return nil, false, err
+		}
+	}
 	j.change = c
 	return j, true, nil
+}
+
+// allMembers is a group's SCIM membership, resolved through the id
+// mappings (Change.Members).
+func (l *lane) allMembers(tx *store.Tx, groupID string) ([]Member, error) {
+	ids, err := tx.MemberIDs(groupID)
+	if err != nil {
+		return nil, err
+	}
+	out := []Member{}
+	for _, id := range ids {
+		um, err := store.Optional(tx.GetMapping(l.name, store.TypeUser, id))
+		if err != nil {
+			return nil, err
+		}
+		if um == nil {
+			continue
+		}
+		mem := Member{ID: id, TargetID: um.TargetID, Fields: um.Fields}
+		if mem.Fields == nil {
+			if sh, err := store.Optional(tx.GetShadow(l.name, store.TypeUser, id)); err != nil {
+				return nil, err
+			} else if sh != nil {
+				mem.Fields = sh.Fields
+			}
+		}
+		out = append(out, mem)
+	}
+	return out, nil
 }
 
 // deliver calls the target for one batch (splitting a batch that fails as

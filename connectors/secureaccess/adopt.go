@@ -91,7 +91,7 @@ type adoption struct {
 	build sync.Mutex // one listing at a time
 
 	mu       sync.Mutex
-	idx      *regIndex    // nil until built or loaded
+	idx      *regIndex      // nil until built or loaded
 	scanning []registration // writes made while a listing runs, replayed on its result
 	inScan   bool
 	dups     map[string][]string // lower(authName) -> duplicate keys left active

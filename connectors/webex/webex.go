@@ -233,6 +233,17 @@ func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []conn
 	for i, ch := range batch {
 		switch ch.Type {
 		case connectors.User:
+			if ch.Op == connectors.OpUpsert && ch.TargetID == "" && ch.MayExist {
+				// The create may have landed unacknowledged: update that
+				// user (all fields) rather than create another, even if the
+				// userName changed since.
+				found, err := c.lookupExternal(ctx, "user.lookup", "/Users", ch.Fields)
+				if err != nil {
+					results[i].Err = err
+					continue
+				}
+				ch.TargetID, ch.Prev = found, nil
+			}
 			uc, res, done := c.planUser(ch)
 			if done {
 				results[i] = res
