@@ -67,6 +67,13 @@ type Change struct {
 	// looks it up by what it writes into it (externalId, email, ...), so
 	// a create that landed is not made twice.
 	MayExist bool
+	// Earlier are, when MayExist, the mapped fields of the run's earlier
+	// entries that differ from Fields (oldest first): what an unrecorded
+	// create may have written. A target keyed by a mapped field (SecureAuth
+	// userId, Secure Access authName) looks for those keys too, so a
+	// rename between a landed create and its retry does not leave the
+	// first object behind.
+	Earlier []map[string]any
 }
 
 // Member is a group member as the target needs it.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/scimbridge/scimbridge/store"
@@ -308,6 +309,11 @@ func (l *lane) build(tx *store.Tx, key string, run []store.Entry) (*job, bool, e
 		// connector must not diff against the last acknowledged fields.
 		c.Prev = nil
 		c.MayExist = true
+		for _, e := range run[:len(run)-1] {
+			if e.Fields != nil && !sameJSON(e.Fields, c.Fields) && !slices.ContainsFunc(c.Earlier, func(f map[string]any) bool { return sameJSON(f, e.Fields) }) {
+				c.Earlier = append(c.Earlier, e.Fields)
+			}
+		}
 	}
 	j := &job{key: key, entries: run, change: c}
 	if c.Type != store.TypeGroup || c.Op == OpDelete {

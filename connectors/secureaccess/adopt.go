@@ -272,6 +272,15 @@ func (c *Connector) resolve(ch connectors.Change, it item) plan {
 	if ch.TargetID == "" {
 		own := Key(ch.ID)
 		keep := own
+		if len(regs) == 0 && ch.MayExist {
+			// Renamed since a write that may have adopted a registration
+			// under the earlier authName: continue with that one.
+			for i := len(ch.Earlier) - 1; i >= 0 && len(regs) == 0; i-- {
+				if a := str(ch.Earlier[i][fieldAuthName]); a != "" {
+					regs = x.named(a)
+				}
+			}
+		}
 		if !slices.ContainsFunc(regs, func(r registration) bool { return r.Key == own }) {
 			if i := slices.IndexFunc(regs, func(r registration) bool { return r.Status == "active" }); i >= 0 {
 				keep = regs[i].Key

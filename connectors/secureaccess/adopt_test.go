@@ -230,3 +230,29 @@ func TestListRebuildsIndex(t *testing.T) {
 		t.Errorf("%d calls after the listing, want 1 PUT", got)
 	}
 }
+
+// TestAdoptThenRenamedBeforeRecorded: the bridge adopts alice's
+// registration, dies before recording the key, and SCIM renames her; the
+// retry continues with the adopted registration (found under the earlier
+// authName) instead of creating a second one and leaving the first
+// active.
+func TestAdoptThenRenamedBeforeRecorded(t *testing.T) {
+	st := &memState{}
+	e := adoptEnv(t, st, false)
+	first := person("u-alice", "alice@example.com", "Alice", true)
+	if r := apply(t, e.c, first)[0]; r.Err != nil || r.TargetID != "pre-alice" {
+		t.Fatalf("%+v", r)
+	}
+	c2 := reconnect(t, e, st, false)
+	retry := person("u-alice", "alice.smith@example.com", "Alice Smith", true)
+	retry.MayExist, retry.Earlier = true, []map[string]any{first.Fields}
+	if r := apply(t, c2, retry)[0]; r.Err != nil || r.TargetID != "pre-alice" {
+		t.Fatalf("retry: %+v, want pre-alice", r)
+	}
+	if got := byName(e, "alice@example.com"); len(got) != 0 {
+		t.Errorf("old authName still registered: %+v", got)
+	}
+	if got := byName(e, "alice.smith@example.com"); len(got) != 1 || got[0].Key != "pre-alice" {
+		t.Errorf("alice.smith: %+v", got)
+	}
+}
