@@ -12,6 +12,7 @@
 //	GET    /admin/check-targets                          connectors.TargetCheck (the latest check)
 //	POST   /admin/reconcile                              {"reconciled": true} (with WithReconcile; 409 while one runs)
 //	GET    /admin/verify                                 {"ok", "problems": [...], "total"} (with WithVerify; 409 while one runs)
+//	POST   /admin/reload                                 {"reloaded": true} (with WithReload: SCIM clients and OAuth keys)
 //
 // Errors, unknown paths and wrong methods included, are {"error": "..."}.
 package admin
@@ -57,6 +58,9 @@ func Handler(d Dispatcher, token string, opts ...Option) http.Handler {
 	}
 	if a.verify != nil {
 		mux.HandleFunc("GET /admin/verify", a.runVerify)
+	}
+	if a.reload != nil {
+		mux.HandleFunc("POST /admin/reload", a.runReload)
 	}
 	mux.HandleFunc("GET /admin/status", a.status)
 	mux.HandleFunc("GET /admin/deadletters", a.listDead)
@@ -121,6 +125,19 @@ func WithVerify(fn func(limit int) (problems []string, total int, err error)) Op
 	return func(a *api) { a.verify = fn }
 }
 
+// WithReload serves POST /admin/reload: re-read the SCIM clients (and
+// OAuth signing keys) from config.yaml, as SIGHUP does. A bad file keeps
+// the current clients and answers 400 with the reason.
+func WithReload(fn func() error) Option { return func(a *api) { a.reload = fn } }
+
+func (a *api) runReload(w http.ResponseWriter, _ *http.Request) {
+	if err := a.reload(); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"reloaded": true})
+}
+
 func (a *api) runVerify(w http.ResponseWriter, _ *http.Request) {
 	if !a.verifying.TryLock() {
 		writeError(w, http.StatusConflict, "a verify is already running")
@@ -167,6 +184,7 @@ type api struct {
 	d         Dispatcher
 	reconcile func() error
 	verify    func(limit int) ([]string, int, error)
+	reload    func() error
 	// One reconcile (a write transaction over every resource) and one
 	// verify (a read of the whole store) at a time: a client calling them
 	// in a loop must not stack them up in front of SCIM writes.

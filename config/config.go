@@ -38,6 +38,12 @@ type Config struct {
 
 	SCIM       scim.Options                   `yaml:"scim"`
 	Connectors map[string]connectors.Settings `yaml:"connectors"`
+
+	// LiteralSecrets names the SCIM secrets written into the file itself
+	// (for a start-up warning).
+	LiteralSecrets []string `yaml:"-"`
+	// Path is the file Load read ("" for Parse), for reloads.
+	Path string `yaml:"-"`
 }
 
 // TLS enables HTTPS when both files are set.
@@ -59,6 +65,8 @@ type Server struct {
 	WriteTimeout      time.Duration `yaml:"write_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// TrustedProxies (addresses or CIDRs) may set X-Forwarded-For.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Environment variables that override the file.
@@ -97,7 +105,12 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, os.LookupEnv)
+	cfg, err := Parse(data, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Path = path
+	return cfg, nil
 }
 
 // Parse is Load on bytes, with lookup standing in for the environment.
@@ -106,6 +119,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
 		return nil, fmt.Errorf("config: %s", yaml.FormatError(err, false, true))
 	}
+	cfg.LiteralSecrets = literalSecrets(&cfg)
 	if err := expand(reflect.ValueOf(&cfg).Elem(), lookup); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -169,6 +183,7 @@ func (c *Config) validate() error {
 	if c.SCIM.MaxPayloadBytes <= 0 {
 		errs = append(errs, errors.New("scim.max_payload_bytes: must be positive"))
 	}
+	errs = append(errs, c.validateAuth()...)
 	for _, name := range sortedKeys(c.Connectors) {
 		s := c.Connectors[name]
 		if s.OnDelete != "" && !validOnDelete[s.OnDelete] {
@@ -241,7 +256,11 @@ func expand(v reflect.Value, lookup func(string) (string, bool)) error {
 	switch v.Kind() {
 	case reflect.String:
 		if v.CanSet() {
-			v.SetString(expandString(v.String(), lookup))
+			s, err := expandFiles(expandString(v.String(), lookup))
+			if err != nil {
+				return err
+			}
+			v.SetString(s)
 		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {

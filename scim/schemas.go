@@ -133,16 +133,23 @@ func serviceProviderConfig(o Options, base string) map[string]any {
 		"sort":             map[string]any{"supported": false},
 		"etag":             map[string]any{"supported": true},
 		"maxPayloadSize":   o.MaxPayloadBytes,
-		"authenticationSchemes": []map[string]any{{
-			"type":        "oauthbearertoken",
-			"name":        "OAuth Bearer Token",
-			"description": "Authentication with a bearer token configured on the server",
-			"specUri":     "https://datatracker.ietf.org/doc/html/rfc6750",
-			"primary":     true,
-		}},
+		"authenticationSchemes": authenticationSchemes(o),
 		"meta": map[string]any{
 			"resourceType": "ServiceProviderConfig",
 			"location":     base + "/ServiceProviderConfig",
 		},
 	}
+}
+
+func authenticationSchemes(o Options) []map[string]any {
+	if o.AuthenticationSchemes != nil {
+		return o.AuthenticationSchemes()
+	}
+	return []map[string]any{{
+		"type":        "oauthbearertoken",
+		"name":        "OAuth Bearer Token",
+		"description": "Authentication with a bearer token configured on the server",
+		"specUri":     "https://datatracker.ietf.org/doc/html/rfc6750",
+		"primary":     true,
+	}}
 }

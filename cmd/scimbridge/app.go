@@ -18,6 +18,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/scimbridge/scimbridge/admin"
+	"github.com/scimbridge/scimbridge/auth"
+	"github.com/scimbridge/scimbridge/auth/oauth"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/scim"
@@ -34,6 +36,11 @@ type app struct {
 	dispatcher *connectors.Dispatcher
 	tokens     []string
 	adminToken string
+	auth       *auth.Registry
+	oauth      *oauth.Server // nil unless a client uses oauth
+	// reloadConfig reads the configuration again for a reload (the
+	// config file when serving; the start-up config otherwise).
+	reloadConfig func() (*config.Config, error)
 	sims       []*http.Server
 	simulators map[string]connectors.Simulator // by connector name, for simulate: true
 	done       chan error
@@ -113,7 +120,12 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 	if err != nil {
 		return nil, err
 	}
-	a.scim, err = scim.New(cfg.SCIM, db, a.dispatcher, log)
+	if err := a.buildAuth(cfg, reg); err != nil {
+		return nil, err
+	}
+	opts := cfg.SCIM
+	opts.AuthenticationSchemes = a.authSchemes
+	a.scim, err = scim.New(opts, db, a.dispatcher, log)
 	if err != nil {
 		return nil, err
 	}
@@ -165,9 +177,10 @@ func (a *app) startSimulator(s *connectors.Settings, r connectors.Registration) 
 }
 
 func (a *app) mount(r chi.Router) {
-	r.With(scim.BearerAuth(a.tokens)).Mount("/scim/v2", a.scim.Handler())
+	r.With(a.auth.Middleware).Mount("/scim/v2", a.scim.Handler())
+	a.mountOAuth(r)
 	reconcile := func() error { return a.dispatcher.Reconcile(a.scim.EachResource) }
-	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, admin.WithReconcile(reconcile), admin.WithVerify(a.verify)))
+	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, admin.WithReconcile(reconcile), admin.WithVerify(a.verify), admin.WithReload(a.reload)))
 }
 
 func (a *app) start(ctx context.Context) {

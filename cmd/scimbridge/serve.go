@@ -77,9 +77,12 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 	}
 	log := newLogger(cfg.Log)
 
-	tokens, err := ensureToken(cfg.Tokens, cfg.DataDir, "scim-token", "SCIM bearer token", out)
-	if err != nil {
-		return err
+	var err error
+	tokens := cfg.Tokens
+	if len(cfg.SCIM.Clients) == 0 { // neither tokens nor clients: generate a token
+		if tokens, err = ensureToken(cfg.Tokens, cfg.DataDir, "scim-token", "SCIM bearer token", out); err != nil {
+			return err
+		}
 	}
 	adminTokens, err := ensureToken(nonEmptyOne(cfg.AdminToken), cfg.DataDir, "admin-token", "admin API token", out)
 	if err != nil {
@@ -103,6 +106,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 		return err
 	}
 	defer app.close()
+	defer app.reloadOnHangup()()
 
 	srv := newHTTPServer(cfg.Server, newRouter(log, reg, app, cfg.MetricsToken))
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -126,7 +130,10 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 		if cfg.TLS.CertFile != "" {
 			scheme = "https"
 		}
-		r := running{base: scheme + "://" + ln.Addr().String(), scimToken: tokens[0], adminToken: adminTokens[0], app: app}
+		r := running{base: scheme + "://" + ln.Addr().String(), adminToken: adminTokens[0], app: app}
+		if len(tokens) > 0 {
+			r.scimToken = tokens[0]
+		}
 		go func() {
 			if err := ready(ctx, r); err != nil {
 				select {
