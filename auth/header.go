@@ -63,7 +63,8 @@ func ParseAuthorization(h string) (Credential, error) {
 	}
 	scheme, rest, spaced := strings.Cut(h, " ")
 	if !spaced {
-		if !token68(h) {
+		// "Bearer" or "Basic" alone is a scheme without its credential.
+		if !token68(h) || strings.EqualFold(h, "Bearer") || strings.EqualFold(h, "Basic") {
 			return Credential{}, errMalformed
 		}
 		return Credential{Scheme: SchemeRaw, Token: h}, nil

@@ -45,6 +45,9 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// MaxHashing bounds concurrent hash verifications (default GOMAXPROCS/2, at least 1).
 	MaxHashing int
+	// HashWait is how long a request waits for a verification slot
+	// before 503 (default 5 s).
+	HashWait time.Duration
 	// FailureLimit failures from one address within a minute make its
 	// further failures 429 (default 20).
 	FailureLimit int
@@ -119,6 +122,9 @@ var errInvalid = errors.New("invalid credentials")
 func NewRegistry(source Source, opts Options) (*Registry, error) {
 	if opts.MaxHashing <= 0 {
 		opts.MaxHashing = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	if opts.HashWait <= 0 {
+		opts.HashWait = 5 * time.Second
 	}
 	if opts.FailureLimit <= 0 {
 		opts.FailureLimit = 20
@@ -291,7 +297,7 @@ func (r *Registry) FlushCache() {
 
 // hashing runs fn while holding one of the verification slots.
 func (r *Registry) hashing(ctx context.Context, fn func() bool) (bool, error) {
-	t := time.NewTimer(5 * time.Second)
+	t := time.NewTimer(r.opts.HashWait)
 	defer t.Stop()
 	select {
 	case r.sem <- struct{}{}:

@@ -293,7 +293,6 @@ func (s *Server) logger(r *http.Request) *zerolog.Logger {
 
 func fmtDuration(d time.Duration) int64 { return int64(d / time.Second) }
 
-
 func utf8Valid(s string) bool { return utf8.ValidString(s) }
 
 func sha(s string) [32]byte { return sha256.Sum256([]byte(s)) }
