@@ -129,7 +129,11 @@ func (s *secret) verify(candidate string) bool {
 
 // HashSecret returns an argon2id hash of plain in PHC form with the
 // OWASP-recommended parameters (19 MiB, 2 passes, 1 thread).
-func HashSecret(plain string) (string, error) {
+func HashSecret(plain string) (string, error) { return hashArgon(plain, 19456, 2) }
+
+// hashArgon is HashSecret with chosen memory (KiB) and passes (tests use
+// cheap ones).
+func hashArgon(plain string, m, t uint32) (string, error) {
 	if plain == "" {
 		return "", errors.New("empty secret")
 	}
@@ -137,7 +141,7 @@ func HashSecret(plain string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	const m, t, p = 19456, 2, 1
+	const p = 1
 	h := argon2.IDKey([]byte(plain), salt, t, m, p, 32)
 	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", m, t, p,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(h)), nil
