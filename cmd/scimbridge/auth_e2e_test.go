@@ -44,7 +44,7 @@ const (
 )
 
 type authBridge struct {
-	t       *testing.T
+	t       testing.TB
 	ts      *httptest.Server
 	app     *app
 	logs    *logBuffer
@@ -70,7 +70,7 @@ func (s *logBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s
 
 // newAuthBridge serves the whole router (access log, metrics, SCIM,
 // OAuth, admin) on loopback with one client of each kind.
-func newAuthBridge(t *testing.T) *authBridge {
+func newAuthBridge(t testing.TB) *authBridge {
 	t.Helper()
 	b := &authBridge{t: t, logs: &logBuffer{}, reg: prometheus.NewRegistry(), dir: t.TempDir()}
 	var handler http.Handler
