@@ -98,15 +98,12 @@ func (r *Registry) refuse(w http.ResponseWriter, req *http.Request, s *snapshot,
 	case errors.Is(err, errMalformed), errors.Is(err, errScheme):
 		reason = "malformed"
 	}
-	r.metrics.failure(name, reason)
-	r.metrics.source(src)
-	retry := r.throttle.fail(src, r.opts.Now())
+	retry := r.Fail(req, name, reason)
 	// The credential is never logged: only its scheme and the reason.
 	zerolog.Ctx(req.Context()).Warn().Str("source", src).Str("scheme", scheme.String()).Str("client", name).
 		Str("reason", reason).Msg("SCIM authentication failed")
 	if retry > 0 {
-		r.metrics.throttled.Inc()
-		w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+		w.Header().Set("Retry-After", RetryAfter(retry))
 		WriteSCIMError(w, http.StatusTooManyRequests, "", "too many failed authentication attempts from this address; retry later")
 		return
 	}
@@ -118,6 +115,26 @@ func (r *Registry) refuse(w http.ResponseWriter, req *http.Request, s *snapshot,
 		detail = "malformed Authorization header"
 	}
 	WriteSCIMError(w, http.StatusUnauthorized, "", detail)
+}
+
+// Fail records a failed authentication outside the SCIM middleware (the
+// OAuth token, revocation and consent endpoints) against the request's
+// source address, and returns how long that address must wait before its
+// next failing attempt is answered with anything but 429 (0: no wait).
+func (r *Registry) Fail(req *http.Request, client, reason string) time.Duration {
+	src := r.sourceAddr(req)
+	r.metrics.failure(client, reason)
+	r.metrics.source(src)
+	retry := r.throttle.fail(src, r.opts.Now())
+	if retry > 0 {
+		r.metrics.throttled.Inc()
+	}
+	return retry
+}
+
+// RetryAfter formats a wait for the Retry-After header (whole seconds, rounded up).
+func RetryAfter(d time.Duration) string {
+	return strconv.Itoa(int((d + time.Second - 1) / time.Second))
 }
 
 func (s *snapshot) challenges() []string {

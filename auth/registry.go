@@ -497,7 +497,6 @@ func (r *Registry) AuthenticateOAuthClient(ctx context.Context, clientID, client
 	}
 	if idx < 0 {
 		s.remember(key, nil, time.Time{})
-		r.metrics.failure(c.name, "oauth_client_secret")
 		return OAuthClient{}, [32]byte{}, errInvalid
 	}
 	s.mu.Lock()

@@ -123,7 +123,7 @@ func serviceProviderConfig(o Options, base string) map[string]any {
 	if maxOps <= 0 {
 		maxOps = DefaultMaxBulkOperations
 	}
-	return map[string]any{
+	spc := map[string]any{
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
 		"documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
 		"patch":            map[string]any{"supported": true},
@@ -133,12 +133,13 @@ func serviceProviderConfig(o Options, base string) map[string]any {
 		"sort":             map[string]any{"supported": false},
 		"etag":             map[string]any{"supported": true},
 		"maxPayloadSize":   o.MaxPayloadBytes,
-		"authenticationSchemes": authenticationSchemes(o),
 		"meta": map[string]any{
 			"resourceType": "ServiceProviderConfig",
 			"location":     base + "/ServiceProviderConfig",
 		},
 	}
+	spc["authenticationSchemes"] = authenticationSchemes(o)
+	return spc
 }
 
 func authenticationSchemes(o Options) []map[string]any {

@@ -163,6 +163,11 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		tries := p.tries
 		s.mu.Unlock()
 		s.logger(r).Warn().Str("client", p.client.Name).Msg("oauth consent: wrong admin token")
+		if wait := s.reg.Fail(r, "", "consent_admin_token"); wait > 0 {
+			w.Header().Set("Retry-After", auth.RetryAfter(wait))
+			s.errorPage(w, http.StatusTooManyRequests, "Too many failed sign-ins from this address; try again in a minute.")
+			return
+		}
 		if tries >= maxTries {
 			s.dropPending(id)
 			s.errorPage(w, http.StatusForbidden, "Too many wrong admin tokens. Start again from the identity provider.")

@@ -257,9 +257,10 @@ type tokenResponse struct {
 
 // oauthError is RFC 6749 §5.2.
 type oauthError struct {
-	status int
-	code   string
-	desc   string
+	status     int
+	code       string
+	desc       string
+	retryAfter string // for 429
 }
 
 func (e *oauthError) Error() string { return e.code + ": " + e.desc }
@@ -271,6 +272,9 @@ func badRequest(code, desc string) *oauthError {
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	if e.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="scimbridge oauth"`)
+	}
+	if e.retryAfter != "" {
+		w.Header().Set("Retry-After", e.retryAfter)
 	}
 	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.desc})
 }

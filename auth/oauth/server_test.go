@@ -576,3 +576,21 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenEndpointThrottle(t *testing.T) {
+	e := newEnv(t)
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	for i := 0; i < 20; i++ {
+		e.token(cc, "gallery", "guess-"+itoa(i), 401)
+	}
+	status, out, h := e.post(TokenPath, cc, "gallery", "guess-21")
+	if status != 429 || out["error"] != "slow_down" || h.Get("Retry-After") == "" {
+		t.Errorf("21st failure: %d %v Retry-After %q", status, out, h.Get("Retry-After"))
+	}
+	// The right secret is never refused.
+	e.token(cc, "gallery", gallerySecret, 200)
+	e.advance(time.Minute)
+	e.token(cc, "gallery", "guess-again", 401)
+}
+
+func itoa(i int) string { return string(rune('a'+i%26)) + string(rune('a'+i/26)) }

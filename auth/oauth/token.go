@@ -87,7 +87,7 @@ func (s *Server) clientAuth(r *http.Request, form url.Values) (auth.OAuthClient,
 	case h != "":
 		cred, err := auth.ParseAuthorization(h)
 		if err != nil || cred.Scheme != auth.SchemeBasic || postSecret {
-			return auth.OAuthClient{}, [32]byte{}, &oauthError{http.StatusUnauthorized, "invalid_client", "use HTTP Basic or client_secret in the body, not both"}
+			return auth.OAuthClient{}, [32]byte{}, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", desc: "use HTTP Basic or client_secret in the body, not both"}
 		}
 		// RFC 6749 §2.3.1: both halves are form-urlencoded first.
 		id, secret = formDecode(cred.Username), formDecode(cred.Password)
@@ -97,15 +97,22 @@ func (s *Server) clientAuth(r *http.Request, form url.Values) (auth.OAuthClient,
 	case postSecret:
 		id, secret = form.Get("client_id"), form.Get("client_secret")
 	default:
-		return auth.OAuthClient{}, [32]byte{}, &oauthError{http.StatusUnauthorized, "invalid_client", "client authentication required"}
+		return auth.OAuthClient{}, [32]byte{}, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", desc: "client authentication required"}
 	}
 	c, fp, err := s.reg.AuthenticateOAuthClient(r.Context(), id, secret)
 	if errors.Is(err, auth.ErrBusy) {
-		return c, fp, &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", "too many client authentications in progress"}
+		return c, fp, &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "too many client authentications in progress"}
 	}
 	if err != nil {
+		name := ""
+		if oc, ok := s.reg.OAuthClient(id); ok {
+			name = oc.Name
+		}
 		s.logger(r).Warn().Str("client_id", logSafe(id)).Msg("oauth client authentication failed")
-		return c, fp, &oauthError{http.StatusUnauthorized, "invalid_client", "client authentication failed"}
+		if wait := s.reg.Fail(r, name, "oauth_client_secret"); wait > 0 {
+			return c, fp, &oauthError{status: http.StatusTooManyRequests, code: "slow_down", desc: "too many failed client authentications from this address", retryAfter: auth.RetryAfter(wait)}
+		}
+		return c, fp, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", desc: "client authentication failed"}
 	}
 	return c, fp, nil
 }
@@ -162,7 +169,7 @@ func (s *Server) clientCredentials(c auth.OAuthClient, fp [32]byte, form url.Val
 	scope := grantedScope(form.Get("scope"), false)
 	at, _, err := s.issue(c, fp, "", scope)
 	if err != nil {
-		return tokenResponse{}, &oauthError{http.StatusInternalServerError, "server_error", "could not sign the token"}
+		return tokenResponse{}, &oauthError{status: http.StatusInternalServerError, code: "server_error", desc: "could not sign the token"}
 	}
 	return tokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: fmtDuration(c.TTL), Scope: scope}, nil
 }
@@ -245,7 +252,7 @@ func validVerifier(v string) bool {
 func (s *Server) newPair(c auth.OAuthClient, fp [32]byte, fam, scope string, now time.Time, previous string) (tokenResponse, *oauthError) {
 	at, _, err := s.issue(c, fp, fam, scope)
 	if err != nil {
-		return tokenResponse{}, &oauthError{http.StatusInternalServerError, "server_error", "could not sign the token"}
+		return tokenResponse{}, &oauthError{status: http.StatusInternalServerError, code: "server_error", desc: "could not sign the token"}
 	}
 	rt := randomString(32)
 	resp := tokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: fmtDuration(c.TTL), RefreshToken: rt, Scope: scope}
@@ -266,7 +273,7 @@ func (s *Server) newPair(c auth.OAuthClient, fp [32]byte, fam, scope string, now
 	}
 	if err := g.save(now, s.opts.RefreshTTL, auth.MaxAccessTokenTTL); err != nil {
 		s.opts.Log.Error().Err(err).Msg("oauth: saving the grant file")
-		return tokenResponse{}, &oauthError{http.StatusInternalServerError, "server_error", "could not record the grant"}
+		return tokenResponse{}, &oauthError{status: http.StatusInternalServerError, code: "server_error", desc: "could not record the grant"}
 	}
 	return resp, nil
 }
@@ -381,7 +388,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		err := g.save(now, s.opts.RefreshTTL, auth.MaxAccessTokenTTL)
 		g.mu.Unlock()
 		if err != nil {
-			writeOAuthError(w, &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", "could not record the revocation"})
+			writeOAuthError(w, &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "could not record the revocation"})
 			return
 		}
 		s.reg.FlushCache()

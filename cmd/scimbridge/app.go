@@ -36,14 +36,15 @@ type app struct {
 	dispatcher *connectors.Dispatcher
 	tokens     []string
 	adminToken string
-	auth       *auth.Registry
-	oauth      *oauth.Server // nil unless a client uses oauth
-	// reloadConfig reads the configuration again for a reload (the
-	// config file when serving; the start-up config otherwise).
-	reloadConfig func() (*config.Config, error)
 	sims       []*http.Server
 	simulators map[string]connectors.Simulator // by connector name, for simulate: true
 	done       chan error
+
+	auth  *auth.Registry
+	oauth *oauth.Server // nil unless a client uses oauth
+	// reloadConfig reads the configuration again for a reload (the
+	// config file when serving; the start-up config otherwise).
+	reloadConfig func() (*config.Config, error)
 }
 
 func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {
