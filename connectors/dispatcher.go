@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/time/rate"
 
 	"github.com/scimbridge/scimbridge/store"
@@ -104,13 +103,13 @@ func NewDispatcher(db *store.DB, targets []Target, log zerolog.Logger, reg prome
 		d.lanes = append(d.lanes, newLane(d, name, t))
 	}
 	// Sync lanes count pending entries per resource: rebuild from the queue.
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.View(func(tx *store.Tx) error {
 		for _, l := range d.lanes {
-			l.unsureUpTo = store.LastSeq(tx, l.name)
+			l.unsureUpTo = tx.LastSeq(l.name)
 			if !l.set.Sync {
 				continue
 			}
-			if err := store.Entries(tx, l.name, 0, 0, func(e *store.Entry) bool { l.pending[e.Key()]++; return true }); err != nil {
+			if err := tx.Entries(l.name, 0, 0, func(e *store.Entry) bool { l.pending[e.Key()]++; return true }); err != nil {
 				return err
 			}
 		}
@@ -153,7 +152,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 // Await implements store.Awaiter: it waits until every synchronous
 // connector has delivered (or failed) the resource's committed changes,
-// up to the connector's SyncTimeout (default 10s).
+// up to the connector's SyncTimeout (default DefaultSyncTimeout).
 func (d *Dispatcher) Await(ctx context.Context, typ, id string) error {
 	var errs []error
 	for _, l := range d.lanes {
@@ -203,6 +202,7 @@ type lane struct {
 }
 
 func newLane(d *Dispatcher, name string, t Target) *lane {
+	t.Settings = t.Settings.WithDefaults() // as config does; tests build Settings without it
 	lim := t.Connector.Limits()
 	l := &lane{d: d, name: name, typ: t.Settings.Type, conn: t.Connector, set: t.Settings, mapper: t.Mapper,
 		batch: lim.BatchSize, workers: t.Settings.Concurrency, timeout: lim.Timeout,
@@ -212,9 +212,6 @@ func newLane(d *Dispatcher, name string, t Target) *lane {
 		l.batch = t.Settings.BatchSize
 	}
 	l.batch = max(l.batch, 1)
-	if l.workers <= 0 {
-		l.workers = 4
-	}
 	if l.timeout <= 0 {
 		l.timeout = 30 * time.Second
 	}
@@ -240,9 +237,6 @@ func (l *lane) notify() {
 
 func (l *lane) await(ctx context.Context, key string) error {
 	timeout := l.set.SyncTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {

@@ -8,13 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/time/rate"
 
 	"github.com/scimbridge/scimbridge/admin"
@@ -73,6 +71,10 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 			problems = append(problems, fmt.Errorf("connector %q: unknown type %q (have %s)", name, s.Type, knownTypes(regs)))
 			continue
 		}
+		if err := connectors.CheckSettings(r, s); err != nil {
+			problems = append(problems, err)
+			continue
+		}
 		if s.Simulate {
 			if err := a.startSimulator(&s, r); err != nil {
 				return nil, fmt.Errorf("connector %q: simulator: %w", name, err)
@@ -95,7 +97,7 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 			State:      db.State(name),
 		})
 		if err != nil {
-			if !strings.Contains(err.Error(), name) { // most connectors name themselves
+			if _, named := errors.AsType[*connectors.ConfigError](err); !named {
 				err = fmt.Errorf("connector %q: %w", name, err)
 			}
 			problems = append(problems, err)
@@ -214,8 +216,8 @@ func (a *app) close() {
 
 // verify runs store.Verify on a snapshot of the live data file.
 func (a *app) verify(limit int) (problems []string, total int, err error) {
-	err = a.db.View(func(tx *bolt.Tx) error {
-		problems, total = store.Verify(tx, limit)
+	err = a.db.View(func(tx *store.Tx) error {
+		problems, total = tx.Verify(limit)
 		return nil
 	})
 	return problems, total, err
