@@ -1,0 +1,61 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// SIGHUP re-reads the clients: a token rotated in its ${file:} works, the
+// old one stops, without a restart.
+func TestSIGHUPReloadsClients(t *testing.T) {
+	b := newAuthBridge(t)
+	stop := b.app.reloadOnHangup()
+	defer stop()
+	if status, _ := b.do("GET", "/Users", oktaHeaderToken, ""); status != 200 {
+		t.Fatal(status)
+	}
+	if err := os.WriteFile(filepath.Join(b.dir, "okta-header"), []byte(oktaHeaderNext+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if status, _ := b.do("GET", "/Users", oktaHeaderNext, ""); status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the rotated token never worked after SIGHUP")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// 401, or 429 if the polling above used up the address's failures.
+	if status, _ := b.do("GET", "/Users", oktaHeaderToken, ""); status != 401 && status != 429 {
+		t.Errorf("old token after SIGHUP: %d", status)
+	}
+	if !strings.Contains(b.logs.String(), "reloaded SCIM clients") {
+		t.Error("no reload log line")
+	}
+}
+
+func TestReadSecret(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"s3cret\n", "s3cret"},
+		{"s3cret\r\n", "s3cret"},
+		{"with spaces inside\n", "with spaces inside"},
+		{"no newline", "no newline"},
+	} {
+		got, err := readSecret(strings.NewReader(tt.in), &strings.Builder{})
+		if err != nil || got != tt.want {
+			t.Errorf("readSecret(%q) = %q, %v", tt.in, got, err)
+		}
+	}
+	if _, err := readSecret(strings.NewReader("\n"), &strings.Builder{}); err == nil {
+		t.Error("empty secret accepted")
+	}
+}
