@@ -101,9 +101,15 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.prune()
 	if len(s.pending) >= maxPending {
-		s.mu.Unlock()
-		s.errorPage(w, http.StatusServiceUnavailable, "Too many authorization requests are waiting; try again in a few minutes.")
-		return
+		// Full (someone opening authorize pages in a loop): the oldest
+		// request goes, so the operator's own can always be started.
+		oldest := ""
+		for k, q := range s.pending {
+			if oldest == "" || q.exp.Before(s.pending[oldest].exp) {
+				oldest = k
+			}
+		}
+		delete(s.pending, oldest)
 	}
 	s.pending[id] = p
 	s.mu.Unlock()

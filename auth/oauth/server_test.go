@@ -594,3 +594,25 @@ func TestTokenEndpointThrottle(t *testing.T) {
 }
 
 func itoa(i int) string { return string(rune('a'+i%26)) + string(rune('a'+i/26)) }
+
+// Unauthenticated authorize requests cannot crowd out the operator's.
+func TestPendingRequestsBounded(t *testing.T) {
+	e := newEnv(t)
+	flood := newOkta(e, "okta")
+	for i := 0; i < maxPending+10; i++ {
+		if status, _, _ := flood.authorize(nil); status != 200 {
+			t.Fatalf("authorize %d: %d", i, status)
+		}
+		e.advance(time.Millisecond)
+	}
+	e.srv.mu.Lock()
+	n := len(e.srv.pending)
+	e.srv.mu.Unlock()
+	if n != maxPending {
+		t.Errorf("%d pending requests, want at most %d", n, maxPending)
+	}
+	o := newOkta(e, "okta")
+	if code := o.code(false); code == "" {
+		t.Fatal("the operator's request did not complete")
+	}
+}
