@@ -266,9 +266,9 @@ func (s *Server) newPair(c auth.OAuthClient, fp [32]byte, fam, scope string, now
 	}
 	f.SFP, f.Used = s.sfp(fp), now
 	g.d.Tokens[hashToken(rt)] = &refreshRec{Family: fam}
-	if previous != "" {
+	if prev := g.d.Tokens[previous]; prev != nil {
 		t := now
-		g.d.Tokens[previous].Rotated = &t
+		prev.Rotated = &t
 		g.grace[previous] = graceAnswer{resp: resp, until: now.Add(s.opts.ReuseGrace)}
 	}
 	if err := g.save(now, s.opts.RefreshTTL, auth.MaxAccessTokenTTL); err != nil {
