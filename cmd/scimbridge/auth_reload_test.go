@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,5 +58,35 @@ func TestReadSecret(t *testing.T) {
 	}
 	if _, err := readSecret(strings.NewReader("\n"), &strings.Builder{}); err == nil {
 		t.Error("empty secret accepted")
+	}
+}
+
+// scimbridge reload asks the running server to re-read its clients.
+func TestReloadCommand(t *testing.T) {
+	b := newAuthBridge(t)
+	if err := os.WriteFile(filepath.Join(b.dir, "okta-header"), []byte(oktaHeaderNext+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := adminFlags{server: b.ts.URL, token: authAdminToken}
+	client, err := c.client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.do(context.Background(), "POST", "/admin/reload", nil); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := b.do("GET", "/Users", oktaHeaderNext, ""); status != 200 {
+		t.Errorf("new token after reload: %d", status)
+	}
+	// A bad file: the error names the key, the clients stay.
+	b.mu.Lock()
+	b.yaml = strings.Replace(b.yaml, "read_only: true", "read_only: true\n    - name: broken", 1)
+	b.mu.Unlock()
+	err = client.do(context.Background(), "POST", "/admin/reload", nil)
+	if err == nil || !strings.Contains(err.Error(), "scim.clients[broken]") {
+		t.Errorf("bad reload: %v", err)
+	}
+	if status, _ := b.do("GET", "/Users", oktaHeaderNext, ""); status != 200 {
+		t.Errorf("after a refused reload: %d", status)
 	}
 }
