@@ -330,7 +330,6 @@ func TestAuthEndToEnd(t *testing.T) {
 		b.mu.Lock()
 		b.yaml = strings.Replace(b.yaml, `client_secrets: ["${ENTRA_CLIENT_SECRET}"]`, `client_secrets: ["${ENTRA_CLIENT_SECRET_NEXT}"]`, 1)
 		b.mu.Unlock()
-		authSecrets["ENTRA_CLIENT_SECRET_NEXT"] = "entra-client-secret-next-0042"
 		req, _ := http.NewRequest("POST", b.ts.URL+"/admin/reload", nil)
 		req.Header.Set("Authorization", "Bearer "+authAdminToken)
 		res, err := http.DefaultClient.Do(req)
