@@ -33,6 +33,8 @@ var authSecrets = map[string]string{
 	"ENTRA_CLIENT_SECRET": "entra-client-secret-89ab",
 	"OKTA_CLIENT_SECRET":  "okta-client-secret-cdef",
 	"LEGACY_TOKEN":        "legacy-scim-token-0000",
+	// replaces ENTRA_CLIENT_SECRET in the rotation test
+	"ENTRA_CLIENT_SECRET_NEXT": "entra-client-secret-next-0042",
 }
 
 const (
@@ -121,7 +123,12 @@ scim:
 		db.Close()
 		t.Fatal(err)
 	}
-	b.app.reloadConfig = func() (*config.Config, error) { return config.Parse([]byte(b.yaml), b.lookup) }
+	b.app.reloadConfig = func() (*config.Config, error) {
+		b.mu.Lock()
+		yaml := b.yaml
+		b.mu.Unlock()
+		return config.Parse([]byte(yaml), b.lookup)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.app.start(ctx)
 	handler = newRouter(log, b.reg, b.app, "")
@@ -334,7 +341,8 @@ func TestAuthEndToEnd(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+authAdminToken)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("POST /admin/reload: %v %v", res, err)
+			body, _ := io.ReadAll(res.Body)
+			t.Fatalf("POST /admin/reload: %v %s", err, body)
 		}
 		res.Body.Close()
 		for name, h := range map[string]string{"old header token": oktaHeaderToken, "token of the rotated-out secret": "Bearer " + tok.AccessToken} {
