@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -431,9 +432,6 @@ func (c *client) oauthClient() OAuthClient {
 		RedirectURIs: c.oauth.RedirectURIs, RequirePKCE: c.oauth.RequirePKCE}
 }
 
-// OAuthEnabled reports whether any client has oauth: now.
-func (r *Registry) OAuthEnabled() bool { return r.cur.Load().oauthOn }
-
 // OAuthClient returns the client with this client_id.
 func (r *Registry) OAuthClient(clientID string) (OAuthClient, bool) {
 	c := r.cur.Load().byID[clientID]
@@ -445,7 +443,8 @@ func (r *Registry) OAuthClient(clientID string) (OAuthClient, bool) {
 
 // AuthenticateOAuthClient checks a client secret and returns the client
 // and the fingerprint of the secret that matched (to bind tokens to it).
-// The error is errInvalid-like (use IsInvalid) or ErrBusy.
+// The error is ErrBusy, the context's, or else means invalid credentials.
+// Verdicts are cached like SCIM credentials, until the next reload.
 func (r *Registry) AuthenticateOAuthClient(ctx context.Context, clientID, clientSecret string) (OAuthClient, [32]byte, error) {
 	s := r.cur.Load()
 	c := s.byID[clientID]
@@ -453,35 +452,23 @@ func (r *Registry) AuthenticateOAuthClient(ctx context.Context, clientID, client
 		return OAuthClient{}, [32]byte{}, errInvalid
 	}
 	key := sha256.Sum256([]byte("oauth\x00" + clientID + "\x00" + clientSecret))
-	now := r.opts.Now()
 	s.mu.Lock()
 	e, hit := s.good[key]
 	_, bad := s.bad[key]
 	s.mu.Unlock()
-	if hit && e.client == c {
-		for i := range c.secrets {
-			if matchedFP(e, &c.secrets[i]) {
-				return c.oauthClient(), c.secrets[i].fp, nil
-			}
-		}
-	}
-	if bad {
+	switch {
+	case hit && e.client == c:
+		return c.oauthClient(), e.fp, nil
+	case bad:
 		return OAuthClient{}, [32]byte{}, errInvalid
 	}
-	_ = now
 	idx := -1
-	var cheap []int
-	for i := range c.secrets {
-		if !c.secrets[i].expensive() {
-			cheap = append(cheap, i)
-		}
-	}
-	for _, i := range cheap { // constant time over all literals
-		if c.secrets[i].verify(clientSecret) {
+	for i := range c.secrets { // every literal, in constant time each
+		if !c.secrets[i].expensive() && c.secrets[i].verify(clientSecret) {
 			idx = i
 		}
 	}
-	if idx < 0 && len(cheap) < len(c.secrets) {
+	if idx < 0 && slices.ContainsFunc(c.secrets, func(x secret) bool { return x.expensive() }) {
 		_, err := r.hashing(ctx, func() bool {
 			for i := range c.secrets {
 				if c.secrets[i].expensive() && c.secrets[i].verify(clientSecret) {
@@ -499,19 +486,15 @@ func (r *Registry) AuthenticateOAuthClient(ctx context.Context, clientID, client
 		s.remember(key, nil, time.Time{})
 		return OAuthClient{}, [32]byte{}, errInvalid
 	}
+	fp := c.secrets[idx].fp
 	s.mu.Lock()
 	if len(s.good) >= maxCache {
 		clear(s.good)
 	}
-	s.good[key] = cached{client: c, exp: time.Time{}, fp: c.secrets[idx].fp}
+	s.good[key] = cached{client: c, fp: fp}
 	s.mu.Unlock()
-	return c.oauthClient(), c.secrets[idx].fp, nil
+	return c.oauthClient(), fp, nil
 }
-
-func matchedFP(e cached, sec *secret) bool { return e.fp == sec.fp }
-
-// IsInvalid reports whether err means wrong credentials (rather than ErrBusy).
-func IsInvalid(err error) bool { return errors.Is(err, errInvalid) }
 
 // SecretFingerprints returns the client's name and the fingerprints of
 // its configured secrets (none: the client is gone).
@@ -525,19 +508,4 @@ func (r *Registry) SecretFingerprints(clientID string) (string, [][32]byte) {
 		fps[i] = c.secrets[i].fp
 	}
 	return c.name, fps
-}
-
-// SecretCurrent reports whether the client still exists with the secret
-// of this fingerprint (so tokens issued under it remain valid).
-func (r *Registry) SecretCurrent(clientID string, fp [32]byte) (name string, ok bool) {
-	c := r.cur.Load().byID[clientID]
-	if c == nil {
-		return "", false
-	}
-	for i := range c.secrets {
-		if c.secrets[i].fp == fp {
-			return c.name, true
-		}
-	}
-	return "", false
 }

@@ -19,7 +19,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/rs/zerolog"
@@ -296,7 +295,5 @@ func (s *Server) logger(r *http.Request) *zerolog.Logger {
 }
 
 func fmtDuration(d time.Duration) int64 { return int64(d / time.Second) }
-
-func utf8Valid(s string) bool { return utf8.ValidString(s) }
 
 func sha(s string) [32]byte { return sha256.Sum256([]byte(s)) }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/scimbridge/scimbridge/auth"
 )
@@ -66,7 +67,7 @@ func safeName(k string) string {
 }
 
 func printable(s string) bool {
-	if !utf8Valid(s) {
+	if !utf8.ValidString(s) {
 		return false
 	}
 	for _, c := range s {
