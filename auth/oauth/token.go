@@ -133,17 +133,26 @@ func logSafe(s string) string {
 	return s
 }
 
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+// clientForm reads a token or revocation request and authenticates its
+// client; on failure it has answered and ok is false.
+func (s *Server) clientForm(w http.ResponseWriter, r *http.Request) (form url.Values, c auth.OAuthClient, fp [32]byte, ok bool) {
 	form, oe := ParseForm(r)
+	if oe == nil {
+		c, fp, oe = s.clientAuth(r, form)
+	}
 	if oe != nil {
 		writeOAuthError(w, oe)
+		return nil, c, fp, false
+	}
+	return form, c, fp, true
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	form, c, fp, ok := s.clientForm(w, r)
+	if !ok {
 		return
 	}
-	c, fp, oe := s.clientAuth(r, form)
-	if oe != nil {
-		writeOAuthError(w, oe)
-		return
-	}
+	var oe *oauthError
 	var resp tokenResponse
 	switch form.Get("grant_type") {
 	case "client_credentials":
@@ -355,14 +364,8 @@ func (s *Server) revokeFamily(fam string, now time.Time) {
 // its chain, access tokens included) or access tokens. Unknown tokens
 // are answered 200 as well.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
-	form, oe := ParseForm(r)
-	if oe != nil {
-		writeOAuthError(w, oe)
-		return
-	}
-	c, _, oe := s.clientAuth(r, form)
-	if oe != nil {
-		writeOAuthError(w, oe)
+	form, c, _, ok := s.clientForm(w, r)
+	if !ok {
 		return
 	}
 	tok := form.Get("token")

@@ -23,6 +23,7 @@ import (
 
 	"github.com/scimbridge/scimbridge/auth"
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/internal/testkit"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -49,7 +50,7 @@ type authBridge struct {
 	t       testing.TB
 	ts      *httptest.Server
 	app     *app
-	logs    *logBuffer
+	logs    *testkit.LogBuffer
 	reg     *prometheus.Registry
 	yaml    string
 	dir     string
@@ -58,23 +59,11 @@ type authBridge struct {
 	mu      sync.Mutex
 }
 
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *logBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *logBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // newAuthBridge serves the whole router (access log, metrics, SCIM,
 // OAuth, admin) on loopback with one client of each kind.
 func newAuthBridge(t testing.TB) *authBridge {
 	t.Helper()
-	b := &authBridge{t: t, logs: &logBuffer{}, reg: prometheus.NewRegistry(), dir: t.TempDir()}
+	b := &authBridge{t: t, logs: &testkit.LogBuffer{}, reg: prometheus.NewRegistry(), dir: t.TempDir()}
 	var handler http.Handler
 	b.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(b.ts.Close)
