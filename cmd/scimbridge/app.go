@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -37,6 +38,7 @@ type app struct {
 	sims       []*http.Server
 	simulators map[string]connectors.Simulator // by connector name, for simulate: true
 	done       chan error
+	ready      atomic.Bool // /readyz: the store is open and the dispatcher runs
 }
 
 func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {

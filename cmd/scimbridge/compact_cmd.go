@@ -7,8 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/scimbridge/scimbridge/config"
 )
 
 func init() {
@@ -17,7 +15,7 @@ func init() {
 		Short: "Shrink the data file offline (stop the server first): bbolt reuses freed pages but never returns them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.Load(configPath)
+			cfg, err := loadConfig()
 			if err != nil {
 				return err
 			}
