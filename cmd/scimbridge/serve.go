@@ -116,6 +116,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 		return err
 	}
 	defer app.close()
+	app.backups = newBackups(db, reg, log)
 
 	srv := newHTTPServer(cfg.Server, newRouter(log, reg, app, cfg.MetricsToken))
 	ln, err := listen(cfg.Listen)
@@ -162,6 +163,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 	case <-ctx.Done():
 	}
 	app.ready.Store(false) // /readyz: 503 from here on
+	stop()                 // the dispatcher stops too when the server failed
 	log.Info().Msg("shutting down: finishing requests and in-flight deliveries")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 	defer cancel()
