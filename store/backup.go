@@ -28,32 +28,28 @@ func (db *DB) WriteTo(w io.Writer) (int64, error) {
 func (db *DB) Path() string { return db.bolt.Path() }
 
 // VerifyFile opens the data file at path read-only (refusing, after a
-// second, one a running server holds), checks its layout version and runs
-// Verify on it: what a backup must pass before it is trusted. It returns
-// the file's layout version with Verify's answer.
+// second, one a running server holds; and one from a newer build), and
+// runs Verify on it: what a backup must pass before it is trusted. It
+// returns the file's layout version with Verify's answer.
 func VerifyFile(path string, limit int) (version uint64, problems []string, total int, err error) {
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
+	db, err := OpenReadOnly(path, time.Second)
 	if err != nil {
-		return 0, nil, 0, fmt.Errorf("store: open %s: %w", path, err)
+		return 0, nil, 0, err
 	}
-	defer b.Close()
-	err = b.View(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(metaBucket)
+	defer db.Close()
+	err = db.View(func(tx *Tx) error {
+		meta := tx.btx.Bucket(metaBucket)
 		if meta == nil {
-			return errors.New("no meta bucket: not a scimbridge data file")
+			return errors.New("no layout version: not a scimbridge data file")
 		}
-		v := meta.Get(schemaVersion)
-		if len(v) != 8 {
-			return errors.New("meta.schemaVersion is not a version")
+		if v := meta.Get(schemaVersion); len(v) == 8 {
+			version = binary.BigEndian.Uint64(v)
 		}
-		if version = binary.BigEndian.Uint64(v); version > SchemaVersion {
-			return fmt.Errorf("layout version %d, this build knows only up to %d", version, SchemaVersion)
-		}
-		problems, total = Verify(tx, limit)
+		problems, total = tx.Verify(limit)
 		return nil
 	})
 	if err != nil {
-		return version, nil, 0, fmt.Errorf("store: %s: %w", path, err)
+		return 0, nil, 0, fmt.Errorf("store: %s: %w", path, err)
 	}
 	return version, problems, total, nil
 }
