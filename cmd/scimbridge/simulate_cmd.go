@@ -239,7 +239,6 @@ func simState(sim connectors.Simulator) (SimState, bool) {
 	return SimState{}, false
 }
 
-
 // advertised is addr with its host replaced by host, if set.
 func advertised(addr net.Addr, host string) string {
 	if host == "" {
