@@ -12,6 +12,7 @@
 //	GET    /admin/check-targets                          connectors.TargetCheck (the latest check)
 //	POST   /admin/reconcile                              {"reconciled": true} (with WithReconcile; 409 while one runs)
 //	GET    /admin/verify                                 {"ok", "problems": [...], "total"} (with WithVerify; 409 while one runs)
+//	GET    /admin/backup                                 the data file (with WithBackup; 409 while one runs)
 //
 // Errors, unknown paths and wrong methods included, are {"error": "..."}.
 package admin
@@ -57,6 +58,9 @@ func Handler(d Dispatcher, token string, opts ...Option) http.Handler {
 	}
 	if a.verify != nil {
 		mux.HandleFunc("GET /admin/verify", a.runVerify)
+	}
+	if a.backup != nil {
+		mux.HandleFunc("GET /admin/backup", a.backup)
 	}
 	mux.HandleFunc("GET /admin/status", a.status)
 	mux.HandleFunc("GET /admin/deadletters", a.listDead)
@@ -167,6 +171,7 @@ type api struct {
 	d         Dispatcher
 	reconcile func() error
 	verify    func(limit int) ([]string, int, error)
+	backup    http.HandlerFunc
 	// One reconcile (a write transaction over every resource) and one
 	// verify (a read of the whole store) at a time: a client calling them
 	// in a loop must not stack them up in front of SCIM writes.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -35,6 +36,8 @@ type app struct {
 	sims       []*http.Server
 	simulators map[string]connectors.Simulator // by connector name, for simulate: true
 	done       chan error
+	ready      atomic.Bool // /readyz: the store is open and the dispatcher runs
+	backups    *backups    // GET /admin/backup, when serve sets it
 }
 
 func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {
@@ -169,7 +172,11 @@ func (a *app) startSimulator(s *connectors.Settings, r connectors.Registration) 
 func (a *app) mount(r chi.Router) {
 	r.With(scim.BearerAuth(a.tokens)).Mount("/scim/v2", a.scim.Handler())
 	reconcile := func() error { return a.dispatcher.Reconcile(a.scim.EachResource) }
-	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, admin.WithReconcile(reconcile), admin.WithVerify(a.verify)))
+	opts := []admin.Option{admin.WithReconcile(reconcile), admin.WithVerify(a.verify)}
+	if a.backups != nil {
+		opts = append(opts, admin.WithBackup(a.backups.serveHTTP))
+	}
+	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, opts...))
 }
 
 func (a *app) start(ctx context.Context) {
