@@ -34,8 +34,12 @@ func newCSVReader(in io.Reader) (*csvReader, error) {
 	r := csv.NewReader(br)
 	r.Comma = delim
 	r.FieldsPerRecord = -1 // a short row is reported per row, not fatal
-	r.ReuseRecord = false
+	// A header of SCIM paths written by hand carries bare quotes
+	// (emails[type eq "work"].value); data rows are read strictly, so a
+	// broken quote is reported on its row instead of swallowing the next.
+	r.LazyQuotes = true
 	header, err := r.Read()
+	r.LazyQuotes = false
 	if errors.Is(err, io.EOF) {
 		return nil, errors.New("the file is empty: no header row")
 	}
