@@ -98,13 +98,13 @@ type importer struct {
 	m     *mapping
 	st    *state
 
-	seen       map[string]int       // key -> first row with it
-	rejected   map[int]*RowError    // row -> why, decided before any write
-	links      map[string]*link     // key -> memberships and manager wanted
-	created    map[string]string    // key -> id of a user this run created
-	failedKeys map[string]bool      // rows the server refused: no second step
-	deactivate []*serverUser        // roster: in scope, not in the file
-	writes     int                  // planned write operations (progress total)
+	seen       map[string]int    // key -> first row with it
+	rejected   map[int]*RowError // row -> why, decided before any write
+	links      map[string]*link  // key -> memberships and manager wanted
+	created    map[string]string // key -> id of a user this run created
+	failedKeys map[string]bool   // rows the server refused: no second step
+	deactivate []*serverUser     // roster: in scope, not in the file
+	writes     int               // planned write operations (progress total)
 	report     *reportWriter
 	sum        Summary
 }
