@@ -88,6 +88,7 @@ or unchanged. See README.md "Onboarding from HR".`,
 			if err != nil {
 				return err
 			}
+			opts := opts // the flags' values; what this run adds stays local
 			if cfg != nil {
 				opts.Config = cfg.Import
 			}
