@@ -133,6 +133,11 @@ func newColumn(i int, h, target string, explicit bool, rs *scimpath.ResourceSche
 		}
 		return nil, nil
 	}
+	top := scimpath.Path{URN: p.URN, Attr: p.Attr}
+	parent, _ := rs.Lookup(top.String())
+	if parent.MultiValued && p.Filter == nil {
+		return nil, fmt.Errorf("column %q: %s is multi-valued: select one value, e.g. %s[type eq \"work\"].value", h, target, top.String())
+	}
 	if err := checkWritable(target, p, attr); err != nil {
 		return nil, fmt.Errorf("column %q: %w", h, err)
 	}

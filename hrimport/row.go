@@ -3,6 +3,7 @@ package hrimport
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Provenance extension (declared by the server, see scim/provenance.go).
@@ -68,6 +69,11 @@ func (m *mapping) parseRow(rec []string, num int) (*row, *RowError) {
 			return cleanCell(rec[c.index])
 		}
 		return ""
+	}
+	for _, c := range m.columns {
+		if s := cell(c); !utf8.ValidString(s) {
+			return r, &RowError{Row: num, Column: c.label(), Reason: "not UTF-8: save the file as UTF-8 (Excel: \"CSV UTF-8\")"}
+		}
 	}
 	key := cell(m.key)
 	if key == "" {
