@@ -161,7 +161,7 @@ func (im *importer) applyLinks() error {
 	}
 
 	// Groups first, so their ids exist for the membership PATCHes.
-	b := &batcher{im: im}
+	b := newBatcher(im)
 	for _, g := range newGroups {
 		g := g
 		body := map[string]any{
@@ -185,7 +185,7 @@ func (im *importer) applyLinks() error {
 			return err
 		}
 	}
-	if err := b.flush(); err != nil {
+	if err := b.wait(); err != nil {
 		return err
 	}
 	for _, g := range planOrder {
@@ -226,7 +226,7 @@ func (im *importer) applyLinks() error {
 			return err
 		}
 	}
-	if err := b.flush(); err != nil {
+	if err := b.wait(); err != nil {
 		return err
 	}
 	for _, rl := range rows {

@@ -21,6 +21,8 @@ type Outcome struct {
 // emit prints an outcome (all of them in a dry run; otherwise only
 // problems) and writes it to the report.
 func (im *importer) emit(o Outcome) {
+	im.emitMu.Lock()
+	defer im.emitMu.Unlock()
 	if im.report != nil {
 		im.report.write(o)
 	}

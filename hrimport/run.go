@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/scimbridge/scimbridge/scimpath"
 )
@@ -26,6 +27,7 @@ type Options struct {
 	Out           io.Writer
 	Report        io.Writer // per-row outcome CSV; nil for none
 	Progress      Progress  // nil for none
+	Concurrency   int       // /Bulk requests in flight; default DefaultConcurrency
 }
 
 // ErrTooManyDeactivations is returned, before any write, when a roster
@@ -106,6 +108,7 @@ type importer struct {
 	deactivate []*serverUser     // roster: in scope, not in the file
 	writes     int               // planned write operations (progress total)
 	report     *reportWriter
+	emitMu     sync.Mutex // callbacks of parallel /Bulk requests emit too
 	sum        Summary
 }
 
@@ -393,63 +396,121 @@ func deactivateLimit(spec string, scope int) (int, error) {
 // answers.
 type pending struct {
 	op      bulkOp
-	size    int
-	done    func(res bulkResult)
-	preview func() // dry run
+	size int
+	done func(res bulkResult)
 }
 
-// batcher sends operations in /Bulk requests within the server's limits.
+// batcher sends operations in /Bulk requests within the server's limits,
+// several requests at a time: the bridge runs a request's operations one
+// after the other, each its own transaction, so parallel requests are what
+// lets its group commit share a disk flush among them. Operations in
+// flight together never touch the same resource (one row per user; group
+// creations are waited for before memberships). Callbacks run one at a
+// time.
 type batcher struct {
 	im   *importer
 	ops  []pending
 	size int
+
+	sem chan struct{}
+	wg  sync.WaitGroup
+	mu  sync.Mutex // serialises callbacks and err
+	err error
+}
+
+func newBatcher(im *importer) *batcher {
+	n := im.opts.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	return &batcher{im: im, sem: make(chan struct{}, n)}
+}
+
+func (b *batcher) failed() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }
 
 func (b *batcher) add(op bulkOp, done func(bulkResult)) error {
+	if err := b.failed(); err != nil {
+		return err
+	}
 	raw, err := json.Marshal(op.Data)
 	if err != nil {
 		return err
 	}
 	op.Data = json.RawMessage(raw)
 	size := len(raw) + len(op.Path) + 64
-	if len(b.ops) > 0 && (len(b.ops) >= b.im.c.maxOps || b.size+size > b.im.c.maxPayload*9/10) {
-		if err := b.flush(); err != nil {
-			return err
-		}
+	if len(b.ops) > 0 && (len(b.ops) >= b.batchOps() || b.size+size > b.im.c.maxPayload*9/10) {
+		b.flush()
 	}
 	b.ops = append(b.ops, pending{op: op, size: size, done: done})
 	b.size += size
 	return nil
 }
 
-func (b *batcher) flush() error {
+// batchOps keeps requests small enough that several are in flight.
+func (b *batcher) batchOps() int {
+	return min(b.im.c.maxOps, maxBatch)
+}
+
+const (
+	// DefaultConcurrency is the number of /Bulk requests in flight.
+	DefaultConcurrency = 4
+	maxBatch           = 100
+)
+
+// flush sends the waiting operations (without waiting for the answer).
+func (b *batcher) flush() {
 	if len(b.ops) == 0 {
-		return nil
+		return
 	}
-	ops := make([]bulkOp, len(b.ops))
-	for i, p := range b.ops {
+	batch := b.ops
+	b.ops, b.size = nil, 0
+	if b.im.opts.DryRun {
+		b.answer(batch, nil, nil)
+		return
+	}
+	ops := make([]bulkOp, len(batch))
+	for i, p := range batch {
 		ops[i] = p.op
 	}
-	var results []bulkResult
-	if b.im.opts.DryRun {
-		results = make([]bulkResult, len(ops))
-		for i := range results {
-			results[i] = bulkResult{Status: "200"}
+	b.sem <- struct{}{}
+	b.wg.Add(1)
+	go func() {
+		defer func() { <-b.sem; b.wg.Done() }()
+		results, err := b.im.c.bulk(b.im.ctx, ops)
+		b.answer(batch, results, err)
+	}()
+}
+
+func (b *batcher) answer(batch []pending, results []bulkResult, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil {
+		if b.err == nil {
+			b.err = err
 		}
-	} else {
-		var err error
-		if results, err = b.im.c.bulk(b.im.ctx, ops); err != nil {
-			return err
-		}
+		return
 	}
-	for i, p := range b.ops {
-		p.done(results[i])
+	for i, p := range batch {
+		res := bulkResult{Status: "200"} // dry run
+		if results != nil {
+			res = results[i]
+		}
+		p.done(res)
 	}
 	if b.im.opts.Progress != nil {
-		b.im.opts.Progress.Add(len(b.ops))
+		b.im.opts.Progress.Add(len(batch))
 	}
-	b.ops, b.size = b.ops[:0], 0
-	return nil
+}
+
+// wait sends what is left and waits for every answer.
+func (b *batcher) wait() error {
+	b.flush()
+	b.wg.Wait()
+	return b.failed()
 }
 
 // failure is a refused operation's reason, from its SCIM error body.
@@ -463,7 +524,7 @@ func failure(res bulkResult) string {
 // applyRows is the second pass: each row again, now sent (or, in a dry
 // run, printed) and reported in file order.
 func (im *importer) applyRows() error {
-	b := &batcher{im: im}
+	b := newBatcher(im)
 	if err := im.rows(func(num int, r *row, _ *RowError) error {
 		im.sum.Rows++
 		if rerr := im.rejected[num]; rerr != nil {
@@ -507,7 +568,7 @@ func (im *importer) applyRows() error {
 	}); err != nil {
 		return err
 	}
-	return b.flush()
+	return b.wait()
 }
 
 func (im *importer) rowFailed(num int, key, display, reason string) {
@@ -531,7 +592,7 @@ func (im *importer) columnIn(reason string) string {
 // applyDeactivations switches off the roster's missing users (PATCH
 // active false; never DELETE).
 func (im *importer) applyDeactivations() error {
-	b := &batcher{im: im}
+	b := newBatcher(im)
 	for _, u := range im.deactivate {
 		u := u
 		who := u.display
@@ -552,5 +613,5 @@ func (im *importer) applyDeactivations() error {
 			return err
 		}
 	}
-	return b.flush()
+	return b.wait()
 }
