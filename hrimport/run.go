@@ -395,7 +395,7 @@ func deactivateLimit(spec string, scope int) (int, error) {
 // pending is a write waiting in a /Bulk batch and what to record when it
 // answers.
 type pending struct {
-	op      bulkOp
+	op   bulkOp
 	size int
 	done func(res bulkResult)
 }
