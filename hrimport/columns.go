@@ -18,7 +18,8 @@ const (
 
 // column is one header of the file and what it feeds.
 type column struct {
-	index      int
+	index      int    // cell index in the file
+	pos        int    // index in mapping.columns
 	header     string // as in the file
 	kind       columnKind
 	path       scimpath.Path // kindAttr
@@ -97,6 +98,7 @@ func newMapping(header []string, cfg Config, match scimpath.Path, rs *scimpath.R
 			if c.kind == kindAttr && samePath(c.path, match) {
 				m.key = c
 			}
+			c.pos = len(m.columns)
 			m.columns = append(m.columns, c)
 			used = true
 		}

@@ -36,10 +36,7 @@ func diffUser(u *serverUser, r *row, rs *scimpath.ResourceSchema, managedBy stri
 	var changes []Change
 	var ops []scimpath.Operation
 	for _, cv := range r.cells {
-		var cur any
-		if vals := cv.col.path.Get(u.doc, rs); len(vals) > 0 {
-			cur = vals[0]
-		}
+		cur := u.vals[cv.col.pos]
 		if sameValue(cur, cv.value, cv.col.attr.Type) {
 			continue
 		}
@@ -50,7 +47,7 @@ func diffUser(u *serverUser, r *row, rs *scimpath.ResourceSchema, managedBy stri
 			ops = append(ops, scimpath.Operation{Op: "replace", Path: cv.col.pathString, Value: cv.value})
 		}
 	}
-	if cur := u.managedBy(); cur != managedBy {
+	if cur := u.managedBy; cur != managedBy {
 		var old any
 		if cur != "" {
 			old = cur

@@ -74,10 +74,8 @@ func (im *importer) applyLinks() error {
 		if l.groups != nil {
 			current := map[string]bool{}
 			if u != nil {
-				for _, g := range asList(u.doc["groups"]) {
-					if id, _ := lookupFold(asMap(g), "value").(string); id != "" {
-						current[id] = true
-					}
+				for _, id := range u.groups {
+					current[id] = true
 				}
 			}
 			want := map[string]bool{}
@@ -117,7 +115,7 @@ func (im *importer) applyLinks() error {
 		if im.m.manager != nil {
 			cur := ""
 			if u != nil {
-				cur, _ = lookupFold(asMap(lookupFold(asMap(lookupFold(u.doc, scimpath.URNEnterpriseUser)), "manager")), "value").(string)
+				cur = u.manager
 			}
 			want := ""
 			if l.manager != "" {

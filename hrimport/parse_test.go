@@ -230,12 +230,12 @@ func TestDiffUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &serverUser{id: "1", doc: map[string]any{
+	u := newServerUser(map[string]any{"id": "1",
 		"userName": "a@x.io", "title": "Dev", "active": true,
 		"emails":                []any{map[string]any{"type": "work", "value": "a@x.io"}, map[string]any{"type": "home", "value": "h@x.io"}},
 		"urn:acme:2.0:User":     map[string]any{"startDate": "2019-03-01T00:00:00.000Z"},
 		provenanceUserURNPrefix: map[string]any{"managedBy": "hr"},
-	}}
+	}, m, mustPath("userName"), rs)
 	for _, c := range []struct {
 		name    string
 		rec     []string

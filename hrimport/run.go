@@ -336,7 +336,7 @@ func (im *importer) planRoster() error {
 		}
 		inScope = func(u *serverUser) bool { return ids[u.id] }
 	} else {
-		inScope = func(u *serverUser) bool { return u.managedBy() == im.managedBy }
+		inScope = func(u *serverUser) bool { return u.managedBy == im.managedBy }
 	}
 	ids := make([]string, 0, len(im.st.byID))
 	for id := range im.st.byID {

@@ -9,20 +9,52 @@ import (
 )
 
 // serverUser is what the importer keeps of one user on the server: its id
-// and only the attributes the file maps (projected by the server).
+// and the current value of each mapped column, nothing else (a dry run's
+// memory grows with the number of users times the mapped columns).
 type serverUser struct {
-	id      string
-	key     string // normalised matching key, "" if the user has none
-	doc     map[string]any
-	display string // userName, for messages
+	id        string
+	key       string // normalised matching key, "" if the user has none
+	display   string // userName, for messages
+	vals      []any  // by column position (mapping.columns); nil for none
+	groups    []string
+	manager   string // the manager's id
+	inactive  bool
+	managedBy string
 }
 
-func (u *serverUser) active() bool { b, ok := u.doc["active"].(bool); return !ok || b }
+func (u *serverUser) active() bool { return !u.inactive }
 
-func (u *serverUser) managedBy() string {
-	ext, _ := lookupFold(u.doc, provenanceUserURNPrefix).(map[string]any)
-	s, _ := lookupFold(ext, provenanceAttr).(string)
-	return s
+// newServerUser keeps what the mapping needs of a (projected) user.
+func newServerUser(doc map[string]any, m *mapping, match scimpath.Path, rs *scimpath.ResourceSchema) *serverUser {
+	u := &serverUser{vals: make([]any, len(m.columns))}
+	u.id, _ = doc["id"].(string)
+	u.display, _ = doc["userName"].(string)
+	if b, ok := doc["active"].(bool); ok && !b {
+		u.inactive = true
+	}
+	u.managedBy, _ = lookupFold(asMap(lookupFold(doc, provenanceUserURNPrefix)), provenanceAttr).(string)
+	if vals := match.Get(doc, rs); len(vals) > 0 {
+		if s, ok := vals[0].(string); ok && s != "" {
+			u.key = m.normKey(s)
+		}
+	}
+	for i, c := range m.columns {
+		switch c.kind {
+		case kindAttr:
+			if vals := c.path.Get(doc, rs); len(vals) > 0 {
+				u.vals[i] = vals[0]
+			}
+		case kindGroups:
+			for _, g := range asList(doc["groups"]) {
+				if id, _ := lookupFold(asMap(g), "value").(string); id != "" {
+					u.groups = append(u.groups, id)
+				}
+			}
+		case kindManager:
+			u.manager, _ = lookupFold(asMap(lookupFold(asMap(lookupFold(doc, scimpath.URNEnterpriseUser)), "manager")), "value").(string)
+		}
+	}
+	return u
 }
 
 // state is the server's users, by matching key and by id.
@@ -76,20 +108,11 @@ func attributesFor(m *mapping, match scimpath.Path) []string {
 func fetchUsers(ctx context.Context, c *Client, m *mapping, match scimpath.Path, rs *scimpath.ResourceSchema) (*state, error) {
 	st := &state{byKey: map[string]*serverUser{}, ambiguous: map[string]int{}, byID: map[string]*serverUser{}}
 	err := c.each(ctx, "/Users", "", attributesFor(m, match), func(doc map[string]any) error {
-		id, _ := doc["id"].(string)
-		if id == "" {
+		u := newServerUser(doc, m, match, rs)
+		if u.id == "" {
 			return fmt.Errorf("the server listed a user without an id")
 		}
-		delete(doc, "meta")
-		delete(doc, "schemas")
-		u := &serverUser{id: id, doc: doc}
-		u.display, _ = doc["userName"].(string)
-		if vals := match.Get(doc, rs); len(vals) > 0 {
-			if s, ok := vals[0].(string); ok && s != "" {
-				u.key = m.normKey(s)
-			}
-		}
-		st.byID[id] = u
+		st.byID[u.id] = u
 		if u.key == "" {
 			return nil
 		}
