@@ -55,27 +55,33 @@ func (m *mapping) normKey(s string) string {
 // parseRow turns a record into a row, or the first problem it has.
 func (m *mapping) parseRow(rec []string, num int) (*row, *RowError) {
 	r := &row{num: num}
-	if len(rec) > m.width {
-		extra := false
-		for _, s := range rec[m.width:] {
-			extra = extra || cleanCell(s) != ""
-		}
-		if extra {
-			return r, &RowError{Row: num, Reason: fmt.Sprintf("%d cells, but the header has %d (an unquoted delimiter?)", len(rec), m.width)}
-		}
-	}
 	cell := func(c *column) string {
 		if c.index < len(rec) {
 			return cleanCell(rec[c.index])
 		}
 		return ""
 	}
-	for _, c := range m.columns {
-		if s := cell(c); !utf8.ValidString(s) {
-			return r, &RowError{Row: num, Column: c.label(), Reason: "not UTF-8: save the file as UTF-8 (Excel: \"CSV UTF-8\")"}
+	key := cell(m.key)
+	if utf8.ValidString(key) && key != "" {
+		// Known before any other problem, so a rejected row still
+		// protects its user from a roster's deactivation.
+		r.keyDisplay = key
+		r.key = m.normKey(key)
+	}
+	if len(rec) > m.width {
+		extra := false
+		for _, s := range rec[m.width:] {
+			extra = extra || cleanCell(s) != ""
+		}
+		if extra {
+			return r, &RowError{Row: num, Key: r.keyDisplay, Reason: fmt.Sprintf("%d cells, but the header has %d (an unquoted delimiter?)", len(rec), m.width)}
 		}
 	}
-	key := cell(m.key)
+	for _, c := range m.columns {
+		if s := cell(c); !utf8.ValidString(s) {
+			return r, &RowError{Row: num, Key: r.keyDisplay, Column: c.label(), Reason: "not UTF-8: save the file as UTF-8 (Excel: \"CSV UTF-8\")"}
+		}
+	}
 	if key == "" {
 		return r, &RowError{Row: num, Column: m.key.label(), Reason: "missing matching key"}
 	}
