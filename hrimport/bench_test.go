@@ -125,7 +125,7 @@ func peakHeap(fn func()) uint64 {
 //	go test ./hrimport -run '^$' -bench Memory -benchtime 1x
 func BenchmarkMemory(b *testing.B) {
 	br := newTestBridge(b, scim.Options{MaxResults: 1000})
-	br.db.Bolt().NoSync = true
+	br.db.SetNoSync(true)
 	have := 0
 	for _, n := range []int{10000, 100000} {
 		seed(b, br, have, n)
@@ -172,7 +172,7 @@ func BenchmarkMemory(b *testing.B) {
 //	go test ./hrimport -run '^$' -bench FetchState -benchtime 3x
 func BenchmarkFetchState(b *testing.B) {
 	br := newTestBridge(b, scim.Options{MaxResults: 1000})
-	br.db.Bolt().NoSync = true
+	br.db.SetNoSync(true)
 	seed(b, br, 0, 10000)
 	c := br.client()
 	if err := c.discover(context.Background()); err != nil {

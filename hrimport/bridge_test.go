@@ -17,7 +17,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/scim"
 	"github.com/scimbridge/scimbridge/store"
@@ -61,8 +60,8 @@ func newTestBridge(t testing.TB, opts scim.Options) *testBridge {
 	b.srv = httptest.NewServer(r)
 	t.Cleanup(b.srv.Close)
 	t.Cleanup(func() {
-		_ = db.View(func(tx *bolt.Tx) error {
-			if problems, n := store.Verify(tx, 20); n > 0 {
+		_ = db.View(func(tx *store.Tx) error {
+			if problems, n := tx.Verify(20); n > 0 {
 				t.Errorf("store.Verify: %d problems: %q", n, problems)
 			}
 			return nil

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,9 +40,9 @@ func Export(ctx context.Context, c *Client, w io.Writer, opts ExportOptions) (in
 	if err != nil {
 		return 0, err
 	}
-	columns := opts.Columns
+	columns := slices.Clone(opts.Columns)
 	if len(columns) == 0 {
-		columns = DefaultExportColumns
+		columns = slices.Clone(DefaultExportColumns)
 	}
 	paths := make([]scimpath.Path, len(columns))
 	var attrs []string

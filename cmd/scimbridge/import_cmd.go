@@ -132,7 +132,7 @@ or unchanged. See README.md "Onboarding from HR".`,
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print what would be created, updated (old -> new), deactivated, left unchanged or rejected; write nothing")
 	fl.BoolVar(&opts.Roster, "roster", false, "the file lists everyone: deactivate (never delete) users in scope missing from it")
 	fl.StringVar(&opts.Scope, "scope", "", "roster scope as a SCIM filter (default: users the import manages, by their provenance mark)")
-	fl.StringVar(&opts.MaxDeactivate, "max-deactivate", "5%", "refuse a roster that would deactivate more than this (N%% of the scope, or a number)")
+	fl.StringVar(&opts.MaxDeactivate, "max-deactivate", "5%", "refuse a roster that would deactivate more than this (N% of the scope, or a number)")
 	fl.BoolVar(&opts.Force, "force", false, "deactivate beyond --max-deactivate")
 	fl.StringVar(&reportPath, "report", "", "write each row's outcome to this CSV file (created 0600)")
 	rootCmd.AddCommand(cmd)
