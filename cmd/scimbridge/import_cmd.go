@@ -134,6 +134,7 @@ or unchanged. See README.md "Onboarding from HR".`,
 	fl.StringVar(&opts.Scope, "scope", "", "roster scope as a SCIM filter (default: users the import manages, by their provenance mark)")
 	fl.StringVar(&opts.MaxDeactivate, "max-deactivate", "5%", "refuse a roster that would deactivate more than this (N% of the scope, or a number)")
 	fl.BoolVar(&opts.Force, "force", false, "deactivate beyond --max-deactivate")
+	fl.IntVar(&opts.Concurrency, "concurrency", hrimport.DefaultConcurrency, "/Bulk requests in flight (more is faster and weighs more on the bridge)")
 	fl.StringVar(&reportPath, "report", "", "write each row's outcome to this CSV file (created 0600)")
 	rootCmd.AddCommand(cmd)
 }
