@@ -187,21 +187,22 @@ func (c *console) signOut(w http.ResponseWriter, r *http.Request, q request) {
 
 // pageData is what every template gets.
 type pageData struct {
-	Title   string
-	Nav     string // the current section
-	CSRF    string
-	Refresh int // seconds
-	Now     time.Time
-	Error   string
-	Notice  string
-	Data    any
+	Title     string
+	Nav       string // the current section
+	CSRF      string
+	Refresh   string // for people ("5 s")
+	RefreshMS int    // for the script
+	Now       time.Time
+	Error     string
+	Notice    string
+	Data      any
 }
 
 func (c *console) render(w http.ResponseWriter, status int, page string, ses *session, r *http.Request, d pageData) {
 	if ses != nil {
 		d.CSRF = ses.csrf
 	}
-	d.Refresh = int(c.opts.Refresh.Seconds())
+	d.Refresh, d.RefreshMS = duration(c.opts.Refresh), int(c.opts.Refresh.Milliseconds())
 	d.Now = c.opts.Now().UTC()
 	var buf bytes.Buffer
 	if err := c.pages[page].ExecuteTemplate(&buf, "layout", d); err != nil {

@@ -20,7 +20,8 @@ type consoleWiring struct {
 	// activity is the activity log's reader; nil until the log is wired
 	// in, and the API and pages then say "activity log not available".
 	activity activity.Source
-	secure   bool // cookies Secure even over plain HTTP (external_url is https)
+	secure   bool          // cookies Secure even over plain HTTP (external_url is https)
+	refresh  time.Duration // how often pages refresh (0: the console's default)
 }
 
 // newConsoleWiring samples delivery counts from reg when it can be read.
@@ -40,7 +41,7 @@ func (a *app) mountAdmin(r chi.Router) {
 	reconcile := func() error { return a.dispatcher.Reconcile(a.scim.EachResource) }
 	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, admin.WithReconcile(reconcile), admin.WithVerify(a.verify), admin.WithService(svc)))
 	token := a.adminToken
-	r.Mount("/admin/ui", console.Handler(svc, console.Options{Token: func() string { return token }, Secure: a.console.secure, Log: a.log}))
+	r.Mount("/admin/ui", console.Handler(svc, console.Options{Token: func() string { return token }, Secure: a.console.secure, Refresh: a.console.refresh, Log: a.log}))
 }
 
 // runRates samples delivery counts for the console's sparklines.

@@ -1,16 +1,18 @@
 // Refreshes the page's live part (#live) in place every few seconds, so the
 // operator keeps their scroll position, filters and selection. It pauses
 // while the tab is hidden or the operator is using the live part (a
-// focused control, a ticked box). A refresh does not count as activity:
+// focused control, a ticked box, selected text). A refresh does not count as activity:
 // an unattended console still signs out after its idle timeout.
 (function () {
   "use strict";
   var live = document.getElementById("live");
   if (!live || !window.fetch || !window.DOMParser) return;
-  var every = (parseInt(live.getAttribute("data-refresh"), 10) || 5) * 1000;
+  var every = parseInt(live.getAttribute("data-refresh-ms"), 10) || 5000;
   function busy() {
     var a = document.activeElement;
-    return (a && a !== document.body && live.contains(a)) || live.querySelector("input:checked");
+    var sel = window.getSelection();
+    return (a && a !== document.body && live.contains(a)) || live.querySelector("input:checked") ||
+      (sel && !sel.isCollapsed && live.contains(sel.anchorNode));
   }
   function tick() {
     if (document.hidden || busy()) return later();
@@ -19,7 +21,7 @@
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live");
         if (!fresh) { location.reload(); return; } // signed out: show the sign-in form
-        if (!busy()) live.innerHTML = fresh.innerHTML;
+        if (!busy() && fresh.innerHTML !== live.innerHTML) live.innerHTML = fresh.innerHTML;
       })
       .catch(function () {})
       .then(later);
