@@ -43,6 +43,9 @@ func ago(now, t time.Time) string {
 		return "never"
 	}
 	d := now.Sub(t)
+	if d >= 0 && d < time.Second {
+		return "just now"
+	}
 	if d < 0 {
 		return "in " + duration(-d)
 	}

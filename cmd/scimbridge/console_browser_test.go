@@ -296,7 +296,7 @@ func consoleFailingTargetRetryAndLookup(t *testing.T, br *browser) {
 		t.Errorf("scc, untouched, shows %q", got)
 	}
 	if os.Getenv("SCIMBRIDGE_CONSOLE_SCREENSHOT") != "" {
-		png, err := chromedp.Run(br.ctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(br.ctx, chromedp.FullScreenshot(100))
 		if err == nil {
 			err = os.WriteFile(os.Getenv("SCIMBRIDGE_CONSOLE_SCREENSHOT"), png, 0o644)
 		}
