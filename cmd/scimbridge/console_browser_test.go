@@ -292,6 +292,7 @@ func consoleFailingTargetRetryAndLookup(t *testing.T, br *browser) {
 		t.Errorf("webex's last error shows %q, want the target's message", got)
 	}
 	br.until("two dead letters on the overview", `document.querySelector("#connector-webex .dead")?.textContent.trim() === "2"`)
+	br.until("two failures in the last hour", `document.querySelector("#connector-webex .failed-hour")?.textContent.trim() === "2"`)
 	if got := br.text("#connector-scc"); !strings.Contains(got, "delivering") {
 		t.Errorf("scc, untouched, shows %q", got)
 	}
