@@ -96,7 +96,7 @@ type fixture struct {
 	pages []string // every page fetched, for the secrets check
 }
 
-func newFixture(t *testing.T, src activity.Source) *fixture {
+func newFixture(t testing.TB, src activity.Source) *fixture {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
 	if err != nil {
@@ -117,7 +117,7 @@ func newFixture(t *testing.T, src activity.Source) *fixture {
 }
 
 // seed stores a user and a group as the SCIM server would.
-func seed(t *testing.T, db *store.DB) {
+func seed(t testing.TB, db *store.DB) {
 	t.Helper()
 	err := db.Update(func(tx *bolt.Tx) error {
 		if _, err := store.CreateResource(tx, store.TypeUser, "u1", []byte(`{"id":"u1","userName":"ann@example.com","active":true,
