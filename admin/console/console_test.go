@@ -69,6 +69,17 @@ func (f *fakeDispatcher) TargetIDs(string, string) (map[string]string, error) {
 func (f *fakeDispatcher) StartTargetCheck([]string, bool) error { return nil }
 func (f *fakeDispatcher) TargetCheck() connectors.TargetCheck   { return connectors.TargetCheck{} }
 
+// fill sets webex's dead letters to three (ids 1-3).
+func (f *fakeDispatcher) fill(at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dead["webex"] = nil
+	for i := 1; i <= 3; i++ {
+		f.dead["webex"] = append(f.dead["webex"], store.DeadLetter{ID: uint64(i), Type: "User", SCIMID: fmt.Sprintf("u%d", i),
+			Op: "upsert", Class: "permanent", Status: 400, Reason: "injected <script>alert(1)</script>", At: at})
+	}
+}
+
 func (f *fakeDispatcher) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -105,10 +116,7 @@ func newFixture(t testing.TB, src activity.Source) *fixture {
 	t.Cleanup(func() { db.Close() })
 	seed(t, db)
 	f := &fixture{d: &fakeDispatcher{dead: map[string][]store.DeadLetter{}}, clock: &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, token: adminToken}
-	for i := 1; i <= 3; i++ {
-		f.d.dead["webex"] = append(f.d.dead["webex"], store.DeadLetter{ID: uint64(i), Type: "User", SCIMID: fmt.Sprintf("u%d", i),
-			Op: "upsert", Class: "permanent", Status: 400, Reason: "injected <script>alert(1)</script>", At: f.clock.Now()})
-	}
+	f.d.fill(f.clock.Now())
 	svc := &admin.Service{Dispatcher: f.d, DB: db, Activity: src, Now: f.clock.Now}
 	h := console.Handler(svc, console.Options{Token: func() string { f.tokMu.Lock(); defer f.tokMu.Unlock(); return f.token }, Now: f.clock.Now})
 	f.srv = httptest.NewServer(h)
