@@ -428,6 +428,9 @@ func TestPagesEscapeAndShowNoSecret(t *testing.T) {
 			t.Errorf("%s: %d", p, code)
 		}
 	}
+	if !strings.Contains(f.pages[1], "1 failing · 1 delivering — 3 dead letters in all") {
+		t.Errorf("overview summary missing:\n%s", f.pages[1])
+	}
 	for _, page := range f.pages {
 		if strings.Contains(page, adminToken) {
 			t.Errorf("a page shows the admin token:\n%s", page)

@@ -27,8 +27,9 @@ func parsePages() map[string]*template.Template {
 			}
 			return s
 		},
-		"add":  func(a, b int) int { return a + b },
-		"join": strings.Join,
+		"add":     func(a, b int) int { return a + b },
+		"summary": summary,
+		"join":    strings.Join,
 	}
 	pages := map[string]*template.Template{}
 	for _, p := range []string{"signin", "overview", "deadletters", "lookup", "activity", "error"} {
@@ -100,4 +101,26 @@ func sparkline(delivered, failed []int) template.HTML {
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// summary is the overview's one line: how many connectors are in each
+// state, worst first, and the dead letters waiting in all.
+func summary(views []admin.ConnectorView) string {
+	n := map[string]int{}
+	dead := 0
+	for _, v := range views {
+		n[v.Health]++
+		dead += v.DeadLetters
+	}
+	var parts []string
+	for _, h := range []string{admin.HealthFailing, admin.HealthRetrying, admin.HealthDead, admin.HealthDelivering} {
+		if n[h] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[h], h))
+		}
+	}
+	s := strings.Join(parts, " · ")
+	if dead > 0 {
+		s += fmt.Sprintf(" — %d dead letters in all", dead)
+	}
+	return s
 }
