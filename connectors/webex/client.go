@@ -2,6 +2,7 @@ package webex
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -157,29 +158,20 @@ func errorMessage(b []byte) string {
 		}
 		return s
 	}
-	msg := firstNonEmpty(e.Detail, e.Cisco.Details, e.Message, e.ErrorDescription)
+	msg := cmp.Or(e.Detail, e.Cisco.Details, e.Message, e.ErrorDescription)
 	if e.ScimType != "" {
 		msg = e.ScimType + ": " + msg
 	}
 	if e.Cisco.ErrorCode != "" {
 		msg += " (errorCode " + e.Cisco.ErrorCode + ")"
 	}
-	if t := firstNonEmpty(e.Cisco.TrackingID, e.TrackingID); t != "" {
+	if t := cmp.Or(e.Cisco.TrackingID, e.TrackingID); t != "" {
 		msg += " [trackingId " + t + "]"
 	}
 	if len(msg) > 500 {
 		msg = msg[:500]
 	}
 	return msg
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // tokenSource holds the integration token and refreshes it before expiry

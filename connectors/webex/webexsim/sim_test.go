@@ -2,20 +2,18 @@ package webexsim
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/internal/testkit"
 )
 
 const base = "/identity/scim/sim-org/v2"
@@ -515,8 +513,6 @@ func FuzzPatch(f *testing.F) {
 	})
 }
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
 // TestGoldenAnswers pins the JSON shapes the simulator answers with.
 func TestGoldenAnswers(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
@@ -538,20 +534,7 @@ func TestGoldenAnswers(t *testing.T) {
 		out, _ := json.MarshalIndent(body, "", "  ")
 		fmt.Fprintf(&b, "%s %s -> %d\n%s\n", st.method, st.path, status, strings.ReplaceAll(string(out), c.url, "http://sim"))
 	}
-	path := filepath.Join("testdata", "answers.golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("answers differ from %s:\n%s", path, b.String())
-	}
+	testkit.Golden(t, "answers.golden", []byte(b.String()))
 }
 
 // Group writes inside /Bulk follow the contract (method POST, PATCH or
