@@ -6,14 +6,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/activity"
 	"github.com/scimbridge/scimbridge/admin"
 	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/store"
 )
 
 func TestHealth(t *testing.T) {
@@ -120,5 +123,51 @@ func TestActivityEndpoint(t *testing.T) {
 		if code, _ := get(h, "/admin/activity?"+q); code != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", q, code)
 		}
+	}
+}
+
+// GET /admin/lookup finds a user by userName, email or id, and says what
+// each connector holds for it: the same Service.Lookup the console shows.
+func TestLookupEndpoint(t *testing.T) {
+	f := newFixture(t)
+	err := f.db.Update(func(tx *bolt.Tx) error {
+		if _, err := store.CreateResource(tx, store.TypeUser, "u1", []byte(`{"id":"u1","userName":"ann@example.com","password":"hunter2",
+			"emails":[{"value":"ann.work@example.com"}]}`)); err != nil {
+			return err
+		}
+		if _, err := store.PutUserName(tx, "ann@example.com", "u1"); err != nil {
+			return err
+		}
+		return store.PutIndex(tx, store.IndexEmail, store.TypeUser, "ann.work@example.com", "u1")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.write(t, "u1")
+	f.run(t)
+	h := admin.Handler(f.d, token, admin.WithService(&admin.Service{Dispatcher: f.d, DB: f.db}))
+	for q, by := range map[string]string{"u1": "id", "Ann@Example.com": "userName", "ann.work@example.com": "email"} {
+		req := httptest.NewRequest("GET", "/admin/lookup?q="+q, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var out struct{ Resources []admin.Resource }
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || rec.Code != 200 || len(out.Resources) != 1 {
+			t.Fatalf("%s: %d %s", q, rec.Code, rec.Body)
+		}
+		r := out.Resources[0]
+		if r.ID != "u1" || r.MatchedBy != by || len(r.Targets) != 1 || r.Targets[0].State != admin.TargetDelivered || r.Targets[0].TargetID == "" {
+			t.Errorf("%s: %+v", q, r)
+		}
+		if strings.Contains(rec.Body.String(), "hunter2") {
+			t.Errorf("%s: the answer shows a password", q)
+		}
+	}
+	req := httptest.NewRequest("GET", "/admin/lookup?q=nobody", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"resources": []`) {
+		t.Errorf("nobody: %d %s", rec.Code, rec.Body)
 	}
 }
