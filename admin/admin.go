@@ -228,21 +228,29 @@ func (a *api) retryDead(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) retryAll(w http.ResponseWriter, r *http.Request) {
-	c := r.PathValue("connector")
-	dl, err := a.d.DeadLetters(c)
+	n, err := RetryAll(a.d, r.PathValue("connector"))
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, map[string]int{"retried": n})
+}
+
+// RetryAll queues every dead letter of the connector again (the API's
+// POST /admin/deadletters/{connector}/retry and the console's "Retry all").
+func RetryAll(d Dispatcher, connector string) (int, error) {
+	dl, err := d.DeadLetters(connector)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	for _, d := range dl {
-		if err := a.d.RetryDeadLetter(c, d.ID); err != nil && !errors.Is(err, connectors.ErrNotFound) {
-			writeErr(w, err)
-			return
+	for _, l := range dl {
+		if err := d.RetryDeadLetter(connector, l.ID); err != nil && !errors.Is(err, connectors.ErrNotFound) {
+			return n, err
 		}
 		n++
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"retried": n})
+	return n, nil
 }
 
 func (a *api) discardDead(w http.ResponseWriter, r *http.Request) {

@@ -284,6 +284,10 @@ func (c *console) actOnDeadLetters(w http.ResponseWriter, r *http.Request, q req
 		a, ref, _ := strings.Cut(row, "/")
 		action, picked = a, []string{ref}
 	}
+	if action == "retry-all" {
+		c.retryAll(w, r, q)
+		return
+	}
 	if action != "retry" && action != "discard" {
 		c.render(w, http.StatusBadRequest, "error", q.ses, r, pageData{Title: "Error", Nav: "deadletters", Error: "Unknown action: nothing was changed."})
 		return
@@ -319,6 +323,23 @@ func (c *console) actOnDeadLetters(w http.ResponseWriter, r *http.Request, q req
 	if conn := r.PostForm.Get("connector"); conn != "" {
 		v.Set("connector", conn)
 	}
+	http.Redirect(w, r, "/admin/ui/deadletters?"+v.Encode(), http.StatusSeeOther)
+}
+
+// retryAll queues every dead letter of the form's connector again.
+func (c *console) retryAll(w http.ResponseWriter, r *http.Request, q request) {
+	conn := r.PostForm.Get("connector")
+	if !contains(c.svc.Dispatcher.Connectors(), conn) {
+		c.render(w, http.StatusBadRequest, "error", q.ses, r, pageData{Title: "Error", Nav: "deadletters", Error: "Pick a connector first: nothing was changed."})
+		return
+	}
+	n, err := admin.RetryAll(c.svc.Dispatcher, conn)
+	if err != nil {
+		c.fail(w, r, q, "deadletters", err)
+		return
+	}
+	c.opts.Log.Info().Str("connector", conn).Int("dead_letters", n).Msg("console: retried all dead letters")
+	v := url.Values{"done": {"retried"}, "n": {strconv.Itoa(n)}, "connector": {conn}}
 	http.Redirect(w, r, "/admin/ui/deadletters?"+v.Encode(), http.StatusSeeOther)
 }
 

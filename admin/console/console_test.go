@@ -405,7 +405,14 @@ func TestFormsNeedSessionAndCSRF(t *testing.T) {
 	if code, page := c.post(t, "/admin/ui/deadletters", url.Values{"csrf": {csrf}, "row": {"retry/webex/3"}}); code != 200 || !strings.Contains(page, "Already retried or discarded elsewhere: 1.") {
 		t.Fatalf("retry again: %d\n%s", code, page)
 	}
-	if got := strings.Join(f.d.retried, ","); got != "discard webex/1,discard webex/2,retry webex/3" {
+	f.d.fill(f.clock.Now())
+	if code, _ := c.post(t, "/admin/ui/deadletters", url.Values{"csrf": {csrf}, "action": {"retry-all"}}); code != http.StatusBadRequest || f.d.count() != 3 {
+		t.Fatalf("retry all without a connector: %d, %d left", code, f.d.count())
+	}
+	if code, page := c.post(t, "/admin/ui/deadletters", url.Values{"csrf": {csrf}, "action": {"retry-all"}, "connector": {"webex"}}); code != 200 || !strings.Contains(page, "Queued again: 3.") || f.d.count() != 0 {
+		t.Fatalf("retry all: %d, %d left\n%s", code, f.d.count(), page)
+	}
+	if got := strings.Join(f.d.retried, ","); got != "discard webex/1,discard webex/2,retry webex/3,retry webex/1,retry webex/2,retry webex/3" {
 		t.Errorf("dispatcher calls: %s", got)
 	}
 }

@@ -31,7 +31,7 @@ func FuzzDeadLetterForm(f *testing.F) {
 
 	for _, seed := range []string{
 		"action=retry&dl=webex/1", "row=discard/webex/2", "action=discard&dl=webex/x&dl=/&dl=webex/99999999999999999999",
-		"row=retry", "action=&row=//", "dl=%zz", "action=retry&dl=scc/1&connector=<script>",
+		"row=retry", "action=&row=//", "dl=%zz", "action=retry&dl=scc/1&connector=<script>", "action=retry-all&connector=webex", "action=retry-all",
 	} {
 		f.Add(seed, true)
 		f.Add(seed, false)

@@ -5,6 +5,12 @@
 // an unattended console still signs out after its idle timeout.
 (function () {
   "use strict";
+  // "Select all" on the dead letters page.
+  document.addEventListener("change", function (e) {
+    if (e.target.id !== "select-all") return;
+    var boxes = document.querySelectorAll('input[name="dl"]');
+    for (var i = 0; i < boxes.length; i++) boxes[i].checked = e.target.checked;
+  });
   var live = document.getElementById("live");
   if (!live || !window.fetch || !window.DOMParser) return;
   var every = parseInt(live.getAttribute("data-refresh-ms"), 10) || 5000;
