@@ -182,8 +182,10 @@ func TestListNothing(t *testing.T) {
 // connector's limiter: more requests than the minute window holds, no 429,
 // and every GET is in the limiter's log.
 func TestListRateLimit(t *testing.T) {
-	e := newEnv(t, secureaccesssim.Options{RateScale: 0.002}, nil, nil) // 5 per 2ms, 14 per 120ms, 350 per 3.6s
-	const pages = 15                                                    // more than a minute's 14
+	// Scaled so the 30-minute window (18 s) outlasts the run: the limiter
+	// keeps only that window in its log, which the last check compares.
+	e := newEnv(t, secureaccesssim.Options{RateScale: 0.01}, nil, nil) // 5 per 10ms, 14 per 600ms, 350 per 18s
+	const pages = 15                                                   // more than a minute's 14
 	want := populate(t, e.c, pages*MaxBatch-10)
 	var (
 		wg     sync.WaitGroup

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 	"github.com/scimbridge/scimbridge/internal/testkit"
 )
 
@@ -452,9 +453,9 @@ func TestFaults(t *testing.T) {
 		{"FailNext 429 Retry-After", Options{}, connectortest.Fault429RetryAfter, []int{429, 429, 200}, "1"},
 		{"FailNext 5xx", Options{}, connectortest.Fault5xx, []int{503, 503, 200}, ""},
 		{"FailNext permanent", Options{}, connectortest.FaultPermanent, []int{400, 400, 200}, ""},
-		{"rate limit", Options{RateLimit: 2, RateWindow: time.Hour}, 0, []int{200, 200, 429}, "3600"},
-		{"rate limit without Retry-After", Options{RateLimit: 1, RateWindow: time.Hour, OmitRetryAfter: true}, 0, []int{200, 429, 429}, ""},
-		{"error rate", Options{ErrorRate: 1}, 0, []int{503, 503, 503}, ""},
+		{"rate limit", Options{Faults: simkit.Faults{RateLimit: 2, RateWindow: time.Hour, RetryAfter: time.Second}}, 0, []int{200, 200, 429}, "3600"},
+		{"rate limit without Retry-After", Options{Faults: simkit.Faults{RateLimit: 1, RateWindow: time.Hour}}, 0, []int{200, 429, 429}, ""},
+		{"error rate", Options{Faults: simkit.Faults{ErrorRate: 1}}, 0, []int{503, 503, 503}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
