@@ -20,7 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/scimbridge/scimbridge/config"
-	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -72,20 +72,34 @@ func newConsoleBridge(t *testing.T) *consoleBridge {
 	return &consoleBridge{base: ts.URL, app: a}
 }
 
-// failTarget makes a connector's simulator refuse every request with a
-// permanent error (the target's own error body), or serve again. It is
-// the one place the tests touch the simulators' fault knobs.
-func (b *consoleBridge) failTarget(t *testing.T, connector string, fail bool) {
+// failNext makes a connector's simulator answer its next n requests with
+// a permanent error (the target's own 400 body); after them it serves
+// again. It is the one place the tests touch the simulators' fault knobs.
+func (b *consoleBridge) failNext(t *testing.T, connector string, n int) {
 	t.Helper()
-	sim, ok := b.app.simulators[connector].(connectortest.Sim)
+	sim, ok := b.app.simulators[connector].(simkit.Sim)
 	if !ok {
 		t.Fatalf("connector %s has no simulator with fault knobs", connector)
 	}
-	n := 0
-	if fail {
-		n = 1 << 20
+	sim.FailNext(simkit.FaultPermanent, n)
+}
+
+// createFailing creates a user while the connector's target refuses its
+// first request, and waits for the change to be dead-lettered there: the
+// target serves again afterwards.
+func (b *consoleBridge) createFailing(t *testing.T, connector, userName, email string) string {
+	t.Helper()
+	before := len(b.deadLetters(t, connector))
+	b.failNext(t, connector, 1)
+	id := b.createUser(t, userName, email)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(b.deadLetters(t, connector)) == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no dead letter for %s", connector, userName)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	sim.FailNext(connectortest.FaultPermanent, n)
+	return id
 }
 
 // createUser provisions a user through SCIM, as an IdP would.
@@ -284,9 +298,9 @@ func consoleFailingTargetRetryAndLookup(t *testing.T, br *browser) {
 		t.Errorf("%d connector rows, want 4", n)
 	}
 
-	b.failTarget(t, "webex", true)
-	ann := b.createUser(t, "ann@example.com", "ann.work@example.com")
-	bob := b.createUser(t, "bob@example.com", "bob.work@example.com")
+	// The target refuses ann's and bob's creation, then serves again.
+	ann := b.createFailing(t, "webex", "ann@example.com", "ann.work@example.com")
+	bob := b.createFailing(t, "webex", "bob@example.com", "bob.work@example.com")
 	br.until("webex failing", `document.querySelector("#connector-webex")?.dataset.health === "failing"`)
 	if got := br.text("#connector-webex .last-error"); !strings.Contains(got, "injected permanent failure") {
 		t.Errorf("webex's last error shows %q, want the target's message", got)
@@ -315,7 +329,6 @@ func consoleFailingTargetRetryAndLookup(t *testing.T, br *browser) {
 		t.Errorf("ann's dead letter gives the reason %q", got)
 	}
 
-	b.failTarget(t, "webex", false)
 	br.click(annRow + " button.retry")
 	br.do(chromedp.WaitVisible(chromedp.CSS("#done")))
 	if got := br.text("#done"); got != "Queued again: 1." {
@@ -359,11 +372,9 @@ func consoleFailingTargetRetryAndLookup(t *testing.T, br *browser) {
 // session's token works.
 func consoleRefusesFormsWithoutSessionOrCSRF(t *testing.T, br *browser) {
 	b := newConsoleBridge(t)
-	b.failTarget(t, "webex", true)
-	b.createUser(t, "ann@example.com", "ann.work@example.com")
+	b.createFailing(t, "webex", "ann@example.com", "ann.work@example.com")
 	br.signIn(b.base)
 	br.until("a webex dead letter", `document.querySelector("#connector-webex .dead")?.textContent.trim() === "1"`)
-	b.failTarget(t, "webex", false)
 
 	discard := func() {
 		br.do(chromedp.Navigate(b.base+"/admin/ui/deadletters"), chromedp.WaitVisible(chromedp.CSS("tr.deadletter")))
