@@ -253,6 +253,23 @@ func (br *browser) count(sel string) int {
 	return n
 }
 
+// screenshot saves the page as name.png under $SCIMBRIDGE_CONSOLE_SCREENSHOTS
+// (for people to look at; no test compares pixels).
+func (br *browser) screenshot(name string) {
+	br.t.Helper()
+	dir := os.Getenv("SCIMBRIDGE_CONSOLE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(br.ctx, chromedp.FullScreenshot(100))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	}
+	if err != nil {
+		br.t.Error(err)
+	}
+}
+
 func (br *browser) signIn(base string) {
 	br.t.Helper()
 	br.do(chromedp.Navigate(base+"/admin/ui/"),
@@ -310,20 +327,13 @@ func consoleFailingTargetRetryAndLookup(t *testing.T, br *browser) {
 	if got := br.text("#connector-scc"); !strings.Contains(got, "delivering") {
 		t.Errorf("scc, untouched, shows %q", got)
 	}
-	if os.Getenv("SCIMBRIDGE_CONSOLE_SCREENSHOT") != "" {
-		png, err := chromedp.Run(br.ctx, chromedp.FullScreenshot(100))
-		if err == nil {
-			err = os.WriteFile(os.Getenv("SCIMBRIDGE_CONSOLE_SCREENSHOT"), png, 0o644)
-		}
-		if err != nil {
-			t.Error(err)
-		}
-	}
+	br.screenshot("overview")
 
 	br.do(chromedp.Click(chromedp.CSS(`nav a[href="/admin/ui/deadletters"]`)), chromedp.WaitVisible(chromedp.CSS("table.deadletters")))
 	if n := br.count(`tr.deadletter[data-connector="webex"]`); n != 2 {
 		t.Fatalf("%d webex dead letters listed, want 2", n)
 	}
+	br.screenshot("deadletters")
 	annRow := `tr.deadletter:has(a[href="/admin/ui/lookup?q=` + ann + `"])`
 	if got := br.text(annRow + " .reason"); !strings.Contains(got, "injected permanent failure") {
 		t.Errorf("ann's dead letter gives the reason %q", got)
@@ -349,6 +359,7 @@ func consoleFailingTargetRetryAndLookup(t *testing.T, br *browser) {
 		chromedp.Submit(chromedp.CSS("#lookup")),
 		chromedp.WaitVisible(chromedp.CSS("section.resource")))
 	br.until("ann delivered in all four targets", `document.querySelectorAll('tr.target[data-state="delivered"]').length === 4`)
+	br.screenshot("lookup")
 	if got := br.text("section.resource .scim-id"); got != ann {
 		t.Errorf("lookup by email found %q, want ann %q", got, ann)
 	}
