@@ -260,7 +260,7 @@ func TestSignInCookieAndSignOut(t *testing.T) {
 	}
 
 	csrf := c.signIn(t)
-	if code, page := c.get(t, "/admin/ui/deadletters"); code != 200 || !strings.Contains(page, "u2") {
+	if code, page := c.get(t, "/admin/ui/deadletters"); code != 200 || !strings.Contains(page, "u2") || !strings.Contains(page, `q=u1">ann@example.com</a>`) {
 		t.Fatalf("dead letters: %d", code)
 	}
 	if code, page := c.post(t, "/admin/ui/signout", url.Values{"csrf": {csrf}}); code != 200 || signedIn(page) {
