@@ -367,6 +367,7 @@ func TestFormsNeedSessionAndCSRF(t *testing.T) {
 		{"wrong CSRF token", c, with(discard, "csrf", "forged"), nil},
 		{"cross-site", c, with(discard, "csrf", csrf), []string{"Sec-Fetch-Site", "cross-site"}},
 		{"other origin", c, with(discard, "csrf", csrf), []string{"Origin", "https://evil.example"}},
+		{"same-site, not same-origin", c, with(discard, "csrf", csrf), []string{"Sec-Fetch-Site", "same-site", "Origin", "https://other.example.com"}},
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest("POST", f.srv.URL+"/admin/ui/deadletters", strings.NewReader(tt.form.Encode()))
