@@ -4,35 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	"regexp"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/auth"
 )
-
-// fileRef is ${file:/path}: the file's content, without its final line
-// break (how Kubernetes and Docker hand secrets over). Read at every load,
-// so a reload picks up a rotated secret.
-var fileRef = regexp.MustCompile(`\$\{file:([^}]+)\}`)
-
-func expandFiles(s string) (string, error) {
-	if !strings.Contains(s, "${file:") {
-		return s, nil
-	}
-	var errs []error
-	out := fileRef.ReplaceAllStringFunc(s, func(ref string) string {
-		path := fileRef.FindStringSubmatch(ref)[1]
-		data, err := os.ReadFile(path)
-		if err != nil {
-			// The error names the file, never its content.
-			errs = append(errs, fmt.Errorf("${file:%s}: %w", path, errors.Unwrap(err)))
-			return ""
-		}
-		return strings.TrimRight(string(data), "\r\n")
-	})
-	return out, errors.Join(errs...)
-}
 
 // literalSecrets names the SCIM secrets written into the file itself
 // (no ${...} reference and not a hash); run before expansion.

@@ -3,9 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,20 +98,11 @@ func (a *app) reload() error {
 	return nil
 }
 
-// reloadOnHangup reloads on every SIGHUP until stop is called.
-func (a *app) reloadOnHangup() (stop func()) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-hup:
-				_ = a.reload() // reload logs its outcome
-			case <-done:
-				return
-			}
-		}
-	}()
-	return func() { signal.Stop(hup); close(done) }
+// reloadEverything is POST /admin/reload: serve's reloader (every
+// reloadable part, as SIGHUP) when serving, else the SCIM clients.
+func (a *app) reloadEverything() error {
+	if a.reloadAll != nil {
+		return a.reloadAll()
+	}
+	return a.reload()
 }

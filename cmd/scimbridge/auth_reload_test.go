@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -14,8 +15,15 @@ import (
 // old one stops, without a restart.
 func TestSIGHUPReloadsClients(t *testing.T) {
 	b := newAuthBridge(t)
-	stop := b.app.reloadOnHangup()
-	defer stop()
+	// What serve does: its reloader watches SIGHUP and runs the SCIM clients' step.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	r := newReloader(b.app.log)
+	r.add("scim clients", b.app.reload)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.watch(ctx, hup)
 	if status, _ := b.do("GET", "/Users", oktaHeaderToken, ""); status != 200 {
 		t.Fatal(status)
 	}
