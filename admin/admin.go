@@ -12,6 +12,7 @@
 //	GET    /admin/check-targets                          connectors.TargetCheck (the latest check)
 //	POST   /admin/reconcile                              {"reconciled": true} (with WithReconcile; 409 while one runs)
 //	GET    /admin/verify                                 {"ok", "problems": [...], "total"} (with WithVerify; 409 while one runs)
+//	GET    /admin/backup                                 the data file (with WithBackup; 409 while one runs)
 //	GET    /admin/lookup?q=<id|userName|email|displayName>  {"resources": [Resource]} (with WithService)
 //	GET    /admin/activity?resource=...&cursor=&limit=   activity.Page: one resource's timeline (with WithService)
 //	GET    /admin/activity?connector=&kind=&outcome=failed&since=&cursor=&limit=  activity.Page: the recent feed
@@ -61,6 +62,9 @@ func Handler(d Dispatcher, token string, opts ...Option) http.Handler {
 	}
 	if a.verify != nil {
 		mux.HandleFunc("GET /admin/verify", a.runVerify)
+	}
+	if a.backup != nil {
+		mux.HandleFunc("GET /admin/backup", a.backup)
 	}
 	if a.svc != nil {
 		a.serviceRoutes(mux)
@@ -174,6 +178,7 @@ type api struct {
 	d         Dispatcher
 	reconcile func() error
 	verify    func(limit int) ([]string, int, error)
+	backup    http.HandlerFunc
 	svc       *Service
 	// One reconcile (a write transaction over every resource) and one
 	// verify (a read of the whole store) at a time: a client calling them

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -35,6 +36,8 @@ type app struct {
 	simulators map[string]connectors.Simulator // by connector name, for simulate: true
 	console    consoleWiring
 	done       chan error
+	ready      atomic.Bool // /readyz: the store is open and the dispatcher runs
+	backups    *backups    // GET /admin/backup, when serve sets it
 }
 
 func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {
