@@ -152,3 +152,63 @@ func (l *lane) checkFields(typ string, mapped map[string]string, listed map[stri
 		return nil
 	})
 }
+
+// OptDriftCheckInterval is the connector option (drift_check_interval,
+// a Go duration; unset or 0: off) that runs the drift check of that
+// connector periodically. Each connector's Options struct declares it.
+const OptDriftCheckInterval = "drift_check_interval"
+
+// driftInterval is the lane's drift_check_interval (0: off).
+func (l *lane) driftInterval() time.Duration {
+	v := strings.TrimSpace(l.set.Options[OptDriftCheckInterval])
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0 // CheckSettings refuses it at start-up
+	}
+	return d
+}
+
+// checkPeriodically runs the lane's drift check (report only; repair
+// stays an administrator's decision) every interval. Live traffic comes
+// first: a check is due only while the connector's queue is empty, and
+// is skipped while another check runs. Its listing goes through the
+// connector's own calls, so a rate-limited target (Secure Access) paces
+// it within the same budget.
+func (l *lane) checkPeriodically(ctx context.Context, every time.Duration) {
+	if _, ok := l.conn.(Lister); !ok {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var depth int
+		if err := l.d.db.View(func(tx *store.Tx) error {
+			n, _, err := tx.QueueStats(l.name)
+			depth = n
+			return err
+		}); err != nil || depth > 0 {
+			continue
+		}
+		l.d.check.mu.Lock()
+		busy := l.d.check.state.Running
+		if !busy {
+			l.d.check.state = TargetCheck{Running: true, StartedAt: time.Now().UTC(), Results: []TargetCheckResult{}}
+		}
+		l.d.check.mu.Unlock()
+		if busy {
+			continue
+		}
+		results := l.checkTarget(ctx, false)
+		l.d.check.mu.Lock()
+		l.d.check.state.Running, l.d.check.state.FinishedAt, l.d.check.state.Results = false, time.Now().UTC(), results
+		l.d.check.mu.Unlock()
+	}
+}

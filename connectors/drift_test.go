@@ -4,12 +4,17 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/store"
 )
 
 // fieldConn is a target of users that keeps each one's fields and lists
@@ -134,5 +139,48 @@ func TestTargetCheckFieldDrift(t *testing.T) {
 	}
 	if r := runCheck(t, e, false)[connectors.User]; r.Drifted != 0 {
 		t.Errorf("drift after repair: %+v", r)
+	}
+}
+
+// drift_check_interval runs the check by itself, report only, once the
+// queue is idle.
+func TestPeriodicDriftCheck(t *testing.T) {
+	c := newFieldConn()
+	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	set := connectors.Settings{Name: "scripted", Concurrency: 1, Options: map[string]string{connectors.OptDriftCheckInterval: "10ms"}}
+	d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: set}}, zerolog.Nop(), nil, fast...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, d: d, set: set}
+	e.start()
+	e.write(createUser("u1"))
+	e.drain()
+	c.edit("t-u1", "userName", "renamed@example.com")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := d.TargetCheck()
+		if !st.Running && len(st.Results) > 0 {
+			var u connectors.TargetCheckResult
+			for _, r := range st.Results {
+				if r.Type == connectors.User {
+					u = r
+				}
+			}
+			if u.Drifted == 1 {
+				if u.Repaired != 0 || c.field("t-u1", "userName") != "renamed@example.com" {
+					t.Errorf("a periodic check repaired: %+v", u)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no periodic check found the drift: %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

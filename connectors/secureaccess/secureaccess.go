@@ -71,7 +71,8 @@ type Options struct {
 	// Dedupe deactivates the registrations of a person other than the one
 	// the bridge keeps (adopt.go); off, they are only reported.
 	Dedupe bool `setting:"dedupe"`
-	// DriftCheckInterval runs the field drift check periodically (0: off).
+	// DriftCheckInterval runs check-targets for this connector periodically,
+	// report only (0: off; connectors.OptDriftCheckInterval).
 	DriftCheckInterval time.Duration `setting:"drift_check_interval"`
 }
 

@@ -50,6 +50,9 @@ type Options struct {
 	Bulk        *bool `setting:"bulk"`         // user writes through /Bulk; default true
 	GroupBulk   *bool `setting:"group_bulk"`   // group writes through /Bulk; default: bulk's value
 	MemberChunk *int  `setting:"member_chunk"` // member values per group PATCH, 1..500; default 100
+	// DriftCheckInterval runs check-targets for this connector periodically,
+	// report only (0: off; connectors.OptDriftCheckInterval).
+	DriftCheckInterval time.Duration `setting:"drift_check_interval"`
 }
 
 // What a SCIM DELETE (or leaving scope) becomes in Webex.
