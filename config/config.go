@@ -23,6 +23,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/hrimport"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -42,6 +43,9 @@ type Config struct {
 
 	SCIM       scim.Options                   `yaml:"scim"`
 	Connectors map[string]connectors.Settings `yaml:"connectors"`
+	// Import configures `scimbridge import` (HR files: column names,
+	// transforms, import-owned groups).
+	Import hrimport.Config `yaml:"import"`
 }
 
 // TLS enables HTTPS when both files are set.
@@ -203,6 +207,9 @@ func (c *Config) validate() error {
 		if s.Enabled && s.Sync && c.Server.WriteTimeout > 0 && s.SyncTimeout >= c.Server.WriteTimeout {
 			errs = append(errs, fmt.Errorf("connectors.%s.sync_timeout: %s must be shorter than server.write_timeout (%s)", name, s.SyncTimeout, c.Server.WriteTimeout))
 		}
+	}
+	if err := c.Import.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
