@@ -11,7 +11,7 @@ import (
 )
 
 // reloader re-reads, on SIGHUP, what can change without a restart (the
-// serving certificate today; the SCIM clients once they are named). A
+// serving certificate and the SCIM clients with their OAuth keys). A
 // failed step keeps what was loaded before, so a bad file never takes a
 // running server down. Go's default for SIGHUP is to exit: serve asks for
 // the signal before anything else, so the process never dies of it.

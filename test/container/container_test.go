@@ -231,7 +231,8 @@ func TestContainerSituation(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, logs, "reload: nothing reloadable yet")
+	// It re-reads the SCIM clients (the env's SCIMBRIDGE_TOKENS here).
+	waitLog(t, logs, `"what":"scim clients"`)
 	if out, err := healthcheck(); err != nil {
 		t.Errorf("healthcheck after SIGHUP: %v %s", err, out)
 	}
