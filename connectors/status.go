@@ -54,13 +54,17 @@ func (d *Dispatcher) Status() ([]Status, error) {
 				s.PausedUntil = l.pausedUntil
 			}
 			l.mu.Unlock()
-			if w, ok := l.conn.(Warner); ok {
-				s.Warnings = w.Warnings()
-			}
 			out = append(out, s)
 		}
 		return nil
 	})
+	// Outside the transaction: a connector answers from its own locks,
+	// which must never be held while a store transaction waits on them.
+	for i, l := range d.lanes {
+		if w, ok := l.conn.(Warner); ok && i < len(out) {
+			out[i].Warnings = w.Warnings()
+		}
+	}
 	return out, err
 }
 

@@ -90,11 +90,15 @@ type adoption struct {
 
 	build sync.Mutex // one listing at a time
 
+	saveMu sync.Mutex // orders saves: an older snapshot never replaces a newer one
+	saved  uint64     // generation of the snapshot last saved
+
 	mu       sync.Mutex
 	idx      *regIndex      // nil until built or loaded
 	scanning []registration // writes made while a listing runs, replayed on its result
 	inScan   bool
 	dups     map[string][]string // lower(authName) -> duplicate keys left active
+	gen      uint64              // snapshots taken
 }
 
 func regOf(it item) registration {
@@ -151,11 +155,14 @@ func (c *Connector) loadIndex() {
 	c.adopt.idx = x
 }
 
-// saveIndex saves the index; mu is held. A failure only costs a listing
-// after the next restart.
-func (c *Connector) saveIndex() {
+// snapshotIndex encodes the index for saving; mu is held. The encoding
+// is saved by saveIndex after mu is released: a state Put is a bbolt
+// write, which must never wait while mu is held (Status reads Warnings
+// inside a read transaction, and a write that grows the file waits for
+// read transactions to end).
+func (c *Connector) snapshotIndex() (b []byte, gen uint64) {
 	if c.state == nil || c.adopt.idx == nil {
-		return
+		return nil, 0
 	}
 	s := savedIndex{Version: 1, For: c.adopt.owner, Regs: make([]registration, 0, len(c.adopt.idx.byKey))}
 	for _, keys := range c.adopt.idx.byName {
@@ -165,12 +172,29 @@ func (c *Connector) saveIndex() {
 	}
 	slices.SortFunc(s.Regs, func(a, b registration) int { return strings.Compare(a.Key, b.Key) })
 	b, err := json.Marshal(s)
-	if err == nil {
-		err = c.state.Put(stateIndex, b)
-	}
 	if err != nil {
-		c.log.Warn().Str("connector", c.name).Err(err).Msg("could not save the registration index")
+		return nil, 0
 	}
+	c.adopt.gen++
+	return b, c.adopt.gen
+}
+
+// saveIndex saves a snapshot unless a newer one is saved already; mu is
+// not held. A failure only costs a listing after the next restart.
+func (c *Connector) saveIndex(b []byte, gen uint64) {
+	if b == nil {
+		return
+	}
+	c.adopt.saveMu.Lock()
+	defer c.adopt.saveMu.Unlock()
+	if gen <= c.adopt.saved {
+		return
+	}
+	if err := c.state.Put(stateIndex, b); err != nil {
+		c.log.Warn().Str("connector", c.name).Err(err).Msg("could not save the registration index")
+		return
+	}
+	c.adopt.saved = gen
 }
 
 // ensureIndex builds the index unless it exists.
@@ -215,10 +239,10 @@ func (c *Connector) reindex(ctx context.Context, visit func(registration) error)
 		return true, nil
 	})
 	c.adopt.mu.Lock()
-	defer c.adopt.mu.Unlock()
 	c.adopt.inScan = false
 	if err != nil {
 		c.adopt.scanning = nil
+		c.adopt.mu.Unlock()
 		return err
 	}
 	for _, r := range c.adopt.scanning {
@@ -226,7 +250,9 @@ func (c *Connector) reindex(ctx context.Context, visit func(registration) error)
 	}
 	c.adopt.scanning = nil
 	c.adopt.idx = x
-	c.saveIndex()
+	b, gen := c.snapshotIndex()
+	c.adopt.mu.Unlock()
+	c.saveIndex(b, gen)
 	c.log.Info().Str("connector", c.name).Int("registrations", len(x.byKey)).Msg("indexed existing registrations")
 	return nil
 }
@@ -237,7 +263,6 @@ func (c *Connector) wrote(its []item) {
 		return
 	}
 	c.adopt.mu.Lock()
-	defer c.adopt.mu.Unlock()
 	for _, it := range its {
 		r := regOf(it)
 		if c.adopt.inScan {
@@ -247,7 +272,9 @@ func (c *Connector) wrote(its []item) {
 			c.adopt.idx.put(r)
 		}
 	}
-	c.saveIndex()
+	b, gen := c.snapshotIndex()
+	c.adopt.mu.Unlock()
+	c.saveIndex(b, gen)
 }
 
 // plan is what one change writes: its own registration first, then the
