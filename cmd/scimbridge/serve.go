@@ -111,6 +111,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 	}
 	log.Info().Str("listen", ln.Addr().String()).Str("external_url", cfg.ExternalURL).
 		Strs("connectors", cfg.ConnectorNames()).Msg("scimbridge serving SCIM at /scim/v2")
+	log.Info().Str("url", consoleURL(cfg, ln.Addr().String())).Msg("status console (sign in with the admin token)")
 
 	errc := make(chan error, 1)
 	go func() {
