@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -64,7 +62,7 @@ func (s *Service) Lookup(q string) ([]Resource, error) {
 	}
 	names := s.Dispatcher.Connectors()
 	var out []Resource
-	err := s.DB.View(func(tx *bolt.Tx) error {
+	err := s.DB.View(func(tx *store.Tx) error {
 		seen := map[string]bool{}
 		add := func(typ, id, by string) error {
 			if len(out) >= maxFound || seen[typ+"/"+id] {
@@ -80,23 +78,23 @@ func (s *Service) Lookup(q string) ([]Resource, error) {
 			return nil
 		}
 		for _, typ := range []string{store.TypeUser, store.TypeGroup} {
-			if store.ResourceExists(tx, typ, q) {
+			if tx.ResourceExists(typ, q) {
 				if err := add(typ, q, "id"); err != nil {
 					return err
 				}
 			}
 		}
-		if id := store.LookupUserName(tx, q); id != "" {
+		if id := tx.LookupUserName(q); id != "" {
 			if err := add(store.TypeUser, id, "userName"); err != nil {
 				return err
 			}
 		}
-		for _, id := range store.LookupIndex(tx, store.IndexEmail, store.TypeUser, q) {
+		for _, id := range tx.LookupIndex(store.IndexEmail, store.TypeUser, q) {
 			if err := add(store.TypeUser, id, "email"); err != nil {
 				return err
 			}
 		}
-		for _, id := range store.LookupIndex(tx, store.IndexDisplayName, store.TypeGroup, q) {
+		for _, id := range tx.LookupIndex(store.IndexDisplayName, store.TypeGroup, q) {
 			if err := add(store.TypeGroup, id, "displayName"); err != nil {
 				return err
 			}
@@ -106,9 +104,12 @@ func (s *Service) Lookup(q string) ([]Resource, error) {
 	return out, err
 }
 
-func loadResource(tx *bolt.Tx, connectors []string, typ, id string) (*Resource, error) {
-	doc, _, err := store.GetResource(tx, typ, id)
-	if err != nil || doc == nil {
+func loadResource(tx *store.Tx, connectors []string, typ, id string) (*Resource, error) {
+	doc, _, err := tx.GetResource(typ, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, err
 	}
 	var m map[string]any
@@ -134,7 +135,7 @@ func loadResource(tx *bolt.Tx, connectors []string, typ, id string) (*Resource, 
 		}
 	} else {
 		r.Name = r.DisplayName
-		ids, err := store.MemberIDs(tx, id)
+		ids, err := tx.MemberIDs(id)
 		if err != nil {
 			return nil, err
 		}
@@ -144,12 +145,12 @@ func loadResource(tx *bolt.Tx, connectors []string, typ, id string) (*Resource, 
 		r.Modified, _ = meta["lastModified"].(string)
 	}
 	for _, c := range connectors {
-		t := TargetState{Connector: c, Pending: store.HasPending(tx, c, typ, id)}
-		mp, err := store.GetMapping(tx, c, typ, id)
+		t := TargetState{Connector: c, Pending: tx.HasPending(c, typ, id)}
+		mp, err := store.Optional(tx.GetMapping(c, typ, id))
 		if err != nil {
 			return nil, err
 		}
-		sh, err := store.GetShadow(tx, c, typ, id)
+		sh, err := store.Optional(tx.GetShadow(c, typ, id))
 		if err != nil {
 			return nil, err
 		}

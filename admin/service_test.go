@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/activity"
 	"github.com/scimbridge/scimbridge/admin"
@@ -130,15 +129,12 @@ func TestActivityEndpoint(t *testing.T) {
 // each connector holds for it: the same Service.Lookup the console shows.
 func TestLookupEndpoint(t *testing.T) {
 	f := newFixture(t)
-	err := f.db.Update(func(tx *bolt.Tx) error {
-		if _, err := store.CreateResource(tx, store.TypeUser, "u1", []byte(`{"id":"u1","userName":"ann@example.com","password":"hunter2",
+	err := f.db.Update(func(tx *store.Tx) error {
+		if _, err := tx.CreateResource(store.TypeUser, "u1", []byte(`{"id":"u1","userName":"ann@example.com","password":"hunter2",
 			"emails":[{"value":"ann.work@example.com"}]}`)); err != nil {
 			return err
 		}
-		if _, err := store.PutUserName(tx, "ann@example.com", "u1"); err != nil {
-			return err
-		}
-		return store.PutIndex(tx, store.IndexEmail, store.TypeUser, "ann.work@example.com", "u1")
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/activity"
 	"github.com/scimbridge/scimbridge/admin"
 	"github.com/scimbridge/scimbridge/admin/console"
@@ -127,30 +125,24 @@ func newFixture(t testing.TB, src activity.Source) *fixture {
 // seed stores a user and a group as the SCIM server would.
 func seed(t testing.TB, db *store.DB) {
 	t.Helper()
-	err := db.Update(func(tx *bolt.Tx) error {
-		if _, err := store.CreateResource(tx, store.TypeUser, "u1", []byte(`{"id":"u1","userName":"ann@example.com","active":true,
+	err := db.Update(func(tx *store.Tx) error {
+		if _, err := tx.CreateResource(store.TypeUser, "u1", []byte(`{"id":"u1","userName":"ann@example.com","active":true,
 			"emails":[{"value":"ann.work@example.com","type":"work"}],"meta":{"lastModified":"2026-03-01T08:00:00Z"}}`)); err != nil {
 			return err
 		}
-		if _, err := store.PutUserName(tx, "ann@example.com", "u1"); err != nil {
+		if err := tx.PutMapping("webex", store.TypeUser, "u1", store.Mapping{TargetID: "wx-1"}); err != nil {
 			return err
 		}
-		if err := store.PutIndex(tx, store.IndexEmail, store.TypeUser, "ann.work@example.com", "u1"); err != nil {
+		if err := tx.PutShadow("webex", store.TypeUser, "u1", store.Shadow{InScope: true}); err != nil {
 			return err
 		}
-		if err := store.PutMapping(tx, "webex", store.TypeUser, "u1", store.Mapping{TargetID: "wx-1"}); err != nil {
+		if err := tx.PutShadow("scc", store.TypeUser, "u1", store.Shadow{InScope: false}); err != nil {
 			return err
 		}
-		if err := store.PutShadow(tx, "webex", store.TypeUser, "u1", store.Shadow{InScope: true}); err != nil {
+		if _, err := tx.CreateResource(store.TypeGroup, "g1", []byte(`{"id":"g1","displayName":"Sales EMEA"}`)); err != nil {
 			return err
 		}
-		if err := store.PutShadow(tx, "scc", store.TypeUser, "u1", store.Shadow{InScope: false}); err != nil {
-			return err
-		}
-		if _, err := store.CreateResource(tx, store.TypeGroup, "g1", []byte(`{"id":"g1","displayName":"Sales EMEA"}`)); err != nil {
-			return err
-		}
-		return store.PutIndex(tx, store.IndexDisplayName, store.TypeGroup, "Sales EMEA", "g1")
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
