@@ -24,6 +24,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -128,13 +129,14 @@ func WithVerify(fn func(limit int) (problems []string, total int, err error)) Op
 	return func(a *api) { a.verify = fn }
 }
 
-func (a *api) runVerify(w http.ResponseWriter, _ *http.Request) {
+func (a *api) runVerify(w http.ResponseWriter, r *http.Request) {
 	if !a.verifying.TryLock() {
 		writeError(w, http.StatusConflict, "a verify is already running")
 		return
 	}
 	defer a.verifying.Unlock()
 	problems, total, err := a.verify(1000)
+	a.operator(r, "verify", fmt.Sprintf("%d problems", total), err)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -145,13 +147,15 @@ func (a *api) runVerify(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"ok": total == 0, "problems": problems, "total": total})
 }
 
-func (a *api) runReconcile(w http.ResponseWriter, _ *http.Request) {
+func (a *api) runReconcile(w http.ResponseWriter, r *http.Request) {
 	if !a.reconciling.TryLock() {
 		writeError(w, http.StatusConflict, "a reconcile is already running")
 		return
 	}
 	defer a.reconciling.Unlock()
-	if err := a.reconcile(); err != nil {
+	err := a.reconcile()
+	a.operator(r, "reconcile", "", err)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -175,6 +179,7 @@ type api struct {
 	reconcile func() error
 	verify    func(limit int) ([]string, int, error)
 	svc       *Service
+	oplog     func(r *http.Request, action, detail string, err error) // activity log (WithActivity)
 	// One reconcile (a write transaction over every resource) and one
 	// verify (a read of the whole store) at a time: a client calling them
 	// in a loop must not stack them up in front of SCIM writes.
@@ -309,6 +314,7 @@ func (a *api) startCheck(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeErr(w, err)
 	default:
+		a.operator(r, "check-targets", fmt.Sprintf("connectors %v, repair %v", names, repair), nil)
 		writeJSON(w, http.StatusAccepted, map[string]bool{"started": true})
 	}
 }

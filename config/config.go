@@ -18,6 +18,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/scimbridge/scimbridge/activitylog"
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/scim"
 )
@@ -38,6 +39,7 @@ type Config struct {
 
 	SCIM       scim.Options                   `yaml:"scim"`
 	Connectors map[string]connectors.Settings `yaml:"connectors"`
+	Activity   activitylog.Options            `yaml:"activity"`
 }
 
 // TLS enables HTTPS when both files are set.
@@ -164,6 +166,9 @@ func (c *Config) validate() error {
 	}
 	if c.SCIM.MaxPayloadBytes <= 0 {
 		errs = append(errs, errors.New("scim.max_payload_bytes: must be positive"))
+	}
+	if err := c.Activity.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, name := range sortedKeys(c.Connectors) {
 		s := c.Connectors[name]

@@ -448,6 +448,13 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 					return err
 				}
 			}
+			status := http.StatusNoContent
+			if withBody {
+				status = http.StatusOK
+			}
+			if err := s.logWrite(tx, r, d.typ, id, status, p.prev, next, delta); err != nil {
+				return err
+			}
 			if withBody {
 				attrs, excluded := projection(r)
 				out, err = s.view(tx, d, next, base, d.typ == store.TypeGroup && wantsMembers(attrs, excluded))

@@ -39,7 +39,7 @@ func newConsoleWiring(reg prometheus.Registerer, externalURL string) consoleWiri
 func (a *app) mountAdmin(r chi.Router) {
 	svc := &admin.Service{Dispatcher: a.dispatcher, DB: a.db, Activity: a.console.activity, Rates: a.console.rates}
 	reconcile := func() error { return a.dispatcher.Reconcile(a.scim.EachResource) }
-	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, admin.WithReconcile(reconcile), admin.WithVerify(a.verify), admin.WithService(svc)))
+	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, admin.WithReconcile(reconcile), admin.WithVerify(a.verify), admin.WithService(svc), admin.WithActivity(a.activity)))
 	token := a.adminToken
 	r.Mount("/admin/ui", console.Handler(svc, console.Options{Token: func() string { return token }, Secure: a.console.secure, Refresh: a.console.refresh, Log: a.log}))
 }

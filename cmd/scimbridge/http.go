@@ -13,6 +13,8 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/scimbridge/scimbridge/activity"
 )
 
 const requestIDHeader = "X-Request-Id"
@@ -29,6 +31,7 @@ func requestID(next http.Handler) http.Handler {
 		}
 		w.Header().Set(requestIDHeader, id)
 		ctx := zerolog.Ctx(r.Context()).With().Str("request_id", id).Logger().WithContext(r.Context())
+		ctx = activity.WithRequestID(ctx, id) // for the activity log
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
