@@ -139,7 +139,7 @@ func (l *Log) changes(before, after map[string]any) map[string]any {
 		}
 		am, aok := a.(map[string]any)
 		bm, bok := b.(map[string]any)
-		if !aok || (had && !bok) {
+		if !had || !aok || !bok {
 			set(k, "", a)
 			continue
 		}
