@@ -126,6 +126,8 @@ func (l *Log) changes(before, after map[string]any) map[string]any {
 		}
 		if v != nil && l.redacted(top, sub) {
 			v = Redacted
+		} else if m, ok := v.(map[string]any); ok && sub == "" {
+			v = l.redactSubs(top, m)
 		}
 		out[path] = v
 	}
@@ -173,4 +175,20 @@ func same(a, b any) bool {
 	x, err1 := json.Marshal(a)
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// redactSubs is a complex attribute's value with its redacted
+// sub-attributes' values replaced and any password left out.
+func (l *Log) redactSubs(top string, m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		switch {
+		case strings.EqualFold(k, "password"):
+		case v != nil && l.redacted(top, k):
+			out[k] = Redacted
+		default:
+			out[k] = v
+		}
+	}
+	return out
 }

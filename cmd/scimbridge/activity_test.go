@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -213,4 +214,79 @@ func mapsKeys(m map[string]any) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// No password, token, client secret or redacted attribute value appears
+// in the activity log's buckets, its API answers or the console's pages;
+// a redacted attribute is still named as changed.
+func TestActivityKeepsNoSecret(t *testing.T) {
+	const connectorsYAML = twoConnectors + "  secureauth: {type: secureauth, enabled: true, simulate: true}\n"
+	b := newActivityBridge(t, connectorsYAML, "activity:\n  redact: [nickName, employeeNumber]\n")
+	secrets := []string{e2eToken, activityAdminToken, "Pa55word-Never-Logged", "Pa55word-Changed-Later", "Nick-Redacted-42", "EMP-Redacted-77"}
+	for _, sim := range b.app.simulators {
+		for _, v := range sim.Credentials() {
+			if len(v) >= 8 {
+				secrets = append(secrets, v)
+			}
+		}
+	}
+	u := b.do("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+		"userName":"kim@example.com","password":"Pa55word-Never-Logged","nickName":"Nick-Redacted-42",
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"EMP-Redacted-77"},
+		"emails":[{"value":"kim@example.com","type":"work","primary":true}],"active":true}`, http.StatusCreated)
+	id := u["id"].(string)
+	b.do("PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+		"Operations":[{"op":"replace","path":"password","value":"Pa55word-Changed-Later"},{"op":"replace","path":"nickName","value":"Nick-Redacted-42"}]}`, http.StatusNoContent)
+	b.settle()
+
+	evs := b.timeline(id)
+	if len(evs) == 0 || evs[len(evs)-1].Changes["nickName"] != "(redacted)" {
+		t.Fatalf("the create does not name nickName as redacted: %+v", evs)
+	}
+	var seen []string
+	check := func(where string, text []byte) {
+		for _, s := range secrets {
+			if bytes.Contains(text, []byte(s)) {
+				t.Errorf("%s shows the secret %q", where, s)
+			}
+		}
+		seen = append(seen, where)
+	}
+	err := b.db.View(func(tx *store.Tx) error {
+		return tx.Dump(func(bucket string, k, v []byte) error {
+			if strings.HasPrefix(bucket, "act/") {
+				check("bucket "+bucket, append(append([]byte{}, k...), v...))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/admin/activity?resource=" + id, "/admin/activity?resource=kim@example.com", "/admin/activity", "/admin/activity?kind=scim"} {
+		check(p, b.admin(p))
+	}
+	// The console's pages, signed in.
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	res, err := c.PostForm(b.base+"/admin/ui/signin", url.Values{"token": {activityAdminToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	for _, p := range []string{"/admin/ui/activity", "/admin/ui/lookup?q=kim@example.com", "/admin/ui/"} {
+		res, err := c.Get(b.base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !bytes.Contains(page, []byte("Sign out")) && !bytes.Contains(page, []byte("sign out")) {
+			t.Errorf("%s: %d, not signed in?\n%.300s", p, res.StatusCode, page)
+		}
+		check("page "+p, page)
+	}
+	if len(seen) < 8 {
+		t.Errorf("checked only %v", seen)
+	}
 }
