@@ -2,6 +2,8 @@ package activitylog
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -45,11 +47,32 @@ func newLog(t testing.TB, opts Options) (*Log, *store.DB, *clock) {
 func write(t testing.TB, l *Log, db *store.DB, id, method string, before, after map[string]any) {
 	t.Helper()
 	err := db.Update(func(tx *store.Tx) error {
+		// The resource itself, as scim stores it: its current names are
+		// found through the store's indexes.
+		var err error
+		switch {
+		case before == nil:
+			_, err = tx.CreateResource(store.TypeUser, id, docJSON(id, after))
+		case after == nil:
+			err = tx.DeleteResource(store.TypeUser, id)
+		default:
+			err = tx.UpdateResource(store.TypeUser, id, docJSON(id, after))
+		}
+		if err != nil {
+			return err
+		}
 		return l.SCIMWrite(tx, Write{Method: method, Status: 200, Type: store.TypeUser, ID: id, Before: before, After: after})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func docJSON(id string, doc map[string]any) []byte {
+	d := maps.Clone(doc)
+	d["id"] = id
+	b, _ := json.Marshal(d)
+	return b
 }
 
 func user(name, email string) map[string]any {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/activity"
@@ -43,13 +44,22 @@ func (l *Log) SCIMWrite(tx *store.Tx, w Write) error {
 	if w.Type == store.TypeGroup {
 		nameAttr = "displayName"
 	}
-	var names []string
+	// The store's own indexes find a resource by its current names; the
+	// log keeps only the names it no longer has (renamed away, deleted),
+	// so a create costs no name index entries.
+	var before, after []string
 	if !l.redacted(nameAttr, "") {
 		ev.Name, _ = doc[nameAttr].(string)
-		names = append(names, nameOf(w.Before, nameAttr), nameOf(w.After, nameAttr))
+		before, after = append(before, nameOf(w.Before, nameAttr)), append(after, nameOf(w.After, nameAttr))
 	}
 	if w.Type == store.TypeUser && !l.redacted("emails", "") && !l.redacted("emails", "value") {
-		names = append(append(names, emailsOf(w.Before)...), emailsOf(w.After)...)
+		before, after = append(before, emailsOf(w.Before)...), append(after, emailsOf(w.After)...)
+	}
+	var names []string
+	for _, n := range before {
+		if n != "" && !slices.ContainsFunc(after, func(a string) bool { return store.Fold(a) == store.Fold(n) }) {
+			names = append(names, n)
+		}
 	}
 	ev.Changes = l.changes(w.Before, w.After)
 	if len(w.Added) > 0 || len(w.Removed) > 0 {

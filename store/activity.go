@@ -16,11 +16,19 @@ import (
 // activitylog), so the log can grow fields without a store change.
 //
 //	act/log    seq → time (8, unix ns) + len(key) (2) + key ("typ/id") + data
-//	act/res    typ + "/" + id + "/" + seq → empty: one resource's events, oldest first
+//	act/res    resource prefix + seq → empty: one resource's events, oldest first
+//	act/gone   typ + "/" + id → creation seq (8) of a deleted resource with events
 //	act/name   Fold(name) + "\x00" + typ + "/" + id → empty: names a resource had
 //	act/rname  typ + "/" + id + "\x00" + Fold(name) → empty: the same, by resource
 //	act/erase  time (8, unix ns) + typ + "/" + id → empty: deleted resources whose
 //	           values are erased once the time is older than the retention
+//
+// A resource's prefix in act/res is 0x01 + typ + "/" + its creation
+// sequence (res/<typ>, or act/gone once deleted), so the events of new
+// resources append at the end of the index instead of landing on random
+// pages (an import's creates cost one more page, not one per create); a
+// resource the store never held (an operator action) has 0x02 + typ + "/"
+// + id + "/".
 //
 // act/log's sequence only grows and pruning deletes from its oldest end,
 // so its keys are contiguous: the count is last - first + 1.
@@ -30,6 +38,7 @@ var (
 	actNameBucket  = []byte("act/name")
 	actRNameBucket = []byte("act/rname")
 	actEraseBucket = []byte("act/erase")
+	actGoneBucket  = []byte("act/gone")
 )
 
 // ActivityRecord is one event of the activity log.
@@ -46,8 +55,38 @@ type ActivityRecord struct {
 
 func actKey(typ, id string) string { return typ + "/" + id }
 
-func actResKey(typ, id string, seq uint64) []byte {
-	return append([]byte(actKey(typ, id)+"/"), seqKey(seq)...)
+// actPrefix is the resource's prefix in act/res.
+func (tx *Tx) actPrefix(typ, id string) []byte {
+	var cseq []byte
+	if res := tx.btx.Bucket(resBucketName(typ)); res != nil {
+		cseq = res.Get([]byte(id))
+	}
+	if len(cseq) < 8 {
+		cseq = nil
+		if g := tx.btx.Bucket(actGoneBucket); g != nil {
+			cseq = g.Get([]byte(actKey(typ, id)))
+		}
+	}
+	if len(cseq) >= 8 {
+		return append([]byte("\x01"+typ+"/"), cseq[:8]...)
+	}
+	return []byte("\x02" + typ + "/" + id + "/")
+}
+
+// keepActivityKey notes a deleted resource's creation sequence, so its
+// events stay under their prefix (DeleteResource calls it).
+func (tx *Tx) keepActivityKey(typ, id string, cseq uint64) error {
+	if tx.btx.Bucket(actLogBucket) == nil {
+		return nil // no log in this file
+	}
+	if !tx.HasActivity(typ, id) {
+		return nil
+	}
+	g, err := tx.btx.CreateBucketIfNotExists(actGoneBucket)
+	if err != nil {
+		return err
+	}
+	return g.Put([]byte(actKey(typ, id)), u64(cseq))
 }
 
 // AppendActivity adds r to the log (setting r.Seq) and indexes it by
@@ -78,7 +117,7 @@ func (tx *Tx) AppendActivity(r *ActivityRecord) error {
 	if err != nil {
 		return err
 	}
-	if err := rb.Put(actResKey(r.Type, r.ID, r.Seq), nil); err != nil {
+	if err := rb.Put(append(tx.actPrefix(r.Type, r.ID), seqKey(r.Seq)...), nil); err != nil {
 		return err
 	}
 	return tx.putActivityNames(r.Type, r.ID, r.Names)
@@ -163,13 +202,13 @@ func (tx *Tx) ActivityOf(typ, id string, before uint64, fn func(r ActivityRecord
 	if rb == nil || lb == nil {
 		return nil
 	}
-	prefix := []byte(actKey(typ, id) + "/")
+	prefix := tx.actPrefix(typ, id)
 	c := rb.Cursor()
 	var k []byte
 	if before == 0 {
 		before = ^uint64(0)
 	}
-	k, _ = c.Seek(actResKey(typ, id, before))
+	k, _ = c.Seek(append(bytes.Clone(prefix), seqKey(before)...))
 	if k == nil {
 		k, _ = c.Last()
 	} else {
@@ -201,7 +240,7 @@ func (tx *Tx) HasActivity(typ, id string) bool {
 	if rb == nil {
 		return false
 	}
-	prefix := []byte(actKey(typ, id) + "/")
+	prefix := tx.actPrefix(typ, id)
 	c := rb.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if len(k) == len(prefix)+8 {
@@ -300,13 +339,13 @@ func (tx *Tx) PruneActivity(before time.Time, keep, limit int) (int, error) {
 		if !r.Time.Before(before) && (keep <= 0 || count-n <= keep) {
 			break
 		}
-		if err := c.Delete(); err != nil {
-			return n, err
-		}
 		if rb != nil {
-			if err := rb.Delete(actResKey(r.Type, r.ID, seq)); err != nil {
+			if err := rb.Delete(append(tx.actPrefix(r.Type, r.ID), seqKey(seq)...)); err != nil {
 				return n, err
 			}
+		}
+		if err := c.Delete(); err != nil {
+			return n, err
 		}
 		emptied[actKey(r.Type, r.ID)] = [2]string{r.Type, r.ID}
 		n++
@@ -315,6 +354,11 @@ func (tx *Tx) PruneActivity(before time.Time, keep, limit int) (int, error) {
 		if !tx.HasActivity(res[0], res[1]) {
 			if err := tx.dropActivityNames(res[0], res[1]); err != nil {
 				return n, err
+			}
+			if g := tx.btx.Bucket(actGoneBucket); g != nil {
+				if err := g.Delete([]byte(actKey(res[0], res[1]))); err != nil {
+					return n, err
+				}
 			}
 		}
 	}
@@ -424,7 +468,7 @@ func (v *verifier) activity() {
 				v.report("act/log: %v", err)
 				return nil
 			}
-			if rb == nil || rb.Get(actResKey(r.Type, r.ID, seq)) == nil {
+			if rb == nil || rb.Get(append(v.tx.actPrefix(r.Type, r.ID), k...)) == nil {
 				v.report("act/log: event %d (%s/%s) is missing from act/res", seq, r.Type, r.ID)
 			}
 			return nil
@@ -434,7 +478,7 @@ func (v *verifier) activity() {
 		indexed := 0
 		_ = rb.ForEach(func(k, _ []byte) error {
 			indexed++
-			if len(k) < 10 || k[len(k)-9] != '/' {
+			if len(k) < 11 || (k[0] != 1 && k[0] != 2) {
 				v.report("act/res: %q is not a resource and sequence", k)
 				return nil
 			}
@@ -444,17 +488,31 @@ func (v *verifier) activity() {
 				val = lb.Get(k[len(k)-8:])
 			}
 			if val == nil {
-				v.report("act/res: %q names event %d, which is not in the log", k[:len(k)-9], seq)
+				v.report("act/res: %q names event %d, which is not in the log", k[:len(k)-8], seq)
 				return nil
 			}
-			if r, err := decodeActivity(seq, val); err == nil && actKey(r.Type, r.ID) != string(k[:len(k)-9]) {
-				v.report("act/res: %q names event %d, which is of %s/%s", k[:len(k)-9], seq, r.Type, r.ID)
+			if r, err := decodeActivity(seq, val); err == nil && !bytes.Equal(v.tx.actPrefix(r.Type, r.ID), k[:len(k)-8]) {
+				v.report("act/res: %q names event %d, which is of %s/%s", k[:len(k)-8], seq, r.Type, r.ID)
 			}
 			return nil
 		})
 		if indexed != events {
 			v.report("act/log holds %d events, act/res %d", events, indexed)
 		}
+	}
+	if g := v.tx.btx.Bucket(actGoneBucket); g != nil {
+		_ = g.ForEach(func(k, val []byte) error {
+			typ, id, _ := strings.Cut(string(k), "/")
+			switch {
+			case len(val) != 8:
+				v.report("act/gone: %s holds %d bytes, not a sequence", k, len(val))
+			case v.tx.ResourceExists(typ, id):
+				v.report("act/gone: %s is not deleted", k)
+			case !v.tx.HasActivity(typ, id):
+				v.report("act/gone: %s has no events", k)
+			}
+			return nil
+		})
 	}
 	nb, rnb := v.tx.btx.Bucket(actNameBucket), v.tx.btx.Bucket(actRNameBucket)
 	names := 0
