@@ -3,8 +3,8 @@ package activitylog
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"slices"
