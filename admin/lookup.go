@@ -107,7 +107,7 @@ func (s *Service) Lookup(q string) ([]Resource, error) {
 func loadResource(tx *store.Tx, connectors []string, typ, id string) (*Resource, error) {
 	doc, _, err := tx.GetResource(typ, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
+		return nil, nil // an index pointing nowhere: store.Verify reports it
 	}
 	if err != nil {
 		return nil, err

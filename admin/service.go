@@ -3,6 +3,7 @@ package admin
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"slices"
 	"time"
 
@@ -109,9 +110,11 @@ func (s *Service) Overview() ([]ConnectorView, error) {
 	return out, nil
 }
 
-// DeadLetter is a dead letter with its connector.
+// DeadLetter is a dead letter with its connector and, while the resource
+// is stored, its userName or displayName.
 type DeadLetter struct {
 	Connector string `json:"connector"`
+	Name      string `json:"name,omitempty"`
 	store.DeadLetter
 }
 
@@ -145,7 +148,28 @@ func (s *Service) DeadLetters(connector string, offset, limit int) (DeadLetterPa
 	})
 	limit = min(max(limit, 1), 500)
 	offset = min(max(offset, 0), len(all))
-	return DeadLetterPage{Letters: all[offset:min(offset+limit, len(all))], Total: len(all), Offset: offset, Limit: limit}, nil
+	page := DeadLetterPage{Letters: all[offset:min(offset+limit, len(all))], Total: len(all), Offset: offset, Limit: limit}
+	return page, s.nameDeadLetters(page.Letters)
+}
+
+// nameDeadLetters fills in the names of the page's resources (one read).
+func (s *Service) nameDeadLetters(letters []DeadLetter) error {
+	if s.DB == nil || len(letters) == 0 {
+		return nil
+	}
+	return s.DB.View(func(tx *store.Tx) error {
+		for i := range letters {
+			doc, _, err := tx.GetResource(letters[i].Type, letters[i].SCIMID)
+			if err != nil {
+				continue // deleted since: the id is all there is
+			}
+			var n struct{ UserName, DisplayName string }
+			if json.Unmarshal(doc, &n) == nil {
+				letters[i].Name = cmp.Or(n.UserName, n.DisplayName)
+			}
+		}
+		return nil
+	})
 }
 
 // Timeline is one resource's events (see activity.Source.Timeline).

@@ -130,11 +130,9 @@ func TestActivityEndpoint(t *testing.T) {
 func TestLookupEndpoint(t *testing.T) {
 	f := newFixture(t)
 	err := f.db.Update(func(tx *store.Tx) error {
-		if _, err := tx.CreateResource(store.TypeUser, "u1", []byte(`{"id":"u1","userName":"ann@example.com","password":"hunter2",
-			"emails":[{"value":"ann.work@example.com"}]}`)); err != nil {
-			return err
-		}
-		return nil
+		_, err := tx.CreateResource(store.TypeUser, "u1", []byte(`{"id":"u1","userName":"ann@example.com","password":"hunter2",
+			"emails":[{"value":"ann.work@example.com"}]}`))
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)

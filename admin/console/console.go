@@ -106,12 +106,15 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// sameOrigin refuses posts a browser marks as coming from another site
-// (Sec-Fetch-Site, or an Origin naming another host). Requests without
-// either header (curl) pass on to the session and CSRF checks.
+// sameOrigin refuses posts a browser marks as coming from another site:
+// by Sec-Fetch-Site when the browser sends it (it holds behind a proxy
+// that rewrites Host), else by an Origin naming another host. Requests
+// with neither (curl) pass on to the session and CSRF checks.
 func sameOrigin(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
+	case "same-origin", "none":
+		return true
+	case "":
 	default:
 		return false
 	}

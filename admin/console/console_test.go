@@ -139,10 +139,8 @@ func seed(t testing.TB, db *store.DB) {
 		if err := tx.PutShadow("scc", store.TypeUser, "u1", store.Shadow{InScope: false}); err != nil {
 			return err
 		}
-		if _, err := tx.CreateResource(store.TypeGroup, "g1", []byte(`{"id":"g1","displayName":"Sales EMEA"}`)); err != nil {
-			return err
-		}
-		return nil
+		_, err := tx.CreateResource(store.TypeGroup, "g1", []byte(`{"id":"g1","displayName":"Sales EMEA"}`))
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +260,7 @@ func TestSignInCookieAndSignOut(t *testing.T) {
 	}
 
 	csrf := c.signIn(t)
-	if code, page := c.get(t, "/admin/ui/deadletters"); code != 200 || !strings.Contains(page, "u2") {
+	if code, page := c.get(t, "/admin/ui/deadletters"); code != 200 || !strings.Contains(page, "u2") || !strings.Contains(page, `q=u1">ann@example.com</a>`) {
 		t.Fatalf("dead letters: %d", code)
 	}
 	if code, page := c.post(t, "/admin/ui/signout", url.Values{"csrf": {csrf}}); code != 200 || signedIn(page) {
@@ -369,6 +367,7 @@ func TestFormsNeedSessionAndCSRF(t *testing.T) {
 		{"wrong CSRF token", c, with(discard, "csrf", "forged"), nil},
 		{"cross-site", c, with(discard, "csrf", csrf), []string{"Sec-Fetch-Site", "cross-site"}},
 		{"other origin", c, with(discard, "csrf", csrf), []string{"Origin", "https://evil.example"}},
+		{"same-site, not same-origin", c, with(discard, "csrf", csrf), []string{"Sec-Fetch-Site", "same-site", "Origin", "https://other.example.com"}},
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest("POST", f.srv.URL+"/admin/ui/deadletters", strings.NewReader(tt.form.Encode()))

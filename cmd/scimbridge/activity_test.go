@@ -134,7 +134,8 @@ func TestTimelineHasEveryWriteOnceThenItsDeliveries(t *testing.T) {
 		}
 		if ev.Kind == activity.KindSCIM {
 			methods = append(methods, ev.Method)
-			if ev.Client != "token #1" || ev.RequestID == "" {
+			// auth's registry names the clients ("tokens": the legacy list).
+			if ev.Client != "tokens" || ev.RequestID == "" {
 				t.Errorf("write without client or request id: %+v", ev)
 			}
 		}
@@ -194,8 +195,8 @@ func TestTimelineHasEveryWriteOnceThenItsDeliveries(t *testing.T) {
 	if err := c.history(context.Background(), &out, "jane.doe@example.com", 200, false); err != nil {
 		t.Fatal(err)
 	}
-	if s := out.String(); !strings.Contains(s, "token #1 PATCH active=false → 204 · ") || !strings.Contains(s, "webex delivered") ||
-		!strings.Contains(s, "token #1 DELETE") {
+	if s := out.String(); !strings.Contains(s, "tokens PATCH active=false → 204 · ") || !strings.Contains(s, "webex delivered") ||
+		!strings.Contains(s, "tokens DELETE") {
 		t.Errorf("history:\n%s", s)
 	}
 	out.Reset()

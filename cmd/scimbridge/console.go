@@ -39,7 +39,12 @@ func newConsoleWiring(reg prometheus.Registerer, externalURL string) consoleWiri
 func (a *app) mountAdmin(r chi.Router) {
 	svc := &admin.Service{Dispatcher: a.dispatcher, DB: a.db, Activity: a.console.activity, Rates: a.console.rates}
 	reconcile := func() error { return a.dispatcher.Reconcile(a.scim.EachResource) }
-	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, admin.WithReconcile(reconcile), admin.WithVerify(a.verify), admin.WithService(svc), admin.WithActivity(a.activity)))
+	opts := []admin.Option{admin.WithReconcile(reconcile), admin.WithVerify(a.verify), admin.WithService(svc)}
+	if a.backups != nil {
+		opts = append(opts, admin.WithBackup(a.backups.serveHTTP))
+	}
+	opts = append(opts, admin.WithReload(a.reloadEverything), admin.WithActivity(a.activity))
+	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, opts...))
 	token := a.adminToken
 	r.Mount("/admin/ui", console.Handler(svc, console.Options{Token: func() string { return token }, Secure: a.console.secure, Refresh: a.console.refresh, Log: a.log}))
 }

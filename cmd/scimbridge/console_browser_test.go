@@ -20,7 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/scimbridge/scimbridge/config"
-	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -72,20 +72,34 @@ func newConsoleBridge(t *testing.T) *consoleBridge {
 	return &consoleBridge{base: ts.URL, app: a}
 }
 
-// failTarget makes a connector's simulator refuse every request with a
-// permanent error (the target's own error body), or serve again. It is
-// the one place the tests touch the simulators' fault knobs.
-func (b *consoleBridge) failTarget(t *testing.T, connector string, fail bool) {
+// failNext makes a connector's simulator answer its next n requests with
+// a permanent error (the target's own 400 body); after them it serves
+// again. It is the one place the tests touch the simulators' fault knobs.
+func (b *consoleBridge) failNext(t *testing.T, connector string, n int) {
 	t.Helper()
-	sim, ok := b.app.simulators[connector].(connectortest.Sim)
+	sim, ok := b.app.simulators[connector].(simkit.Sim)
 	if !ok {
 		t.Fatalf("connector %s has no simulator with fault knobs", connector)
 	}
-	n := 0
-	if fail {
-		n = 1 << 20
+	sim.FailNext(simkit.FaultPermanent, n)
+}
+
+// createFailing creates a user while the connector's target refuses its
+// first request, and waits for the change to be dead-lettered there: the
+// target serves again afterwards.
+func (b *consoleBridge) createFailing(t *testing.T, connector, userName, email string) string {
+	t.Helper()
+	before := len(b.deadLetters(t, connector))
+	b.failNext(t, connector, 1)
+	id := b.createUser(t, userName, email)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(b.deadLetters(t, connector)) == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no dead letter for %s", connector, userName)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	sim.FailNext(connectortest.FaultPermanent, n)
+	return id
 }
 
 // createUser provisions a user through SCIM, as an IdP would.
@@ -239,6 +253,23 @@ func (br *browser) count(sel string) int {
 	return n
 }
 
+// screenshot saves the page as name.png under $SCIMBRIDGE_CONSOLE_SCREENSHOTS
+// (for people to look at; no test compares pixels).
+func (br *browser) screenshot(name string) {
+	br.t.Helper()
+	dir := os.Getenv("SCIMBRIDGE_CONSOLE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(br.ctx, chromedp.FullScreenshot(100))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	}
+	if err != nil {
+		br.t.Error(err)
+	}
+}
+
 func (br *browser) signIn(base string) {
 	br.t.Helper()
 	br.do(chromedp.Navigate(base+"/admin/ui/"),
@@ -284,9 +315,9 @@ func consoleFailingTargetRetryAndLookup(t *testing.T, br *browser) {
 		t.Errorf("%d connector rows, want 4", n)
 	}
 
-	b.failTarget(t, "webex", true)
-	ann := b.createUser(t, "ann@example.com", "ann.work@example.com")
-	bob := b.createUser(t, "bob@example.com", "bob.work@example.com")
+	// The target refuses ann's and bob's creation, then serves again.
+	ann := b.createFailing(t, "webex", "ann@example.com", "ann.work@example.com")
+	bob := b.createFailing(t, "webex", "bob@example.com", "bob.work@example.com")
 	br.until("webex failing", `document.querySelector("#connector-webex")?.dataset.health === "failing"`)
 	if got := br.text("#connector-webex .last-error"); !strings.Contains(got, "injected permanent failure") {
 		t.Errorf("webex's last error shows %q, want the target's message", got)
@@ -296,26 +327,18 @@ func consoleFailingTargetRetryAndLookup(t *testing.T, br *browser) {
 	if got := br.text("#connector-scc"); !strings.Contains(got, "delivering") {
 		t.Errorf("scc, untouched, shows %q", got)
 	}
-	if os.Getenv("SCIMBRIDGE_CONSOLE_SCREENSHOT") != "" {
-		png, err := chromedp.Run(br.ctx, chromedp.FullScreenshot(100))
-		if err == nil {
-			err = os.WriteFile(os.Getenv("SCIMBRIDGE_CONSOLE_SCREENSHOT"), png, 0o644)
-		}
-		if err != nil {
-			t.Error(err)
-		}
-	}
+	br.screenshot("overview")
 
 	br.do(chromedp.Click(chromedp.CSS(`nav a[href="/admin/ui/deadletters"]`)), chromedp.WaitVisible(chromedp.CSS("table.deadletters")))
 	if n := br.count(`tr.deadletter[data-connector="webex"]`); n != 2 {
 		t.Fatalf("%d webex dead letters listed, want 2", n)
 	}
+	br.screenshot("deadletters")
 	annRow := `tr.deadletter:has(a[href="/admin/ui/lookup?q=` + ann + `"])`
 	if got := br.text(annRow + " .reason"); !strings.Contains(got, "injected permanent failure") {
 		t.Errorf("ann's dead letter gives the reason %q", got)
 	}
 
-	b.failTarget(t, "webex", false)
 	br.click(annRow + " button.retry")
 	br.do(chromedp.WaitVisible(chromedp.CSS("#done")))
 	if got := br.text("#done"); got != "Queued again: 1." {
@@ -336,6 +359,7 @@ func consoleFailingTargetRetryAndLookup(t *testing.T, br *browser) {
 		chromedp.Submit(chromedp.CSS("#lookup")),
 		chromedp.WaitVisible(chromedp.CSS("section.resource")))
 	br.until("ann delivered in all four targets", `document.querySelectorAll('tr.target[data-state="delivered"]').length === 4`)
+	br.screenshot("lookup")
 	if got := br.text("section.resource .scim-id"); got != ann {
 		t.Errorf("lookup by email found %q, want ann %q", got, ann)
 	}
@@ -359,11 +383,9 @@ func consoleFailingTargetRetryAndLookup(t *testing.T, br *browser) {
 // session's token works.
 func consoleRefusesFormsWithoutSessionOrCSRF(t *testing.T, br *browser) {
 	b := newConsoleBridge(t)
-	b.failTarget(t, "webex", true)
-	b.createUser(t, "ann@example.com", "ann.work@example.com")
+	b.createFailing(t, "webex", "ann@example.com", "ann.work@example.com")
 	br.signIn(b.base)
 	br.until("a webex dead letter", `document.querySelector("#connector-webex .dead")?.textContent.trim() === "1"`)
-	b.failTarget(t, "webex", false)
 
 	discard := func() {
 		br.do(chromedp.Navigate(b.base+"/admin/ui/deadletters"), chromedp.WaitVisible(chromedp.CSS("tr.deadletter")))
