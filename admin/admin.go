@@ -337,7 +337,11 @@ func (a *api) startCheck(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeErr(w, err)
 	default:
-		a.operator(r, "check-targets", fmt.Sprintf("connectors %v, repair %v", names, repair), nil)
+		which := "every connector that can list"
+		if len(names) > 0 {
+			which = names[0]
+		}
+		a.operator(r, "check-targets", fmt.Sprintf("%s, repair %v", which, repair), nil)
 		writeJSON(w, http.StatusAccepted, map[string]bool{"started": true})
 	}
 }
