@@ -155,7 +155,8 @@ func BenchmarkImportLogOnOff(b *testing.B) {
 }
 
 // fill writes events straight through the store, in large transactions:
-// users resources with perUser events each, round-robin in time.
+// users resources with perUser events each, in bursts of 10 (a write and
+// its deliveries come close together), the resources taking turns.
 func fill(b *testing.B, s *server, users, perUser int) {
 	s.db.SetNoSync(true)
 	defer s.db.SetNoSync(false)
@@ -169,11 +170,11 @@ func fill(b *testing.B, s *server, users, perUser int) {
 	for start := 0; start < total; start += chunk {
 		err := s.db.Update(func(tx *store.Tx) error {
 			for i := start; i < min(start+chunk, total); i++ {
-				u := i % users
+				u := (i / 10) % users
 				ev := activity.Event{Time: t0.Add(time.Duration(i) * time.Millisecond), Kind: activity.KindDelivered, Outcome: activity.OutcomeOK,
 					Connector: "webex", Type: store.TypeUser, ID: fmt.Sprintf("id-%d", u), Op: "upsert", TargetID: "wx-123456", Duration: 120 * time.Millisecond}
 				var names2 []string
-				if i < users {
+				if i%10 == 0 && i/10 < users {
 					ev.Kind, ev.Connector, ev.Method, ev.Status, ev.Name = activity.KindSCIM, "", "POST", 201, names[u]
 					ev.Changes = map[string]any{"userName": names[u], "active": true}
 					names2 = []string{names[u]}

@@ -10,14 +10,18 @@ import (
 	"github.com/scimbridge/scimbridge/store"
 )
 
-// Pruning runs in small transactions, one after another with a pause
-// between, so a SCIM write waits for at most one of them.
+// Pruning runs in small transactions with a pause after each at least
+// as long as the transaction took, so it holds the writer at most half
+// the time and a SCIM write waits for at most one small transaction.
 const (
-	pruneChunk = 256 // events deleted per transaction
+	pruneChunk = 128 // events deleted per transaction
 	eraseChunk = 16  // deleted users erased per transaction
 	prunePause = 2 * time.Millisecond
 	pruneEvery = time.Minute
 )
+
+// pause waits after a transaction that took since start.
+func pause(start time.Time) { time.Sleep(max(prunePause, time.Since(start))) }
 
 type metrics struct {
 	events, oldest prometheus.GaugeFunc
@@ -85,6 +89,7 @@ func (l *Log) Prune(ctx context.Context) (pruned, erased int, err error) {
 	}
 	for ctx.Err() == nil {
 		cutoff := l.now().Add(-l.opts.Retention)
+		start := time.Now()
 		var n int
 		err = l.db.Update(func(tx *store.Tx) error {
 			var err error
@@ -100,10 +105,11 @@ func (l *Log) Prune(ctx context.Context) (pruned, erased int, err error) {
 		if n < pruneChunk {
 			break
 		}
-		time.Sleep(prunePause)
+		pause(start)
 	}
 	for ctx.Err() == nil {
 		due := l.now().Add(-l.opts.DeletedValuesRetention)
+		start := time.Now()
 		var n int
 		err = l.db.Update(func(tx *store.Tx) error {
 			n = 0
@@ -124,7 +130,7 @@ func (l *Log) Prune(ctx context.Context) (pruned, erased int, err error) {
 		if n < eraseChunk {
 			break
 		}
-		time.Sleep(prunePause)
+		pause(start)
 	}
 	return pruned, erased, ctx.Err()
 }
