@@ -48,12 +48,13 @@ type Summary struct {
 func (s *Summary) OK() bool { return s.Rejected == 0 && s.Failed == 0 && s.DeactivateFailed == 0 }
 
 func (s *Summary) String() string {
-	verb := ""
+	verb := "%d created, %d updated, %d unchanged, %d rejected, %d failed; %d deactivated"
+	prefix := ""
 	if s.DryRun {
-		verb = "dry run, nothing written: "
+		prefix = "dry run, nothing written: "
+		verb = "%d to create, %d to update, %d unchanged, %d rejected, %d failed; %d to deactivate"
 	}
-	out := fmt.Sprintf("%s%d rows: %d created, %d updated, %d unchanged, %d rejected, %d failed; %d deactivated",
-		verb, s.Rows, s.Created, s.Updated, s.Unchanged, s.Rejected, s.Failed, s.Deactivated)
+	out := prefix + fmt.Sprintf("%d rows: "+verb, s.Rows, s.Created, s.Updated, s.Unchanged, s.Rejected, s.Failed, s.Deactivated)
 	if s.DeactivateFailed > 0 {
 		out += fmt.Sprintf(" (%d failed)", s.DeactivateFailed)
 	}
@@ -519,6 +520,10 @@ func (b *batcher) failed() error {
 func (b *batcher) add(op bulkOp, done func(bulkResult)) error {
 	if err := b.failed(); err != nil {
 		return err
+	}
+	if b.im.opts.DryRun { // answered at once, so the preview keeps file order
+		b.answer([]pending{{op: op, done: done}}, nil, nil)
+		return nil
 	}
 	raw, err := json.Marshal(op.Data)
 	if err != nil {

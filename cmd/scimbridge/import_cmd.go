@@ -113,7 +113,7 @@ or unchanged. See README.md "Onboarding from HR".`,
 			sum, err := hrimport.Run(cmd.Context(), c, func() (io.ReadCloser, error) { return os.Open(path) }, opts)
 			if sum != nil {
 				if len(sum.Ignored) > 0 {
-					fmt.Fprintf(stdout, "ignored columns (not mapped, not SCIM paths): %s\n", strings.Join(sum.Ignored, ", "))
+					fmt.Fprintf(stdout, "ignored columns: %s\n", strings.Join(sum.Ignored, ", "))
 				}
 				fmt.Fprintf(stdout, "%s in %s\n", sum, time.Since(start).Round(time.Millisecond))
 			}
