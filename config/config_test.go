@@ -111,6 +111,7 @@ func TestParseErrors(t *testing.T) {
 		{"sync outlasting the write timeout", "server:\n  write_timeout: 5s\nconnectors:\n  a:\n    enabled: true\n    sync: true\n    sync_timeout: 5s\n",
 			"connectors.a.sync_timeout: 5s must be shorter than server.write_timeout (5s)"},
 		{"unknown import transform", "import:\n  transforms:\n    Start: datum\n", `import.transforms.Start: unknown transform "datum"`},
+		{"import client unknown", "import:\n  client: hr\n", `import.client: "hr" names no scim.clients entry`},
 		{"empty import target", "import:\n  columns:\n    Notes: []\n", "import.columns.Notes: no target"},
 		{"default sync timeout over a short write timeout", "server:\n  write_timeout: 3s\nconnectors:\n  a:\n    enabled: true\n    sync: true\n",
 			"connectors.a.sync_timeout: 10s must be shorter"},
