@@ -139,6 +139,9 @@ func applyPath(res map[string]any, kind opKind, p Path, value any, rs *ResourceS
 		return badRequest(ErrInvalidPath, "unknown schema in path "+quoteShort(p.String()))
 	}
 	def := findAttr(attrs, p.Attr)
+	if err := p.Filter.checkElementTypes(def); err != nil {
+		return err
+	}
 	if def != nil && def.ReadOnly || def == nil && rs == nil && p.URN == "" && isCommonReadOnly(p.Attr) {
 		return badRequest(ErrMutability, p.Attr+" is readOnly")
 	}
