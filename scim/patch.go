@@ -493,6 +493,7 @@ func (s *Server) planPatch(tx *bolt.Tx, r *http.Request, d *resourceDef, id stri
 		return nil, err
 	}
 	s.fixup(d, id, next, prev)
+	scimpath.DropDuplicateValues(next) // RFC 7643 §2.4; adding a value already there changes nothing
 	// A PATCH may not unassign a required attribute (userName, a group's
 	// displayName; RFC 7643 §4.1.1, §4.2): 400, not a stored resource
 	// without them (and not the 500 an empty userName index key gave).

@@ -377,6 +377,9 @@ func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *re
 	if e != nil {
 		return nil, nil, e
 	}
+	if e := checkSchemas(d, raw); e != nil {
+		return nil, nil, e
+	}
 	if d.typ == store.TypeUser {
 		normalizeResource(raw)
 	}
@@ -392,6 +395,9 @@ func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *re
 	// with 500 (found by FuzzBulk with store.Verify).
 	if a := missingRequiredIn(d, attrs); a != "" {
 		return nil, nil, errorf(http.StatusBadRequest, "invalidValue", a+" is required and must not be empty")
+	}
+	if e := checkMultiValued(attrs); e != nil {
+		return nil, nil, e
 	}
 	// Write-only: accepted, never stored (nothing downstream receives it).
 	for k := range attrs {

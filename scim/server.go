@@ -269,6 +269,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Erro
 		}
 		return nil, errorf(http.StatusBadRequest, "invalidSyntax", "cannot read request body")
 	}
+	if e := checkText(b); e != nil {
+		return nil, e
+	}
 	return b, nil
 }
 
