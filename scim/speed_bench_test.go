@@ -1,0 +1,132 @@
+package scim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	elimity "github.com/elimity-com/scim"
+	"github.com/go-chi/chi/v5"
+
+	"github.com/scimbridge/scimbridge/scimpath"
+)
+
+// Side-by-side read benchmarks for issue 16 (figures in docs/notes/scim.md
+// § Speed): each runs the baseline (elimity over a map) and scimbridge in
+// the same run, 4 clients, HTTP on loopback.
+//
+//	go test ./scim -run '^$' -bench 'ListPageVsBaseline|GroupGetVsBaseline' -benchtime 2000x -count 5
+
+// baselineUsersGroups is the baseline with a Groups endpoint too (a
+// separate map, so groups do not meet the users' userName index).
+func baselineUsersGroups(b *testing.B) *httptest.Server {
+	user, group, err := buildDefs(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	uh := &memHandler{res: map[string]elimity.ResourceAttributes{}, byName: map[string]string{}, rs: user.path}
+	gh := &memGroups{memHandler{res: map[string]elimity.ResourceAttributes{}, byName: map[string]string{}, rs: group.path}}
+	srv, err := elimity.NewServer(&elimity.ServerArgs{
+		ServiceProviderConfig: &elimity.ServiceProviderConfig{MaxResults: 100, SupportPatch: true, SupportFiltering: true},
+		ResourceTypes: []elimity.ResourceType{{
+			Name: "User", Endpoint: "/Users", Schema: user.core,
+			SchemaExtensions: []elimity.SchemaExtension{{Schema: user.exts[0]}},
+			Handler:          uh,
+		}, {
+			Name: "Group", Endpoint: "/Groups", Schema: group.core, Handler: gh,
+		}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := chi.NewRouter()
+	r.Use(BearerAuth([]string{testToken}))
+	r.Mount("/scim", http.StripPrefix("/scim", srv))
+	ts := httptest.NewServer(r)
+	b.Cleanup(ts.Close)
+	return ts
+}
+
+// memGroups is memHandler without the userName uniqueness.
+type memGroups struct{ memHandler }
+
+func (h *memGroups) Create(r *http.Request, a elimity.ResourceAttributes) (elimity.Resource, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	id := fmt.Sprintf("g%d", len(h.res)+1)
+	h.res[id] = a
+	return elimity.Resource{ID: id, Attributes: elimity.ResourceAttributes(scimpath.DeepCopy(a))}, nil
+}
+
+// Get serves a group without its members when the request excludes them,
+// as Entra's read asks: the yardstick is an in-memory read of the same
+// answer scimbridge gives (the library itself ignores excludedAttributes).
+func (h *memGroups) Get(r *http.Request, id string) (elimity.Resource, error) {
+	res, err := h.memHandler.Get(r, id)
+	if err == nil && strings.EqualFold(r.URL.Query().Get("excludedAttributes"), "members") {
+		delete(res.Attributes, "members")
+	}
+	return res, err
+}
+
+// readKinds are the servers the read benchmarks compare: reads do not
+// commit, so the no-fsync variant would measure nothing new.
+var readKinds = []string{"baseline", "durable"}
+
+func readServer(b *testing.B, kind string) *client {
+	if kind == "baseline" {
+		return newClient(b, baselineUsersGroups(b))
+	}
+	ts, _ := durableServer(b, nil)
+	return newClient(b, ts)
+}
+
+// BenchmarkListPageVsBaseline: GET /Users?startIndex=1&count=100 on a
+// store of 1,000 users (created through POST, as userJSON), the first page
+// and a page further on.
+func BenchmarkListPageVsBaseline(b *testing.B) {
+	const users = 1000
+	for _, page := range []int{1, 501} {
+		for _, kind := range readKinds {
+			b.Run(fmt.Sprintf("%s/startIndex=%d", kind, page), func(b *testing.B) {
+				c := readServer(b, kind)
+				for i := range users {
+					c.call("POST", "/Users", userJSON(fmt.Sprintf("list%d@example.com", i)), http.StatusCreated)
+				}
+				path := fmt.Sprintf("/Users?startIndex=%d&count=100", page)
+				var check struct{ Resources []json.RawMessage }
+				json.Unmarshal(c.call("GET", path, "", http.StatusOK), &check)
+				if len(check.Resources) != 100 {
+					b.Fatalf("page has %d resources", len(check.Resources))
+				}
+				parallel(b, 4, func(int) { c.call("GET", path, "", http.StatusOK) })
+			})
+		}
+	}
+}
+
+// BenchmarkGroupGetVsBaseline: Entra's group read,
+// GET /Groups/{id}?excludedAttributes=members, on a group of 2,000
+// members. The baseline drops the members from its in-memory copy (see
+// memGroups.Get); scimbridge never reads them.
+func BenchmarkGroupGetVsBaseline(b *testing.B) {
+	const size = 2000
+	for _, kind := range readKinds {
+		b.Run(kind, func(b *testing.B) {
+			c := readServer(b, kind)
+			members := make([]string, size)
+			for i := range members {
+				var u struct{ ID string }
+				json.Unmarshal(c.call("POST", "/Users", userJSON(fmt.Sprintf("m%d@example.com", i)), http.StatusCreated), &u)
+				members[i] = `{"value":"` + u.ID + `"}`
+			}
+			var g struct{ ID string }
+			json.Unmarshal(c.call("POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"big","members":[`+strings.Join(members, ",")+`]}`, http.StatusCreated), &g)
+			path := "/Groups/" + g.ID + "?excludedAttributes=members"
+			parallel(b, 4, func(int) { c.call("GET", path, "", http.StatusOK) })
+		})
+	}
+}
