@@ -1,0 +1,251 @@
+package scim
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Serving stored documents as they are. A resource is stored as the JSON
+// of what GET shows, minus what is derived per request: meta.location, a
+// user's groups and the version that covers them, a group's members.
+// Decoding a stored document into maps and encoding it again costs most
+// of a list page; when the request asks no projection, the stored bytes
+// are copied and only the derived parts are written (issue 16).
+
+// rawView appends to dst the resource stored as raw, as GET shows it
+// without attributes/excludedAttributes: the stored members, meta with
+// its location (and, for a user with groups, the version covering them),
+// the user's derived groups, and members when given (a group's, rendered
+// by the caller). ok is false when raw is not a shape this handles (no
+// meta object, a stored groups or members key): the caller renders it the
+// decoding way. version is the served version (the ETag).
+func (s *Server) rawView(dst []byte, tx *bolt.Tx, d *resourceDef, id string, raw []byte, base string, members []any) (out []byte, version string, ok bool, err error) {
+	metaStart, metaEnd, end := -1, -1, -1
+	shapeOK := scanObject(raw, func(key []byte, vs, ve int) bool {
+		switch string(key) {
+		case `"meta"`:
+			metaStart, metaEnd = vs, ve
+		case `"groups"`, `"members"`:
+			return false
+		}
+		return true
+	}, &end)
+	if !shapeOK || metaStart < 0 || raw[metaStart] != '{' {
+		return dst, "", false, nil
+	}
+	var meta map[string]any
+	if json.Unmarshal(raw[metaStart:metaEnd], &meta) != nil {
+		return dst, "", false, nil
+	}
+	meta["location"] = base + d.endpoint + "/" + id
+	version, _ = meta["version"].(string)
+	var groups []derivedGroup
+	if d.typ == "User" {
+		if groups, err = derivedGroups(tx, id); err != nil {
+			return dst, "", false, err
+		}
+		if len(groups) > 0 && version != "" {
+			version = userVersion(version, groups)
+			meta["version"] = version
+		}
+	}
+	start := len(dst)
+	dst = append(dst, raw[:metaStart]...)
+	if dst, err = appendJSON(dst, meta); err != nil {
+		return dst[:start], "", false, err
+	}
+	dst = append(dst, raw[metaEnd:end]...) // up to the closing brace
+	if len(groups) > 0 {
+		dst = append(dst, `,"groups":`...)
+		if dst, err = appendJSON(dst, groupsAttr(groups, base)); err != nil {
+			return dst[:start], "", false, err
+		}
+	}
+	if members != nil {
+		dst = append(dst, `,"members":`...)
+		if dst, err = appendJSON(dst, members); err != nil {
+			return dst[:start], "", false, err
+		}
+	}
+	dst = append(dst, '}')
+	return unescapeHTML(dst, start), version, true, nil
+}
+
+// groupsAttr is a user's groups attribute as GET shows it.
+func groupsAttr(groups []derivedGroup, base string) []any {
+	list := make([]any, len(groups))
+	for i, g := range groups {
+		e := map[string]any{"value": g.id, "$ref": base + "/Groups/" + g.id, "type": "direct"}
+		if g.display != nil {
+			e["display"] = g.display
+		}
+		list[i] = e
+	}
+	return list
+}
+
+// plainView reports whether a request's projection leaves the resource
+// as stored: none, or (groups) only members excluded, which the stored
+// document never holds. withMembers says whether members are shown.
+func plainView(d *resourceDef, attrs, excluded []string) (plain, withMembers bool) {
+	if len(attrs) > 0 {
+		return false, false
+	}
+	for _, a := range excluded {
+		if d.typ != "Group" || !strings.EqualFold(a, "members") && !strings.EqualFold(a, "urn:ietf:params:scim:schemas:core:2.0:Group:members") {
+			return false, false
+		}
+	}
+	return true, d.typ == "Group" && len(excluded) == 0
+}
+
+// appendJSON appends v's JSON encoding (no trailing newline).
+func appendJSON(dst []byte, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	return append(dst, b...), err
+}
+
+// unescapeHTML undoes json.Marshal's HTML escaping (\u003c, \u003e,
+// \u0026) in dst[from:], so the stored bytes read as writeJSON writes
+// ("R&D", not "R\u0026D"). An escaped backslash before "u" is left alone.
+func unescapeHTML(dst []byte, from int) []byte {
+	if !bytes.Contains(dst[from:], []byte(`\u00`)) {
+		return dst
+	}
+	out := dst[:from]
+	seg := dst[from:]
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		if c != '\\' || i+1 >= len(seg) {
+			out = append(out, c)
+			continue
+		}
+		if seg[i+1] == 'u' && i+5 < len(seg) && seg[i+2] == '0' && seg[i+3] == '0' {
+			switch string(seg[i+4 : i+6]) {
+			case "3c", "3C":
+				out = append(out, '<')
+				i += 5
+				continue
+			case "3e", "3E":
+				out = append(out, '>')
+				i += 5
+				continue
+			case "26":
+				out = append(out, '&')
+				i += 5
+				continue
+			}
+		}
+		out = append(out, c, seg[i+1]) // any escape stays as it is
+		i++
+	}
+	return out
+}
+
+// scanObject walks the members of the JSON object raw (one object,
+// optional surrounding white space), calling fn with each key as written
+// (quotes included) and its value's span; fn returning false stops the
+// walk with false. *end is set to the index of the closing brace. It
+// reports false for anything that is not a well-formed object.
+func scanObject(raw []byte, fn func(key []byte, vs, ve int) bool, end *int) bool {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return false
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		*end = i
+		return true
+	}
+	for i < len(raw) {
+		if raw[i] != '"' {
+			return false
+		}
+		ks := i
+		if i = skipValue(raw, i); i < 0 {
+			return false
+		}
+		key := raw[ks:i]
+		i = skipSpace(raw, i)
+		if i >= len(raw) || raw[i] != ':' {
+			return false
+		}
+		vs := skipSpace(raw, i+1)
+		ve := skipValue(raw, vs)
+		if ve < 0 || !fn(key, vs, ve) {
+			return false
+		}
+		i = skipSpace(raw, ve)
+		if i >= len(raw) {
+			return false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case '}':
+			*end = i
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+func skipSpace(raw []byte, i int) int {
+	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\t' || raw[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the JSON value starting at i, or
+// -1 if it is cut short. Values are assumed valid (they were encoded by
+// json.Marshal); only their extent is found.
+func skipValue(raw []byte, i int) int {
+	if i >= len(raw) {
+		return -1
+	}
+	switch raw[i] {
+	case '"':
+		for i++; i < len(raw); i++ {
+			switch raw[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return -1
+	case '{', '[':
+		depth := 0
+		for ; i < len(raw); i++ {
+			switch raw[i] {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			case '"':
+				j := skipValue(raw, i)
+				if j < 0 {
+					return -1
+				}
+				i = j - 1
+			}
+		}
+		return -1
+	}
+	for ; i < len(raw); i++ {
+		switch raw[i] {
+		case ',', '}', ']', ' ', '\n', '\t', '\r':
+			return i
+		}
+	}
+	return i
+}

@@ -1,0 +1,117 @@
+package scim
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimbridge/scimbridge/store"
+)
+
+// TestRawViewMatchesDecodedView: serving the stored bytes gives what the
+// decoding path (view, project, encode) gives, for users with and without
+// groups, odd characters, extensions and numbers, and groups with and
+// without members.
+func TestRawViewMatchesDecodedView(t *testing.T) {
+	e := newEnv(t, Options{Extensions: nil})
+	plain := e.createUser("plain@x")
+	odd := e.createUser("odd@x", map[string]any{
+		"displayName": `R&D <team> "quoted" \u0026 back\slash é 😀`,
+		"name":        map[string]any{"givenName": "A&B", "familyName": "<X>"},
+		"emails":      []any{map[string]any{"value": "a&b@x", "type": "work", "primary": true}},
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]any{"employeeNumber": "12345678901234567890", "department": "R&D"},
+		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"},
+	})
+	member := e.createUser("member@x")
+	g1 := e.createGroup("G&1", member, odd)
+	g2 := e.createGroup("G2", member)
+	empty := e.createGroup("Empty")
+
+	err := e.db.View(func(tx *bolt.Tx) error {
+		for _, c := range []struct {
+			d           *resourceDef
+			id          string
+			withMembers bool
+		}{
+			{e.s.user, plain, false}, {e.s.user, odd, false}, {e.s.user, member, false},
+			{e.s.group, g1, true}, {e.s.group, g1, false}, {e.s.group, g2, true}, {e.s.group, empty, true},
+		} {
+			raw, _, err := store.GetResource(tx, c.d.typ, c.id)
+			if err != nil {
+				return err
+			}
+			doc, _ := decodeDoc(raw)
+			slow, err := e.s.view(tx, c.d, doc, "https://h/scim/v2", c.withMembers)
+			if err != nil {
+				return err
+			}
+			slow = e.s.project(c.d, slow, nil, nil)
+			var members []any
+			if c.withMembers {
+				if members, err = e.s.groupMembers(tx, c.id, "https://h/scim/v2"); err != nil {
+					return err
+				}
+			}
+			fast, version, ok, err := e.s.rawView([]byte("prefix"), tx, c.d, c.id, raw, "https://h/scim/v2", members)
+			if err != nil || !ok {
+				t.Fatalf("%s %s: rawView ok=%v err=%v", c.d.typ, c.id, ok, err)
+			}
+			if string(fast[:6]) != "prefix" {
+				t.Fatalf("rawView lost what dst held")
+			}
+			var got, want any
+			if err := json.Unmarshal(fast[6:], &got); err != nil {
+				t.Fatalf("%s: rawView gave invalid JSON %v: %s", c.id, err, fast)
+			}
+			wb, _ := json.Marshal(slow)
+			json.Unmarshal(wb, &want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s %s:\nraw     %s\ndecoded %s", c.d.typ, c.id, fast[6:], wb)
+			}
+			if version != versionOf(slow) {
+				t.Errorf("%s: version %q, want %q", c.id, version, versionOf(slow))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUnescapeHTML(t *testing.T) {
+	for in, want := range map[string]string{
+		`"R\u0026D \u003cx\u003e"`: `"R&D <x>"`,
+		`"a\\u0026b"`:              `"a\\u0026b"`,
+		`"\u00e9\n\"\\"`:           `"\u00e9\n\"\\"`,
+		`"end\u003C"`:              `"end<"`,
+		`"plain"`:                  `"plain"`,
+	} {
+		if got := string(unescapeHTML([]byte("x"+in), 1)); got != "x"+want {
+			t.Errorf("unescapeHTML(%s) = %s, want x%s", in, got, want)
+		}
+	}
+}
+
+func TestScanObject(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		keys int
+		ok   bool
+	}{
+		{`{}`, 0, true},
+		{` { "a" : 1 , "b":[1,{"c":"}"}],"d":"\"}"} `, 3, true},
+		{`{"a":1`, 1, false},
+		{`{"a" 1}`, 0, false},
+		{`[1]`, 0, false},
+		{`{"a":"x\"}`, 0, false},
+	} {
+		n, end := 0, -1
+		ok := scanObject([]byte(tt.in), func([]byte, int, int) bool { n++; return true }, &end)
+		if ok != tt.ok || ok && n != tt.keys {
+			t.Errorf("scanObject(%s) = %v with %d keys, want %v with %d", tt.in, ok, n, tt.ok, tt.keys)
+		}
+	}
+}
