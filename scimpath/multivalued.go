@@ -27,41 +27,72 @@ func MultiplePrimary(res map[string]any) string {
 // DropDuplicateValues removes, from every multi-valued attribute of res
 // holding complex values, each value equal to an earlier one apart from
 // "primary" (the same type and value, nothing else different). A dropped
-// duplicate's primary moves to the value kept.
+// duplicate's primary moves to the value kept. Values are grouped by
+// their "value" first, so a list of thousands (a group's members) costs
+// linear time.
 func DropDuplicateValues(res map[string]any) {
 	eachListRef(res, func(list []any) []any {
-		out := list[:0:0]
-		for _, e := range list {
+		if len(list) < 2 {
+			return list
+		}
+		var out []any
+		seen := make(map[any][]int, len(list)) // value → indexes in out
+		for i, e := range list {
 			m, ok := e.(map[string]any)
 			if !ok {
-				out = append(out, e)
+				if out != nil {
+					out = append(out, e)
+				}
 				continue
 			}
+			key := dedupeKey(m)
+			kept := out // until a duplicate is found, out is list[:i]
+			if kept == nil {
+				kept = list
+			}
 			dup := -1
-			for i, kept := range out {
-				if km, ok := kept.(map[string]any); ok && equalButPrimary(km, m) {
-					dup = i
+			for _, j := range seen[key] {
+				if equalButPrimary(kept[j].(map[string]any), m) {
+					dup = j
 					break
 				}
 			}
+			if out == nil && dup >= 0 {
+				out = append(make([]any, 0, len(list)), list[:i]...)
+			}
 			if dup < 0 {
-				out = append(out, e)
+				if out != nil {
+					out = append(out, e)
+					seen[key] = append(seen[key], len(out)-1)
+				} else {
+					seen[key] = append(seen[key], i)
+				}
 				continue
 			}
-			if primaryValue(m) && !primaryValue(out[dup]) {
+			if primaryValue(m) && !primaryValue(out[dup]) { // out exists: dup was found
 				km := out[dup].(map[string]any)
-				_, key, found := lookupKey(km, "primary")
+				_, k, found := lookupKey(km, "primary")
 				if !found {
-					key = "primary"
+					k = "primary"
 				}
-				km[key] = true
+				km[k] = true
 			}
 		}
-		if len(out) == len(list) {
+		if out == nil {
 			return list
 		}
 		return out
 	})
+}
+
+// dedupeKey groups values that may be duplicates: by their "value" when
+// it is a scalar, all others together.
+func dedupeKey(m map[string]any) any {
+	switch v := m["value"].(type) {
+	case string, bool, float64:
+		return v
+	}
+	return nil
 }
 
 // primarySnapshot records the values marked primary in each multi-valued

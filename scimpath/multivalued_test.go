@@ -1,6 +1,7 @@
 package scimpath
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -80,6 +81,24 @@ func TestDropDuplicateValues(t *testing.T) {
 		DropDuplicateValues(doc)
 		if got, want := mustJSON(t, doc), mustJSON(t, decode(t, tt.want)); got != want {
 			t.Errorf("DropDuplicateValues(%s) = %s, want %s", tt.in, got, want)
+		}
+	}
+}
+
+func TestDropDuplicateValuesLong(t *testing.T) {
+	var list []any
+	for i := range 4000 {
+		list = append(list, map[string]any{"value": fmt.Sprint(i % 2000)})
+	}
+	doc := map[string]any{"members": list}
+	DropDuplicateValues(doc)
+	got := doc["members"].([]any)
+	if len(got) != 2000 {
+		t.Fatalf("%d values kept, want 2000", len(got))
+	}
+	for i, e := range got {
+		if e.(map[string]any)["value"] != fmt.Sprint(i) {
+			t.Fatalf("value %d is %v: order not kept", i, e)
 		}
 	}
 }
