@@ -1,0 +1,193 @@
+package scim
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimbridge/scimbridge/scimpath"
+	"github.com/scimbridge/scimbridge/store"
+)
+
+// MaxSortResources is the most resources a list sorts in memory (sortBy
+// on an attribute without an index, or a filter with sortBy). Beyond it
+// the list answers 400 tooMany: narrow the filter, or sort by userName
+// (users) or displayName (groups), which come from the indexes in order
+// at any size. Sorting keeps one key per resource, not the resources.
+const MaxSortResources = 20000
+
+// listRun is one list request being answered.
+type listRun struct {
+	s     *Server
+	d     *resourceDef
+	q     listQuery
+	f     *scimpath.Filter
+	sort  *scimpath.Sort
+	base  string
+	plain bool // no projection: stored bytes are served (rawView)
+	// withMembers: group members are shown
+	withMembers bool
+	out         *pageWriter
+	total       int
+}
+
+// render appends one resource to the page. doc is its decoded form when
+// the caller has it (nil otherwise).
+func (l *listRun) render(tx *bolt.Tx, id string, raw []byte, doc map[string]any) error {
+	s, d := l.s, l.d
+	if l.plain {
+		var members []any
+		if l.withMembers {
+			var err error
+			if members, err = s.groupMembers(tx, id, l.base); err != nil {
+				return err
+			}
+		}
+		buf, _, ok, err := s.rawView(l.out.next(), tx, d, id, raw, l.base, members)
+		if err != nil {
+			return err
+		}
+		if ok {
+			l.out.buf = buf
+			return nil
+		}
+		l.out.n-- // not a shape rawView serves: the decoding way below
+		if l.out.n > 0 {
+			l.out.buf = l.out.buf[:len(l.out.buf)-1]
+		}
+	}
+	if doc == nil {
+		var err error
+		if doc, err = decodeDoc(raw); err != nil {
+			return err
+		}
+	}
+	v, err := s.view(tx, d, doc, l.base, l.withMembers)
+	if err != nil {
+		return err
+	}
+	return l.out.appendMap(s.project(d, v, l.q.attrs, l.q.excluded))
+}
+
+// derives reports whether matching (or sorting) must see the derived
+// attributes a stored document lacks (a user's groups, a group's members,
+// meta.location): deriving them for every resource of a scan is costly,
+// so only when the expression names them.
+func (l *listRun) derives(expr string) bool {
+	le := strings.ToLower(expr)
+	return (l.d.typ == store.TypeUser && strings.Contains(le, "groups")) ||
+		(l.d.typ == store.TypeGroup && strings.Contains(le, "members")) || strings.Contains(le, "location")
+}
+
+// sortedEntry is one resource of an in-memory sort.
+type sortedEntry struct {
+	key scimpath.SortKey
+	pos int // position in the scan (creation order; ties keep it)
+	id  string
+}
+
+// matchAndSort answers a filtered and/or sorted list that no index orders:
+// every candidate is matched; without sortBy the page is rendered as the
+// scan meets it, with sortBy one key per match is kept, sorted, and the
+// page's resources are read again and rendered.
+func (l *listRun) matchAndSort(tx *bolt.Tx) error {
+	s, d, q := l.s, l.d, l.q
+	deriveMatch := l.f != nil && l.derives(q.filter)
+	deriveSort := l.sort != nil && l.derives(l.sort.Attr())
+	var entries []sortedEntry
+	consider := func(id string, raw []byte, doc map[string]any) error {
+		var v map[string]any
+		if deriveMatch || deriveSort {
+			var err error
+			if v, err = s.view(tx, d, doc, l.base, d.typ == store.TypeGroup); err != nil {
+				return err
+			}
+		}
+		if l.f != nil {
+			target := doc
+			if deriveMatch {
+				target = v
+			}
+			if !l.f.Match(target, &d.path) {
+				return nil
+			}
+		}
+		l.total++
+		if l.sort == nil {
+			if l.total >= q.startIndex && l.out.n < q.count {
+				return l.render(tx, id, raw, doc)
+			}
+			return nil
+		}
+		if len(entries) >= MaxSortResources {
+			return tooManyToSort(l.sort)
+		}
+		target := doc
+		if deriveSort {
+			target = v
+		}
+		entries = append(entries, sortedEntry{key: l.sort.Key(target, &d.path), pos: len(entries), id: id})
+		return nil
+	}
+	var err error
+	var ids []string
+	indexed := false
+	if l.f != nil {
+		ids, indexed = indexCandidates(tx, d, l.f)
+	}
+	if indexed {
+		for _, id := range ids {
+			raw, _, gerr := store.GetResource(tx, d.typ, id)
+			if gerr != nil {
+				continue
+			}
+			doc, derr := decodeDoc(raw)
+			if derr != nil {
+				return derr
+			}
+			if err = consider(id, raw, doc); err != nil {
+				return err
+			}
+		}
+	} else {
+		if l.f == nil && store.CountResources(tx, d.typ) > MaxSortResources {
+			return tooManyToSort(l.sort)
+		}
+		err = store.ScanResources(tx, d.typ, 0, func(id string, raw []byte) (bool, error) {
+			doc, err := decodeDoc(raw)
+			if err != nil {
+				return false, err
+			}
+			return true, consider(id, raw, doc)
+		})
+	}
+	if err != nil || l.sort == nil {
+		return err
+	}
+	slices.SortFunc(entries, func(a, b sortedEntry) int {
+		if c := l.sort.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pos, b.pos)
+	})
+	from := min(q.startIndex-1, len(entries))
+	for _, e := range entries[from:min(from+q.count, len(entries))] {
+		raw, _, err := store.GetResource(tx, d.typ, e.id)
+		if err != nil {
+			return err
+		}
+		if err := l.render(tx, e.id, raw, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func tooManyToSort(s *scimpath.Sort) *Error {
+	return errorf(http.StatusBadRequest, "tooMany", "sortBy="+s.Attr()+" sorts in memory, up to "+
+		strconv.Itoa(MaxSortResources)+" resources: add a filter that matches fewer, or sort by userName (Users) or displayName (Groups), which sort at any size")
+}
