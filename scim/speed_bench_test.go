@@ -12,6 +12,7 @@ import (
 	"time"
 
 	elimity "github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/go-chi/chi/v5"
 
 	"github.com/scimbridge/scimbridge/scimpath"
@@ -68,11 +69,22 @@ func (h *memGroups) Create(r *http.Request, a elimity.ResourceAttributes) (elimi
 // as Entra's read asks: the yardstick is an in-memory read of the same
 // answer scimbridge gives (the library itself ignores excludedAttributes).
 func (h *memGroups) Get(r *http.Request, id string) (elimity.Resource, error) {
-	res, err := h.memHandler.Get(r, id)
-	if err == nil && strings.EqualFold(r.URL.Query().Get("excludedAttributes"), "members") {
-		delete(res.Attributes, "members")
+	if !strings.EqualFold(r.URL.Query().Get("excludedAttributes"), "members") {
+		return h.memHandler.Get(r, id)
 	}
-	return res, err
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	a, ok := h.res[id]
+	if !ok {
+		return elimity.Resource{}, scimerrors.ScimErrorResourceNotFound(id)
+	}
+	out := make(elimity.ResourceAttributes, len(a))
+	for k, v := range a {
+		if k != "members" {
+			out[k] = scimpath.DeepCopyValue(v)
+		}
+	}
+	return elimity.Resource{ID: id, Attributes: out}, nil
 }
 
 // readKinds are the servers the read benchmarks compare: reads do not
