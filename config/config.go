@@ -84,8 +84,8 @@ func Default() Config {
 			ShutdownTimeout:   20 * time.Second,
 		},
 		SCIM: scim.Options{
-			MaxResults:      1000,
-			MaxPayloadBytes: 1 << 20,
+			MaxResults:      scim.DefaultMaxResults,
+			MaxPayloadBytes: scim.DefaultMaxPayloadBytes,
 		},
 	}
 }
@@ -120,13 +120,9 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 		if s.Type == "" {
 			s.Type = name
 		}
-		if s.Concurrency == 0 {
-			s.Concurrency = 4
-		}
-		if s.SyncTimeout == 0 {
-			s.SyncTimeout = 10 * time.Second
-		}
-		cfg.Connectors[name] = s
+		// Filled in here (not only by the dispatcher) so that validate
+		// compares the effective sync_timeout with write_timeout.
+		cfg.Connectors[name] = s.WithDefaults()
 	}
 	// An empty external_url means: build locations from each request's Host.
 	cfg.ExternalURL = strings.TrimRight(cfg.ExternalURL, "/")

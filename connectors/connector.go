@@ -119,13 +119,13 @@ type Settings struct {
 	Options     map[string]string `yaml:"options"`     // connector-specific settings (api_version, ...)
 	RateLimit   float64           `yaml:"rate_limit"`  // overrides Limits().Rate when > 0
 	BatchSize   int               `yaml:"batch_size"`  // overrides Limits().BatchSize when > 0
-	Concurrency int               `yaml:"concurrency"` // workers; default 4
+	Concurrency int               `yaml:"concurrency"` // workers; default DefaultConcurrency (4)
 	// OnDelete is what a SCIM DELETE becomes: "delete" or "deactivate" (and,
 	// for SecureAuth, "scramble_password" or "none"). "" = connector default.
 	OnDelete    string        `yaml:"on_delete"`
-	Sync        bool          `yaml:"sync"` // SCIM response waits for this connector's delivery
-	SyncTimeout time.Duration `yaml:"sync_timeout"`
-	Mapping     mapping.Spec  `yaml:"mapping"` // overrides the connector's default mapping, field by field
+	Sync        bool          `yaml:"sync"`         // SCIM response waits for this connector's delivery
+	SyncTimeout time.Duration `yaml:"sync_timeout"` // default DefaultSyncTimeout (10s)
+	Mapping     mapping.Spec  `yaml:"mapping"`      // overrides the connector's default mapping, field by field
 	Scope       mapping.Scope `yaml:"scope"`
 }
 
@@ -163,4 +163,11 @@ type Registration struct {
 	DefaultMapping mapping.Spec
 	// DefaultOnDelete is used when Settings.OnDelete is "".
 	DefaultOnDelete string
+	// Credentials and Options are zero values of the connector's typed
+	// settings structs (fields tagged `setting:"key"`, see
+	// DecodeSettings): the keys config.yaml may set under credentials and
+	// options. CheckSettings decodes them strictly; New decodes the same
+	// types.
+	Credentials any
+	Options     any
 }

@@ -153,7 +153,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 // Await implements store.Awaiter: it waits until every synchronous
 // connector has delivered (or failed) the resource's committed changes,
-// up to the connector's SyncTimeout (default 10s).
+// up to the connector's SyncTimeout (default DefaultSyncTimeout).
 func (d *Dispatcher) Await(ctx context.Context, typ, id string) error {
 	var errs []error
 	for _, l := range d.lanes {
@@ -203,6 +203,7 @@ type lane struct {
 }
 
 func newLane(d *Dispatcher, name string, t Target) *lane {
+	t.Settings = t.Settings.WithDefaults() // as config does; tests build Settings without it
 	lim := t.Connector.Limits()
 	l := &lane{d: d, name: name, typ: t.Settings.Type, conn: t.Connector, set: t.Settings, mapper: t.Mapper,
 		batch: lim.BatchSize, workers: t.Settings.Concurrency, timeout: lim.Timeout,
@@ -212,9 +213,6 @@ func newLane(d *Dispatcher, name string, t Target) *lane {
 		l.batch = t.Settings.BatchSize
 	}
 	l.batch = max(l.batch, 1)
-	if l.workers <= 0 {
-		l.workers = 4
-	}
 	if l.timeout <= 0 {
 		l.timeout = 30 * time.Second
 	}
@@ -240,9 +238,6 @@ func (l *lane) notify() {
 
 func (l *lane) await(ctx context.Context, key string) error {
 	timeout := l.set.SyncTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {

@@ -612,7 +612,7 @@ func TestMetrics(t *testing.T) {
 // state is exactly the last write of each resource.
 func TestConcurrentWritersAndFaults(t *testing.T) {
 	e := newEnv(t, connectors.Limits{BatchSize: 5, Rate: 2000, Burst: 5}, connectors.Settings{Concurrency: 4}, nil)
-	e.target.SetOptions(testconn.Options{TransientRate: 0.1, ResetRate: 0.05, SpikeRate: 0.05, SpikeLatency: 5 * time.Millisecond, RetryAfter: 5 * time.Millisecond})
+	e.target.SetOptions(testconn.Options{ErrorRate: 0.1, ResetRate: 0.05, SpikeRate: 0.05, SpikeLatency: 5 * time.Millisecond, RetryAfter: 5 * time.Millisecond})
 	e.start()
 	var wg sync.WaitGroup
 	for w := range 4 {

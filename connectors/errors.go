@@ -149,3 +149,22 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 func Errorf(c Class, status int, format string, args ...any) error {
 	return &Error{Class: c, Status: status, Msg: fmt.Sprintf(format, args...)}
 }
+
+// Lister errors every connector answers alike, so a drift check reads the
+// same whichever target it lists.
+
+// ErrListType is what List answers for a type the connector does not
+// know (neither User nor Group): Permanent, since asking again cannot
+// help. target names the connector type ("webex").
+func ErrListType(target, typ string) error {
+	return Errorf(Permanent, 0, "%s lists User and Group, not %q", target, typ)
+}
+
+// ErrListItemWithoutID is what List answers when the target's listing
+// holds an object without an id: Permanent, like any answer that breaks
+// the target's contract, and never skipped, for a listing that passed
+// over it would present a part as the whole. where says which request
+// answered it.
+func ErrListItemWithoutID(where string) error {
+	return Errorf(Permanent, 0, "%s: the answer lists an object without an id", where)
+}

@@ -23,7 +23,7 @@ import (
 // below the target's), not the target, sets the pace.
 func TestFaultsOverHTTPConverge(t *testing.T) {
 	target := testconn.NewTarget(testconn.Options{
-		TransientRate: 0.10, ResetRate: 0.05, DropRate: 0.03,
+		ErrorRate: 0.10, ResetRate: 0.05, DropRate: 0.03,
 		Latency: time.Millisecond, SpikeRate: 0.05, SpikeLatency: 20 * time.Millisecond,
 		Rate: 400, Burst: 4, // twice the dispatcher's rate: 429s come only from bunching
 	})

@@ -203,7 +203,7 @@ func suggest(name, prefix string, candidates []string) string {
 	best, bestDist := "", len(name)/4+1
 	for _, c := range candidates {
 		short := c[strings.LastIndexByte(c, ':')+1:]
-		if d := editDistance(strings.ToLower(name), strings.ToLower(short)); d < bestDist {
+		if d := EditDistance(strings.ToLower(name), strings.ToLower(short)); d < bestDist {
 			best, bestDist = c, d
 		}
 	}
@@ -216,10 +216,10 @@ func suggest(name, prefix string, candidates []string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-// editDistance is the optimal string alignment distance of a and b:
+// EditDistance is the optimal string alignment distance of a and b:
 // Levenshtein plus adjacent transpositions ("vaule" is one edit from
 // "value").
-func editDistance(a, b string) int {
+func EditDistance(a, b string) int {
 	d := make([][]int, len(a)+1)
 	for i := range d {
 		d[i] = make([]int, len(b)+1)

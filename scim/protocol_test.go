@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -19,10 +17,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/scimbridge/scimbridge/internal/testkit"
 	"github.com/scimbridge/scimbridge/store"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 func TestErrorsAreSCIM(t *testing.T) {
 	e := newEnv(t, Options{MaxPayloadBytes: 2048})
@@ -341,18 +338,7 @@ func TestDiscoveryGolden(t *testing.T) {
 	} {
 		r := e.must(http.StatusOK, "GET", tc.path, nil)
 		got, _ := json.MarshalIndent(r.body, "", "  ")
-		golden := filepath.Join("testdata", tc.file)
-		if *update {
-			os.MkdirAll("testdata", 0o755)
-			os.WriteFile(golden, append(got, '\n'), 0o644)
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.TrimSpace(string(want)) != strings.TrimSpace(string(got)) {
-			t.Errorf("%s differs from %s:\n%s", tc.path, golden, got)
-		}
+		testkit.Golden(t, tc.file, append(got, '\n'))
 	}
 	alias := e.must(http.StatusOK, "GET", "/serviceConfiguration", nil)
 	if alias.body["patch"] == nil || get(alias.body, "etag.supported") != true || get(alias.body, "bulk.supported") != true {
@@ -385,17 +371,7 @@ func TestUserGolden(t *testing.T) {
 	norm := strings.NewReplacer(id, "USER-ID", gid, "GROUP-ID").Replace(string(got))
 	norm = regexp.MustCompile(`\d{4}-\d\d-\d\dT[0-9:.]+Z`).ReplaceAllString(norm, "TIME")
 	norm = regexp.MustCompile(`-[0-9a-f]{16}\\"`).ReplaceAllString(norm, `-GROUPS-DIGEST\"`) // depends on the random group id
-	golden := filepath.Join("testdata", "user.json")
-	if *update {
-		os.WriteFile(golden, []byte(norm+"\n"), 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.TrimSpace(string(want)) != strings.TrimSpace(norm) {
-		t.Errorf("user JSON differs from %s:\n%s", golden, norm)
-	}
+	testkit.Golden(t, "user.json", []byte(norm+"\n"))
 }
 
 func TestEachResource(t *testing.T) {

@@ -22,9 +22,9 @@ import (
 	"github.com/scimbridge/scimbridge/store"
 )
 
-// Defaults for zero Options fields.
+// Defaults for zero Options fields; config.Default uses them too.
 const (
-	DefaultMaxResults      = 100
+	DefaultMaxResults      = 1000
 	DefaultMaxPayloadBytes = 1 << 20
 )
 

@@ -4,8 +4,11 @@
 // (decoded JSON). The inbound SCIM server and the mapping package both use
 // it, so there is one parser and one evaluator.
 //
-// Parsing is delegated to github.com/scim2/filter-parser/v2; evaluation
-// is ours.
+// Parsing and evaluation are ours: paths by ParsePath, filters by a
+// recursive-descent parser (fastparse.go). A filter that parser does not
+// accept falls back to github.com/scim2/filter-parser/v2, whose grammar
+// and errors stay the reference; FromExpression compiles the expressions
+// elimity-com/scim has already parsed with it.
 package scimpath
 
 // Attribute types, as in RFC 7643 §2.3.

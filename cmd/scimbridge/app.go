@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -65,6 +64,10 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 			problems = append(problems, fmt.Errorf("connector %q: unknown type %q (have %s)", name, s.Type, knownTypes(regs)))
 			continue
 		}
+		if err := connectors.CheckSettings(r, s); err != nil {
+			problems = append(problems, err)
+			continue
+		}
 		if s.Simulate {
 			if err := a.startSimulator(&s, r); err != nil {
 				return nil, fmt.Errorf("connector %q: simulator: %w", name, err)
@@ -87,7 +90,7 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 			State:      db.State(name),
 		})
 		if err != nil {
-			if !strings.Contains(err.Error(), name) { // most connectors name themselves
+			if _, named := errors.AsType[*connectors.ConfigError](err); !named {
 				err = fmt.Errorf("connector %q: %w", name, err)
 			}
 			problems = append(problems, err)

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scimbridge/scimbridge/config"
-	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 func init() {
@@ -204,7 +204,7 @@ func printDemo(out io.Writer, r running) {
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  connector\tusers\tactive\tgroups (members)\ttarget calls\tdead letters")
 	for _, r0 := range registrations() {
-		sim, ok := r.app.simulators[r0.Type].(connectortest.Sim)
+		sim, ok := r.app.simulators[r0.Type].(simkit.Sim)
 		if !ok {
 			continue
 		}

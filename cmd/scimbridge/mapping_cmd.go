@@ -136,8 +136,12 @@ func checkConfig(cfg *config.Config, path string, regs []connectors.Registration
 	var problems int
 	names := sortedNames(cfg)
 	for _, name := range names {
-		_, err := newMapper(cfg.Connectors[name], cfg.SCIM, regs)
+		s := cfg.Connectors[name]
+		_, err := newMapper(s, cfg.SCIM, regs)
 		problems += printProblems(errOut, err)
+		if i := slices.IndexFunc(regs, func(r connectors.Registration) bool { return r.Type == s.Type }); i >= 0 {
+			problems += printProblems(errOut, connectors.CheckSettings(regs[i], s))
+		}
 	}
 	if problems > 0 {
 		return fmt.Errorf("%s: %s", path, plural(problems, "problem"))

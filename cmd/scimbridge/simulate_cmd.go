@@ -19,7 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scimbridge/scimbridge/connectors"
-	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 	"github.com/scimbridge/scimbridge/connectors/testconn"
 )
 
@@ -92,9 +92,9 @@ type SimulateInfo struct {
 
 // SimState is a simulator's state as the control API shows it.
 type SimState struct {
-	Users  []connectortest.SimUser  `json:"users"`
-	Groups []connectortest.SimGroup `json:"groups"`
-	Calls  int                      `json:"calls"`
+	Users  []simkit.SimUser  `json:"users"`
+	Groups []simkit.SimGroup `json:"groups"`
+	Calls  int               `json:"calls"`
 }
 
 func runSimulate(ctx context.Context, f simulateFlags, regs []connectors.Registration, out io.Writer) error {
@@ -172,19 +172,19 @@ func runSimulate(ctx context.Context, f simulateFlags, regs []connectors.Registr
 // simControl serves the control API over the running simulators.
 func simControl(info SimulateInfo, sims map[string]connectors.Simulator) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_sim", func(w http.ResponseWriter, _ *http.Request) { writeSimJSON(w, info) })
+	mux.HandleFunc("GET /_sim", func(w http.ResponseWriter, _ *http.Request) { simkit.WriteJSON(w, http.StatusOK, "", info) })
 	mux.HandleFunc("GET /_sim/{type}/state", func(w http.ResponseWriter, r *http.Request) {
 		st, ok := simState(sims[r.PathValue("type")])
 		if !ok {
 			http.Error(w, "no simulator with state for "+r.PathValue("type"), http.StatusNotFound)
 			return
 		}
-		writeSimJSON(w, st)
+		simkit.WriteJSON(w, http.StatusOK, "", st)
 	})
 	mux.HandleFunc("POST /_sim/{type}/fail", func(w http.ResponseWriter, r *http.Request) {
-		faults := map[string]connectortest.Fault{
-			"429": connectortest.Fault429, "429-retry-after": connectortest.Fault429RetryAfter,
-			"5xx": connectortest.Fault5xx, "permanent": connectortest.FaultPermanent,
+		faults := map[string]simkit.Fault{
+			"429": simkit.Fault429, "429-retry-after": simkit.Fault429RetryAfter,
+			"5xx": simkit.Fault5xx, "permanent": simkit.FaultPermanent,
 		}
 		fault, ok := faults[r.URL.Query().Get("fault")]
 		n, err := strconv.Atoi(r.URL.Query().Get("n"))
@@ -193,13 +193,10 @@ func simControl(info SimulateInfo, sims map[string]connectors.Simulator) http.Ha
 			return
 		}
 		switch s := sims[r.PathValue("type")].(type) {
-		case connectortest.Sim:
+		case simkit.Sim:
 			s.FailNext(fault, n)
 		case *testconn.Sim:
-			m := map[connectortest.Fault]testconn.Fault{connectortest.Fault429: testconn.Fault429,
-				connectortest.Fault429RetryAfter: testconn.Fault429RetryAfter, connectortest.Fault5xx: testconn.Fault5xx,
-				connectortest.FaultPermanent: testconn.FaultPermanent}
-			s.Target.FailNext(m[fault], n)
+			s.Target.FailNext(fault, n)
 		default:
 			http.Error(w, "no fault injection for "+r.PathValue("type"), http.StatusNotFound)
 			return
@@ -211,22 +208,17 @@ func simControl(info SimulateInfo, sims map[string]connectors.Simulator) http.Ha
 
 func simState(sim connectors.Simulator) (SimState, bool) {
 	switch s := sim.(type) {
-	case connectortest.Sim:
+	case simkit.Sim:
 		return SimState{Users: s.Users(), Groups: s.Groups(), Calls: s.Calls()}, true
 	case *testconn.Sim:
 		st := SimState{Calls: s.Stats().Calls}
 		for _, u := range s.Target.Users() {
-			st.Users = append(st.Users, connectortest.SimUser{TargetID: u.TargetID, UserName: u.UserName, Active: u.Active})
+			st.Users = append(st.Users, simkit.SimUser{TargetID: u.TargetID, UserName: u.UserName, Active: u.Active})
 		}
 		for _, g := range s.Target.Groups() {
-			st.Groups = append(st.Groups, connectortest.SimGroup{TargetID: g.TargetID, Name: g.Name, MemberTargetIDs: g.Members})
+			st.Groups = append(st.Groups, simkit.SimGroup{TargetID: g.TargetID, Name: g.Name, MemberTargetIDs: g.Members})
 		}
 		return st, true
 	}
 	return SimState{}, false
-}
-
-func writeSimJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -5,43 +5,27 @@ package connectortest
 
 import (
 	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 	"github.com/scimbridge/scimbridge/mapping"
 )
 
-// Fault is an error a simulator can be told to inject.
-type Fault int
-
-const (
-	Fault429           Fault = iota + 1 // 429 without Retry-After
-	Fault429RetryAfter                  // 429 with Retry-After: 1
-	Fault5xx                            // 503 (or the target's 5xx)
-	FaultPermanent                      // a 400 with the target's error body
+// The simulator view lives in simkit (a non-test package, so the
+// simulators can ship without linking testing); these names keep the
+// suite's tests reading as before.
+type (
+	Fault    = simkit.Fault
+	SimUser  = simkit.SimUser
+	SimGroup = simkit.SimGroup
+	Sim      = simkit.Sim
 )
 
-// SimUser is a user as the target holds it.
-type SimUser struct {
-	TargetID string
-	UserName string // the target's login key (userName, email, userId, authName)
-	Active   bool
-}
-
-// SimGroup is a group as the target holds it.
-type SimGroup struct {
-	TargetID        string
-	Name            string
-	MemberTargetIDs []string // target ids of the member users
-}
-
-// Sim is the suite's view into a simulator.
-type Sim interface {
-	Users() []SimUser
-	Groups() []SimGroup
-	// FailNext makes the next n resource requests (not token endpoints)
-	// fail with f.
-	FailNext(f Fault, n int)
-	// Calls counts resource requests served so far (not token endpoints).
-	Calls() int
-}
+// The faults the suite injects.
+const (
+	Fault429           = simkit.Fault429
+	Fault429RetryAfter = simkit.Fault429RetryAfter
+	Fault5xx           = simkit.Fault5xx
+	FaultPermanent     = simkit.FaultPermanent
+)
 
 // Support says which operations the target can perform; the suite expects
 // an unsupported operation to come back as connectors.Unsupported, not to

@@ -2,6 +2,7 @@ package scc
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -121,7 +122,7 @@ func errorMessage(body []byte) string {
 		TrackingID string `json:"trackingId"`
 	}
 	if json.Unmarshal(body, &e) == nil {
-		msg := firstNonEmpty(e.Message, e.Detail, e.Error)
+		msg := cmp.Or(e.Message, e.Detail, e.Error)
 		if msg != "" && e.TrackingID != "" {
 			msg += " (trackingId " + e.TrackingID + ")"
 		}
@@ -134,15 +135,6 @@ func errorMessage(body []byte) string {
 		s = s[:200] + "…"
 	}
 	return s
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // decodeList reads one page of a collection: the decided envelope

@@ -1,6 +1,7 @@
 package scc
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -111,7 +112,7 @@ func (c *Connector) findGroup(ctx context.Context, name string) (string, error) 
 		}
 		return true
 	})
-	return firstNonEmpty(exact, folded), err
+	return cmp.Or(exact, folded), err
 }
 
 // patchMembers sends the member delta by email, at most 100 per PATCH, and
@@ -160,7 +161,7 @@ func (c *Connector) patchMembers(ctx context.Context, groupID string, added, rem
 				r, ok = outcomes["\x00"+id] // a result without its operation
 			}
 			if ok && !itemOK(r.status, p.item.Operation) && !(p.item.Operation == "remove" && saysGone(r.message)) {
-				memberErrs[p.scimID] = connectors.Errorf(connectors.Permanent, 0, "%s member %s: %s", p.item.Operation, p.item.ID, firstNonEmpty(r.message, r.status))
+				memberErrs[p.scimID] = connectors.Errorf(connectors.Permanent, 0, "%s member %s: %s", p.item.Operation, p.item.ID, cmp.Or(r.message, r.status))
 			}
 		}
 	}

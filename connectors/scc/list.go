@@ -19,7 +19,7 @@ var _ connectors.Lister = (*Connector)(nil)
 // connector's usual call path; each id is passed once. An item without an
 // id, or paging that does not end, fails the listing rather than passing
 // a short list for a complete one. An error from fn stops the listing and
-// is returned as is; another type is Unsupported.
+// is returned as is; another type is a Permanent error.
 func (c *Connector) List(ctx context.Context, typ string, fn func(targetID string) error) error {
 	var op, path, key string
 	var idOf func(json.RawMessage) (id, mail string)
@@ -34,14 +34,14 @@ func (c *Connector) List(ctx context.Context, typ string, fn func(targetID strin
 		op, path, key = "list groups", "/adminGroups", "groups"
 		idOf = func(raw json.RawMessage) (string, string) { return parseObject(raw).str("id", "groupId"), "" }
 	default:
-		return connectors.NewUnsupported("SCC has no resource type " + typ)
+		return connectors.ErrListType("scc", typ)
 	}
 	seen := map[string]bool{}
 	var stop error
 	err := c.walk(ctx, op, path, key, nil, func(raw json.RawMessage) bool {
 		id, mail := idOf(raw)
 		if id == "" {
-			stop = connectors.NewTransient(op+": an item without an id in the answer", nil)
+			stop = connectors.ErrListItemWithoutID(op)
 			return false
 		}
 		if seen[id] {

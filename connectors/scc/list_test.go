@@ -142,8 +142,8 @@ func TestListEmpty(t *testing.T) {
 func TestListUnknownType(t *testing.T) {
 	e := newEnv(t, sccsim.Options{}, nil)
 	err := e.connector(t).List(context.Background(), "Device", func(string) error { return nil })
-	if connectors.ClassOf(err) != connectors.Unsupported {
-		t.Errorf("got %v, want unsupported", err)
+	if connectors.ClassOf(err) != connectors.Permanent || err.Error() != `permanent: scc lists User and Group, not "Device"` {
+		t.Errorf("got %v, want the permanent error every connector answers", err)
 	}
 	if n := e.sim.Calls(); n != 0 {
 		t.Errorf("%d calls for an unknown type", n)
@@ -251,8 +251,9 @@ func TestListStopsOnCallbackError(t *testing.T) {
 }
 
 // TestListMisbehavingTarget: a target whose paging does not end, or whose
-// page is not a list of ids, fails the listing (transient) instead of
-// passing a short list for a complete one.
+// page is not a list of ids, fails the listing (transient; an object
+// without an id is permanent, as in every connector) instead of passing a
+// short list for a complete one.
 func TestListMisbehavingTarget(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -304,8 +305,8 @@ func TestListMisbehavingTarget(t *testing.T) {
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Errorf("unexpected error: %v", err)
-			case tc.wantErr != "" && (connectors.ClassOf(err) != connectors.Transient || !strings.Contains(fmt.Sprint(err), tc.wantErr)):
-				t.Errorf("error %v, want a transient one saying %q", err, tc.wantErr)
+			case tc.wantErr != "" && (connectors.ClassOf(err) != wantClass(tc.wantErr) || !strings.Contains(fmt.Sprint(err), tc.wantErr)):
+				t.Errorf("error %v, want a %s one saying %q", err, wantClass(tc.wantErr), tc.wantErr)
 			}
 		})
 	}
@@ -335,4 +336,14 @@ func TestListRequestsGolden(t *testing.T) {
 		fmt.Fprintln(&buf, cl)
 	}
 	testkit.Golden(t, "list_requests.golden", buf.Bytes())
+}
+
+// wantClass is the class TestListMisbehavingTarget expects for an error
+// saying msg: a listed object without an id is Permanent in every
+// connector (connectors.ErrListItemWithoutID); broken paging is Transient.
+func wantClass(msg string) connectors.Class {
+	if msg == "without an id" {
+		return connectors.Permanent
+	}
+	return connectors.Transient
 }

@@ -59,7 +59,20 @@ var Registration = connectors.Registration{
 	NewSimulator:    sccsim.NewDefault,
 	DefaultMapping:  DefaultMapping,
 	DefaultOnDelete: onDeleteRemove,
+	Credentials:     Credentials{},
+	Options:         Options{},
 }
+
+// Credentials are the keys config.yaml may set under credentials.
+type Credentials struct {
+	OrgID        string `setting:"org_id"`
+	AccessToken  string `setting:"access_token"`
+	RefreshToken string `setting:"refresh_token"` // with api_key_id, enables refresh
+	APIKeyID     string `setting:"api_key_id"`
+}
+
+// Options: SCC takes none; the struct makes any key under options an error.
+type Options struct{}
 
 // On-delete settings: SCIM DELETE removes the user (PATCH remove) or only
 // disables it.
@@ -99,29 +112,33 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 	if name == "" {
 		name = "scc"
 	}
-	cred := func(k string) string { return strings.TrimSpace(s.Credentials[k]) }
-	org, access, refresh, keyID := cred("org_id"), cred("access_token"), cred("refresh_token"), cred("api_key_id")
+	bad := func(err error) error { return connectors.NewConfigError("scc", name, err) }
+	var cr Credentials
+	if err := connectors.DecodeSettings(s, &cr, &Options{}); err != nil {
+		return nil, bad(err)
+	}
+	org, access, refresh, keyID := cr.OrgID, cr.AccessToken, cr.RefreshToken, cr.APIKeyID
 	switch {
 	case org == "":
-		return nil, fmt.Errorf("scc connector %q: credentials.org_id is required", name)
+		return nil, bad(errors.New("credentials.org_id is required"))
 	case access == "" && refresh == "":
-		return nil, fmt.Errorf("scc connector %q: credentials.access_token is required (an API key access token from the SCC console)", name)
+		return nil, bad(errors.New("credentials.access_token is required (an API key access token from the SCC console)"))
 	case refresh != "" && keyID == "":
-		return nil, fmt.Errorf("scc connector %q: credentials.api_key_id is required with credentials.refresh_token", name)
+		return nil, bad(errors.New("credentials.api_key_id is required with credentials.refresh_token"))
 	}
 	base, err := baseURL(s.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("scc connector %q: base_url: %w", name, err)
+		return nil, bad(fmt.Errorf("base_url: %w", err))
 	}
 	onDelete := s.OnDelete
 	if onDelete == "" {
 		onDelete = onDeleteRemove
 	}
 	if onDelete != onDeleteRemove && onDelete != onDeleteDisable {
-		return nil, fmt.Errorf("scc connector %q: on_delete must be %q or %q, got %q", name, onDeleteRemove, onDeleteDisable, onDelete)
+		return nil, bad(fmt.Errorf("on_delete must be %q or %q, got %q", onDeleteRemove, onDeleteDisable, onDelete))
 	}
 	if err := checkMapping(s.Mapping); err != nil {
-		return nil, fmt.Errorf("scc connector %q: %w", name, err)
+		return nil, bad(err)
 	}
 	hc := d.HTTPClient
 	if hc == nil {
@@ -139,7 +156,7 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		stateKey:   "scc/tokens/" + org + "/" + keyID,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("scc connector %q: %w", name, err)
+		return nil, bad(err)
 	}
 	limits := connectors.Limits{BatchSize: 20, Rate: 10, Burst: 20, Timeout: 2 * time.Minute}
 	if s.BatchSize > 0 {

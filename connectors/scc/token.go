@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -16,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/connectors/oauthtoken"
 )
 
 // storedTokens is the durable token state. Config is a hash of the
@@ -50,28 +49,19 @@ type tokenSource struct {
 	refresh  string
 	expires  time.Time     // zero: unknown (config token)
 	lifetime time.Duration // of the last refreshed token
-	unsaved  bool          // the pair in memory is not yet durable
-	dead     error         // the refresh token was rejected: needs a new API key
+	durable  *oauthtoken.Rotation[storedTokens]
+	dead     error // the refresh token was rejected: needs a new API key
 }
 
 func newTokenSource(cfg tokenConfig) (*tokenSource, error) {
 	sum := sha256.Sum256([]byte(cfg.access + "\x00" + cfg.refresh))
-	t := &tokenSource{cfg: cfg, configHash: hex.EncodeToString(sum[:]), now: time.Now, access: cfg.access, refresh: cfg.refresh}
-	if cfg.state == nil {
-		return t, nil
-	}
-	raw, err := cfg.state.Get(cfg.stateKey)
+	t := &tokenSource{cfg: cfg, configHash: hex.EncodeToString(sum[:]), now: time.Now, access: cfg.access, refresh: cfg.refresh,
+		durable: oauthtoken.New[storedTokens](cfg.state, cfg.stateKey)}
+	st, ok, err := t.durable.Load()
 	if err != nil {
-		return nil, fmt.Errorf("read stored tokens: %w", err)
+		return nil, err
 	}
-	if raw == nil {
-		return t, nil
-	}
-	var st storedTokens
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return nil, fmt.Errorf("stored tokens are corrupt: %w", err)
-	}
-	if st.Config == t.configHash && st.Access != "" {
+	if ok && st.Config == t.configHash && st.Access != "" {
 		t.access, t.refresh, t.expires = st.Access, st.Refresh, st.ExpiresAt
 	}
 	return t, nil
@@ -85,10 +75,9 @@ func (t *tokenSource) token(ctx context.Context) (string, error) {
 	if t.dead != nil {
 		return "", t.dead
 	}
-	if t.unsaved {
-		if err := t.save(); err != nil {
-			return "", err
-		}
+	if err := t.durable.Flush(); err != nil {
+		t.cfg.log.Error().Err(err).Msg("scc: could not store rotated tokens")
+		return "", err
 	}
 	if !t.expires.IsZero() && t.refresh != "" && !t.now().Before(t.expires.Add(-t.skew())) {
 		if err := t.refreshLocked(ctx); err != nil {
@@ -187,26 +176,16 @@ func (t *tokenSource) refreshLocked(ctx context.Context) error {
 		t.lifetime = time.Duration(a.ExpiresIn) * time.Second
 		t.expires = t.now().Add(t.lifetime)
 	}
-	t.unsaved = true
 	return t.save()
 }
 
-// save writes the pair to the state store. On failure the pair stays in
-// memory (the old one is dead already) and the next token call retries the
-// write before the new token is used.
+// save writes the pair to the state store (oauthtoken). On failure the
+// pair stays in memory (the old one is dead already) and the next token
+// call retries the write before the new token is used.
 func (t *tokenSource) save() error {
-	if t.cfg.state == nil {
-		t.unsaved = false
-		return nil
-	}
-	raw, err := json.Marshal(storedTokens{Access: t.access, Refresh: t.refresh, ExpiresAt: t.expires, Config: t.configHash})
+	err := t.durable.Save(storedTokens{Access: t.access, Refresh: t.refresh, ExpiresAt: t.expires, Config: t.configHash})
 	if err != nil {
-		return connectors.NewTransient("encode tokens", err)
-	}
-	if err := t.cfg.state.Put(t.cfg.stateKey, raw); err != nil {
 		t.cfg.log.Error().Err(err).Msg("scc: could not store rotated tokens")
-		return connectors.NewTransient("store rotated tokens", err)
 	}
-	t.unsaved = false
-	return nil
+	return err
 }

@@ -1,6 +1,7 @@
 package scc
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -311,7 +312,7 @@ func opFailed(body []byte) (string, bool) {
 	}
 	st := strings.ToUpper(o.str("status"))
 	if st == "FAILED" || st == "FAILURE" || st == "ERROR" {
-		return firstNonEmpty(o.str("message", "error", "detail"), st), true
+		return cmp.Or(o.str("message", "error", "detail"), st), true
 	}
 	return "", false
 }

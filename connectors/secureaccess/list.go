@@ -28,9 +28,12 @@ func (c *Connector) List(ctx context.Context, typ string, fn func(targetID strin
 	case connectors.Group:
 		return nil
 	default:
-		return connectors.NewPermanent("unknown resource type "+typ, nil)
+		return connectors.ErrListType("secureaccess", typ)
 	}
 	return c.scan(ctx, func(r registration) (bool, error) {
+		if r.Key == "" {
+			return false, connectors.ErrListItemWithoutID("list registrations")
+		}
 		if err := fn(r.Key); err != nil {
 			return false, err
 		}
@@ -60,7 +63,10 @@ func (c *Connector) scan(ctx context.Context, visit func(registration) (bool, er
 		}
 		fresh := 0
 		for _, r := range p.Data {
-			if r.Key == "" {
+			if r.Key == "" { // not one to find, but List must not pass over it
+				if more, err := visit(r); err != nil || !more {
+					return err
+				}
 				continue
 			}
 			if _, dup := seen[r.Key]; dup {

@@ -140,7 +140,7 @@ func TestListNothing(t *testing.T) {
 	t.Run("unknown type", func(t *testing.T) {
 		e := newEnv(t, secureaccesssim.Options{}, nil, nil)
 		_, err := listAll(e.c, "Device")
-		if err == nil || connectors.ClassOf(err) != connectors.Permanent {
+		if err == nil || connectors.ClassOf(err) != connectors.Permanent || err.Error() != `permanent: secureaccess lists User and Group, not "Device"` {
 			t.Errorf("unknown type: %v, want a permanent error", err)
 		}
 		if st := e.sim.Stats(); st.Calls != 0 || st.Tokens != 0 {
@@ -182,8 +182,10 @@ func TestListNothing(t *testing.T) {
 // connector's limiter: more requests than the minute window holds, no 429,
 // and every GET is in the limiter's log.
 func TestListRateLimit(t *testing.T) {
-	e := newEnv(t, secureaccesssim.Options{RateScale: 0.002}, nil, nil) // 5 per 2ms, 14 per 120ms, 350 per 3.6s
-	const pages = 15                                                    // more than a minute's 14
+	// Scaled so the 30-minute window (18 s) outlasts the run: the limiter
+	// keeps only that window in its log, which the last check compares.
+	e := newEnv(t, secureaccesssim.Options{RateScale: 0.01}, nil, nil) // 5 per 10ms, 14 per 600ms, 350 per 18s
+	const pages = 15                                                   // more than a minute's 14
 	want := populate(t, e.c, pages*MaxBatch-10)
 	var (
 		wg     sync.WaitGroup
@@ -415,6 +417,9 @@ func TestListGuards(t *testing.T) {
 		{"no total, a multiple of 250: an empty page ends it", func(off int) any {
 			return map[string]any{"data": regs(off, max(0, min(250, 500-off)))}
 		}, 500, "", 3},
+		{"a registration without a key", func(off int) any { // fails, as in every connector, after the ids before it
+			return map[string]any{"total": 3, "data": append(regs(0, 2), map[string]any{"label": "L", "status": "active"})}
+		}, 2, "list registrations: the answer lists an object without an id", 1},
 		{"target caps the limit at 100", func(off int) any {
 			return map[string]any{"limit": 100, "offset": off, "data": regs(off, max(0, min(100, 230-off)))}
 		}, 230, "", 3},
@@ -429,6 +434,8 @@ func TestListGuards(t *testing.T) {
 				t.Fatalf("unexpected error %v", err)
 			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+			case strings.Contains(tc.wantErr, "without an id") && connectors.ClassOf(err) != connectors.Permanent:
+				t.Errorf("error %v, want it permanent", err)
 			}
 			if len(ids) != tc.want {
 				t.Errorf("%d ids, want %d", len(ids), tc.want)

@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +53,21 @@ var Registration = connectors.Registration{
 	NewSimulator:    secureaccesssim.NewDefault,
 	DefaultMapping:  DefaultMapping,
 	DefaultOnDelete: "deactivate",
+	Credentials:     Credentials{},
+	Options:         Options{},
+}
+
+// Credentials are the keys config.yaml may set under credentials.
+type Credentials struct {
+	APIKey    string `setting:"api_key"`
+	APISecret string `setting:"api_secret"`
+}
+
+// Options are the keys config.yaml may set under options.
+type Options struct {
+	TokenURL       string         `setting:"token_url"`       // default: DefaultTokenURL, or derived from base_url
+	RateScale      *float64       `setting:"rate_scale"`      // multiplies the rate windows (tests, simulators); default 1
+	RequestTimeout *time.Duration `setting:"request_timeout"` // per HTTP request; default 30s
 }
 
 // DefaultMapping maps a SCIM user to a registration's fields. A config
@@ -92,9 +106,14 @@ func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error)
 		name = "secureaccess"
 	}
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("secureaccess connector %q: %s", name, fmt.Sprintf(format, args...))
+		return connectors.NewConfigError("secureaccess", name, fmt.Errorf(format, args...))
 	}
-	key, secret := s.Credentials[CredAPIKey], s.Credentials[CredAPISecret]
+	var cr Credentials
+	var op Options
+	if err := connectors.DecodeSettings(s, &cr, &op); err != nil {
+		return nil, connectors.NewConfigError("secureaccess", name, err)
+	}
+	key, secret := cr.APIKey, cr.APISecret
 	if key == "" {
 		return nil, fail("credentials.%s is required", CredAPIKey)
 	}
@@ -109,20 +128,20 @@ func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error)
 	if err != nil || (bu.Scheme != "http" && bu.Scheme != "https") || bu.Host == "" {
 		return nil, fail("base_url %q is not an http(s) URL", s.BaseURL)
 	}
-	tokenURL, err := tokenURLFor(bu, s.Options[OptTokenURL])
+	tokenURL, err := tokenURLFor(bu, op.TokenURL)
 	if err != nil {
 		return nil, fail("%v", err)
 	}
 	scale := 1.0
-	if v := s.Options[OptRateScale]; v != "" {
-		if scale, err = strconv.ParseFloat(v, 64); err != nil || scale <= 0 {
-			return nil, fail("options.%s %q is not a positive number", OptRateScale, v)
+	if op.RateScale != nil {
+		if scale = *op.RateScale; scale <= 0 {
+			return nil, fail("options.%s %v is not a positive number", OptRateScale, scale)
 		}
 	}
 	timeout := 30 * time.Second
-	if v := s.Options[OptTimeout]; v != "" {
-		if timeout, err = time.ParseDuration(v); err != nil || timeout <= 0 {
-			return nil, fail("options.%s %q is not a positive duration", OptTimeout, v)
+	if op.RequestTimeout != nil {
+		if timeout = *op.RequestTimeout; timeout <= 0 {
+			return nil, fail("options.%s %s is not a positive duration", OptTimeout, timeout)
 		}
 	}
 	switch s.OnDelete {

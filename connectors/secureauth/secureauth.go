@@ -9,6 +9,7 @@
 package secureauth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,6 +64,22 @@ var Registration = connectors.Registration{
 	NewSimulator:    secureauthsim.NewDefault,
 	DefaultMapping:  DefaultMapping,
 	DefaultOnDelete: OnDeleteScramble,
+	Credentials:     Credentials{},
+	Options:         Options{},
+}
+
+// Credentials are the keys config.yaml may set under credentials.
+type Credentials struct {
+	AppID  string `setting:"app_id"`
+	AppKey string `setting:"app_key"` // 64 hexadecimal digits
+}
+
+// Options are the keys config.yaml may set under options.
+type Options struct {
+	APIVersion       string `setting:"api_version"`       // v1 or v2; default: base_url's, else v2
+	Domain           string `setting:"domain"`            // the realm's user domain, when it has one
+	AssociationBatch *int   `setting:"association_batch"` // user ids per list-form association; default 100
+	DateHeader       string `setting:"date_header"`       // header the signature's date goes in; default X-SA-Ext-Date
 }
 
 // Connector is a SecureAuth realm.
@@ -82,19 +99,28 @@ type Connector struct {
 // New validates s and builds the connector. Errors name the setting,
 // never its value.
 func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error) {
-	c, err := build(s, d)
+	var cr Credentials
+	var op Options
+	err := connectors.DecodeSettings(s, &cr, &op)
+	var c connectors.Connector
+	if err == nil {
+		c, err = build(s, cr, op, d)
+		if err != nil {
+			err = errors.New(strings.TrimPrefix(err.Error(), "secureauth: "))
+		}
+	}
 	if err != nil {
 		// One wording for every connector: `<type> connector "<name>": ...`.
-		return nil, fmt.Errorf("secureauth connector %q: %s", s.Name, strings.TrimPrefix(err.Error(), "secureauth: "))
+		return nil, connectors.NewConfigError("secureauth", s.Name, err)
 	}
 	return c, nil
 }
 
-func build(s connectors.Settings, d connectors.Deps) (connectors.Connector, error) {
+func build(s connectors.Settings, cr Credentials, op Options, d connectors.Deps) (connectors.Connector, error) {
 	c := &Connector{
 		name:   s.Name,
 		log:    d.Log,
-		domain: s.Options["domain"],
+		domain: op.Domain,
 		chunk:  100,
 		limits: connectors.Limits{BatchSize: 16, Rate: 20, Burst: 20, Timeout: 2 * time.Minute},
 	}
@@ -102,7 +128,7 @@ func build(s connectors.Settings, d connectors.Deps) (connectors.Connector, erro
 		c.name = "secureauth"
 	}
 	var err error
-	if c.base, err = baseURL(s.BaseURL, s.Options["api_version"]); err != nil {
+	if c.base, err = baseURL(s.BaseURL, op.APIVersion); err != nil {
 		return nil, err
 	}
 	switch s.OnDelete {
@@ -113,23 +139,20 @@ func build(s connectors.Settings, d connectors.Deps) (connectors.Connector, erro
 	default:
 		return nil, fmt.Errorf("secureauth: on_delete must be %s, %s or %s", OnDeleteScramble, OnDeleteNone, OnDeleteDelete)
 	}
-	if v := s.Options["association_batch"]; v != "" {
-		if c.chunk, err = strconv.Atoi(v); err != nil || c.chunk < 1 {
+	if op.AssociationBatch != nil {
+		if c.chunk = *op.AssociationBatch; c.chunk < 1 {
 			return nil, errors.New("secureauth: options.association_batch must be a positive integer")
 		}
 	}
 	if c.userKeys, err = checkMapping(s.Mapping); err != nil {
 		return nil, err
 	}
-	dateHeader := s.Options["date_header"]
-	if dateHeader == "" {
-		dateHeader = HeaderExtDate
-	}
+	dateHeader := cmp.Or(op.DateHeader, HeaderExtDate)
 	hc := d.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	signer, err := NewSigner(s.Credentials["app_id"], s.Credentials["app_key"], hc.Transport, WithDateHeader(dateHeader))
+	signer, err := NewSigner(cr.AppID, cr.AppKey, hc.Transport, WithDateHeader(dateHeader))
 	if err != nil {
 		return nil, err
 	}

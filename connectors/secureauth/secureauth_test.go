@@ -17,6 +17,7 @@ import (
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/secureauth/secureauthsim"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 	"github.com/scimbridge/scimbridge/internal/testkit"
 )
 
@@ -605,7 +606,7 @@ func TestTransportErrorsAreTransient(t *testing.T) {
 // No secret (app key, generated passwords, PINs, knowledge-base answers)
 // appears in a log line or an error message.
 func TestNoSecretsInLogsOrErrors(t *testing.T) {
-	f := newFixture(t, secureauthsim.Options{FailRate: 0.3, Seed: 3}, nil)
+	f := newFixture(t, secureauthsim.Options{Faults: simkit.Faults{ErrorRate: 0.3, Seed: 3}}, nil)
 	var errs []string
 	record := func(rs []connectors.Result) {
 		for _, r := range rs {

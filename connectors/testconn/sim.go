@@ -4,8 +4,8 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
-	"strconv"
-	"time"
+
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 // SimToken is the bearer token the Sim accepts.
@@ -40,7 +40,7 @@ type State struct {
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/_state":
-		writeJSON(w, http.StatusOK, State{Users: s.Users(), Groups: s.Groups(), Stats: s.Stats()})
+		simkit.WriteJSON(w, http.StatusOK, "", State{Users: s.Users(), Groups: s.Groups(), Stats: s.Stats()})
 	case r.Method == http.MethodPost && r.URL.Path == "/_options":
 		var o Options
 		if err := json.NewDecoder(r.Body).Decode(&o); err != nil {
@@ -62,11 +62,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		res, f, ra := s.Call(ops)
 		switch f {
 		case FaultNone:
-			writeJSON(w, http.StatusOK, res)
+			simkit.WriteJSON(w, http.StatusOK, "", res)
 		case Fault429, Fault429RetryAfter:
-			if ra > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(int((ra+time.Second-1)/time.Second)))
-			}
+			simkit.SetRetryAfter(w, ra)
 			http.Error(w, "too many requests", http.StatusTooManyRequests)
 		case Fault5xx:
 			http.Error(w, "service unavailable", http.StatusServiceUnavailable)
@@ -84,10 +82,4 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -15,35 +15,38 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
-// Fault is what the target does to one call instead of serving it.
-type Fault int
+// Fault is what the target does to one call instead of serving it: the
+// simulators' one fault type (simkit).
+type Fault = simkit.Fault
 
 // Faults.
 const (
-	FaultNone          Fault = iota
-	Fault429                 // 429 without Retry-After
-	Fault429RetryAfter       // 429 with Retry-After
-	Fault5xx                 // 503
-	FaultPermanent           // 400 for every op of the call
-	FaultReset               // connection reset (HTTP) / network error (in memory)
-	FaultApplyThenDrop       // apply the call, then lose the answer (crash between call and ack)
+	FaultNone          = simkit.FaultNone
+	Fault429           = simkit.Fault429           // 429 without Retry-After
+	Fault429RetryAfter = simkit.Fault429RetryAfter // 429 with Retry-After
+	Fault5xx           = simkit.Fault5xx           // 503
+	FaultPermanent     = simkit.FaultPermanent     // 400 for every op of the call
+	FaultReset         = simkit.FaultReset         // connection reset (HTTP) / network error (in memory)
+	FaultApplyThenDrop = simkit.FaultApplyThenDrop // apply the call, then lose the answer (crash between call and ack)
 )
 
 // Options are the target's behaviour; the zero value is a perfect target.
 type Options struct {
-	Latency       time.Duration // per call
-	SpikeRate     float64       // share of calls that take SpikeLatency
-	SpikeLatency  time.Duration
-	TransientRate float64 // share of calls answered 503
-	ResetRate     float64 // share of calls whose connection is reset
-	DropRate      float64 // share of calls applied whose answer is lost
+	Latency      time.Duration // per call
+	SpikeRate    float64       // share of calls that take SpikeLatency
+	SpikeLatency time.Duration
+	ErrorRate    float64 // share of calls answered 503 (simkit's name)
+	ResetRate    float64 // share of calls whose connection is reset
+	DropRate     float64 // share of calls applied whose answer is lost
 	// Rate, if > 0, is the target's own limit (calls per second, token
 	// bucket with burst Burst): calls above it are answered 429.
 	Rate       float64
 	Burst      int
-	RetryAfter time.Duration // sent with 429s when > 0
+	RetryAfter time.Duration // sent with rate-limit 429s when > 0 (a queued Fault429RetryAfter sends at least 1s)
 	// AllOrNothing fails every op of a call with the first op's 400 (like
 	// a bulk endpoint with failOnErrors=1): the dispatcher must split.
 	AllOrNothing bool
@@ -106,7 +109,7 @@ type Target struct {
 	opts     Options
 	users    map[string]*User  // by target id
 	groups   map[string]*Group // by target id
-	next     []Fault           // injected faults for the next calls
+	next     *simkit.Injector  // faults queued by FailNext
 	poison   map[string]string // SCIM id -> permanent error message
 	stats    Stats
 	tokens   float64
@@ -117,7 +120,7 @@ type Target struct {
 // NewTarget returns an empty target.
 func NewTarget(o Options) *Target {
 	return &Target{opts: o, users: map[string]*User{}, groups: map[string]*Group{},
-		poison: map[string]string{}, rng: rand.New(rand.NewPCG(1, 2)), tokens: float64(max(o.Burst, 1))}
+		poison: map[string]string{}, next: simkit.NewInjector(simkit.Faults{}), rng: rand.New(rand.NewPCG(1, 2)), tokens: float64(max(o.Burst, 1))}
 }
 
 // SetOptions replaces the target's behaviour.
@@ -127,13 +130,11 @@ func (t *Target) SetOptions(o Options) {
 	t.opts = o
 }
 
-// FailNext makes the next n calls fail with f.
+// FailNext queues n faults f for the next calls.
 func (t *Target) FailNext(f Fault, n int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for range n {
-		t.next = append(t.next, f)
-	}
+	t.next.FailNext(f, n)
 }
 
 // Poison makes every op for the SCIM id fail permanently with msg ("" heals it).
@@ -184,9 +185,7 @@ func (t *Target) Groups() []Group {
 // fault decides, under the lock, what happens to the next call.
 func (t *Target) fault() Fault {
 	t.stats.Calls++
-	if len(t.next) > 0 {
-		f := t.next[0]
-		t.next = t.next[1:]
+	if f, _ := t.next.Queued(); f != FaultNone {
 		return f
 	}
 	if t.opts.Rate > 0 {
@@ -201,11 +200,11 @@ func (t *Target) fault() Fault {
 		t.tokens--
 	}
 	switch r := t.rng.Float64(); {
-	case r < t.opts.TransientRate:
+	case r < t.opts.ErrorRate:
 		return Fault5xx
-	case r < t.opts.TransientRate+t.opts.ResetRate:
+	case r < t.opts.ErrorRate+t.opts.ResetRate:
 		return FaultReset
-	case r < t.opts.TransientRate+t.opts.ResetRate+t.opts.DropRate:
+	case r < t.opts.ErrorRate+t.opts.ResetRate+t.opts.DropRate:
 		return FaultApplyThenDrop
 	}
 	return FaultNone

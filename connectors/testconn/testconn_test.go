@@ -29,13 +29,7 @@ func (s simView) Groups() []connectortest.SimGroup {
 }
 
 func (s simView) FailNext(f connectortest.Fault, n int) {
-	m := map[connectortest.Fault]testconn.Fault{
-		connectortest.Fault429:           testconn.Fault429,
-		connectortest.Fault429RetryAfter: testconn.Fault429RetryAfter,
-		connectortest.Fault5xx:           testconn.Fault5xx,
-		connectortest.FaultPermanent:     testconn.FaultPermanent,
-	}
-	s.t.FailNext(m[f], n)
+	s.t.FailNext(f, n) // one Fault type (simkit)
 }
 
 func (s simView) Calls() int { return s.t.Stats().Calls }

@@ -2,6 +2,7 @@ package webex
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/connectors/oauthtoken"
 )
 
 const (
@@ -157,29 +159,20 @@ func errorMessage(b []byte) string {
 		}
 		return s
 	}
-	msg := firstNonEmpty(e.Detail, e.Cisco.Details, e.Message, e.ErrorDescription)
+	msg := cmp.Or(e.Detail, e.Cisco.Details, e.Message, e.ErrorDescription)
 	if e.ScimType != "" {
 		msg = e.ScimType + ": " + msg
 	}
 	if e.Cisco.ErrorCode != "" {
 		msg += " (errorCode " + e.Cisco.ErrorCode + ")"
 	}
-	if t := firstNonEmpty(e.Cisco.TrackingID, e.TrackingID); t != "" {
+	if t := cmp.Or(e.Cisco.TrackingID, e.TrackingID); t != "" {
 		msg += " [trackingId " + t + "]"
 	}
 	if len(msg) > 500 {
 		msg = msg[:500]
 	}
 	return msg
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // tokenSource holds the integration token and refreshes it before expiry
@@ -197,6 +190,7 @@ type tokenSource struct {
 	state                       connectors.StateStore
 	stateKey                    string
 	seed                        string // fingerprint of the configured refresh token
+	durable                     *oauthtoken.Rotation[savedToken]
 }
 
 // savedToken is the durable token state: a refresh may rotate the refresh
@@ -212,28 +206,29 @@ type savedToken struct {
 func (t *tokenSource) load() {
 	sum := sha256.Sum256([]byte(t.refresh))
 	t.seed = hex.EncodeToString(sum[:8])
-	if t.state == nil || t.refresh == "" {
+	t.durable = oauthtoken.New[savedToken](t.state, t.stateKey)
+	if t.refresh == "" {
 		return
 	}
-	b, err := t.state.Get(t.stateKey)
-	if err != nil || b == nil {
-		return
-	}
-	var s savedToken
-	if json.Unmarshal(b, &s) != nil || s.Seed != t.seed || s.RefreshToken == "" {
-		return // made from another configured token: the config wins
+	s, ok, err := t.durable.Load()
+	if err != nil || !ok || s.Seed != t.seed || s.RefreshToken == "" {
+		return // none, unreadable, or made from another configured token: the config wins
 	}
 	t.access, t.refresh, t.refreshAt = s.AccessToken, s.RefreshToken, s.RefreshAt
 }
 
 // token returns a usable access token, refreshing first when it is due.
+// A rotated pair is used only once it is stored (oauthtoken).
 func (t *tokenSource) token(ctx context.Context) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if err := t.flush(); err != nil {
+		return "", err
+	}
 	due := t.access == "" || (!t.refreshAt.IsZero() && !t.c.now().Before(t.refreshAt))
 	if due && t.refresh != "" {
 		if err := t.doRefresh(ctx); err != nil {
-			if t.access == "" {
+			if t.access == "" || t.durable.Pending() {
 				return "", err
 			}
 			// The old token may still be valid: use it, a 401 will tell.
@@ -248,6 +243,9 @@ func (t *tokenSource) token(ctx context.Context) (string, error) {
 func (t *tokenSource) refreshAfter(ctx context.Context, stale string) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if err := t.flush(); err != nil {
+		return "", err
+	}
 	if t.access != stale {
 		return t.access, nil
 	}
@@ -314,16 +312,18 @@ func (t *tokenSource) doRefresh(ctx context.Context) error {
 		life := time.Duration(secs * float64(time.Second))
 		t.refreshAt = t.c.now().Add(life - min(life/10, 5*time.Minute))
 	}
-	t.save()
-	return nil
+	// The old refresh token may be dead now: store the new pair before
+	// anyone uses it. On failure the call is transient and the next one
+	// retries the write first.
+	return t.logSaveError(t.durable.Save(savedToken{Seed: t.seed, AccessToken: t.access, RefreshToken: t.refresh, RefreshAt: t.refreshAt}))
 }
 
-func (t *tokenSource) save() {
-	if t.state == nil {
-		return
+// flush retries a rotated pair whose save failed; t.mu held.
+func (t *tokenSource) flush() error { return t.logSaveError(t.durable.Flush()) }
+
+func (t *tokenSource) logSaveError(err error) error {
+	if err != nil {
+		t.c.log.Error().Err(err).Msg("webex: could not store rotated tokens")
 	}
-	b, _ := json.Marshal(savedToken{Seed: t.seed, AccessToken: t.access, RefreshToken: t.refresh, RefreshAt: t.refreshAt})
-	if err := t.state.Put(t.stateKey, b); err != nil {
-		t.c.log.Warn().Err(err).Msg("webex token state not saved")
-	}
+	return err
 }

@@ -2,6 +2,7 @@ package webex
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -43,7 +44,7 @@ func (c *Connector) List(ctx context.Context, typ string, fn func(targetID strin
 	case connectors.Group:
 		path, op = "/Groups", "group.list"
 	default:
-		return permanentf("webex lists User and Group, not %q", typ)
+		return connectors.ErrListType("webex", typ)
 	}
 	count := c.listPage
 	var prev []string
@@ -69,7 +70,7 @@ func (c *Connector) List(ctx context.Context, typ string, fn func(targetID strin
 		ids := make([]string, len(page.Resources))
 		for i, r := range page.Resources {
 			if r.ID == "" {
-				return permanentf("GET %s?startIndex=%d answered a resource without an id", path, start)
+				return connectors.ErrListItemWithoutID(fmt.Sprintf("GET %s?startIndex=%d", path, start))
 			}
 			ids[i] = r.ID
 		}

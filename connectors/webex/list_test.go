@@ -274,7 +274,8 @@ func TestListBrokenTarget(t *testing.T) {
 func TestListUnknownTypeAndCancel(t *testing.T) {
 	e := newEnv(t, webexsim.Options{}, nil)
 	for _, typ := range []string{"", "user", "Machine"} {
-		if err := e.c.List(context.Background(), typ, func(string) error { return nil }); classOf(t, err) != connectors.Permanent {
+		err := e.c.List(context.Background(), typ, func(string) error { return nil })
+		if classOf(t, err) != connectors.Permanent || err.Error() != fmt.Sprintf("permanent: webex lists User and Group, not %q", typ) {
 			t.Errorf("List(%q): %v", typ, err)
 		}
 	}

@@ -8,6 +8,7 @@
 package webex
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,26 @@ var Registration = connectors.Registration{
 	NewSimulator:    webexsim.NewDefault,
 	DefaultMapping:  DefaultMapping,
 	DefaultOnDelete: OnDeleteDelete,
+	Credentials:     Credentials{},
+	Options:         Options{},
+}
+
+// Credentials are the keys config.yaml may set under credentials.
+type Credentials struct {
+	AccessToken  string `setting:"access_token"`
+	Token        string `setting:"token"` // alias of access_token
+	RefreshToken string `setting:"refresh_token"`
+	ClientID     string `setting:"client_id"`
+	ClientSecret string `setting:"client_secret"`
+	OrgID        string `setting:"org_id"`    // required unless base_url is set
+	TokenURL     string `setting:"token_url"` // relative resolves against base_url
+}
+
+// Options are the keys config.yaml may set under options.
+type Options struct {
+	Bulk        *bool `setting:"bulk"`         // user writes through /Bulk; default true
+	GroupBulk   *bool `setting:"group_bulk"`   // group writes through /Bulk; default: bulk's value
+	MemberChunk *int  `setting:"member_chunk"` // member values per group PATCH, 1..500; default 100
 }
 
 // What a SCIM DELETE (or leaving scope) becomes in Webex.
@@ -82,28 +103,28 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		name = "webex"
 	}
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("webex connector %q: "+format, append([]any{name}, args...)...)
+		return connectors.NewConfigError("webex", name, fmt.Errorf(format, args...))
 	}
-	cred := func(k string) string { return strings.TrimSpace(s.Credentials[k]) }
+	var cr Credentials
+	var op Options
+	if err := connectors.DecodeSettings(s, &cr, &op); err != nil {
+		return nil, connectors.NewConfigError("webex", name, err)
+	}
 
 	base := strings.TrimRight(strings.TrimSpace(s.BaseURL), "/")
 	if base == "" {
-		org := cred("org_id")
-		if org == "" {
+		if cr.OrgID == "" {
 			return nil, bad("credentials.org_id is required (or set base_url)")
 		}
-		base = defaultAPIBase + url.PathEscape(org) + "/v2"
+		base = defaultAPIBase + url.PathEscape(cr.OrgID) + "/v2"
 	}
 	bu, err := url.Parse(base)
 	if err != nil || bu.Scheme == "" || bu.Host == "" {
 		return nil, bad("base_url %q is not an absolute URL", base)
 	}
 
-	access := cred("access_token")
-	if access == "" {
-		access = cred("token")
-	}
-	refresh := cred("refresh_token")
+	access := cmp.Or(cr.AccessToken, cr.Token)
+	refresh := cr.RefreshToken
 	if access == "" && refresh == "" {
 		return nil, bad("credentials.access_token or credentials.refresh_token is required")
 	}
@@ -111,13 +132,14 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 	// derive it from the base URL so a simulator or proxy needs no setting.
 	tokenURL := bu.Scheme + "://" + bu.Host + "/v1/access_token"
 	if refresh != "" {
-		for _, k := range []string{"client_id", "client_secret"} {
-			if cred(k) == "" {
-				return nil, bad("credentials.%s is required with credentials.refresh_token", k)
-			}
+		if cr.ClientID == "" {
+			return nil, bad("credentials.client_id is required with credentials.refresh_token")
 		}
-		if t := cred("token_url"); t != "" {
-			u, err := bu.Parse(t)
+		if cr.ClientSecret == "" {
+			return nil, bad("credentials.client_secret is required with credentials.refresh_token")
+		}
+		if cr.TokenURL != "" {
+			u, err := bu.Parse(cr.TokenURL)
 			if err != nil {
 				return nil, bad("credentials.token_url is not a URL")
 			}
@@ -125,31 +147,22 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		}
 	}
 
-	onDelete := s.OnDelete
-	if onDelete == "" {
-		onDelete = OnDeleteDelete
-	}
+	onDelete := cmp.Or(s.OnDelete, OnDeleteDelete)
 	if onDelete != OnDeleteDelete && onDelete != OnDeleteDeactivate {
 		return nil, bad("on_delete must be %q or %q, got %q", OnDeleteDelete, OnDeleteDeactivate, onDelete)
 	}
 
-	bulk := true
-	if v := s.Options["bulk"]; v != "" {
-		if bulk, err = strconv.ParseBool(v); err != nil {
-			return nil, bad("options.bulk must be true or false, got %q", v)
-		}
-	}
+	bulk := op.Bulk == nil || *op.Bulk
 	groupBulk := bulk
-	if v := s.Options["group_bulk"]; v != "" {
-		if groupBulk, err = strconv.ParseBool(v); err != nil {
-			return nil, bad("options.group_bulk must be true or false, got %q", v)
-		}
+	if op.GroupBulk != nil {
+		groupBulk = *op.GroupBulk
 	}
 	chunk := defaultMemberChunk
-	if v := s.Options["member_chunk"]; v != "" {
-		if chunk, err = strconv.Atoi(v); err != nil || chunk < 1 || chunk > maxMemberChunk {
-			return nil, bad("options.member_chunk must be 1..%d, got %q", maxMemberChunk, v)
-		}
+	if op.MemberChunk != nil {
+		chunk = *op.MemberChunk
+	}
+	if chunk < 1 || chunk > maxMemberChunk {
+		return nil, bad("options.member_chunk must be 1..%d, got %d", maxMemberChunk, chunk)
 	}
 	for f, expr := range s.Mapping.User {
 		if _, ok := userFields[f]; !ok && strings.TrimSpace(expr) != "" {
@@ -194,8 +207,8 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		c:            c,
 		access:       access,
 		refresh:      refresh,
-		clientID:     cred("client_id"),
-		clientSecret: cred("client_secret"),
+		clientID:     cr.ClientID,
+		clientSecret: cr.ClientSecret,
 		url:          tokenURL,
 		state:        d.State,
 		stateKey:     "webex/" + name + "/token",

@@ -325,8 +325,9 @@ func TestNetworkErrorTransient(t *testing.T) {
 
 // memStore is a connectors.StateStore in memory.
 type memStore struct {
-	mu sync.Mutex
-	m  map[string][]byte
+	mu   sync.Mutex
+	m    map[string][]byte
+	fail error // Put fails with it when set
 }
 
 func (s *memStore) Get(k string) ([]byte, error) {
@@ -338,6 +339,9 @@ func (s *memStore) Get(k string) ([]byte, error) {
 func (s *memStore) Put(k string, v []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
 	if s.m == nil {
 		s.m = map[string][]byte{}
 	}
@@ -423,6 +427,7 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 		func(s *connectors.Settings) { delete(s.Credentials, "access_token") })
 	e.c.now = clk.Now
 	e.c.tokens.state = state
+	e.c.tokens.load()
 	// No access token configured: the first call refreshes.
 	if res := e.apply(createUser("1", "a@example.com")); res[0].Err != nil || e.sim.TokenRequests() != 1 {
 		t.Fatalf("first call: %+v, %d refreshes", res[0], e.sim.TokenRequests())
@@ -455,6 +460,35 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 	}
 	if b, _ := state.Get("webex/webex-test/token"); strings.Contains(string(b), `"refresh_token":"sim-refresh-token"`) {
 		t.Errorf("state still holds the revoked refresh token: %s", b)
+	}
+}
+
+// A rotated refresh token is stored before the new access token is used:
+// when the store write fails, the call fails as transient, nothing reaches
+// the target with the new token, and the next call stores the pair first
+// without refreshing again (the old refresh token is dead).
+func TestRotatedTokenSavedBeforeUse(t *testing.T) {
+	state := &memStore{fail: errors.New("disk full")}
+	e := newEnv(t, webexsim.Options{RotateRefreshToken: true}, nil)
+	e.c.tokens.state = state
+	e.c.tokens.load()
+	e.sim.ExpireTokens()
+	res := e.apply(createUser("1", "a@example.com"))
+	if classOf(t, res[0].Err) != connectors.Transient || e.sim.TokenRequests() != 1 {
+		t.Fatalf("failed save: %v after %d refreshes, want transient after 1", res[0].Err, e.sim.TokenRequests())
+	}
+	if len(e.sim.Users()) != 0 {
+		t.Fatal("the new token was used before it was stored")
+	}
+	state.mu.Lock()
+	state.fail = nil
+	state.mu.Unlock()
+	if res := e.apply(createUser("1", "a@example.com")); res[0].Err != nil || e.sim.TokenRequests() != 1 {
+		t.Fatalf("after the store heals: %v, %d refreshes", res[0].Err, e.sim.TokenRequests())
+	}
+	b, _ := state.Get("webex/webex-test/token")
+	if !strings.Contains(string(b), `"refresh_token":"`) || strings.Contains(string(b), `"refresh_token":"sim-refresh-token"`) {
+		t.Errorf("state does not hold the rotated refresh token: %s", b)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 const maxBody = 1 << 20
@@ -142,48 +142,34 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, seg []string, bod
 
 // injectFault answers a FailNext fault or a random/rate-limit one. s.mu held.
 func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
-	if s.failN > 0 {
-		s.failN--
-		switch s.failKind {
-		case connectortest.Fault429:
-			s.fail(w, r, http.StatusTooManyRequests, "too many requests")
-		case connectortest.Fault429RetryAfter:
-			w.Header().Set("Retry-After", "1")
-			s.fail(w, r, http.StatusTooManyRequests, "too many requests")
-		case connectortest.Fault5xx:
-			s.fail(w, r, http.StatusServiceUnavailable, "service unavailable")
-		default:
-			s.fail(w, r, http.StatusBadRequest, "request rejected (injected fault)")
-		}
+	f, retryAfter := s.faults.Queued()
+	simkit.SetRetryAfter(w, retryAfter)
+	switch f {
+	case simkit.FaultNone:
+	case simkit.Fault429, simkit.Fault429RetryAfter:
+		s.fail(w, r, http.StatusTooManyRequests, "too many requests")
+		return true
+	case simkit.FaultPermanent:
+		s.fail(w, r, http.StatusBadRequest, "request rejected (injected fault)")
+		return true
+	default:
+		s.fail(w, r, http.StatusServiceUnavailable, "service unavailable")
 		return true
 	}
-	if s.opts.RateLimit > 0 {
-		now := s.opts.Now()
-		if now.Sub(s.windowStart) >= s.opts.RateWindow {
-			s.windowStart, s.windowCalls = now, 0
-		}
-		s.windowCalls++
-		if s.windowCalls > s.opts.RateLimit {
-			s.throttle(w, r)
-			return true
-		}
+	over, retryAfter := s.faults.Limited(s.opts.Now())
+	if !over {
+		f, retryAfter = s.faults.Random()
 	}
-	if s.opts.ThrottleRate > 0 && s.rng.Float64() < s.opts.ThrottleRate {
-		s.throttle(w, r)
-		return true
-	}
-	if s.opts.ErrorRate > 0 && s.rng.Float64() < s.opts.ErrorRate {
+	simkit.SetRetryAfter(w, retryAfter)
+	switch {
+	case over || f == simkit.Fault429:
+		s.fail(w, r, http.StatusTooManyRequests, "rate limit exceeded")
+	case f == simkit.Fault5xx:
 		s.fail(w, r, http.StatusInternalServerError, "internal server error")
-		return true
+	default:
+		return false
 	}
-	return false
-}
-
-func (s *Server) throttle(w http.ResponseWriter, r *http.Request) {
-	if s.opts.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(s.opts.RetryAfter))
-	}
-	s.fail(w, r, http.StatusTooManyRequests, "rate limit exceeded")
+	return true
 }
 
 // authorized checks the bearer access token. s.mu held.
@@ -294,9 +280,7 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	simkit.WriteJSON(w, status, "", v)
 }
 
 // object decodes a JSON object whose keys must be among allowed and whose
@@ -377,7 +361,7 @@ func page[T any](q url.Values, items []T, seqOf func(T) int) ([]T, string, error
 			break
 		}
 	}
-	end := min(start+limit, len(items))
+	start, end := simkit.Page(len(items), start, limit)
 	next := ""
 	if end < len(items) {
 		next = base64.RawURLEncoding.EncodeToString([]byte("seq:" + strconv.Itoa(seqOf(items[end]))))

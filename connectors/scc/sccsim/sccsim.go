@@ -13,13 +13,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	mrand "math/rand/v2"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/scimbridge/scimbridge/connectors"
-	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 // Options are the simulator's identity and knobs. The zero value is a
@@ -38,21 +37,12 @@ type Options struct {
 
 	Latency time.Duration // added to every request
 
-	// ErrorRate and ThrottleRate are the fractions of resource requests
-	// answered 500 and 429 at random (seeded by Seed).
-	ErrorRate    float64
-	ThrottleRate float64
-	// RetryAfter is the Retry-After (seconds) sent with a random or
-	// rate-limit 429; 0 sends none.
-	RetryAfter int
+	// Faults are the shared fault knobs (simkit): ErrorRate answers 500,
+	// ThrottleRate and RateLimit answer 429 (Retry-After when RetryAfter > 0),
+	// a FailNext Fault5xx answers 503.
+	simkit.Faults
 
-	// RateLimit resource requests per RateWindow are served; more get 429.
-	// 0 means unlimited. RateWindow defaults to one second.
-	RateLimit  int
-	RateWindow time.Duration
-
-	Seed uint64
-	Now  func() time.Time // default time.Now
+	Now func() time.Time // default time.Now
 }
 
 // Server is the simulator: an http.Handler with in-memory state.
@@ -60,7 +50,6 @@ type Server struct {
 	opts Options
 
 	mu            sync.Mutex
-	rng           *mrand.Rand
 	access        string
 	refresh       string
 	accessExpires time.Time // zero: no expiry
@@ -74,12 +63,9 @@ type Server struct {
 	groups  []*group
 	groupID map[string]*group
 
-	calls       int
-	failKind    connectortest.Fault
-	failN       int
-	windowStart time.Time
-	windowCalls int
-	tracking    int
+	calls    int
+	faults   *simkit.Injector
+	tracking int
 }
 
 type user struct {
@@ -104,7 +90,7 @@ type group struct {
 
 var (
 	_ connectors.Simulator = (*Server)(nil)
-	_ connectortest.Sim    = (*Server)(nil)
+	_ simkit.Sim           = (*Server)(nil)
 )
 
 // New returns a simulator with opts.
@@ -121,15 +107,12 @@ func New(opts Options) *Server {
 	if opts.RefreshToken == "" {
 		opts.RefreshToken = "sccsim-rt-" + randomHex()
 	}
-	if opts.RateWindow <= 0 {
-		opts.RateWindow = time.Second
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	s := &Server{
 		opts:    opts,
-		rng:     mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x5cc)),
+		faults:  simkit.NewInjector(opts.Faults),
 		access:  opts.AccessToken,
 		refresh: opts.RefreshToken,
 		byEmail: map[string]*user{},
@@ -167,32 +150,32 @@ func (s *Server) Credentials() map[string]string {
 func (s *Server) BasePath() string { return "/v1" }
 
 // Users lists the users as the target holds them.
-func (s *Server) Users() []connectortest.SimUser {
+func (s *Server) Users() []simkit.SimUser {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]connectortest.SimUser, 0, len(s.users))
+	out := make([]simkit.SimUser, 0, len(s.users))
 	for _, u := range s.users {
-		out = append(out, connectortest.SimUser{TargetID: u.ID, UserName: u.Email, Active: u.Status != "DISABLE"})
+		out = append(out, simkit.SimUser{TargetID: u.ID, UserName: u.Email, Active: u.Status != "DISABLE"})
 	}
 	return out
 }
 
 // Groups lists the admin groups with their members' ids.
-func (s *Server) Groups() []connectortest.SimGroup {
+func (s *Server) Groups() []simkit.SimGroup {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]connectortest.SimGroup, 0, len(s.groups))
+	out := make([]simkit.SimGroup, 0, len(s.groups))
 	for _, g := range s.groups {
-		out = append(out, connectortest.SimGroup{TargetID: g.ID, Name: g.Name, MemberTargetIDs: append([]string(nil), g.members...)})
+		out = append(out, simkit.SimGroup{TargetID: g.ID, Name: g.Name, MemberTargetIDs: append([]string(nil), g.members...)})
 	}
 	return out
 }
 
-// FailNext makes the next n resource requests fail with f.
-func (s *Server) FailNext(f connectortest.Fault, n int) {
+// FailNext queues n faults f for the next resource requests.
+func (s *Server) FailNext(f simkit.Fault, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failKind, s.failN = f, n
+	s.faults.FailNext(f, n)
 }
 
 // Calls counts resource requests served so far (not the token endpoint).

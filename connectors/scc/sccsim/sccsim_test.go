@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 	"github.com/scimbridge/scimbridge/internal/testkit"
 )
 
@@ -416,9 +417,9 @@ func TestFaults(t *testing.T) {
 		{"FailNext 429 Retry-After", Options{}, connectortest.Fault429RetryAfter, 429, "1"},
 		{"FailNext 5xx", Options{}, connectortest.Fault5xx, 503, ""},
 		{"FailNext permanent", Options{}, connectortest.FaultPermanent, 400, ""},
-		{"throttle with Retry-After", Options{ThrottleRate: 1, RetryAfter: 7}, 0, 429, "7"},
-		{"throttle without Retry-After", Options{ThrottleRate: 1}, 0, 429, ""},
-		{"5xx rate", Options{ErrorRate: 1}, 0, 500, ""},
+		{"throttle with Retry-After", Options{Faults: simkit.Faults{ThrottleRate: 1, RetryAfter: 7 * time.Second}}, 0, 429, "7"},
+		{"throttle without Retry-After", Options{Faults: simkit.Faults{ThrottleRate: 1}}, 0, 429, ""},
+		{"5xx rate", Options{Faults: simkit.Faults{ErrorRate: 1}}, 0, 500, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -440,7 +441,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestRateLimitWindow(t *testing.T) {
-	s, clk := newSim(Options{RateLimit: 2, RateWindow: time.Second, RetryAfter: 1})
+	s, clk := newSim(Options{Faults: simkit.Faults{RateLimit: 2, RateWindow: time.Second, RetryAfter: time.Second}})
 	var got []int
 	for range 3 {
 		got = append(got, do(t, s, req{method: "GET", path: users}).Code)

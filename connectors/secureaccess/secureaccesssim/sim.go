@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"mime"
 	"net/http"
 	"slices"
@@ -28,7 +27,7 @@ import (
 	"time"
 
 	"github.com/scimbridge/scimbridge/connectors"
-	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 // Paths served, relative to the simulator's root.
@@ -83,13 +82,15 @@ type Options struct {
 	// into 600ms). 0 means 1, the documented limits.
 	RateScale   float64
 	NoRateLimit bool
-	// RetryAfter adds Retry-After to rate-limit 429s. The real target sends
-	// none, so the default is off.
-	RetryAfter bool
 
-	Latency   time.Duration // added to every resource request
-	ErrorRate float64       // fraction of resource requests answered 500
-	Seed      uint64        // for ErrorRate
+	Latency time.Duration // added to every resource request
+
+	// Faults are the shared fault knobs (simkit): ErrorRate answers 500,
+	// ThrottleRate and RateLimit answer 429 on top of the documented
+	// windows. RetryAfter > 0 adds Retry-After to every rate-limit 429 (at
+	// least the wait until the windows have room); the real target sends
+	// none, so the default is off.
+	simkit.Faults
 
 	// Reject, when set, makes a PUT fail with 400 if any of its items
 	// matches: a stand-in for server-side rules the contract does not state,
@@ -117,7 +118,7 @@ type grant struct {
 }
 
 // Server is the simulator. It implements connectors.Simulator and
-// connectortest.Sim.
+// simkit.Sim.
 type Server struct {
 	opts      Options
 	resLimits []Window
@@ -130,17 +131,16 @@ type Server struct {
 	issued   int
 	resHits  map[string][]time.Time // per API key: resource requests that passed the rate limit
 	tokHits  map[string][]time.Time // per API key: token requests that passed
-	faults   []connectortest.Fault
+	faults   *simkit.Injector
 	calls    int
 	puts     int
 	limited  int
-	rnd      *rand.Rand
 	tokenReq int
 }
 
 var (
 	_ connectors.Simulator = (*Server)(nil)
-	_ connectortest.Sim    = (*Server)(nil)
+	_ simkit.Sim           = (*Server)(nil)
 )
 
 // New returns a simulator with opts.
@@ -163,7 +163,7 @@ func New(opts Options) *Server {
 		tokens:    map[string]grant{},
 		resHits:   map[string][]time.Time{},
 		tokHits:   map[string][]time.Time{},
-		rnd:       rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5ec)),
+		faults:    simkit.NewInjector(opts.Faults),
 	}
 }
 
@@ -190,18 +190,18 @@ func (s *Server) Credentials() map[string]string {
 func (s *Server) BasePath() string { return BasePath }
 
 // Users returns the device registrations as users, in creation order.
-func (s *Server) Users() []connectortest.SimUser {
+func (s *Server) Users() []simkit.SimUser {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []connectortest.SimUser
+	var out []simkit.SimUser
 	for _, r := range s.regs[Device] {
-		out = append(out, connectortest.SimUser{TargetID: r.Key, UserName: r.AuthName, Active: r.Status == "active"})
+		out = append(out, simkit.SimUser{TargetID: r.Key, UserName: r.AuthName, Active: r.Status == "active"})
 	}
 	return out
 }
 
 // Groups is always empty: the target has no groups.
-func (s *Server) Groups() []connectortest.SimGroup { return nil }
+func (s *Server) Groups() []simkit.SimGroup { return nil }
 
 // Registrations returns copies of the stored registrations of typ.
 func (s *Server) Registrations(typ string) []Registration {
@@ -214,13 +214,11 @@ func (s *Server) Registrations(typ string) []Registration {
 	return out
 }
 
-// FailNext makes the next n resource requests fail with f.
-func (s *Server) FailNext(f connectortest.Fault, n int) {
+// FailNext queues n faults f for the next resource requests.
+func (s *Server) FailNext(f simkit.Fault, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
+	s.faults.FailNext(f, n)
 }
 
 // Calls counts resource requests served (any answer), not token requests.
@@ -347,8 +345,8 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 	// The gateway counts a request when it arrives; the latency knob
 	// models the time the answer takes.
 	if !s.opts.NoRateLimit && !s.allow(s.resHits, key, s.resLimits, now) {
-		if s.opts.RetryAfter {
-			w.Header().Set("Retry-After", strconv.Itoa(s.retryAfter(key, now)))
+		if s.opts.RetryAfter > 0 {
+			simkit.SetRetryAfter(w, max(s.opts.RetryAfter, s.retryAfter(key, now)))
 		}
 		writeMessage(w, http.StatusTooManyRequests, "Too Many Requests")
 		return
@@ -356,7 +354,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 	if !s.sleep(r.Context()) {
 		return
 	}
-	if s.fault(w) {
+	if s.fault(w, now) {
 		return
 	}
 
@@ -423,8 +421,8 @@ func inWindow(hits []time.Time, now time.Time, per time.Duration) int {
 	return len(hits) - i
 }
 
-// retryAfter is the whole seconds until every window has room again.
-func (s *Server) retryAfter(key string, now time.Time) int {
+// retryAfter is the wait (at least a second) until every window has room again.
+func (s *Server) retryAfter(key string, now time.Time) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	at := now
@@ -436,7 +434,7 @@ func (s *Server) retryAfter(key string, now time.Time) int {
 			}
 		}
 	}
-	return max(1, int(math.Ceil(at.Sub(now).Seconds())))
+	return max(time.Second, at.Sub(now))
 }
 
 func (s *Server) sleep(ctx context.Context) bool {
@@ -454,27 +452,20 @@ func (s *Server) sleep(ctx context.Context) bool {
 }
 
 // fault answers an injected failure, if one is due.
-func (s *Server) fault(w http.ResponseWriter) bool {
+func (s *Server) fault(w http.ResponseWriter, now time.Time) bool {
 	s.mu.Lock()
-	var f connectortest.Fault
-	if len(s.faults) > 0 {
-		f, s.faults = s.faults[0], s.faults[1:]
-	} else if s.opts.ErrorRate > 0 && s.rnd.Float64() < s.opts.ErrorRate {
-		f = connectortest.Fault5xx
-	}
+	f, retryAfter := s.faults.Next(now)
 	s.mu.Unlock()
+	simkit.SetRetryAfter(w, retryAfter)
 	switch f {
-	case connectortest.Fault429:
+	case simkit.FaultNone:
+		return false
+	case simkit.Fault429, simkit.Fault429RetryAfter:
 		writeMessage(w, http.StatusTooManyRequests, "Too Many Requests")
-	case connectortest.Fault429RetryAfter:
-		w.Header().Set("Retry-After", "1")
-		writeMessage(w, http.StatusTooManyRequests, "Too Many Requests")
-	case connectortest.Fault5xx:
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "Internal server error.", "success": "false"})
-	case connectortest.FaultPermanent:
+	case simkit.FaultPermanent:
 		badRequest(w)
 	default:
-		return false
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "Internal server error.", "success": "false"})
 	}
 	return true
 }
@@ -501,7 +492,8 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, typ string) {
 		}
 	}
 	s.mu.Unlock()
-	page := match[min(offset, len(match)):min(offset+limit, len(match))]
+	lo, hi := simkit.Page(len(match), offset, limit)
+	page := match[lo:hi]
 	writeJSON(w, http.StatusOK, map[string]any{
 		"total":  len(match),
 		"limit":  limit,
@@ -570,7 +562,5 @@ func writeMessage(w http.ResponseWriter, status int, msg string) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	simkit.WriteJSON(w, status, "", v)
 }

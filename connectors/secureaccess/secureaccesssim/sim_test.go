@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 // fast disables the rate limit for tests about other things.
@@ -279,7 +280,11 @@ func TestRateLimit(t *testing.T) {
 	// Scaled up, so that the one-second window spans the whole test.
 	for _, retryAfter := range []bool{false, true} {
 		t.Run(fmt.Sprint("RetryAfter=", retryAfter), func(t *testing.T) {
-			s := New(Options{RateScale: 1000, RetryAfter: retryAfter})
+			opts := Options{RateScale: 1000}
+			if retryAfter {
+				opts.RetryAfter = time.Second
+			}
+			s := New(opts)
 			auth := token(t, s)
 			for i := range 5 {
 				if w := do(t, s, "GET", regPath+Device, auth, "", ""); w.Code != 200 {
@@ -417,7 +422,7 @@ func TestFailNext(t *testing.T) {
 
 func TestErrorRateDeterministic(t *testing.T) {
 	run := func() []int {
-		s := New(Options{NoRateLimit: true, ErrorRate: 0.5, Seed: 7})
+		s := New(Options{NoRateLimit: true, Faults: simkit.Faults{ErrorRate: 0.5, Seed: 7}})
 		auth := token(t, s)
 		var codes []int
 		for range 20 {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 // answer is the body of every reply: status and message always, the rest
@@ -102,43 +102,28 @@ func cutVersion(rest string) (string, bool) {
 
 // limited answers 429 when the rate window is full.
 func (s *Server) limited(w http.ResponseWriter) bool {
-	if s.opts.RateLimit <= 0 {
+	over, retryAfter := s.faults.Limited(s.clock())
+	if !over {
 		return false
 	}
-	now := s.clock()
-	if now.Sub(s.winStart) >= s.opts.RateWindow {
-		s.winStart, s.winCount = now, 0
-	}
-	s.winCount++
-	if s.winCount <= s.opts.RateLimit {
-		return false
-	}
-	if s.opts.RetryAfter {
-		wait := s.opts.RateWindow - now.Sub(s.winStart)
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-	}
+	simkit.SetRetryAfter(w, retryAfter)
 	s.reply(w, http.StatusTooManyRequests, answer{Status: "error", Message: "Too many requests."})
 	return true
 }
 
-// injected answers a fault queued by FailNext or drawn from FailRate.
+// injected answers a fault queued by FailNext or drawn at random.
 func (s *Server) injected(w http.ResponseWriter) bool {
-	var f connectortest.Fault
-	switch {
-	case len(s.faults) > 0:
-		f, s.faults = s.faults[0], s.faults[1:]
-	case s.opts.FailRate > 0 && s.rnd.Float64() < s.opts.FailRate:
-		f = connectortest.Fault5xx
-	default:
-		return false
+	f, retryAfter := s.faults.Queued()
+	if f == simkit.FaultNone {
+		f, retryAfter = s.faults.Random()
 	}
+	simkit.SetRetryAfter(w, retryAfter)
 	switch f {
-	case connectortest.Fault429RetryAfter:
-		w.Header().Set("Retry-After", "1")
-		fallthrough
-	case connectortest.Fault429:
+	case simkit.FaultNone:
+		return false
+	case simkit.Fault429, simkit.Fault429RetryAfter:
 		s.reply(w, http.StatusTooManyRequests, answer{Status: "error", Message: "Too many requests."})
-	case connectortest.FaultPermanent:
+	case simkit.FaultPermanent:
 		s.reply(w, http.StatusBadRequest, failed("Unknown error."))
 	default:
 		s.reply(w, http.StatusInternalServerError, answer{Status: "server_error", Message: "Injected server error."})

@@ -6,7 +6,6 @@
 package secureauthsim
 
 import (
-	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
@@ -14,7 +13,7 @@ import (
 	"time"
 
 	"github.com/scimbridge/scimbridge/connectors"
-	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 // Default credentials of a simulator built with zero Options: the contract's
@@ -48,16 +47,10 @@ type Options struct {
 
 	// Latency delays every answer.
 	Latency time.Duration
-	// FailRate is the share of resource requests answered 500
-	// server_error, drawn from a generator seeded with Seed.
-	FailRate float64
-	Seed     uint64
-
-	// RateLimit requests per RateWindow are served; more are answered 429
-	// (with Retry-After when RetryAfter is set). 0 = unlimited.
-	RateLimit  int
-	RateWindow time.Duration // default 1s
-	RetryAfter bool
+	// Faults are the shared fault knobs (simkit): ErrorRate answers 500
+	// server_error, ThrottleRate and RateLimit answer 429 (Retry-After when
+	// RetryAfter > 0).
+	simkit.Faults
 }
 
 // Server is the simulator: an http.Handler with in-memory state.
@@ -67,16 +60,13 @@ type Server struct {
 	base  string // "/<realm>/api/"
 	clock func() time.Time
 
-	mu       sync.Mutex
-	users    map[string]*user  // lower-cased userId -> user
-	groups   map[string]*group // lower-cased name -> group
-	seen     map[string]time.Time
-	calls    int
-	faults   []connectortest.Fault
-	tamper   int
-	rnd      *rand.Rand
-	winStart time.Time
-	winCount int
+	mu     sync.Mutex
+	users  map[string]*user  // lower-cased userId -> user
+	groups map[string]*group // lower-cased name -> group
+	seen   map[string]time.Time
+	calls  int
+	faults *simkit.Injector
+	tamper int
 }
 
 type user struct {
@@ -112,9 +102,6 @@ func New(opts Options) *Server {
 	if opts.Skew == 0 {
 		opts.Skew = 5 * time.Minute
 	}
-	if opts.RateWindow == 0 {
-		opts.RateWindow = time.Second
-	}
 	s := &Server{
 		opts:   opts,
 		key:    mustHex(opts.AppKey),
@@ -123,7 +110,7 @@ func New(opts Options) *Server {
 		users:  map[string]*user{},
 		groups: map[string]*group{},
 		seen:   map[string]time.Time{},
-		rnd:    rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5ec)),
+		faults: simkit.NewInjector(opts.Faults),
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -147,24 +134,24 @@ func (s *Server) Credentials() map[string]string {
 func (s *Server) BasePath() string { return s.base + "v2" }
 
 // Users lists the users held, sorted by userId.
-func (s *Server) Users() []connectortest.SimUser {
+func (s *Server) Users() []simkit.SimUser {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]connectortest.SimUser, 0, len(s.users))
+	out := make([]simkit.SimUser, 0, len(s.users))
 	for _, u := range s.users {
-		out = append(out, connectortest.SimUser{TargetID: u.id, UserName: u.id, Active: !u.scrambled})
+		out = append(out, simkit.SimUser{TargetID: u.id, UserName: u.id, Active: !u.scrambled})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].TargetID < out[j].TargetID })
 	return out
 }
 
 // Groups lists the groups held, sorted by name, with member userIds.
-func (s *Server) Groups() []connectortest.SimGroup {
+func (s *Server) Groups() []simkit.SimGroup {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]connectortest.SimGroup, 0, len(s.groups))
+	out := make([]simkit.SimGroup, 0, len(s.groups))
 	for _, g := range s.groups {
-		sg := connectortest.SimGroup{TargetID: g.name, Name: g.name, MemberTargetIDs: []string{}}
+		sg := simkit.SimGroup{TargetID: g.name, Name: g.name, MemberTargetIDs: []string{}}
 		for k := range g.members {
 			sg.MemberTargetIDs = append(sg.MemberTargetIDs, s.users[k].id)
 		}
@@ -175,13 +162,11 @@ func (s *Server) Groups() []connectortest.SimGroup {
 	return out
 }
 
-// FailNext makes the next n authenticated requests fail with f.
-func (s *Server) FailNext(f connectortest.Fault, n int) {
+// FailNext queues n faults f for the next authenticated requests.
+func (s *Server) FailNext(f simkit.Fault, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
+	s.faults.FailNext(f, n)
 }
 
 // TamperNext makes the next n answers carry a body other than the one

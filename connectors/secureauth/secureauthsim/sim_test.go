@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 // client signs requests the way the contract says, written apart from the
@@ -349,7 +350,7 @@ func TestRateLimit(t *testing.T) {
 	now := time.Now()
 	var mu atomic.Int64
 	clock := func() time.Time { return now.Add(time.Duration(mu.Load())) }
-	c := newClient(t, Options{RateLimit: 2, RateWindow: time.Minute, RetryAfter: true, Now: clock})
+	c := newClient(t, Options{Faults: simkit.Faults{RateLimit: 2, RateWindow: time.Minute, RetryAfter: time.Second}, Now: clock})
 	c.now = clock
 	for i, want := range []int{404, 404, 429} {
 		code, _, h := c.send("GET", base+"/users/x", "")
@@ -366,9 +367,9 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-func TestFailRateDeterministic(t *testing.T) {
+func TestErrorRateDeterministic(t *testing.T) {
 	run := func() string {
-		c := newClient(t, Options{FailRate: 0.5, Seed: 7})
+		c := newClient(t, Options{Faults: simkit.Faults{ErrorRate: 0.5, Seed: 7}})
 		var b strings.Builder
 		for range 20 {
 			code, _, _ := c.send("GET", base+"/users/x", "")

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 // The attributes the simulator accepts; anything else is rejected.
@@ -557,10 +559,8 @@ func paging(q url.Values, def, maxCount int) (start, count int, r result) {
 }
 
 func window(ids []string, start, count int) []string {
-	if start > len(ids) {
-		return nil
-	}
-	return ids[start-1 : min(len(ids), start-1+count)]
+	lo, hi := simkit.Page(len(ids), start-1, count)
+	return ids[lo:hi]
 }
 
 func listResponse(total, start int, res []any) map[string]any {

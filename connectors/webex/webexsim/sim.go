@@ -11,16 +11,14 @@ package webexsim
 import (
 	"fmt"
 	"math"
-	"math/rand"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/scimbridge/scimbridge/connectors"
-	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 // Options are the simulator's knobs. The zero value is a strict,
@@ -39,25 +37,21 @@ type Options struct {
 	// revoke the previous one.
 	RotateRefreshToken bool
 
-	Latency   time.Duration // added to every resource request
-	ErrorRate float64       // fraction of resource requests answered 503
+	Latency time.Duration // added to every resource request
 
-	// RateLimit is how many resource requests a RateWindow (default 1s)
-	// accepts before answering 429, with Retry-After unless OmitRetryAfter.
-	RateLimit      int
-	RateWindow     time.Duration
-	OmitRetryAfter bool
+	// Faults are the shared fault knobs (simkit): ErrorRate answers 503,
+	// ThrottleRate and RateLimit answer 429 (Retry-After when RetryAfter > 0).
+	simkit.Faults
 
 	// MaxCount caps count on GET /Users and /Groups below the contract's
 	// 500 (0 = 500), as a service with a smaller page would.
 	MaxCount int
 
-	Seed int64            // for ErrorRate
-	Now  func() time.Time // clock for token expiry and rate windows; default time.Now
+	Now func() time.Time // clock for token expiry and rate windows; default time.Now
 }
 
 // Server is the simulator. It implements connectors.Simulator and
-// connectortest.Sim.
+// simkit.Sim.
 type Server struct {
 	opts Options
 
@@ -73,14 +67,10 @@ type Server struct {
 	tokenSeq      int
 	tokenRequests int
 
-	calls       int
-	failFault   connectortest.Fault
-	failN       int
-	windowStart time.Time
-	windowCount int
-	rng         *rand.Rand
-	tracking    int
-	tid         string // the current request's tracking id, for /Bulk answers
+	calls    int
+	faults   *simkit.Injector
+	tracking int
+	tid      string // the current request's tracking id, for /Bulk answers
 }
 
 // New returns a simulator with the given knobs.
@@ -100,9 +90,6 @@ func New(opts Options) *Server {
 	if opts.ClientSecret == "" {
 		opts.ClientSecret = "sim-secret"
 	}
-	if opts.RateWindow <= 0 {
-		opts.RateWindow = time.Second
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -112,7 +99,7 @@ func New(opts Options) *Server {
 		groups:       map[string]*groupDoc{},
 		tokens:       map[string]time.Time{},
 		refreshToken: opts.RefreshToken,
-		rng:          rand.New(rand.NewSource(opts.Seed)),
+		faults:       simkit.NewInjector(opts.Faults),
 	}
 	s.tokens[opts.AccessToken] = s.expiry()
 	return s
@@ -124,7 +111,7 @@ func NewDefault() connectors.Simulator { return New(Options{TokenLifetime: time.
 
 var (
 	_ connectors.Simulator = (*Server)(nil)
-	_ connectortest.Sim    = (*Server)(nil)
+	_ simkit.Sim           = (*Server)(nil)
 )
 
 // BasePath implements connectors.Simulator.
@@ -145,42 +132,42 @@ func (s *Server) Credentials() map[string]string {
 	}
 }
 
-// Users implements connectortest.Sim, in creation order.
-func (s *Server) Users() []connectortest.SimUser {
+// Users implements simkit.Sim, in creation order.
+func (s *Server) Users() []simkit.SimUser {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]connectortest.SimUser, 0, len(s.userOrder))
+	out := make([]simkit.SimUser, 0, len(s.userOrder))
 	for _, id := range s.userOrder {
 		u := s.users[id]
-		out = append(out, connectortest.SimUser{TargetID: id, UserName: u.UserName, Active: u.Active == nil || *u.Active})
+		out = append(out, simkit.SimUser{TargetID: id, UserName: u.UserName, Active: u.Active == nil || *u.Active})
 	}
 	return out
 }
 
-// Groups implements connectortest.Sim, in creation order.
-func (s *Server) Groups() []connectortest.SimGroup {
+// Groups implements simkit.Sim, in creation order.
+func (s *Server) Groups() []simkit.SimGroup {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]connectortest.SimGroup, 0, len(s.groupOrder))
+	out := make([]simkit.SimGroup, 0, len(s.groupOrder))
 	for _, id := range s.groupOrder {
 		g := s.groups[id]
 		ids := make([]string, len(g.Members))
 		for i, m := range g.Members {
 			ids[i] = m.Value
 		}
-		out = append(out, connectortest.SimGroup{TargetID: id, Name: g.DisplayName, MemberTargetIDs: ids})
+		out = append(out, simkit.SimGroup{TargetID: id, Name: g.DisplayName, MemberTargetIDs: ids})
 	}
 	return out
 }
 
-// FailNext implements connectortest.Sim.
-func (s *Server) FailNext(f connectortest.Fault, n int) {
+// FailNext implements simkit.Sim.
+func (s *Server) FailNext(f simkit.Fault, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failFault, s.failN = f, n
+	s.faults.FailNext(f, n)
 }
 
-// Calls implements connectortest.Sim: resource requests served so far.
+// Calls implements simkit.Sim: resource requests served so far.
 func (s *Server) Calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -316,43 +303,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res.write(w, tid)
 }
 
-// injectFault answers for FailNext, the rate limit and ErrorRate; s.mu held.
+// injectFault answers for FailNext, the rate limit and the random faults;
+// s.mu held.
 func (s *Server) injectFault(w http.ResponseWriter, tid string) bool {
-	if s.failN > 0 {
-		s.failN--
-		switch s.failFault {
-		case connectortest.Fault429:
-			writeError(w, tid, http.StatusTooManyRequests, "", "Too many requests")
-		case connectortest.Fault429RetryAfter:
-			w.Header().Set("Retry-After", "1")
-			writeError(w, tid, http.StatusTooManyRequests, "", "Too many requests")
-		case connectortest.Fault5xx:
-			writeError(w, tid, http.StatusServiceUnavailable, "", "Service unavailable")
-		default:
-			writeError(w, tid, http.StatusBadRequest, "invalidValue", "injected permanent failure")
-		}
-		return true
-	}
-	if s.opts.RateLimit > 0 {
-		now := s.opts.Now()
-		if now.Sub(s.windowStart) >= s.opts.RateWindow {
-			s.windowStart, s.windowCount = now, 0
-		}
-		s.windowCount++
-		if s.windowCount > s.opts.RateLimit {
-			if !s.opts.OmitRetryAfter {
-				left := s.opts.RateWindow - now.Sub(s.windowStart)
-				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(left.Seconds()))))
-			}
-			writeError(w, tid, http.StatusTooManyRequests, "", "Too many requests")
-			return true
-		}
-	}
-	if s.opts.ErrorRate > 0 && s.rng.Float64() < s.opts.ErrorRate {
+	f, retryAfter := s.faults.Next(s.opts.Now())
+	simkit.SetRetryAfter(w, retryAfter)
+	switch f {
+	case simkit.FaultNone:
+		return false
+	case simkit.Fault429, simkit.Fault429RetryAfter:
+		writeError(w, tid, http.StatusTooManyRequests, "", "Too many requests")
+	case simkit.FaultPermanent:
+		writeError(w, tid, http.StatusBadRequest, "invalidValue", "injected permanent failure")
+	default:
 		writeError(w, tid, http.StatusServiceUnavailable, "", "Service unavailable")
-		return true
 	}
-	return false
+	return true
 }
 
 // authorized checks the bearer token; s.mu held.

@@ -2,20 +2,19 @@ package webexsim
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
+	"github.com/scimbridge/scimbridge/internal/testkit"
 )
 
 const base = "/identity/scim/sim-org/v2"
@@ -454,9 +453,9 @@ func TestFaults(t *testing.T) {
 		{"FailNext 429 Retry-After", Options{}, connectortest.Fault429RetryAfter, []int{429, 429, 200}, "1"},
 		{"FailNext 5xx", Options{}, connectortest.Fault5xx, []int{503, 503, 200}, ""},
 		{"FailNext permanent", Options{}, connectortest.FaultPermanent, []int{400, 400, 200}, ""},
-		{"rate limit", Options{RateLimit: 2, RateWindow: time.Hour}, 0, []int{200, 200, 429}, "3600"},
-		{"rate limit without Retry-After", Options{RateLimit: 1, RateWindow: time.Hour, OmitRetryAfter: true}, 0, []int{200, 429, 429}, ""},
-		{"error rate", Options{ErrorRate: 1}, 0, []int{503, 503, 503}, ""},
+		{"rate limit", Options{Faults: simkit.Faults{RateLimit: 2, RateWindow: time.Hour, RetryAfter: time.Second}}, 0, []int{200, 200, 429}, "3600"},
+		{"rate limit without Retry-After", Options{Faults: simkit.Faults{RateLimit: 1, RateWindow: time.Hour}}, 0, []int{200, 429, 429}, ""},
+		{"error rate", Options{Faults: simkit.Faults{ErrorRate: 1}}, 0, []int{503, 503, 503}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -515,8 +514,6 @@ func FuzzPatch(f *testing.F) {
 	})
 }
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
 // TestGoldenAnswers pins the JSON shapes the simulator answers with.
 func TestGoldenAnswers(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
@@ -538,20 +535,7 @@ func TestGoldenAnswers(t *testing.T) {
 		out, _ := json.MarshalIndent(body, "", "  ")
 		fmt.Fprintf(&b, "%s %s -> %d\n%s\n", st.method, st.path, status, strings.ReplaceAll(string(out), c.url, "http://sim"))
 	}
-	path := filepath.Join("testdata", "answers.golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("answers differ from %s:\n%s", path, b.String())
-	}
+	testkit.Golden(t, "answers.golden", []byte(b.String()))
 }
 
 // Group writes inside /Bulk follow the contract (method POST, PATCH or

@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 // Schema URNs of the contract.
@@ -84,9 +86,7 @@ func writeError(w http.ResponseWriter, tid string, status int, scimType, detail 
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	simkit.WriteJSON(w, status, "application/json;charset=UTF-8", v)
 }
 
 func mediaType(ct string) string {
