@@ -36,26 +36,59 @@ func (s *Server) rawView(dst []byte, tx *bolt.Tx, d *resourceDef, id string, raw
 	if !shapeOK || metaStart < 0 || raw[metaStart] != '{' {
 		return dst, "", false, nil
 	}
-	var meta map[string]any
-	if json.Unmarshal(raw[metaStart:metaEnd], &meta) != nil {
-		return dst, "", false, nil
-	}
-	meta["location"] = base + d.endpoint + "/" + id
-	version, _ = meta["version"].(string)
+	location := base + d.endpoint + "/" + id
 	var groups []derivedGroup
 	if d.typ == "User" {
 		if groups, err = derivedGroups(tx, id); err != nil {
 			return dst, "", false, err
 		}
-		if len(groups) > 0 && version != "" {
+	}
+	start := len(dst)
+	metaRaw := raw[metaStart:metaEnd]
+	if len(groups) == 0 {
+		// The common case: meta is kept as stored, with location added
+		// before its closing brace; only its version is read (the ETag).
+		vs, ve, found := -1, -1, false
+		metaEndBrace := -1
+		if !scanObject(metaRaw, func(key []byte, s, e int) bool {
+			switch string(key) {
+			case `"version"`:
+				vs, ve, found = s, e, true
+			case `"location"`:
+				return false // never stored; the decoding way replaces it
+			}
+			return true
+		}, &metaEndBrace) {
+			return dst, "", false, nil
+		}
+		if found && json.Unmarshal(metaRaw[vs:ve], &version) != nil {
+			return dst, "", false, nil
+		}
+		dst = append(dst, raw[:metaStart]...)
+		dst = append(dst, metaRaw[:metaEndBrace]...)
+		if len(bytes.TrimSpace(metaRaw[1:metaEndBrace])) > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"location":`...)
+		if dst, err = appendJSON(dst, location); err != nil {
+			return dst[:start], "", false, err
+		}
+		dst = append(dst, metaRaw[metaEndBrace:]...)
+	} else {
+		var meta map[string]any
+		if json.Unmarshal(metaRaw, &meta) != nil {
+			return dst, "", false, nil
+		}
+		meta["location"] = location
+		version, _ = meta["version"].(string)
+		if version != "" {
 			version = userVersion(version, groups)
 			meta["version"] = version
 		}
-	}
-	start := len(dst)
-	dst = append(dst, raw[:metaStart]...)
-	if dst, err = appendJSON(dst, meta); err != nil {
-		return dst[:start], "", false, err
+		dst = append(dst, raw[:metaStart]...)
+		if dst, err = appendJSON(dst, meta); err != nil {
+			return dst[:start], "", false, err
+		}
 	}
 	dst = append(dst, raw[metaEnd:end]...) // up to the closing brace
 	if len(groups) > 0 {
