@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/admin"
 	"github.com/scimbridge/scimbridge/connectors"
@@ -86,7 +85,7 @@ func (f *fixture) run(t *testing.T) {
 
 func (f *fixture) write(t *testing.T, id string) {
 	t.Helper()
-	err := f.db.Update(func(tx *bolt.Tx) error {
+	err := f.db.Update(func(tx *store.Tx) error {
 		return f.d.Enqueue(tx, store.Change{Type: store.TypeUser, ID: id, After: map[string]any{"id": id, "userName": id + "@example.com"}})
 	})
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/testconn"
@@ -54,7 +53,7 @@ func BenchmarkDeliveryThroughput(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				err = db.Bolt().Update(func(tx *bolt.Tx) error {
+				err = db.Update(func(tx *store.Tx) error {
 					for j := range n {
 						id := fmt.Sprintf("u%06d", j)
 						if err := d.Enqueue(tx, store.Change{Type: store.TypeUser, ID: id, After: map[string]any{"id": id, "userName": id + "@example.com", "active": true}}); err != nil {

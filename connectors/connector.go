@@ -14,12 +14,13 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/scimbridge/scimbridge/mapping"
+	"github.com/scimbridge/scimbridge/store"
 )
 
-// Resource types, as in store.
+// Resource types (store.ResourceType), named here for readable call sites.
 const (
-	User  = "User"
-	Group = "Group"
+	User  = store.TypeUser
+	Group = store.TypeGroup
 )
 
 // Op is what a change asks of the target.

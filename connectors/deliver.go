@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -139,12 +137,12 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 	base := max(l.d.opts.scanLimit, l.batch*l.workers*4)
 	limit := base << l.scanGrowth
 	scanned, firstReady := 0, -1
-	err := l.d.db.View(func(tx *bolt.Tx) error {
+	err := l.d.db.View(func(tx *store.Tx) error {
 		// Entries are decoded once and kept while their bytes are unchanged:
 		// a deep queue is scanned often and JSON decoding dominated.
 		var derr error
 		cache := make(map[uint64]cached, len(l.cache))
-		store.EachRaw(tx, l.name, limit, func(seq uint64, v []byte) bool {
+		tx.EachRaw(l.name, limit, func(seq uint64, v []byte) bool {
 			c, ok := l.cache[seq]
 			if !ok || !bytes.Equal(c.raw, v) {
 				e, err := store.DecodeEntry(v)
@@ -271,8 +269,8 @@ func (l *lane) setInflight(k string, on bool) {
 // id and previous fields from the id mapping, the fields of the last entry
 // and the net member delta. ready is false while a member's own create is
 // still pending for this connector.
-func (l *lane) build(tx *bolt.Tx, key string, run []store.Entry) (*job, bool, error) {
-	m, err := store.GetMapping(tx, l.name, run[0].Type, run[0].ID)
+func (l *lane) build(tx *store.Tx, key string, run []store.Entry) (*job, bool, error) {
+	m, err := store.Optional(tx.GetMapping(l.name, run[0].Type, run[0].ID))
 	if err != nil {
 		return nil, false, err
 	}
@@ -334,7 +332,7 @@ func (l *lane) build(tx *bolt.Tx, key string, run []store.Entry) (*job, bool, er
 	}
 	for _, id := range order {
 		add := delta[id]
-		um, err := store.GetMapping(tx, l.name, store.TypeUser, id)
+		um, err := store.Optional(tx.GetMapping(l.name, store.TypeUser, id))
 		if err != nil {
 			return nil, false, err
 		}
@@ -350,12 +348,12 @@ func (l *lane) build(tx *bolt.Tx, key string, run []store.Entry) (*job, bool, er
 			c.MembersAdded = append(c.MembersAdded, Member{ID: id, TargetID: um.TargetID, Fields: um.Fields})
 			continue
 		}
-		sh, err := store.GetShadow(tx, l.name, store.TypeUser, id)
+		sh, err := store.Optional(tx.GetShadow(l.name, store.TypeUser, id))
 		if err != nil {
 			return nil, false, err
 		}
 		switch {
-		case sh != nil && sh.InScope && store.HasPending(tx, l.name, store.TypeUser, id):
+		case sh != nil && sh.InScope && tx.HasPending(l.name, store.TypeUser, id):
 			return nil, false, nil // its create is on its way: wait for it
 		case sh != nil && sh.InScope && um != nil:
 			// In the target without an id of its own (keyed by fields).
@@ -467,6 +465,8 @@ type outcome struct {
 	err   error  // for sync waiters: nil unless dead-lettered
 	done  bool   // entries removed from the queue
 	retry time.Time
+
+	unsupportedMembers int // member changes the target cannot make (metric only)
 }
 
 // commit records the outcome of every job of a batch in one transaction:
@@ -474,7 +474,9 @@ type outcome struct {
 func (l *lane) commit(batch []*job, results map[*job]Result) {
 	now := time.Now()
 	outs := make([]outcome, len(batch))
-	err := l.d.db.Update(func(tx *bolt.Tx) error {
+	// Batch: record may run twice, so it acts only through tx (metrics
+	// and logs follow below, once the batch has committed).
+	err := l.d.db.Batch(func(tx *store.Tx) error {
 		for i, j := range batch {
 			r, called := results[j]
 			o, err := l.record(tx, j, r, called, now)
@@ -496,6 +498,9 @@ func (l *lane) commit(batch []*job, results map[*job]Result) {
 	for i, j := range batch {
 		o := outs[i]
 		l.d.m.deliveries.WithLabelValues(l.name, o.label).Inc()
+		if o.unsupportedMembers > 0 {
+			l.d.m.deliveries.WithLabelValues(l.name, "unsupported").Add(float64(o.unsupportedMembers))
+		}
 		switch o.label {
 		case "delivered", "noop", "unsupported":
 			l.lastSuccess = now
@@ -547,11 +552,11 @@ func (l *lane) commit(batch []*job, results map[*job]Result) {
 }
 
 // record writes one job's outcome into tx.
-func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time) (outcome, error) {
+func (l *lane) record(tx *store.Tx, j *job, r Result, called bool, now time.Time) (outcome, error) {
 	c := j.change
 	remove := func() error {
 		for i := range j.entries {
-			if err := store.DeleteEntry(tx, l.name, &j.entries[i]); err != nil {
+			if err := tx.DeleteEntry(l.name, &j.entries[i]); err != nil {
 				return err
 			}
 		}
@@ -560,7 +565,7 @@ func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time)
 	dead := func(class Class, status int, reason string) (outcome, error) {
 		d := &store.DeadLetter{ID: c.Seq, Type: c.Type, SCIMID: c.ID, Op: string(c.Op), Entries: j.entries,
 			Class: class.String(), Status: status, Reason: reason, At: now.UTC()}
-		if err := store.PutDeadLetter(tx, l.name, d); err != nil {
+		if err := tx.PutDeadLetter(l.name, d); err != nil {
 			return outcome{}, err
 		}
 		return outcome{label: "dead", done: true, err: errors.New(reason)}, remove()
@@ -575,13 +580,13 @@ func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time)
 		}
 		var err error
 		if c.Op == OpDelete {
-			err = store.DeleteMapping(tx, l.name, c.Type, c.ID)
+			err = tx.DeleteMapping(l.name, c.Type, c.ID)
 		} else {
 			tid := r.TargetID
 			if tid == "" {
 				tid = c.TargetID
 			}
-			err = store.PutMapping(tx, l.name, c.Type, c.ID, store.Mapping{TargetID: tid, Fields: c.Fields})
+			err = tx.PutMapping(l.name, c.Type, c.ID, store.Mapping{TargetID: tid, Fields: c.Fields})
 			if err == nil && called && r.Err == nil && c.TargetID != "" && tid != c.TargetID {
 				err = l.recreated(tx, c, now)
 			}
@@ -589,14 +594,15 @@ func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time)
 		if err != nil {
 			return outcome{}, err
 		}
+		unsupportedMembers := 0
 		for id, merr := range r.MemberErrors {
 			if ClassOf(merr) == Unsupported {
-				l.d.m.deliveries.WithLabelValues(l.name, "unsupported").Inc()
+				unsupportedMembers++ // counted by commit once the batch has committed
 				continue
 			}
 			md := &store.DeadLetter{Type: c.Type, SCIMID: c.ID, Op: string(c.Op), Member: id, Entries: j.entries,
 				Class: ClassOf(merr).String(), Reason: merr.Error(), At: now.UTC()}
-			if err := store.PutDeadLetter(tx, l.name, md); err != nil {
+			if err := tx.PutDeadLetter(l.name, md); err != nil {
 				return outcome{}, err
 			}
 		}
@@ -604,9 +610,9 @@ func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time)
 		case !called:
 			return outcome{label: "noop", done: true}, nil
 		case unsupported:
-			return outcome{label: "unsupported", done: true}, nil
+			return outcome{label: "unsupported", done: true, unsupportedMembers: unsupportedMembers}, nil
 		}
-		return outcome{label: "delivered", done: true}, nil
+		return outcome{label: "delivered", done: true, unsupportedMembers: unsupportedMembers}, nil
 	}
 	var status int
 	var e *Error
@@ -634,7 +640,7 @@ func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time)
 	if ClassOf(r.Err) != Unauthorized {
 		first.Unauthorized = 0
 	}
-	return outcome{label: "retry", retry: first.NextAttempt}, store.PutEntry(tx, l.name, &first)
+	return outcome{label: "retry", retry: first.NextAttempt}, tx.PutEntry(l.name, &first)
 }
 
 // recreated replays a resource's memberships after the target re-created
@@ -645,7 +651,7 @@ func (l *lane) record(tx *bolt.Tx, j *job, r Result, called bool, now time.Time)
 // next touched those groups. A user rejoins each of its groups the target
 // has; a group gets all its current members. The new mapping is in tx, so
 // the replayed members resolve to the new id.
-func (l *lane) recreated(tx *bolt.Tx, c Change, now time.Time) error {
+func (l *lane) recreated(tx *store.Tx, c Change, now time.Time) error {
 	tx.OnCommit(func() {
 		l.d.log.Info().Str("connector", l.name).Str("type", c.Type).Str("id", c.ID).
 			Msg("target re-created the resource under a new id: replaying its memberships")
@@ -653,11 +659,11 @@ func (l *lane) recreated(tx *bolt.Tx, c Change, now time.Time) error {
 	if c.Type == User {
 		return l.joinGroups(tx, c.ID, now)
 	}
-	sh, err := store.GetShadow(tx, l.name, store.TypeGroup, c.ID)
+	sh, err := store.Optional(tx.GetShadow(l.name, store.TypeGroup, c.ID))
 	if err != nil || sh == nil || !sh.InScope {
 		return err
 	}
-	ids, err := store.MemberIDs(tx, c.ID)
+	ids, err := tx.MemberIDs(c.ID)
 	if err != nil || len(ids) == 0 {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/time/rate"
 
 	"github.com/scimbridge/scimbridge/store"
@@ -104,13 +103,13 @@ func NewDispatcher(db *store.DB, targets []Target, log zerolog.Logger, reg prome
 		d.lanes = append(d.lanes, newLane(d, name, t))
 	}
 	// Sync lanes count pending entries per resource: rebuild from the queue.
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.View(func(tx *store.Tx) error {
 		for _, l := range d.lanes {
-			l.unsureUpTo = store.LastSeq(tx, l.name)
+			l.unsureUpTo = tx.LastSeq(l.name)
 			if !l.set.Sync {
 				continue
 			}
-			if err := store.Entries(tx, l.name, 0, 0, func(e *store.Entry) bool { l.pending[e.Key()]++; return true }); err != nil {
+			if err := tx.Entries(l.name, 0, 0, func(e *store.Entry) bool { l.pending[e.Key()]++; return true }); err != nil {
 				return err
 			}
 		}

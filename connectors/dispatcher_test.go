@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/testconn"
@@ -47,8 +46,8 @@ func newEnv(t *testing.T, limits connectors.Limits, set connectors.Settings, map
 	t.Cleanup(func() { db.Close() })
 	// Queues, their index and the id mappings must agree after any test.
 	t.Cleanup(func() {
-		_ = db.View(func(tx *bolt.Tx) error {
-			if problems, _ := store.Verify(tx, 20); len(problems) > 0 {
+		_ = db.View(func(tx *store.Tx) error {
+			if problems, _ := tx.Verify(20); len(problems) > 0 {
 				t.Errorf("store.Verify: %q", problems)
 			}
 			return nil
@@ -95,7 +94,7 @@ func (e *env) stop() {
 // write commits changes as the SCIM layer does: one transaction.
 func (e *env) write(changes ...store.Change) {
 	e.t.Helper()
-	err := e.db.Update(func(tx *bolt.Tx) error {
+	err := e.db.Update(func(tx *store.Tx) error {
 		for _, c := range changes {
 			if err := e.d.Enqueue(tx, c); err != nil {
 				return err
@@ -490,7 +489,7 @@ func TestReconcileEnqueuesWhatChanged(t *testing.T) {
 		"u1": user("u1", "u1@example.com", true, "G"),
 		"u2": user("u2", "u2@example.com", true, "G"),
 	}
-	list := func(tx *bolt.Tx, fn func(typ, id string, res map[string]any) error) error {
+	list := func(tx *store.Tx, fn func(typ, id string, res map[string]any) error) error {
 		for id, res := range stored {
 			if err := fn(store.TypeUser, id, res); err != nil {
 				return err
@@ -686,8 +685,8 @@ func metricSum(t *testing.T, reg *prometheus.Registry, name, outcome string) flo
 
 // member records u as a member of g in the store, as the SCIM layer does
 // before it enqueues the change.
-func member(tx *bolt.Tx, g, u string) error {
-	_, err := store.AddMember(tx, g, u, nil)
+func member(tx *store.Tx, g, u string) error {
+	_, err := tx.AddMember(g, u, nil)
 	return err
 }
 
@@ -699,10 +698,10 @@ func TestScopeTransitionsCarryMemberships(t *testing.T) {
 
 	// u1 in scope, u2 not; g1 (out of scope) has both; g2 (in scope) has both.
 	e.write(createUser("u1"), store.Change{Type: store.TypeUser, ID: "u2", After: hidden(user("u2", "u2@example.com", true, "G"))})
-	err := e.db.Update(func(tx *bolt.Tx) error {
+	err := e.db.Update(func(tx *store.Tx) error {
 		for _, g := range []string{"g1", "g2"} {
 			// Memberships belong to stored groups (store.Verify checks it).
-			if _, err := store.CreateResource(tx, store.TypeGroup, g, []byte(`{"id":"`+g+`"}`)); err != nil {
+			if _, err := tx.CreateResource(store.TypeGroup, g, []byte(`{"id":"`+g+`"}`)); err != nil {
 				return err
 			}
 			for _, u := range []string{"u1", "u2"} {

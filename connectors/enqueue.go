@@ -7,8 +7,6 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -18,7 +16,7 @@ import (
 // promised the target), so a write that changes none of a connector's
 // mapped fields, scope or members costs that connector nothing, and a
 // resource leaving scope becomes a delete.
-func (d *Dispatcher) Enqueue(tx *bolt.Tx, c store.Change) error {
+func (d *Dispatcher) Enqueue(tx *store.Tx, c store.Change) error {
 	for _, l := range d.lanes {
 		if err := l.enqueue(tx, c.Type, c.ID, c.After, c.MembersAdded, c.MembersRemoved); err != nil {
 			return fmt.Errorf("connector %s: %w", l.name, err)
@@ -27,20 +25,20 @@ func (d *Dispatcher) Enqueue(tx *bolt.Tx, c store.Change) error {
 	return nil
 }
 
-func (l *lane) enqueue(tx *bolt.Tx, typ, id string, after map[string]any, added, removed []string) error {
-	sh, err := store.GetShadow(tx, l.name, typ, id)
+func (l *lane) enqueue(tx *store.Tx, typ, id string, after map[string]any, added, removed []string) error {
+	sh, err := store.Optional(tx.GetShadow(l.name, typ, id))
 	if err != nil {
 		return err
 	}
 	now := time.Now().UTC()
 	if after == nil { // deleted
 		if sh == nil || !sh.InScope {
-			return store.DeleteShadow(tx, l.name, typ, id)
+			return tx.DeleteShadow(l.name, typ, id)
 		}
 		if err := l.append(tx, &store.Entry{Type: typ, ID: id, Op: string(OpDelete), Prev: sh.Fields, EnqueuedAt: now}); err != nil {
 			return err
 		}
-		return store.DeleteShadow(tx, l.name, typ, id)
+		return tx.DeleteShadow(l.name, typ, id)
 	}
 	if l.mapper != nil && !l.mapper.InScope(typ, after) {
 		if sh == nil || !sh.InScope {
@@ -49,13 +47,13 @@ func (l *lane) enqueue(tx *bolt.Tx, typ, id string, after map[string]any, added,
 		if err := l.append(tx, &store.Entry{Type: typ, ID: id, Op: string(OpDelete), Prev: sh.Fields, LeftScope: true, EnqueuedAt: now}); err != nil {
 			return err
 		}
-		return store.PutShadow(tx, l.name, typ, id, store.Shadow{InScope: false})
+		return tx.PutShadow(l.name, typ, id, store.Shadow{InScope: false})
 	}
 	fields, err := l.mapFields(typ, after)
 	if err != nil {
 		// A resource this connector cannot map must not block the IdP's
 		// write: it becomes a dead letter naming the mapping error.
-		return store.PutDeadLetter(tx, l.name, &store.DeadLetter{Type: typ, SCIMID: id, Op: string(OpUpsert),
+		return tx.PutDeadLetter(l.name, &store.DeadLetter{Type: typ, SCIMID: id, Op: string(OpUpsert),
 			Class: Permanent.String(), Reason: "mapping: " + err.Error(), At: now})
 	}
 	entering := sh == nil || !sh.InScope
@@ -65,7 +63,7 @@ func (l *lane) enqueue(tx *bolt.Tx, typ, id string, after map[string]any, added,
 	if entering && typ == store.TypeGroup {
 		// A group entering scope takes all its current members with it,
 		// not only this write's delta.
-		ids, err := store.MemberIDs(tx, id)
+		ids, err := tx.MemberIDs(id)
 		if err != nil {
 			return err
 		}
@@ -78,7 +76,7 @@ func (l *lane) enqueue(tx *bolt.Tx, typ, id string, after map[string]any, added,
 	if err := l.append(tx, e); err != nil {
 		return err
 	}
-	if err := store.PutShadow(tx, l.name, typ, id, store.Shadow{InScope: true, Fields: fields}); err != nil {
+	if err := tx.PutShadow(l.name, typ, id, store.Shadow{InScope: true, Fields: fields}); err != nil {
 		return err
 	}
 	if entering && typ == store.TypeUser {
@@ -90,13 +88,13 @@ func (l *lane) enqueue(tx *bolt.Tx, typ, id string, after map[string]any, added,
 // joinGroups gives a user entering scope its memberships in the groups the
 // target already has (their member adds skipped it while it was out of
 // scope). The group entries follow the user's, so they wait for its create.
-func (l *lane) joinGroups(tx *bolt.Tx, userID string, now time.Time) error {
-	groups, err := store.GroupsOf(tx, userID)
+func (l *lane) joinGroups(tx *store.Tx, userID string, now time.Time) error {
+	groups, err := tx.GroupsOf(userID)
 	if err != nil {
 		return err
 	}
 	for _, g := range groups {
-		gs, err := store.GetShadow(tx, l.name, store.TypeGroup, g)
+		gs, err := store.Optional(tx.GetShadow(l.name, store.TypeGroup, g))
 		if err != nil {
 			return err
 		}
@@ -133,8 +131,8 @@ func (l *lane) mapFields(typ string, res map[string]any) (map[string]any, error)
 
 // append adds e to the queue; once the transaction commits it wakes the
 // scheduler and, for a sync connector, counts the entry for Await.
-func (l *lane) append(tx *bolt.Tx, e *store.Entry) error {
-	if err := store.Append(tx, l.name, e); err != nil {
+func (l *lane) append(tx *store.Tx, e *store.Entry) error {
+	if err := tx.Append(l.name, e); err != nil {
 		return err
 	}
 	key := e.Key()
@@ -164,15 +162,15 @@ func sameJSON(a, b map[string]any) bool {
 // user and group, reading them from tx; a Group's res may carry "members"
 // ([{"value": id}, ...]): they are sent when the group enters a scope.
 // Resources the shadow knows but list did not report are deleted.
-func (d *Dispatcher) Reconcile(list func(tx *bolt.Tx, fn func(typ, id string, res map[string]any) error) error) error {
-	return d.db.Bolt().Update(func(tx *bolt.Tx) error {
+func (d *Dispatcher) Reconcile(list func(tx *store.Tx, fn func(typ, id string, res map[string]any) error) error) error {
+	return d.db.Update(func(tx *store.Tx) error {
 		seen := map[string]bool{}
 		err := list(tx, func(typ, id string, res map[string]any) error {
 			seen[typ+"/"+id] = true
 			for _, l := range d.lanes {
 				var added []string
 				if typ == store.TypeGroup {
-					if sh, err := store.GetShadow(tx, l.name, typ, id); err != nil {
+					if sh, err := store.Optional(tx.GetShadow(l.name, typ, id)); err != nil {
 						return err
 					} else if sh == nil || !sh.InScope {
 						added = memberIDs(res)
@@ -189,7 +187,7 @@ func (d *Dispatcher) Reconcile(list func(tx *bolt.Tx, fn func(typ, id string, re
 		}
 		for _, l := range d.lanes {
 			var gone [][2]string
-			if err := store.Shadows(tx, l.name, func(typ, id string, _ store.Shadow) error {
+			if err := tx.Shadows(l.name, func(typ, id string, _ store.Shadow) error {
 				if !seen[typ+"/"+id] {
 					gone = append(gone, [2]string{typ, id})
 				}

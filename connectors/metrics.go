@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/store"
 )
@@ -63,9 +62,9 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
-	_ = m.d.db.View(func(tx *bolt.Tx) error {
+	_ = m.d.db.View(func(tx *store.Tx) error {
 		for _, l := range m.d.lanes {
-			depth, oldest, err := store.QueueStats(tx, l.name)
+			depth, oldest, err := tx.QueueStats(l.name)
 			if err != nil {
 				continue
 			}
@@ -75,7 +74,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			}
 			ch <- prometheus.MustNewConstMetric(m.depth, prometheus.GaugeValue, float64(depth), l.name)
 			ch <- prometheus.MustNewConstMetric(m.age, prometheus.GaugeValue, age, l.name)
-			ch <- prometheus.MustNewConstMetric(m.dead, prometheus.GaugeValue, float64(store.DeadLetterCount(tx, l.name)), l.name)
+			ch <- prometheus.MustNewConstMetric(m.dead, prometheus.GaugeValue, float64(tx.DeadLetterCount(l.name)), l.name)
 			ch <- prometheus.MustNewConstMetric(m.inflight, prometheus.GaugeValue, float64(l.inflightCount()), l.name)
 		}
 		return nil

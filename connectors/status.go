@@ -5,8 +5,6 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -34,14 +32,14 @@ type Status struct {
 func (d *Dispatcher) Status() ([]Status, error) {
 	now := time.Now()
 	out := make([]Status, 0, len(d.lanes))
-	err := d.db.View(func(tx *bolt.Tx) error {
+	err := d.db.View(func(tx *store.Tx) error {
 		for _, l := range d.lanes {
-			depth, oldest, err := store.QueueStats(tx, l.name)
+			depth, oldest, err := tx.QueueStats(l.name)
 			if err != nil {
 				return err
 			}
 			s := Status{Name: l.name, Type: l.typ, Sync: l.set.Sync, QueueDepth: depth, OldestEntryAt: oldest,
-				DeadLetters: store.DeadLetterCount(tx, l.name), BatchSize: l.batch, Concurrency: l.workers}
+				DeadLetters: tx.DeadLetterCount(l.name), BatchSize: l.batch, Concurrency: l.workers}
 			if !oldest.IsZero() {
 				s.OldestAge = now.Sub(oldest).Seconds()
 			}
@@ -68,8 +66,8 @@ func (d *Dispatcher) DeadLetters(connector string) ([]store.DeadLetter, error) {
 		return nil, fmt.Errorf("connector %q: %w", connector, ErrNotFound)
 	}
 	out := []store.DeadLetter{}
-	err := d.db.View(func(tx *bolt.Tx) error {
-		return store.DeadLetters(tx, connector, func(dl *store.DeadLetter) error {
+	err := d.db.View(func(tx *store.Tx) error {
+		return tx.DeadLetters(connector, func(dl *store.DeadLetter) error {
 			out = append(out, *dl)
 			return nil
 		})
@@ -82,15 +80,15 @@ func (d *Dispatcher) DiscardDeadLetter(connector string, id uint64) error {
 	if d.lane(connector) == nil {
 		return fmt.Errorf("connector %q: %w", connector, ErrNotFound)
 	}
-	return d.db.Bolt().Update(func(tx *bolt.Tx) error {
-		dl, err := store.GetDeadLetter(tx, connector, id)
+	return d.db.Update(func(tx *store.Tx) error {
+		dl, err := store.Optional(tx.GetDeadLetter(connector, id))
 		if err != nil {
 			return err
 		}
 		if dl == nil {
 			return fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
 		}
-		return store.DeleteDeadLetter(tx, connector, id)
+		return tx.DeleteDeadLetter(connector, id)
 	})
 }
 
@@ -102,18 +100,18 @@ func (d *Dispatcher) RetryDeadLetter(connector string, id uint64) error {
 	if l == nil {
 		return fmt.Errorf("connector %q: %w", connector, ErrNotFound)
 	}
-	return d.db.Bolt().Update(func(tx *bolt.Tx) error {
-		dl, err := store.GetDeadLetter(tx, connector, id)
+	return d.db.Update(func(tx *store.Tx) error {
+		dl, err := store.Optional(tx.GetDeadLetter(connector, id))
 		if err != nil {
 			return err
 		}
 		if dl == nil {
 			return fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
 		}
-		if err := store.DeleteDeadLetter(tx, connector, id); err != nil {
+		if err := tx.DeleteDeadLetter(connector, id); err != nil {
 			return err
 		}
-		sh, err := store.GetShadow(tx, connector, dl.Type, dl.SCIMID)
+		sh, err := store.Optional(tx.GetShadow(connector, dl.Type, dl.SCIMID))
 		if err != nil {
 			return err
 		}
@@ -141,7 +139,7 @@ func (d *Dispatcher) RetryDeadLetter(connector string, id uint64) error {
 					continue
 				}
 				seen[m] = true
-				if dl.Type == store.TypeGroup && store.IsMember(tx, dl.SCIMID, m) {
+				if dl.Type == store.TypeGroup && tx.IsMember(dl.SCIMID, m) {
 					e.MembersAdded = append(e.MembersAdded, m)
 				} else {
 					e.MembersRemoved = append(e.MembersRemoved, m)
@@ -155,9 +153,9 @@ func (d *Dispatcher) RetryDeadLetter(connector string, id uint64) error {
 // TargetIDs returns the resource's target id in every connector that has one.
 func (d *Dispatcher) TargetIDs(typ, id string) (map[string]string, error) {
 	out := map[string]string{}
-	err := d.db.View(func(tx *bolt.Tx) error {
+	err := d.db.View(func(tx *store.Tx) error {
 		for _, l := range d.lanes {
-			m, err := store.GetMapping(tx, l.name, typ, id)
+			m, err := store.Optional(tx.GetMapping(l.name, typ, id))
 			if err != nil {
 				return err
 			}

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -121,8 +119,8 @@ func (l *lane) checkTarget(ctx context.Context, repair bool) []TargetCheckResult
 	for i, typ := range types {
 		results[i] = TargetCheckResult{Connector: l.name, Type: typ}
 		before[i], held[i] = map[string]string{}, map[string]bool{}
-		err := l.d.db.View(func(tx *bolt.Tx) error {
-			return store.EachMapping(tx, l.name, typ, func(id string, m store.Mapping) bool {
+		err := l.d.db.View(func(tx *store.Tx) error {
+			return tx.EachMapping(l.name, typ, func(id string, m store.Mapping) bool {
 				if m.TargetID != "" {
 					before[i][id] = m.TargetID
 				}
@@ -160,25 +158,25 @@ func (l *lane) checkTarget(ctx context.Context, repair bool) []TargetCheckResult
 		}
 	}
 	now := time.Now().UTC()
-	err := l.d.db.Update(func(tx *bolt.Tx) error {
+	err := l.d.db.Batch(func(tx *store.Tx) error {
 		for i, typ := range types {
 			res := &results[i]
-			res.Missing, res.Requeued, res.Unknown, res.UnknownSample = nil, 0, 0, nil // Update may run fn again
+			res.Missing, res.Requeued, res.Unknown, res.UnknownSample = nil, 0, 0, nil // Batch may run fn again
 			for id, tid := range before[i] {
 				if held[i][tid] {
 					continue
 				}
-				m, err := store.GetMapping(tx, l.name, typ, id)
+				m, err := store.Optional(tx.GetMapping(l.name, typ, id))
 				if err != nil {
 					return err
 				}
-				sh, err := store.GetShadow(tx, l.name, typ, id)
+				sh, err := store.Optional(tx.GetShadow(l.name, typ, id))
 				if err != nil {
 					return err
 				}
 				// Changed since the snapshot, on its way, or out of scope:
 				// not a finding (its own delivery decides).
-				if m == nil || m.TargetID != tid || store.HasPending(tx, l.name, typ, id) || sh == nil || !sh.InScope {
+				if m == nil || m.TargetID != tid || tx.HasPending(l.name, typ, id) || sh == nil || !sh.InScope {
 					continue
 				}
 				res.Missing = append(res.Missing, id)
@@ -192,7 +190,7 @@ func (l *lane) checkTarget(ctx context.Context, repair bool) []TargetCheckResult
 			}
 			slices.Sort(res.Missing)
 			for tid := range held[i] {
-				if store.SCIMID(tx, l.name, typ, tid) == "" {
+				if tx.SCIMID(l.name, typ, tid) == "" {
 					res.Unknown++
 					if len(res.UnknownSample) < 20 {
 						res.UnknownSample = append(res.UnknownSample, tid)
@@ -218,13 +216,13 @@ func (l *lane) checkTarget(ctx context.Context, repair bool) []TargetCheckResult
 // requeue drops a missing resource's mapping and queues its current
 // state, so the connector creates it again: a group with every member it
 // has, a user followed by its memberships.
-func (l *lane) requeue(tx *bolt.Tx, typ, id string, sh *store.Shadow, now time.Time) error {
-	if err := store.DeleteMapping(tx, l.name, typ, id); err != nil {
+func (l *lane) requeue(tx *store.Tx, typ, id string, sh *store.Shadow, now time.Time) error {
+	if err := tx.DeleteMapping(l.name, typ, id); err != nil {
 		return err
 	}
 	e := &store.Entry{Type: typ, ID: id, Op: string(OpUpsert), Fields: sh.Fields, EnqueuedAt: now}
 	if typ == Group {
-		ids, err := store.MemberIDs(tx, id)
+		ids, err := tx.MemberIDs(id)
 		if err != nil {
 			return err
 		}

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/store"
 )
@@ -122,13 +120,13 @@ func TestTargetCheckFindsAndRepairsDrift(t *testing.T) {
 	e, _ := scriptedEnv(t, c)
 	e.start()
 	e.write(createUser("u1"), createUser("u2"))
-	err := e.db.Update(func(tx *bolt.Tx) error {
+	err := e.db.Update(func(tx *store.Tx) error {
 		for _, u := range []string{"u1", "u2"} {
-			if _, err := store.AddMember(tx, "g1", u, nil); err != nil {
+			if _, err := tx.AddMember("g1", u, nil); err != nil {
 				return err
 			}
 		}
-		if _, err := store.CreateResource(tx, store.TypeGroup, "g1", []byte(`{"id":"g1"}`)); err != nil {
+		if _, err := tx.CreateResource(store.TypeGroup, "g1", []byte(`{"id":"g1"}`)); err != nil {
 			return err
 		}
 		return e.d.Enqueue(tx, store.Change{Type: store.TypeGroup, ID: "g1", After: group("g1", "G"), MembersAdded: []string{"u1", "u2"}})

@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/store"
@@ -126,26 +125,26 @@ func TestBatchSplitOnlyForItemErrors(t *testing.T) {
 func TestDeadLetterRetrySendsCurrentMembership(t *testing.T) {
 	c := &scriptedConn{answer: func(connectors.Change) connectors.Result { return connectors.Result{} }}
 	e, _ := scriptedEnv(t, c)
-	err := e.db.Update(func(tx *bolt.Tx) error {
-		if err := store.PutShadow(tx, "scripted", store.TypeGroup, "g1", store.Shadow{InScope: true, Fields: map[string]any{"displayName": "Eng"}}); err != nil {
+	err := e.db.Update(func(tx *store.Tx) error {
+		if err := tx.PutShadow("scripted", store.TypeGroup, "g1", store.Shadow{InScope: true, Fields: map[string]any{"displayName": "Eng"}}); err != nil {
 			return err
 		}
-		if _, err := store.AddMember(tx, "g1", "still", nil); err != nil { // still a member
+		if _, err := tx.AddMember("g1", "still", nil); err != nil { // still a member
 			return err
 		}
-		return store.PutDeadLetter(tx, "scripted", &store.DeadLetter{ID: 7, Type: store.TypeGroup, SCIMID: "g1", Op: "upsert",
+		return tx.PutDeadLetter("scripted", &store.DeadLetter{ID: 7, Type: store.TypeGroup, SCIMID: "g1", Op: "upsert",
 			Entries: []store.Entry{{Type: store.TypeGroup, ID: "g1", Op: "upsert", MembersAdded: []string{"still", "gone"}, MembersRemoved: []string{"back"}}}})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = e.db.Update(func(tx *bolt.Tx) error { _, err := store.AddMember(tx, "g1", "back", nil); return err }) // re-added since
+	_ = e.db.Update(func(tx *store.Tx) error { _, err := tx.AddMember("g1", "back", nil); return err }) // re-added since
 	if err := e.d.RetryDeadLetter("scripted", 7); err != nil {
 		t.Fatal(err)
 	}
 	var got []store.Entry
-	_ = e.db.View(func(tx *bolt.Tx) error {
-		return store.Entries(tx, "scripted", 0, 0, func(en *store.Entry) bool { got = append(got, *en); return true })
+	_ = e.db.View(func(tx *store.Tx) error {
+		return tx.Entries("scripted", 0, 0, func(en *store.Entry) bool { got = append(got, *en); return true })
 	})
 	if len(got) != 1 {
 		t.Fatalf("queued %d entries, want 1", len(got))
@@ -181,9 +180,9 @@ func TestRecreatedResourceGetsItsMembershipsBack(t *testing.T) {
 	e, _ := scriptedEnv(t, c)
 	e.start()
 	members := func(gid string, uids ...string) {
-		err := e.db.Update(func(tx *bolt.Tx) error {
+		err := e.db.Update(func(tx *store.Tx) error {
 			for _, u := range uids {
-				if _, err := store.AddMember(tx, gid, u, nil); err != nil {
+				if _, err := tx.AddMember(gid, u, nil); err != nil {
 					return err
 				}
 			}
@@ -276,9 +275,9 @@ func TestWaitingHeadDoesNotBlockNewerResources(t *testing.T) {
 	deadline = time.Now().Add(20 * time.Second)
 	for {
 		delivered := 0
-		_ = e.db.View(func(tx *bolt.Tx) error {
+		_ = e.db.View(func(tx *store.Tx) error {
 			for _, id := range []string{"fresh1", "fresh2"} {
-				if m, _ := store.GetMapping(tx, "scripted", store.TypeUser, id); m != nil {
+				if m, _ := store.Optional(tx.GetMapping("scripted", store.TypeUser, id)); m != nil {
 					delivered++
 				}
 			}

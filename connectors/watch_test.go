@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/internal/testkit"
@@ -39,7 +38,7 @@ func TestQueueWarning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	err = db.Update(func(tx *store.Tx) error {
 		for i := range 4 {
 			if err := d.Enqueue(tx, createUser(fmt.Sprintf("u%d", i))); err != nil {
 				return err

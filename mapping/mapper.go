@@ -10,12 +10,13 @@ import (
 	"strings"
 
 	"github.com/scimbridge/scimbridge/scimpath"
+	"github.com/scimbridge/scimbridge/store"
 )
 
-// Resource types, as in store and connectors.
+// Resource types (store.ResourceType), named here for readable call sites.
 const (
-	User  = "User"
-	Group = "Group"
+	User  = store.TypeUser
+	Group = store.TypeGroup
 )
 
 // Mapper is a compiled Spec and Scope for one connector. It is immutable

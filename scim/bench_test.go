@@ -18,13 +18,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	elimity "github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/scimpath"
 	"github.com/scimbridge/scimbridge/store"
@@ -208,21 +208,21 @@ func kindServer(b *testing.B, kind string) (*client, *Server) {
 		return newClient(b, baselineServer(b)), nil
 	}
 	ts, s := durableServer(b, nil)
-	s.db.Bolt().NoSync = kind == "durable-nofsync"
+	s.db.SetNoSync(kind == "durable-nofsync")
 	return newClient(b, ts), s
 }
 
 // commitMark is where a benchmark's measured part began, for reportCommits.
 type commitMark struct {
 	commits, writes int64
-	tx              bolt.TxStats
+	writeTime       time.Duration
 }
 
 func markCommits(s *Server) commitMark {
 	if s == nil {
 		return commitMark{}
 	}
-	return commitMark{s.commit.commits.Load(), s.commit.writes.Load(), s.db.Bolt().Stats().TxStats}
+	return commitMark{s.commit.commits.Load(), s.commit.writes.Load(), s.db.WriteTime()}
 }
 
 // reportCommits adds, for the part measured since m, how many writes
@@ -236,10 +236,9 @@ func reportCommits(b *testing.B, s *Server, m commitMark) {
 	if commits <= 0 {
 		return
 	}
-	tx := s.db.Bolt().Stats().TxStats
-	d := tx.Sub(&m.tx)
+	writeTime := s.db.WriteTime() - m.writeTime
 	b.ReportMetric(float64(s.commit.writes.Load()-m.writes)/float64(commits), "writes/commit")
-	b.ReportMetric(float64(d.GetWriteTime().Microseconds())/float64(commits), "flush-µs/commit")
+	b.ReportMetric(float64(writeTime.Microseconds())/float64(commits), "flush-µs/commit")
 }
 
 type client struct {
@@ -381,7 +380,7 @@ func loadedStore(b *testing.B, n, groups, membersPer int) *store.DB {
 	if err != nil {
 		b.Fatal(err)
 	}
-	db.Bolt().NoSync = true // bulk load only; durability is not what is measured here
+	db.SetNoSync(true) // bulk load only; durability is not what is measured here
 	s, err := New(Options{}, db, store.NopSink{}, zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
@@ -389,20 +388,17 @@ func loadedStore(b *testing.B, n, groups, membersPer int) *store.DB {
 	uids := make([]string, 0, n)
 	const chunk = 10000
 	for start := 0; start < n; start += chunk {
-		err := db.Bolt().Update(func(tx *bolt.Tx) error {
+		err := db.Update(func(tx *store.Tx) error {
 			for i := start; i < min(start+chunk, n); i++ {
 				var attrs map[string]any
 				json.Unmarshal([]byte(userJSON(fmt.Sprintf("user%d@example.com", i))), &attrs)
 				delete(attrs, "groups")
 				id := uuid.NewString()
-				doc, raw, err := roundTrip(s.newDoc(s.user, id, attrs, nil))
+				_, raw, err := roundTrip(s.newDoc(s.user, id, attrs, nil))
 				if err != nil {
 					return err
 				}
-				if err := s.claimIndexes(tx, s.user, id, nil, doc); err != nil {
-					return err
-				}
-				if _, err := store.CreateResource(tx, store.TypeUser, id, raw); err != nil {
+				if _, err := tx.CreateResource(store.TypeUser, id, raw); err != nil {
 					return err
 				}
 				uids = append(uids, id)
@@ -413,21 +409,18 @@ func loadedStore(b *testing.B, n, groups, membersPer int) *store.DB {
 			b.Fatal(err)
 		}
 	}
-	err = db.Bolt().Update(func(tx *bolt.Tx) error {
+	err = db.Update(func(tx *store.Tx) error {
 		for g := range groups {
 			id := uuid.NewString()
-			doc, raw, err := roundTrip(s.newDoc(s.group, id, map[string]any{"displayName": fmt.Sprintf("group%d", g)}, nil))
+			_, raw, err := roundTrip(s.newDoc(s.group, id, map[string]any{"displayName": fmt.Sprintf("group%d", g)}, nil))
 			if err != nil {
 				return err
 			}
-			if err := s.claimIndexes(tx, s.group, id, nil, doc); err != nil {
-				return err
-			}
-			if _, err := store.CreateResource(tx, store.TypeGroup, id, raw); err != nil {
+			if _, err := tx.CreateResource(store.TypeGroup, id, raw); err != nil {
 				return err
 			}
 			for m := range membersPer {
-				if _, err := store.AddMember(tx, id, uids[(g*membersPer+m)%len(uids)], []byte("{}")); err != nil {
+				if _, err := tx.AddMember(id, uids[(g*membersPer+m)%len(uids)], []byte("{}")); err != nil {
 					return err
 				}
 			}
@@ -437,7 +430,7 @@ func loadedStore(b *testing.B, n, groups, membersPer int) *store.DB {
 	if err != nil {
 		b.Fatal(err)
 	}
-	db.Bolt().NoSync = false
+	db.SetNoSync(false)
 	bigStores.m[key] = db
 	return db
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -13,13 +11,13 @@ import (
 // user and group as GET shows them (users with their derived groups),
 // groups with "members" as [{"value": id}, ...]. The connectors'
 // dispatcher reconciles its targets with it at start-up.
-func (s *Server) EachResource(tx *bolt.Tx, fn func(typ, id string, res map[string]any) error) error {
+func (s *Server) EachResource(tx *store.Tx, fn func(typ, id string, res map[string]any) error) error {
 	base := s.base
 	if base == "" {
 		base = "/scim/v2"
 	}
 	for _, d := range []*resourceDef{s.user, s.group} {
-		err := store.ScanResources(tx, d.typ, 0, func(id string, raw []byte) (bool, error) {
+		err := tx.ScanResources(d.typ, 0, func(id string, raw []byte) (bool, error) {
 			doc, err := decodeDoc(raw)
 			if err != nil {
 				return false, err
@@ -32,7 +30,7 @@ func (s *Server) EachResource(tx *bolt.Tx, fn func(typ, id string, res map[strin
 			} else {
 				res = s.groupView(doc, base)
 				members := []any{}
-				if err := store.Members(tx, id, func(mid string, _ []byte) error {
+				if err := tx.Members(id, func(mid string, _ []byte) error {
 					members = append(members, map[string]any{"value": mid})
 					return nil
 				}); err != nil {

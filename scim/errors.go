@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/scimbridge/scimbridge/scimpath"
+	"github.com/scimbridge/scimbridge/store"
 )
 
 const (
@@ -18,14 +19,9 @@ const (
 	searchSchema  = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 )
 
-// Error is a SCIM error response (RFC 7644 §3.12).
-type Error struct {
-	Status   int
-	ScimType string
-	Detail   string
-}
-
-func (e *Error) Error() string { return strconv.Itoa(e.Status) + " " + e.ScimType + ": " + e.Detail }
+// Error is a SCIM error response (RFC 7644 §3.12): one type with the
+// errors scimpath reports for filters and paths.
+type Error = scimpath.Error
 
 func errorf(status int, scimType, detail string) *Error {
 	return &Error{Status: status, ScimType: scimType, Detail: detail}
@@ -42,9 +38,9 @@ func asError(err error) (*Error, bool) {
 	if errors.As(err, &se) {
 		return se, true
 	}
-	var pe *scimpath.Error
-	if errors.As(err, &pe) {
-		return &Error{Status: pe.Status, ScimType: pe.ScimType, Detail: pe.Detail}, true
+	var ce *store.ConflictError
+	if errors.As(err, &ce) {
+		return errorf(http.StatusConflict, "uniqueness", ce.Error()), true
 	}
 	return errorf(http.StatusInternalServerError, "", "internal error; see the server log for this request id"), false
 }

@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/scimpath"
 	"github.com/scimbridge/scimbridge/store"
 )
@@ -180,8 +178,8 @@ func FuzzWriteSequence(f *testing.F) {
 			if r.status >= 500 {
 				t.Fatalf("step %d (op %d): %d %s", i, op%12, r.status, r.raw)
 			}
-			_ = e.db.View(func(tx *bolt.Tx) error {
-				if problems, _ := store.Verify(tx, 5); len(problems) > 0 {
+			_ = e.db.View(func(tx *store.Tx) error {
+				if problems, _ := tx.Verify(5); len(problems) > 0 {
 					t.Fatalf("after step %d (op %d, answered %d): %q", i, op%12, r.status, problems)
 				}
 				return nil

@@ -2,7 +2,6 @@ package scim
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,30 +12,28 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/store"
 )
 
 const testToken = "test-token"
 
-// recordSink keeps every change in a bucket of the same transaction, so
+// recordSink keeps every change in a queue of the same transaction, so
 // the test sees exactly what committed (a batch retry cannot duplicate).
 type recordSink struct{}
 
-var changesBucket = []byte("test/changes")
+const changesQueue = "test-changes"
 
-func (recordSink) Enqueue(tx *bolt.Tx, c store.Change) error {
-	b, err := tx.CreateBucketIfNotExists(changesBucket)
-	if err != nil {
-		return err
-	}
-	seq, _ := b.NextSequence()
+func (recordSink) Enqueue(tx *store.Tx, c store.Change) error {
 	v, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
-	return b.Put(binary.BigEndian.AppendUint64(nil, seq), v)
+	var fields map[string]any
+	if err := json.Unmarshal(v, &fields); err != nil {
+		return err
+	}
+	return tx.Append(changesQueue, &store.Entry{Type: c.Type, ID: c.ID, Op: "change", Fields: fields})
 }
 
 type env struct {
@@ -140,8 +137,8 @@ func (e *env) must(status int, method, path string, body any, hdr ...string) res
 func (e *env) stored(typ, id string) map[string]any {
 	e.t.Helper()
 	var doc map[string]any
-	err := e.db.View(func(tx *bolt.Tx) error {
-		raw, _, err := store.GetResource(tx, typ, id)
+	err := e.db.View(func(tx *store.Tx) error {
+		raw, _, err := tx.GetResource(typ, id)
 		if err != nil {
 			return err
 		}
@@ -149,7 +146,7 @@ func (e *env) stored(typ, id string) map[string]any {
 			return err
 		}
 		if typ == store.TypeGroup {
-			ids, err := store.MemberIDs(tx, id)
+			ids, err := tx.MemberIDs(id)
 			if err != nil {
 				return err
 			}
@@ -165,7 +162,7 @@ func (e *env) stored(typ, id string) map[string]any {
 
 func (e *env) exists(typ, id string) bool {
 	var ok bool
-	e.db.View(func(tx *bolt.Tx) error { ok = store.ResourceExists(tx, typ, id); return nil })
+	e.db.View(func(tx *store.Tx) error { ok = tx.ResourceExists(typ, id); return nil })
 	return ok
 }
 
@@ -173,19 +170,25 @@ func (e *env) exists(typ, id string) bool {
 func (e *env) changes() []store.Change {
 	e.t.Helper()
 	var out []store.Change
-	err := e.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(changesBucket)
-		if b == nil {
-			return nil
+	err := e.db.Update(func(tx *store.Tx) error {
+		var entries []*store.Entry
+		if err := tx.Entries(changesQueue, 0, 0, func(en *store.Entry) bool {
+			entries = append(entries, en)
+			return true
+		}); err != nil {
+			return err
 		}
-		c := b.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.First() {
+		for _, en := range entries {
+			v, err := json.Marshal(en.Fields)
+			if err != nil {
+				return err
+			}
 			var ch store.Change
 			if err := json.Unmarshal(v, &ch); err != nil {
 				return err
 			}
 			out = append(out, ch)
-			if err := c.Delete(); err != nil {
+			if err := tx.DeleteEntry(changesQueue, en); err != nil {
 				return err
 			}
 		}
@@ -256,8 +259,8 @@ func get(v any, path string) any {
 // verifyStore fails t if store.Verify finds the data file inconsistent.
 func verifyStore(t testing.TB, db *store.DB) {
 	t.Helper()
-	_ = db.View(func(tx *bolt.Tx) error {
-		problems, n := store.Verify(tx, 20)
+	_ = db.View(func(tx *store.Tx) error {
+		problems, n := tx.Verify(20)
 		for _, p := range problems {
 			t.Errorf("store: %s", p)
 		}

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/scimpath"
 	"github.com/scimbridge/scimbridge/store"
 )
@@ -143,7 +141,7 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, d *resourceDef,
 	withMembers := d.typ == store.TypeGroup && wantsMembers(q.attrs, q.excluded)
 	resources := []any{}
 	total := 0
-	render := func(tx *bolt.Tx, doc map[string]any) error {
+	render := func(tx *store.Tx, doc map[string]any) error {
 		v, err := s.view(tx, d, doc, base, withMembers)
 		if err != nil {
 			return err
@@ -151,13 +149,13 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, d *resourceDef,
 		resources = append(resources, s.project(d, v, q.attrs, q.excluded))
 		return nil
 	}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *store.Tx) error {
 		if f == nil {
-			total = store.CountResources(tx, d.typ)
+			total = tx.CountResources(d.typ)
 			if q.count == 0 {
 				return nil
 			}
-			return store.ScanResources(tx, d.typ, q.startIndex-1, func(id string, raw []byte) (bool, error) {
+			return tx.ScanResources(d.typ, q.startIndex-1, func(id string, raw []byte) (bool, error) {
 				doc, err := decodeDoc(raw)
 				if err != nil {
 					return false, err
@@ -193,8 +191,11 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, d *resourceDef,
 		}
 		if ids, indexed := indexCandidates(tx, d, f); indexed {
 			for _, id := range ids {
-				doc, e := loadDoc(tx, d.typ, id)
-				if e != nil {
+				doc, err := loadIfExists(tx, d.typ, id)
+				if err != nil {
+					return err
+				}
+				if doc == nil {
 					continue
 				}
 				if err := consider(doc); err != nil {
@@ -203,7 +204,7 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, d *resourceDef,
 			}
 			return nil
 		}
-		return store.ScanResources(tx, d.typ, 0, func(id string, raw []byte) (bool, error) {
+		return tx.ScanResources(d.typ, 0, func(id string, raw []byte) (bool, error) {
 			doc, err := decodeDoc(raw)
 			if err != nil {
 				return false, err
@@ -235,7 +236,7 @@ func decodeDoc(raw []byte) (map[string]any, error) {
 // Entra's `id eq "g" and members eq "u"`) with the ids that may match, in
 // creation order; the whole filter is still applied to each (the index
 // folds case where the attribute does). The most selective term wins.
-func indexCandidates(tx *bolt.Tx, d *resourceDef, f *scimpath.Filter) ([]string, bool) {
+func indexCandidates(tx *store.Tx, d *resourceDef, f *scimpath.Filter) ([]string, bool) {
 	attrs, values := f.Equalities(&d.path)
 	best := -1
 	for i, attr := range attrs {
@@ -251,20 +252,20 @@ func indexCandidates(tx *bolt.Tx, d *resourceDef, f *scimpath.Filter) ([]string,
 	case "id":
 		ids = []string{value}
 	case "userName":
-		if id := store.LookupUserName(tx, value); id != "" {
+		if id := tx.LookupUserName(value); id != "" {
 			ids = []string{id}
 		}
 	case "externalId":
-		ids = store.LookupIndex(tx, store.IndexExternalID, d.typ, value)
+		ids = tx.LookupIndex(store.IndexExternalID, d.typ, value)
 	case "displayName":
-		ids = store.LookupIndex(tx, store.IndexDisplayName, d.typ, value)
+		ids = tx.LookupIndex(store.IndexDisplayName, d.typ, value)
 	case "emails.value":
-		ids = store.LookupIndex(tx, store.IndexEmail, d.typ, value)
+		ids = tx.LookupIndex(store.IndexEmail, d.typ, value)
 	}
 	if len(ids) > 1 {
 		seq := make(map[string]uint64, len(ids))
 		for _, id := range ids {
-			_, n, _ := store.GetResource(tx, d.typ, id)
+			_, n, _ := tx.GetResource(d.typ, id)
 			seq[id] = n
 		}
 		slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(seq[a], seq[b]) })

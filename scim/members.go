@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -86,11 +84,11 @@ func membersFromValue(v any) ([]member, *Error) {
 }
 
 // addMembers adds members to gid and returns the ids that were not members.
-func (s *Server) addMembers(tx *bolt.Tx, gid string, members []member) ([]string, error) {
+func (s *Server) addMembers(tx *store.Tx, gid string, members []member) ([]string, error) {
 	var added []string
 	for _, m := range members {
 		// AddMember reports a repeated id in one list as not new.
-		isNew, err := store.AddMember(tx, gid, m.id, m.doc)
+		isNew, err := tx.AddMember(gid, m.id, m.doc)
 		if err != nil {
 			return nil, err
 		}
@@ -102,10 +100,10 @@ func (s *Server) addMembers(tx *bolt.Tx, gid string, members []member) ([]string
 }
 
 // removeMembers removes ids from gid and returns those that were members.
-func (s *Server) removeMembers(tx *bolt.Tx, gid string, ids []string) ([]string, error) {
+func (s *Server) removeMembers(tx *store.Tx, gid string, ids []string) ([]string, error) {
 	var removed []string
 	for _, id := range ids {
-		was, err := store.RemoveMember(tx, gid, id)
+		was, err := tx.RemoveMember(gid, id)
 		if err != nil {
 			return nil, err
 		}
@@ -117,12 +115,12 @@ func (s *Server) removeMembers(tx *bolt.Tx, gid string, ids []string) ([]string,
 }
 
 // setMembers makes members the whole membership of gid.
-func (s *Server) setMembers(tx *bolt.Tx, gid string, members []member) (memberDelta, error) {
+func (s *Server) setMembers(tx *store.Tx, gid string, members []member) (memberDelta, error) {
 	want := make(map[string]bool, len(members))
 	for _, m := range members {
 		want[m.id] = true
 	}
-	cur, err := store.MemberIDs(tx, gid)
+	cur, err := tx.MemberIDs(gid)
 	if err != nil {
 		return memberDelta{}, err
 	}
@@ -160,7 +158,7 @@ func (d *memberDelta) merge(next memberDelta) {
 
 // touchGroup records a membership change made outside a group write (a
 // user's deletion): new version for the group, and its change.
-func (s *Server) touchGroup(tx *bolt.Tx, base, gid string, delta memberDelta) error {
+func (s *Server) touchGroup(tx *store.Tx, base, gid string, delta memberDelta) error {
 	prev, e := loadDoc(tx, store.TypeGroup, gid)
 	if e != nil {
 		return nil // a membership of a group that is gone: nothing to report
@@ -174,7 +172,7 @@ func (s *Server) touchGroup(tx *bolt.Tx, base, gid string, delta memberDelta) er
 	if err != nil {
 		return err
 	}
-	if err := store.UpdateResource(tx, store.TypeGroup, gid, raw); err != nil {
+	if err := tx.UpdateResource(store.TypeGroup, gid, raw); err != nil {
 		return err
 	}
 	return s.sink.Enqueue(tx, store.Change{Type: store.TypeGroup, ID: gid,
@@ -184,7 +182,7 @@ func (s *Server) touchGroup(tx *bolt.Tx, base, gid string, delta memberDelta) er
 
 // enqueueGroup reports a group write and the derived change of each user
 // whose groups it changed.
-func (s *Server) enqueueGroup(tx *bolt.Tx, base, gid string, before, after map[string]any, delta memberDelta) error {
+func (s *Server) enqueueGroup(tx *store.Tx, base, gid string, before, after map[string]any, delta memberDelta) error {
 	if err := s.sink.Enqueue(tx, store.Change{Type: store.TypeGroup, ID: gid, Before: before, After: after,
 		MembersAdded: delta.added, MembersRemoved: delta.removed}); err != nil {
 		return err
@@ -198,10 +196,13 @@ func (s *Server) enqueueGroup(tx *bolt.Tx, base, gid string, before, after map[s
 // enqueueUsers reports users whose groups changed because they joined
 // (added) or left gid. Before is derived from after, so no earlier read
 // of the user is needed. Member ids that name no user are skipped.
-func (s *Server) enqueueUsers(tx *bolt.Tx, base string, uids []string, gid string, added bool) error {
+func (s *Server) enqueueUsers(tx *store.Tx, base string, uids []string, gid string, added bool) error {
 	for _, uid := range uids {
-		doc, e := loadDoc(tx, store.TypeUser, uid)
-		if e != nil {
+		doc, err := loadIfExists(tx, store.TypeUser, uid)
+		if err != nil {
+			return err
+		}
+		if doc == nil {
 			continue
 		}
 		after, err := s.userView(tx, doc, base)
@@ -222,7 +223,11 @@ func (s *Server) enqueueUsers(tx *bolt.Tx, base string, uids []string, gid strin
 		}
 		if !added {
 			g := map[string]any{"value": gid, "$ref": base + "/Groups/" + gid, "type": "direct"}
-			if gd, e := loadDoc(tx, store.TypeGroup, gid); e == nil {
+			gd, err := loadIfExists(tx, store.TypeGroup, gid)
+			if err != nil {
+				return err
+			}
+			if gd != nil {
 				if dn, ok := gd["displayName"]; ok {
 					g["display"] = dn
 				}

@@ -3,13 +3,13 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/scimpath"
 	"github.com/scimbridge/scimbridge/store"
@@ -288,7 +288,7 @@ func normalizePatchManager(path string, value any) any {
 }
 
 // applyMemberOps applies member operations to gid in order.
-func (s *Server) applyMemberOps(tx *bolt.Tx, gid string, mops []memberOp) (memberDelta, error) {
+func (s *Server) applyMemberOps(tx *store.Tx, gid string, mops []memberOp) (memberDelta, error) {
 	var total memberDelta
 	for _, op := range mops {
 		var d memberDelta
@@ -331,15 +331,15 @@ func (s *Server) applyMemberOps(tx *bolt.Tx, gid string, mops []memberOp) (membe
 
 // matchMembers returns the ids of gid's members that match f. The common
 // form, value eq "id", is a key lookup.
-func (s *Server) matchMembers(tx *bolt.Tx, gid string, f *scimpath.Filter) ([]string, error) {
+func (s *Server) matchMembers(tx *store.Tx, gid string, f *scimpath.Filter) ([]string, error) {
 	if attr, v, ok := f.Equality(&memberSchema); ok && strings.EqualFold(attr, "value") {
-		if store.IsMember(tx, gid, v) {
+		if tx.IsMember(gid, v) {
 			return []string{v}, nil
 		}
 		return nil, nil
 	}
 	var ids []string
-	err := store.Members(tx, gid, func(mid string, raw []byte) error {
+	err := tx.Members(gid, func(mid string, raw []byte) error {
 		m := map[string]any{}
 		_ = json.Unmarshal(raw, &m)
 		m["value"] = mid
@@ -391,10 +391,13 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 		// the stored bytes are still those it was computed from; if another
 		// write got in between, it is recomputed inside.
 		var plan *patchPlan
-		err := s.db.View(func(tx *bolt.Tx) error {
-			raw, _, err := store.GetResource(tx, d.typ, id)
-			if err != nil {
+		err := s.db.View(func(tx *store.Tx) error {
+			raw, _, err := tx.GetResource(d.typ, id)
+			if errors.Is(err, store.ErrNotFound) {
 				return notFound(d.typ, id)
+			}
+			if err != nil {
+				return err
 			}
 			plan, err = s.planPatch(tx, r, d, id, bytes.Clone(raw), ops)
 			return err
@@ -403,12 +406,15 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		err = s.commit.Update(func(tx *bolt.Tx) error {
+		err = s.commit.Batch(func(tx *store.Tx) error {
 			out = nil
 			p := plan
-			cur, _, err := store.GetResource(tx, d.typ, id)
-			if err != nil {
+			cur, _, err := tx.GetResource(d.typ, id)
+			if errors.Is(err, store.ErrNotFound) {
 				return notFound(d.typ, id)
+			}
+			if err != nil {
+				return err
 			}
 			if !bytes.Equal(cur, p.prevRaw) {
 				if p, err = s.planPatch(tx, r, d, id, bytes.Clone(cur), ops); err != nil {
@@ -432,10 +438,10 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 						return err
 					}
 				}
-				if err := s.claimIndexes(tx, d, id, p.prev, next); err != nil {
+				if err := s.checkGroupName(tx, d, id, p.prev, next); err != nil {
 					return err
 				}
-				if err := store.UpdateResource(tx, d.typ, id, raw); err != nil {
+				if err := tx.UpdateResource(d.typ, id, raw); err != nil {
 					return err
 				}
 				if err := s.enqueuePatch(tx, d, base, id, p.prev, next, delta); err != nil {
@@ -476,7 +482,7 @@ type patchPlan struct {
 // planPatch applies ops to the stored document raw, without touching the
 // store: If-Match, scimpath.ApplyPatch, the fixed attributes, and, when
 // the document changed, a new version and its encoding.
-func (s *Server) planPatch(tx *bolt.Tx, r *http.Request, d *resourceDef, id string, raw []byte, ops []scimpath.Operation) (*patchPlan, error) {
+func (s *Server) planPatch(tx *store.Tx, r *http.Request, d *resourceDef, id string, raw []byte, ops []scimpath.Operation) (*patchPlan, error) {
 	prev, err := decodeDoc(raw)
 	if err != nil || prev == nil {
 		return nil, errorf(http.StatusInternalServerError, "", "stored "+d.typ+" is unreadable")
@@ -516,7 +522,7 @@ func (s *Server) planPatch(tx *bolt.Tx, r *http.Request, d *resourceDef, id stri
 	return p, nil
 }
 
-func (s *Server) enqueuePatch(tx *bolt.Tx, d *resourceDef, base, id string, prev, next map[string]any, delta memberDelta) error {
+func (s *Server) enqueuePatch(tx *store.Tx, d *resourceDef, base, id string, prev, next map[string]any, delta memberDelta) error {
 	if d.typ == store.TypeGroup {
 		return s.enqueueGroup(tx, base, id, s.groupView(prev, base), s.groupView(next, base), delta)
 	}

@@ -6,16 +6,11 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-
-	bolt "go.etcd.io/bbolt"
-
-	"github.com/rs/zerolog"
 
 	"github.com/scimbridge/scimbridge/internal/testkit"
 	"github.com/scimbridge/scimbridge/store"
@@ -186,7 +181,7 @@ func TestConcurrentCreateOneWins(t *testing.T) {
 		t.Errorf("%d creates succeeded, want exactly 1 (%v)", created, statuses)
 	}
 	var n int
-	e.db.View(func(tx *bolt.Tx) error { n = store.CountResources(tx, store.TypeUser); return nil })
+	e.db.View(func(tx *store.Tx) error { n = tx.CountResources(store.TypeUser); return nil })
 	if n != 1 {
 		t.Errorf("%d users stored", n)
 	}
@@ -310,10 +305,8 @@ func TestWriteResponses(t *testing.T) {
 		t.Errorf("create normalisation: %s", r.raw)
 	}
 	var raw []byte
-	e.db.View(func(tx *bolt.Tx) error {
-		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			return b.ForEach(func(k, v []byte) error { raw = append(raw, v...); return nil })
-		})
+	e.db.View(func(tx *store.Tx) error {
+		return tx.Dump(func(_ string, _, v []byte) error { raw = append(raw, v...); return nil })
 	})
 	if strings.Contains(string(raw), "hunter2") {
 		t.Error("password in the data file")
@@ -379,7 +372,7 @@ func TestEachResource(t *testing.T) {
 	uid := e.createUser("u@x")
 	gid := e.createGroup("G", uid, "other")
 	got := map[string]map[string]any{}
-	err := e.db.View(func(tx *bolt.Tx) error {
+	err := e.db.View(func(tx *store.Tx) error {
 		return e.s.EachResource(tx, func(typ, id string, res map[string]any) error {
 			got[typ+"/"+id] = res
 			return nil
@@ -530,40 +523,4 @@ func TestEmailFilterUsesIndex(t *testing.T) {
 	if got := find(`emails.value eq "ann@home.example"`); len(got) != 0 {
 		t.Errorf("deleted user still found: %v", got)
 	}
-}
-
-// A data file written before the email index existed gets it built when
-// the server opens it.
-func TestEmailIndexBuiltForOlderFiles(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "old.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(func(tx *bolt.Tx) error {
-		doc := `{"id":"u1","userName":"old","emails":[{"type":"work","value":"old@work.example"}],"meta":{"version":"W/\"1\""}}`
-		if _, err := store.CreateResource(tx, store.TypeUser, "u1", []byte(doc)); err != nil {
-			return err
-		}
-		_, err := store.PutUserName(tx, "old", "u1")
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Options{ExternalURL: "https://scim.example.com"}, db, recordSink{}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = db.View(func(tx *bolt.Tx) error {
-		if !store.IndexReady(tx, store.IndexEmail, store.TypeUser) {
-			t.Error("index not marked ready")
-		}
-		if ids := store.LookupIndex(tx, store.IndexEmail, store.TypeUser, "OLD@work.example"); !slices.Equal(ids, []string{"u1"}) {
-			t.Errorf("index holds %v", ids)
-		}
-		return nil
-	})
-	verifyStore(t, db)
-	_ = s
 }

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"net/http"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/store"
 )
@@ -26,14 +26,31 @@ const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 func now() string { return time.Now().UTC().Format(timeFormat) }
 
 // loadDoc reads and decodes a stored resource.
-func loadDoc(tx *bolt.Tx, typ, id string) (map[string]any, *Error) {
-	raw, _, err := store.GetResource(tx, typ, id)
-	if err != nil {
+func loadDoc(tx *store.Tx, typ, id string) (map[string]any, *Error) {
+	raw, _, err := tx.GetResource(typ, id)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound(typ, id)
+	}
+	if err != nil {
+		return nil, errorf(http.StatusInternalServerError, "", "stored "+typ+" "+strconv.Quote(id)+" is unreadable")
 	}
 	var doc map[string]any
 	if err := json.Unmarshal(raw, &doc); err != nil || doc == nil {
 		return nil, errorf(http.StatusInternalServerError, "", "stored "+typ+" "+strconv.Quote(id)+" is unreadable")
+	}
+	return doc, nil
+}
+
+// loadIfExists is loadDoc for a resource that may be gone (a member id
+// naming no user): nil, nil when it is not stored. A stored record that
+// does not decode is still an error, never taken for a missing one.
+func loadIfExists(tx *store.Tx, typ, id string) (map[string]any, error) {
+	doc, e := loadDoc(tx, typ, id)
+	if e != nil && e.Status == http.StatusNotFound {
+		return nil, nil
+	}
+	if e != nil {
+		return nil, e
 	}
 	return doc, nil
 }
@@ -86,7 +103,7 @@ func etagMatches(header, version string) bool {
 
 // checkIfMatch answers 412 when the request's If-Match names another
 // version than the stored resource's current (served) one.
-func (s *Server) checkIfMatch(tx *bolt.Tx, r *http.Request, d *resourceDef, doc map[string]any) error {
+func (s *Server) checkIfMatch(tx *store.Tx, r *http.Request, d *resourceDef, doc map[string]any) error {
 	h := r.Header.Get("If-Match")
 	if h == "" {
 		return nil
@@ -108,7 +125,7 @@ func (s *Server) checkIfMatch(tx *bolt.Tx, r *http.Request, d *resourceDef, doc 
 // stored version plus a digest of those groups: W/"3" with no groups,
 // W/"3-<digest>" with some. Otherwise If-None-Match would answer 304 for
 // a user whose groups changed.
-func (s *Server) servedVersion(tx *bolt.Tx, d *resourceDef, doc map[string]any) (string, error) {
+func (s *Server) servedVersion(tx *store.Tx, d *resourceDef, doc map[string]any) (string, error) {
 	v := versionOf(doc)
 	if d.typ != store.TypeUser {
 		return v, nil
@@ -146,15 +163,19 @@ type derivedGroup struct {
 }
 
 // derivedGroups lists the groups user id belongs to, in id order.
-func derivedGroups(tx *bolt.Tx, id string) ([]derivedGroup, error) {
-	gids, err := store.GroupsOf(tx, id)
+func derivedGroups(tx *store.Tx, id string) ([]derivedGroup, error) {
+	gids, err := tx.GroupsOf(id)
 	if err != nil || len(gids) == 0 {
 		return nil, err
 	}
 	out := make([]derivedGroup, len(gids))
 	for i, gid := range gids {
 		out[i].id = gid
-		if gd, e := loadDoc(tx, store.TypeGroup, gid); e == nil {
+		gd, err := loadIfExists(tx, store.TypeGroup, gid)
+		if err != nil {
+			return nil, err
+		}
+		if gd != nil {
 			out[i].display = gd["displayName"]
 		}
 	}
@@ -178,7 +199,7 @@ func withLocation(doc map[string]any, base, endpoint, id string) map[string]any 
 
 // userView is a user as GET shows it: stored attributes, location, the
 // groups derived from memberships, and the version that covers them.
-func (s *Server) userView(tx *bolt.Tx, doc map[string]any, base string) (map[string]any, error) {
+func (s *Server) userView(tx *store.Tx, doc map[string]any, base string) (map[string]any, error) {
 	id, _ := doc["id"].(string)
 	out := withLocation(doc, base, "/Users", id)
 	groups, err := derivedGroups(tx, id)
@@ -210,9 +231,9 @@ func (s *Server) groupView(doc map[string]any, base string) map[string]any {
 }
 
 // groupMembers reads a group's members with their $ref and type.
-func (s *Server) groupMembers(tx *bolt.Tx, gid, base string) ([]any, error) {
+func (s *Server) groupMembers(tx *store.Tx, gid, base string) ([]any, error) {
 	members := []any{}
-	err := store.Members(tx, gid, func(mid string, raw []byte) error {
+	err := tx.Members(gid, func(mid string, raw []byte) error {
 		m := map[string]any{}
 		if len(raw) > 0 {
 			_ = json.Unmarshal(raw, &m)
@@ -221,9 +242,9 @@ func (s *Server) groupMembers(tx *bolt.Tx, gid, base string) ([]any, error) {
 		typ, _ := m["type"].(string)
 		if typ == "" {
 			switch {
-			case store.ResourceExists(tx, store.TypeUser, mid):
+			case tx.ResourceExists(store.TypeUser, mid):
 				typ = store.TypeUser
-			case store.ResourceExists(tx, store.TypeGroup, mid):
+			case tx.ResourceExists(store.TypeGroup, mid):
 				typ = store.TypeGroup
 			}
 		}
@@ -238,7 +259,7 @@ func (s *Server) groupMembers(tx *bolt.Tx, gid, base string) ([]any, error) {
 }
 
 // view renders a stored resource for a response.
-func (s *Server) view(tx *bolt.Tx, d *resourceDef, doc map[string]any, base string, withMembers bool) (map[string]any, error) {
+func (s *Server) view(tx *store.Tx, d *resourceDef, doc map[string]any, base string, withMembers bool) (map[string]any, error) {
 	if d.typ == store.TypeUser {
 		return s.userView(tx, doc, base)
 	}
@@ -335,7 +356,7 @@ func (s *Server) get(d *resourceDef) http.HandlerFunc {
 		id := chi.URLParam(r, "id")
 		attrs, excluded := projection(r)
 		var out map[string]any
-		err := s.db.View(func(tx *bolt.Tx) error {
+		err := s.db.View(func(tx *store.Tx) error {
 			doc, e := loadDoc(tx, d.typ, id)
 			if e != nil {
 				return e
@@ -463,17 +484,17 @@ func (s *Server) create(d *resourceDef) http.HandlerFunc {
 			return
 		}
 		var out map[string]any
-		err := s.commit.Update(func(tx *bolt.Tx) error {
+		err := s.commit.Batch(func(tx *store.Tx) error {
 			out = nil
 			id := uuid.NewString()
 			doc, raw, err := roundTrip(s.newDoc(d, id, attrs, nil))
 			if err != nil {
 				return err
 			}
-			if e := s.claimIndexes(tx, d, id, nil, doc); e != nil {
+			if e := s.checkGroupName(tx, d, id, nil, doc); e != nil {
 				return e
 			}
-			if _, err := store.CreateResource(tx, d.typ, id, raw); err != nil {
+			if _, err := tx.CreateResource(d.typ, id, raw); err != nil {
 				return err
 			}
 			if d.typ == store.TypeUser {
@@ -512,152 +533,21 @@ func (s *Server) create(d *resourceDef) http.HandlerFunc {
 	}
 }
 
-// claimIndexes updates the indexes for doc replacing prev (nil for a
-// create), enforcing userName (and, if configured, group displayName)
-// uniqueness case-insensitively. It returns a 409 before changing
-// anything when a unique value is taken.
-func (s *Server) claimIndexes(tx *bolt.Tx, d *resourceDef, id string, prev, doc map[string]any) error {
-	str := func(m map[string]any, k string) string {
-		if m == nil {
-			return ""
-		}
-		v, _ := m[k].(string)
-		return v
+// checkGroupName answers 409 when, with unique group names configured, a
+// write would give group id a displayName another group holds
+// (case-insensitively). The store keeps the index; the policy is ours.
+func (s *Server) checkGroupName(tx *store.Tx, d *resourceDef, id string, prev, doc map[string]any) error {
+	if d.typ != store.TypeGroup || !s.uniqueGroupNames() {
+		return nil
 	}
-	switch d.typ {
-	case store.TypeUser:
-		name, old := str(doc, "userName"), str(prev, "userName")
-		if store.Fold(name) != store.Fold(old) {
-			if holder := store.LookupUserName(tx, name); holder != "" && holder != id {
-				return errorf(http.StatusConflict, "uniqueness", "userName "+strconv.Quote(name)+" is already in use")
-			}
-			if old != "" {
-				if err := store.DeleteUserName(tx, old, id); err != nil {
-					return err
-				}
-			}
-			if _, err := store.PutUserName(tx, name, id); err != nil {
-				return err
-			}
-		}
-	case store.TypeGroup:
-		name, old := str(doc, "displayName"), str(prev, "displayName")
-		if store.Fold(name) != store.Fold(old) {
-			if s.uniqueGroupNames() {
-				for _, other := range store.LookupIndex(tx, store.IndexDisplayName, d.typ, name) {
-					if other != id {
-						return errorf(http.StatusConflict, "uniqueness", "group displayName "+strconv.Quote(name)+" is already in use")
-					}
-				}
-			}
-			if old != "" {
-				if err := store.DeleteIndex(tx, store.IndexDisplayName, d.typ, old, id); err != nil {
-					return err
-				}
-			}
-			if err := store.PutIndex(tx, store.IndexDisplayName, d.typ, name, id); err != nil {
-				return err
-			}
-		} else if name != old { // only the letter case changed: re-key under the new spelling
-			if err := store.PutIndex(tx, store.IndexDisplayName, d.typ, name, id); err != nil {
-				return err
-			}
-		}
+	name, _ := doc["displayName"].(string)
+	old, _ := prev["displayName"].(string)
+	if store.Fold(name) == store.Fold(old) {
+		return nil
 	}
-	ext, old := str(doc, "externalId"), str(prev, "externalId")
-	if ext != old {
-		if old != "" {
-			if err := store.DeleteIndex(tx, store.IndexExternalID, d.typ, old, id); err != nil {
-				return err
-			}
-		}
-		if ext != "" {
-			if err := store.PutIndex(tx, store.IndexExternalID, d.typ, ext, id); err != nil {
-				return err
-			}
-		}
-	}
-	if d.typ == store.TypeUser {
-		before, after := emailKeys(prev), emailKeys(doc)
-		for e := range before {
-			if !after[e] {
-				if err := store.DeleteIndex(tx, store.IndexEmail, d.typ, e, id); err != nil {
-					return err
-				}
-			}
-		}
-		for e := range after {
-			if !before[e] {
-				if err := store.PutIndex(tx, store.IndexEmail, d.typ, e, id); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// emailKeys are a user's addresses as the email index keys them.
-func emailKeys(doc map[string]any) map[string]bool {
-	list, _ := doc["emails"].([]any)
-	keys := make(map[string]bool, len(list))
-	for _, e := range list {
-		m, _ := e.(map[string]any)
-		if v, ok := m["value"].(string); ok && v != "" {
-			keys[store.Fold(v)] = true
-		}
-	}
-	return keys
-}
-
-// buildEmailIndex indexes every stored user's addresses once, for a data
-// file written before the email index existed.
-func buildEmailIndex(db *store.DB) error {
-	return db.Update(func(tx *bolt.Tx) error {
-		if store.IndexReady(tx, store.IndexEmail, store.TypeUser) {
-			return nil
-		}
-		err := store.ScanResources(tx, store.TypeUser, 0, func(id string, raw []byte) (bool, error) {
-			doc, err := decodeDoc(raw)
-			if err != nil {
-				return false, err
-			}
-			for e := range emailKeys(doc) {
-				if err := store.PutIndex(tx, store.IndexEmail, store.TypeUser, e, id); err != nil {
-					return false, err
-				}
-			}
-			return true, nil
-		})
-		if err != nil {
-			return err
-		}
-		return store.MarkIndexReady(tx, store.IndexEmail, store.TypeUser)
-	})
-}
-
-// releaseIndexes removes a deleted resource's index entries.
-func releaseIndexes(tx *bolt.Tx, d *resourceDef, id string, doc map[string]any) error {
-	if v, ok := doc["userName"].(string); ok && d.typ == store.TypeUser {
-		if err := store.DeleteUserName(tx, v, id); err != nil {
-			return err
-		}
-	}
-	if v, ok := doc["displayName"].(string); ok && d.typ == store.TypeGroup {
-		if err := store.DeleteIndex(tx, store.IndexDisplayName, d.typ, v, id); err != nil {
-			return err
-		}
-	}
-	if v, ok := doc["externalId"].(string); ok && v != "" {
-		if err := store.DeleteIndex(tx, store.IndexExternalID, d.typ, v, id); err != nil {
-			return err
-		}
-	}
-	if d.typ == store.TypeUser {
-		for e := range emailKeys(doc) {
-			if err := store.DeleteIndex(tx, store.IndexEmail, d.typ, e, id); err != nil {
-				return err
-			}
+	for _, other := range tx.LookupIndex(store.IndexDisplayName, d.typ, name) {
+		if other != id {
+			return errorf(http.StatusConflict, "uniqueness", "group displayName "+strconv.Quote(name)+" is already in use")
 		}
 	}
 	return nil
@@ -685,7 +575,7 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 		}
 		base := s.baseURL(r)
 		var out map[string]any
-		err := s.commit.Update(func(tx *bolt.Tx) error {
+		err := s.commit.Batch(func(tx *store.Tx) error {
 			out = nil
 			prev, e := loadDoc(tx, d.typ, id)
 			if e != nil {
@@ -698,10 +588,10 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 			if err != nil {
 				return err
 			}
-			if e := s.claimIndexes(tx, d, id, prev, doc); e != nil {
+			if e := s.checkGroupName(tx, d, id, prev, doc); e != nil {
 				return e
 			}
-			if err := store.UpdateResource(tx, d.typ, id, rawDoc); err != nil {
+			if err := tx.UpdateResource(d.typ, id, rawDoc); err != nil {
 				return err
 			}
 			if d.typ == store.TypeUser {
@@ -745,15 +635,12 @@ func (s *Server) delete(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
 		base := s.baseURL(r)
-		err := s.commit.Update(func(tx *bolt.Tx) error {
+		err := s.commit.Batch(func(tx *store.Tx) error {
 			doc, e := loadDoc(tx, d.typ, id)
 			if e != nil {
 				return e
 			}
 			if err := s.checkIfMatch(tx, r, d, doc); err != nil {
-				return err
-			}
-			if err := releaseIndexes(tx, d, id, doc); err != nil {
 				return err
 			}
 			if d.typ == store.TypeUser {
@@ -775,24 +662,24 @@ func (s *Server) delete(d *resourceDef) http.HandlerFunc {
 
 // deleteUser removes the user from every group (each group reports the
 // member removal) and then the user itself.
-func (s *Server) deleteUser(tx *bolt.Tx, base, id string, doc map[string]any) error {
+func (s *Server) deleteUser(tx *store.Tx, base, id string, doc map[string]any) error {
 	before, err := s.userView(tx, doc, base)
 	if err != nil {
 		return err
 	}
-	gids, err := store.GroupsOf(tx, id)
+	gids, err := tx.GroupsOf(id)
 	if err != nil {
 		return err
 	}
 	for _, gid := range gids {
-		if _, err := store.RemoveMember(tx, gid, id); err != nil {
+		if _, err := tx.RemoveMember(gid, id); err != nil {
 			return err
 		}
 		if err := s.touchGroup(tx, base, gid, memberDelta{removed: []string{id}}); err != nil {
 			return err
 		}
 	}
-	if err := store.DeleteResource(tx, store.TypeUser, id); err != nil {
+	if err := tx.DeleteResource(store.TypeUser, id); err != nil {
 		return err
 	}
 	return s.sink.Enqueue(tx, store.Change{Type: store.TypeUser, ID: id, Before: before})
@@ -800,34 +687,41 @@ func (s *Server) deleteUser(tx *bolt.Tx, base, id string, doc map[string]any) er
 
 // deleteGroup removes the group and its memberships; each member user
 // reports its changed groups.
-func (s *Server) deleteGroup(tx *bolt.Tx, base, id string, doc map[string]any) error {
-	mids, err := store.MemberIDs(tx, id)
+func (s *Server) deleteGroup(tx *store.Tx, base, id string, doc map[string]any) error {
+	mids, err := tx.MemberIDs(id)
 	if err != nil {
 		return err
 	}
 	var users []string
 	var befores []map[string]any
 	for _, mid := range mids {
-		if u, e := loadDoc(tx, store.TypeUser, mid); e == nil {
+		u, err := loadIfExists(tx, store.TypeUser, mid)
+		if err != nil {
+			return err
+		}
+		if u != nil {
 			b, err := s.userView(tx, u, base)
 			if err != nil {
 				return err
 			}
 			users, befores = append(users, mid), append(befores, b)
 		}
-		if _, err := store.RemoveMember(tx, id, mid); err != nil {
+		if _, err := tx.RemoveMember(id, mid); err != nil {
 			return err
 		}
 	}
-	if err := store.DeleteResource(tx, store.TypeGroup, id); err != nil {
+	if err := tx.DeleteResource(store.TypeGroup, id); err != nil {
 		return err
 	}
 	if err := s.sink.Enqueue(tx, store.Change{Type: store.TypeGroup, ID: id, Before: s.groupView(doc, base), MembersRemoved: mids}); err != nil {
 		return err
 	}
 	for i, uid := range users {
-		u, e := loadDoc(tx, store.TypeUser, uid)
-		if e != nil {
+		u, err := loadIfExists(tx, store.TypeUser, uid)
+		if err != nil {
+			return err
+		}
+		if u == nil {
 			continue
 		}
 		after, err := s.userView(tx, u, base)

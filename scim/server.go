@@ -77,7 +77,7 @@ func New(opts Options, db *store.DB, sink store.Sink, log zerolog.Logger) (*Serv
 		opts: opts, db: db, sink: sink, log: log,
 		user: user, group: group,
 		base:   strings.TrimRight(opts.ExternalURL, "/"),
-		commit: &groupCommit{db: db.Bolt()},
+		commit: &groupCommit{db: db},
 		patchChecks: map[*resourceDef]*patchChecker{
 			user: newPatchChecker(user), group: newPatchChecker(group),
 		},
@@ -109,9 +109,6 @@ func New(opts Options, db *store.DB, sink store.Sink, log zerolog.Logger) (*Serv
 	})
 	if err != nil {
 		return nil, fmt.Errorf("scim: %w", err)
-	}
-	if err := buildEmailIndex(db); err != nil {
-		return nil, fmt.Errorf("scim: build the email index: %w", err)
 	}
 	return s, nil
 }

@@ -2,14 +2,18 @@ package store
 
 import (
 	"context"
-
-	bolt "go.etcd.io/bbolt"
 )
 
-// Resource types.
+// ResourceType names a SCIM resource type. It is the one declaration of
+// "User" and "Group": connectors and mapping refer to these constants. An
+// alias of string, so it travels unchanged through queue entries, the
+// connector API and JSON.
+type ResourceType = string
+
+// The resource types.
 const (
-	TypeUser  = "User"
-	TypeGroup = "Group"
+	TypeUser  ResourceType = "User"
+	TypeGroup ResourceType = "Group"
 )
 
 // Change is one committed write to one SCIM resource, as the outbox sees it.
@@ -36,14 +40,14 @@ type Change struct {
 // write and the work it owes commit together (a transactional outbox).
 // An error aborts the whole write.
 type Sink interface {
-	Enqueue(tx *bolt.Tx, c Change) error
+	Enqueue(tx *Tx, c Change) error
 }
 
 // NopSink discards changes (no connectors configured).
 type NopSink struct{}
 
 // Enqueue implements Sink.
-func (NopSink) Enqueue(*bolt.Tx, Change) error { return nil }
+func (NopSink) Enqueue(*Tx, Change) error { return nil }
 
 // Awaiter is implemented by a Sink that can wait for the delivery of a
 // resource's committed changes (connectors in synchronous mode). The SCIM

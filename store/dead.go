@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // DeadLetter is a change a connector could not deliver: the queue entries
@@ -27,8 +25,8 @@ type DeadLetter struct {
 func deadBucket(connector string) []byte { return []byte("dead/" + connector) }
 
 // PutDeadLetter stores d under d.ID (a member failure gets its own key).
-func PutDeadLetter(tx *bolt.Tx, connector string, d *DeadLetter) error {
-	b, err := tx.CreateBucketIfNotExists(deadBucket(connector))
+func (tx *Tx) PutDeadLetter(connector string, d *DeadLetter) error {
+	b, err := tx.btx.CreateBucketIfNotExists(deadBucket(connector))
 	if err != nil {
 		return err
 	}
@@ -49,8 +47,8 @@ func PutDeadLetter(tx *bolt.Tx, connector string, d *DeadLetter) error {
 }
 
 // DeadLetters calls fn for each of the connector's dead letters, oldest first.
-func DeadLetters(tx *bolt.Tx, connector string, fn func(d *DeadLetter) error) error {
-	b := tx.Bucket(deadBucket(connector))
+func (tx *Tx) DeadLetters(connector string, fn func(d *DeadLetter) error) error {
+	b := tx.btx.Bucket(deadBucket(connector))
 	if b == nil {
 		return nil
 	}
@@ -63,15 +61,15 @@ func DeadLetters(tx *bolt.Tx, connector string, fn func(d *DeadLetter) error) er
 	})
 }
 
-// GetDeadLetter returns the dead letter with id, or nil.
-func GetDeadLetter(tx *bolt.Tx, connector string, id uint64) (*DeadLetter, error) {
-	b := tx.Bucket(deadBucket(connector))
+// GetDeadLetter returns the dead letter with id, or ErrNotFound.
+func (tx *Tx) GetDeadLetter(connector string, id uint64) (*DeadLetter, error) {
+	b := tx.btx.Bucket(deadBucket(connector))
 	if b == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	v := b.Get(seqKey(id))
 	if v == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	var d DeadLetter
 	if err := json.Unmarshal(v, &d); err != nil {
@@ -81,8 +79,8 @@ func GetDeadLetter(tx *bolt.Tx, connector string, id uint64) (*DeadLetter, error
 }
 
 // DeleteDeadLetter removes the dead letter with id.
-func DeleteDeadLetter(tx *bolt.Tx, connector string, id uint64) error {
-	b := tx.Bucket(deadBucket(connector))
+func (tx *Tx) DeleteDeadLetter(connector string, id uint64) error {
+	b := tx.btx.Bucket(deadBucket(connector))
 	if b == nil {
 		return nil
 	}
@@ -90,8 +88,8 @@ func DeleteDeadLetter(tx *bolt.Tx, connector string, id uint64) error {
 }
 
 // DeadLetterCount is the number of the connector's dead letters.
-func DeadLetterCount(tx *bolt.Tx, connector string) int {
-	b := tx.Bucket(deadBucket(connector))
+func (tx *Tx) DeadLetterCount(connector string) int {
+	b := tx.btx.Bucket(deadBucket(connector))
 	if b == nil {
 		return 0
 	}

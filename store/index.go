@@ -3,8 +3,6 @@ package store
 import (
 	"bytes"
 	"strings"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Secondary indexes, so that the lookups IdPs make before every create
@@ -38,18 +36,18 @@ func multiBucketName(index, typ string) []byte { return []byte("idx/" + index + 
 
 // LookupUserName returns the id of the user whose userName equals name
 // case-insensitively, or "".
-func LookupUserName(tx *bolt.Tx, name string) string {
-	b := tx.Bucket(bucketUserName)
+func (tx *Tx) LookupUserName(name string) string {
+	b := tx.btx.Bucket(bucketUserName)
 	if b == nil {
 		return ""
 	}
 	return string(b.Get([]byte(Fold(name))))
 }
 
-// PutUserName claims name for id. It reports false (and changes nothing)
+// putUserName claims name for id. It reports false (and changes nothing)
 // when another user holds the name.
-func PutUserName(tx *bolt.Tx, name, id string) (bool, error) {
-	b, err := bucket(tx, bucketUserName)
+func (tx *Tx) putUserName(name, id string) (bool, error) {
+	b, err := tx.bucket(bucketUserName)
 	if err != nil {
 		return false, err
 	}
@@ -60,9 +58,9 @@ func PutUserName(tx *bolt.Tx, name, id string) (bool, error) {
 	return true, b.Put(k, []byte(id))
 }
 
-// DeleteUserName releases name if id holds it.
-func DeleteUserName(tx *bolt.Tx, name, id string) error {
-	b := tx.Bucket(bucketUserName)
+// deleteUserName releases name if id holds it.
+func (tx *Tx) deleteUserName(name, id string) error {
+	b := tx.btx.Bucket(bucketUserName)
 	if b == nil {
 		return nil
 	}
@@ -80,18 +78,18 @@ func multiKey(index, value, id string) []byte {
 	return []byte(value + "\x00" + id)
 }
 
-// PutIndex adds id under value in a non-unique index.
-func PutIndex(tx *bolt.Tx, index, typ, value, id string) error {
-	b, err := bucket(tx, multiBucketName(index, typ))
+// putIndex adds id under value in a non-unique index.
+func (tx *Tx) putIndex(index, typ, value, id string) error {
+	b, err := tx.bucket(multiBucketName(index, typ))
 	if err != nil {
 		return err
 	}
 	return b.Put(multiKey(index, value, id), nil)
 }
 
-// DeleteIndex removes id from value in a non-unique index.
-func DeleteIndex(tx *bolt.Tx, index, typ, value, id string) error {
-	b := tx.Bucket(multiBucketName(index, typ))
+// deleteIndex removes id from value in a non-unique index.
+func (tx *Tx) deleteIndex(index, typ, value, id string) error {
+	b := tx.btx.Bucket(multiBucketName(index, typ))
 	if b == nil {
 		return nil
 	}
@@ -100,8 +98,8 @@ func DeleteIndex(tx *bolt.Tx, index, typ, value, id string) error {
 
 // LookupIndex returns the ids stored under value in a non-unique index,
 // in id order.
-func LookupIndex(tx *bolt.Tx, index, typ, value string) []string {
-	b := tx.Bucket(multiBucketName(index, typ))
+func (tx *Tx) LookupIndex(index, typ, value string) []string {
+	b := tx.btx.Bucket(multiBucketName(index, typ))
 	if b == nil {
 		return nil
 	}
@@ -120,14 +118,14 @@ func LookupIndex(tx *bolt.Tx, index, typ, value string) []string {
 func readyKey(index, typ string) []byte { return []byte("index/" + index + "/" + typ) }
 
 // IndexReady reports whether the index of typ is complete.
-func IndexReady(tx *bolt.Tx, index, typ string) bool {
-	b := tx.Bucket(metaBucket)
+func (tx *Tx) IndexReady(index, typ string) bool {
+	b := tx.btx.Bucket(metaBucket)
 	return b != nil && b.Get(readyKey(index, typ)) != nil
 }
 
-// MarkIndexReady records that the index of typ is complete.
-func MarkIndexReady(tx *bolt.Tx, index, typ string) error {
-	b, err := bucket(tx, metaBucket)
+// markIndexReady records that the index of typ is complete.
+func (tx *Tx) markIndexReady(index, typ string) error {
+	b, err := tx.bucket(metaBucket)
 	if err != nil {
 		return err
 	}

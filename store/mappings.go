@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Mapping is what one connector's target holds for one SCIM resource: its
@@ -18,15 +16,15 @@ type Mapping struct {
 func mapBucket(connector string) []byte  { return []byte("map/" + connector) }
 func rmapBucket(connector string) []byte { return []byte("rmap/" + connector) }
 
-// GetMapping returns the resource's mapping for the connector, or nil.
-func GetMapping(tx *bolt.Tx, connector, typ, id string) (*Mapping, error) {
-	b := tx.Bucket(mapBucket(connector))
+// GetMapping returns the resource's mapping for the connector, or ErrNotFound.
+func (tx *Tx) GetMapping(connector, typ, id string) (*Mapping, error) {
+	b := tx.btx.Bucket(mapBucket(connector))
 	if b == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	v := b.Get([]byte(typ + "/" + id))
 	if v == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	var m Mapping
 	if err := json.Unmarshal(v, &m); err != nil {
@@ -37,12 +35,12 @@ func GetMapping(tx *bolt.Tx, connector, typ, id string) (*Mapping, error) {
 
 // PutMapping records the resource's target id and delivered fields, and
 // the reverse (target id -> "Type/ID").
-func PutMapping(tx *bolt.Tx, connector, typ, id string, m Mapping) error {
-	b, err := tx.CreateBucketIfNotExists(mapBucket(connector))
+func (tx *Tx) PutMapping(connector, typ, id string, m Mapping) error {
+	b, err := tx.btx.CreateBucketIfNotExists(mapBucket(connector))
 	if err != nil {
 		return err
 	}
-	r, err := tx.CreateBucketIfNotExists(rmapBucket(connector))
+	r, err := tx.btx.CreateBucketIfNotExists(rmapBucket(connector))
 	if err != nil {
 		return err
 	}
@@ -69,8 +67,8 @@ func PutMapping(tx *bolt.Tx, connector, typ, id string, m Mapping) error {
 }
 
 // DeleteMapping forgets the resource's mapping for the connector.
-func DeleteMapping(tx *bolt.Tx, connector, typ, id string) error {
-	b := tx.Bucket(mapBucket(connector))
+func (tx *Tx) DeleteMapping(connector, typ, id string) error {
+	b := tx.btx.Bucket(mapBucket(connector))
 	if b == nil {
 		return nil
 	}
@@ -78,7 +76,7 @@ func DeleteMapping(tx *bolt.Tx, connector, typ, id string) error {
 	if old := b.Get(key); old != nil {
 		var o Mapping
 		if json.Unmarshal(old, &o) == nil && o.TargetID != "" {
-			if r := tx.Bucket(rmapBucket(connector)); r != nil {
+			if r := tx.btx.Bucket(rmapBucket(connector)); r != nil {
 				if err := r.Delete([]byte(typ + "/" + o.TargetID)); err != nil {
 					return err
 				}
@@ -89,8 +87,8 @@ func DeleteMapping(tx *bolt.Tx, connector, typ, id string) error {
 }
 
 // SCIMID returns the SCIM id of the resource with the target id, or "".
-func SCIMID(tx *bolt.Tx, connector, typ, targetID string) string {
-	r := tx.Bucket(rmapBucket(connector))
+func (tx *Tx) SCIMID(connector, typ, targetID string) string {
+	r := tx.btx.Bucket(rmapBucket(connector))
 	if r == nil {
 		return ""
 	}
@@ -99,8 +97,8 @@ func SCIMID(tx *bolt.Tx, connector, typ, targetID string) string {
 
 // EachMapping calls fn for every mapping of typ the connector holds, in
 // SCIM id order, until fn returns false.
-func EachMapping(tx *bolt.Tx, connector, typ string, fn func(id string, m Mapping) bool) error {
-	b := tx.Bucket(mapBucket(connector))
+func (tx *Tx) EachMapping(connector, typ string, fn func(id string, m Mapping) bool) error {
+	b := tx.btx.Bucket(mapBucket(connector))
 	if b == nil {
 		return nil
 	}

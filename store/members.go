@@ -22,12 +22,12 @@ func pairKey(a, b string) []byte { return []byte(a + "\x00" + b) }
 
 // AddMember stores memberID in groupID with its JSON. It reports whether
 // the member is new (an existing member's JSON is replaced).
-func AddMember(tx *bolt.Tx, groupID, memberID string, member []byte) (added bool, err error) {
-	m, err := bucket(tx, bucketMembers)
+func (tx *Tx) AddMember(groupID, memberID string, member []byte) (added bool, err error) {
+	m, err := tx.bucket(bucketMembers)
 	if err != nil {
 		return false, err
 	}
-	of, err := bucket(tx, bucketMemberOf)
+	of, err := tx.bucket(bucketMemberOf)
 	if err != nil {
 		return false, err
 	}
@@ -43,8 +43,8 @@ func AddMember(tx *bolt.Tx, groupID, memberID string, member []byte) (added bool
 }
 
 // RemoveMember removes memberID from groupID and reports whether it was there.
-func RemoveMember(tx *bolt.Tx, groupID, memberID string) (bool, error) {
-	m := tx.Bucket(bucketMembers)
+func (tx *Tx) RemoveMember(groupID, memberID string) (bool, error) {
+	m := tx.btx.Bucket(bucketMembers)
 	if m == nil {
 		return false, nil
 	}
@@ -55,7 +55,7 @@ func RemoveMember(tx *bolt.Tx, groupID, memberID string) (bool, error) {
 	if err := m.Delete(k); err != nil {
 		return false, err
 	}
-	if of := tx.Bucket(bucketMemberOf); of != nil {
+	if of := tx.btx.Bucket(bucketMemberOf); of != nil {
 		if err := of.Delete(pairKey(memberID, groupID)); err != nil {
 			return false, err
 		}
@@ -64,21 +64,21 @@ func RemoveMember(tx *bolt.Tx, groupID, memberID string) (bool, error) {
 }
 
 // IsMember reports whether memberID is a member of groupID.
-func IsMember(tx *bolt.Tx, groupID, memberID string) bool {
-	m := tx.Bucket(bucketMembers)
+func (tx *Tx) IsMember(groupID, memberID string) bool {
+	m := tx.btx.Bucket(bucketMembers)
 	return m != nil && m.Get(pairKey(groupID, memberID)) != nil
 }
 
 // Members calls fn for each member of groupID in member-id order. The
 // member slice is only valid for the life of tx.
-func Members(tx *bolt.Tx, groupID string, fn func(memberID string, member []byte) error) error {
-	return scanPairs(tx.Bucket(bucketMembers), groupID, fn)
+func (tx *Tx) Members(groupID string, fn func(memberID string, member []byte) error) error {
+	return scanPairs(tx.btx.Bucket(bucketMembers), groupID, fn)
 }
 
 // MemberIDs returns the ids of groupID's members.
-func MemberIDs(tx *bolt.Tx, groupID string) ([]string, error) {
+func (tx *Tx) MemberIDs(groupID string) ([]string, error) {
 	var ids []string
-	err := Members(tx, groupID, func(id string, _ []byte) error {
+	err := tx.Members(groupID, func(id string, _ []byte) error {
 		ids = append(ids, id)
 		return nil
 	})
@@ -86,9 +86,9 @@ func MemberIDs(tx *bolt.Tx, groupID string) ([]string, error) {
 }
 
 // GroupsOf returns the ids of the groups memberID belongs to.
-func GroupsOf(tx *bolt.Tx, memberID string) ([]string, error) {
+func (tx *Tx) GroupsOf(memberID string) ([]string, error) {
 	var ids []string
-	err := scanPairs(tx.Bucket(bucketMemberOf), memberID, func(id string, _ []byte) error {
+	err := scanPairs(tx.btx.Bucket(bucketMemberOf), memberID, func(id string, _ []byte) error {
 		ids = append(ids, id)
 		return nil
 	})

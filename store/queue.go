@@ -42,15 +42,15 @@ func seqKey(seq uint64) []byte {
 }
 
 // Append adds e to the connector's queue and sets e.Seq.
-func Append(tx *bolt.Tx, connector string, e *Entry) error {
-	b, err := tx.CreateBucketIfNotExists(queueBucket(connector))
+func (tx *Tx) Append(connector string, e *Entry) error {
+	b, err := tx.btx.CreateBucketIfNotExists(queueBucket(connector))
 	if err != nil {
 		return err
 	}
 	if e.Seq, err = b.NextSequence(); err != nil {
 		return err
 	}
-	idx, err := tx.CreateBucketIfNotExists(idxBucket(connector))
+	idx, err := tx.btx.CreateBucketIfNotExists(idxBucket(connector))
 	if err != nil {
 		return err
 	}
@@ -77,8 +77,8 @@ func idxKey(typ, id string, seq uint64) []byte {
 }
 
 // HasPending reports whether the resource has entries in the connector's queue.
-func HasPending(tx *bolt.Tx, connector, typ, id string) bool {
-	b := tx.Bucket(idxBucket(connector))
+func (tx *Tx) HasPending(connector, typ, id string) bool {
+	b := tx.btx.Bucket(idxBucket(connector))
 	if b == nil {
 		return false
 	}
@@ -88,8 +88,8 @@ func HasPending(tx *bolt.Tx, connector, typ, id string) bool {
 }
 
 // PutEntry rewrites an existing entry (attempts, next attempt, last error).
-func PutEntry(tx *bolt.Tx, connector string, e *Entry) error {
-	b, err := tx.CreateBucketIfNotExists(queueBucket(connector))
+func (tx *Tx) PutEntry(connector string, e *Entry) error {
+	b, err := tx.btx.CreateBucketIfNotExists(queueBucket(connector))
 	if err != nil {
 		return err
 	}
@@ -97,12 +97,12 @@ func PutEntry(tx *bolt.Tx, connector string, e *Entry) error {
 }
 
 // DeleteEntry removes the entry (a no-op when absent).
-func DeleteEntry(tx *bolt.Tx, connector string, e *Entry) error {
-	b := tx.Bucket(queueBucket(connector))
+func (tx *Tx) DeleteEntry(connector string, e *Entry) error {
+	b := tx.btx.Bucket(queueBucket(connector))
 	if b == nil {
 		return nil
 	}
-	if idx := tx.Bucket(idxBucket(connector)); idx != nil {
+	if idx := tx.btx.Bucket(idxBucket(connector)); idx != nil {
 		if err := idx.Delete(idxKey(e.Type, e.ID, e.Seq)); err != nil {
 			return err
 		}
@@ -110,15 +110,15 @@ func DeleteEntry(tx *bolt.Tx, connector string, e *Entry) error {
 	return b.Delete(seqKey(e.Seq))
 }
 
-// GetEntry returns the entry with seq, or nil.
-func GetEntry(tx *bolt.Tx, connector string, seq uint64) (*Entry, error) {
-	b := tx.Bucket(queueBucket(connector))
+// GetEntry returns the entry with seq, or ErrNotFound.
+func (tx *Tx) GetEntry(connector string, seq uint64) (*Entry, error) {
+	b := tx.btx.Bucket(queueBucket(connector))
 	if b == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	v := b.Get(seqKey(seq))
 	if v == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	var e Entry
 	if err := json.Unmarshal(v, &e); err != nil {
@@ -129,8 +129,8 @@ func GetEntry(tx *bolt.Tx, connector string, seq uint64) (*Entry, error) {
 
 // Entries calls fn for up to limit entries (0 = all) in sequence order,
 // starting after the sequence after; fn returning false stops.
-func Entries(tx *bolt.Tx, connector string, after uint64, limit int, fn func(e *Entry) bool) error {
-	b := tx.Bucket(queueBucket(connector))
+func (tx *Tx) Entries(connector string, after uint64, limit int, fn func(e *Entry) bool) error {
+	b := tx.btx.Bucket(queueBucket(connector))
 	if b == nil {
 		return nil
 	}
@@ -151,8 +151,8 @@ func Entries(tx *bolt.Tx, connector string, after uint64, limit int, fn func(e *
 
 // QueueStats returns the depth of the connector's queue and the enqueue
 // time of its oldest entry (zero when empty).
-func QueueStats(tx *bolt.Tx, connector string) (depth int, oldest time.Time, err error) {
-	b := tx.Bucket(queueBucket(connector))
+func (tx *Tx) QueueStats(connector string) (depth int, oldest time.Time, err error) {
+	b := tx.btx.Bucket(queueBucket(connector))
 	if b == nil {
 		return 0, time.Time{}, nil
 	}
@@ -170,8 +170,8 @@ func QueueStats(tx *bolt.Tx, connector string) (depth int, oldest time.Time, err
 // EachRaw calls fn with the sequence and encoded value of up to limit
 // entries (0 = all) in order; fn returning false stops. Callers that keep
 // decoded entries (the dispatcher caches them) decode only new ones.
-func EachRaw(tx *bolt.Tx, connector string, limit int, fn func(seq uint64, v []byte) bool) {
-	b := tx.Bucket(queueBucket(connector))
+func (tx *Tx) EachRaw(connector string, limit int, fn func(seq uint64, v []byte) bool) {
+	b := tx.btx.Bucket(queueBucket(connector))
 	if b == nil {
 		return
 	}
@@ -195,8 +195,8 @@ func DecodeEntry(v []byte) (*Entry, error) {
 }
 
 // LastSeq is the highest sequence ever given in the connector's queue.
-func LastSeq(tx *bolt.Tx, connector string) uint64 {
-	if b := tx.Bucket(queueBucket(connector)); b != nil {
+func (tx *Tx) LastSeq(connector string) uint64 {
+	if b := tx.btx.Bucket(queueBucket(connector)); b != nil {
 		return b.Sequence()
 	}
 	return 0

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -28,17 +29,23 @@ var (
 func resBucketName(typ string) []byte   { return []byte("res/" + typ) }
 func orderBucketName(typ string) []byte { return []byte("order/" + typ) }
 
-// ErrNotFound is returned when a resource does not exist.
-var ErrNotFound = errors.New("store: resource not found")
+// ErrNotFound is what every Get reports (errors.Is) for a record that is
+// not stored. A record that is stored but does not decode is reported
+// with another error: it is damage, not absence.
+var ErrNotFound = errors.New("not found")
+
+func notFound(what ...string) error {
+	return fmt.Errorf("store: %s: %w", strings.Join(what, " "), ErrNotFound)
+}
 
 // bucket returns the named bucket, creating it in a writable transaction.
 // In a read-only transaction a missing bucket yields nil: callers treat it
 // as empty.
-func bucket(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
-	if b := tx.Bucket(name); b != nil || !tx.Writable() {
+func (tx *Tx) bucket(name []byte) (*bolt.Bucket, error) {
+	if b := tx.btx.Bucket(name); b != nil || !tx.btx.Writable() {
 		return b, nil
 	}
-	b, err := tx.CreateBucketIfNotExists(name)
+	b, err := tx.btx.CreateBucketIfNotExists(name)
 	if err != nil {
 		return nil, fmt.Errorf("store: create bucket %s: %w", name, err)
 	}
@@ -53,34 +60,46 @@ func u64(n uint64) []byte {
 
 // GetResource returns the stored JSON of a resource and its creation
 // sequence. The returned slice is only valid for the life of tx.
-func GetResource(tx *bolt.Tx, typ, id string) (doc []byte, seq uint64, err error) {
-	b := tx.Bucket(resBucketName(typ))
+func (tx *Tx) GetResource(typ, id string) (doc []byte, seq uint64, err error) {
+	b := tx.btx.Bucket(resBucketName(typ))
 	if b == nil {
-		return nil, 0, ErrNotFound
+		return nil, 0, notFound(typ, id)
 	}
 	v := b.Get([]byte(id))
+	if v == nil {
+		return nil, 0, notFound(typ, id)
+	}
 	if len(v) < 8 {
-		return nil, 0, ErrNotFound
+		return nil, 0, fmt.Errorf("store: %s %s: record of %d bytes has no sequence", typ, id, len(v))
 	}
 	return v[8:], binary.BigEndian.Uint64(v[:8]), nil
 }
 
 // ResourceExists reports whether a resource of typ with id is stored.
-func ResourceExists(tx *bolt.Tx, typ, id string) bool {
-	b := tx.Bucket(resBucketName(typ))
+func (tx *Tx) ResourceExists(typ, id string) bool {
+	b := tx.btx.Bucket(resBucketName(typ))
 	return b != nil && b.Get([]byte(id)) != nil
 }
 
-// CreateResource stores a new resource and returns its creation sequence.
-func CreateResource(tx *bolt.Tx, typ, id string, doc []byte) (uint64, error) {
-	res, err := bucket(tx, resBucketName(typ))
+// CreateResource stores a new resource and its index entries, and returns
+// its creation sequence. doc is the resource's JSON; a userName another
+// user holds is refused with a *ConflictError before anything changes.
+func (tx *Tx) CreateResource(typ, id string, doc []byte) (uint64, error) {
+	keys, err := indexedOf(typ, id, doc)
+	if err != nil {
+		return 0, err
+	}
+	res, err := tx.bucket(resBucketName(typ))
 	if err != nil {
 		return 0, err
 	}
 	if res.Get([]byte(id)) != nil {
 		return 0, fmt.Errorf("store: %s %s already exists", typ, id)
 	}
-	order, err := bucket(tx, orderBucketName(typ))
+	if err := tx.reindex(typ, id, indexed{}, keys); err != nil {
+		return 0, err
+	}
+	order, err := tx.bucket(orderBucketName(typ))
 	if err != nil {
 		return 0, err
 	}
@@ -94,43 +113,63 @@ func CreateResource(tx *bolt.Tx, typ, id string, doc []byte) (uint64, error) {
 	if err := putRecord(res, id, seq, doc); err != nil {
 		return 0, err
 	}
-	return seq, addCount(tx, typ, 1)
+	return seq, tx.addCount(typ, 1)
 }
 
-// UpdateResource replaces the JSON of an existing resource.
-func UpdateResource(tx *bolt.Tx, typ, id string, doc []byte) error {
-	res := tx.Bucket(resBucketName(typ))
+// UpdateResource replaces the JSON of an existing resource and moves its
+// index entries to the new values. A userName another user holds is
+// refused with a *ConflictError before anything changes.
+func (tx *Tx) UpdateResource(typ, id string, doc []byte) error {
+	res := tx.btx.Bucket(resBucketName(typ))
 	if res == nil {
-		return ErrNotFound
+		return notFound(typ, id)
 	}
 	v := res.Get([]byte(id))
 	if len(v) < 8 {
-		return ErrNotFound
+		return notFound(typ, id)
+	}
+	old, err := indexedOf(typ, id, v[8:])
+	if err != nil {
+		return err
+	}
+	keys, err := indexedOf(typ, id, doc)
+	if err != nil {
+		return err
+	}
+	if err := tx.reindex(typ, id, old, keys); err != nil {
+		return err
 	}
 	return putRecord(res, id, binary.BigEndian.Uint64(v[:8]), doc)
 }
 
-// DeleteResource removes a resource (not its indexes or memberships: the
-// caller knows the indexed values and removes them too).
-func DeleteResource(tx *bolt.Tx, typ, id string) error {
-	res := tx.Bucket(resBucketName(typ))
+// DeleteResource removes a resource and its index entries (not its
+// memberships: the caller reports each one it removes).
+func (tx *Tx) DeleteResource(typ, id string) error {
+	res := tx.btx.Bucket(resBucketName(typ))
 	if res == nil {
-		return ErrNotFound
+		return notFound(typ, id)
 	}
 	v := res.Get([]byte(id))
 	if len(v) < 8 {
-		return ErrNotFound
+		return notFound(typ, id)
+	}
+	old, err := indexedOf(typ, id, v[8:])
+	if err != nil {
+		return err
+	}
+	if err := tx.unindex(typ, id, old); err != nil {
+		return err
 	}
 	seq := binary.BigEndian.Uint64(v[:8])
 	if err := res.Delete([]byte(id)); err != nil {
 		return err
 	}
-	if order := tx.Bucket(orderBucketName(typ)); order != nil {
+	if order := tx.btx.Bucket(orderBucketName(typ)); order != nil {
 		if err := order.Delete(u64(seq)); err != nil {
 			return err
 		}
 	}
-	return addCount(tx, typ, -1)
+	return tx.addCount(typ, -1)
 }
 
 func putRecord(b *bolt.Bucket, id string, seq uint64, doc []byte) error {
@@ -141,8 +180,8 @@ func putRecord(b *bolt.Bucket, id string, seq uint64, doc []byte) error {
 }
 
 // CountResources returns the number of stored resources of typ.
-func CountResources(tx *bolt.Tx, typ string) int {
-	b := tx.Bucket(bucketCount)
+func (tx *Tx) CountResources(typ string) int {
+	b := tx.btx.Bucket(bucketCount)
 	if b == nil {
 		return 0
 	}
@@ -153,12 +192,12 @@ func CountResources(tx *bolt.Tx, typ string) int {
 	return int(binary.BigEndian.Uint64(v))
 }
 
-func addCount(tx *bolt.Tx, typ string, delta int) error {
-	b, err := bucket(tx, bucketCount)
+func (tx *Tx) addCount(typ string, delta int) error {
+	b, err := tx.bucket(bucketCount)
 	if err != nil {
 		return err
 	}
-	n := max(CountResources(tx, typ)+delta, 0)
+	n := max(tx.CountResources(typ)+delta, 0)
 	return b.Put([]byte(typ), u64(uint64(n)))
 }
 
@@ -166,9 +205,9 @@ func addCount(tx *bolt.Tx, typ string, delta int) error {
 // starting after skip resources, until fn returns false. Skipping walks
 // keys only (no JSON is read), so a page costs what it returns plus a key
 // walk to its start.
-func ScanResources(tx *bolt.Tx, typ string, skip int, fn func(id string, doc []byte) (more bool, err error)) error {
-	order := tx.Bucket(orderBucketName(typ))
-	res := tx.Bucket(resBucketName(typ))
+func (tx *Tx) ScanResources(typ string, skip int, fn func(id string, doc []byte) (more bool, err error)) error {
+	order := tx.btx.Bucket(orderBucketName(typ))
+	res := tx.btx.Bucket(resBucketName(typ))
 	if order == nil || res == nil {
 		return nil
 	}
@@ -188,4 +227,17 @@ func ScanResources(tx *bolt.Tx, typ string, skip int, fn func(id string, doc []b
 		}
 	}
 	return nil
+}
+
+// Optional turns a Get's ErrNotFound into (nil, nil), for callers to
+// whom a missing record is an ordinary state (no mapping yet, no shadow):
+//
+//	m, err := store.Optional(tx.GetMapping(c, typ, id))
+//
+// Any other error, such as a record that does not decode, is kept.
+func Optional[T any](v *T, err error) (*T, error) {
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
 }

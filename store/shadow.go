@@ -3,8 +3,6 @@ package store
 import (
 	"encoding/json"
 	"fmt"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Shadow is what the queue last promised one connector about one resource:
@@ -19,15 +17,15 @@ type Shadow struct {
 
 func shadowBucket(connector string) []byte { return []byte("shadow/" + connector) }
 
-// GetShadow returns the resource's shadow for the connector, or nil.
-func GetShadow(tx *bolt.Tx, connector, typ, id string) (*Shadow, error) {
-	b := tx.Bucket(shadowBucket(connector))
+// GetShadow returns the resource's shadow for the connector, or ErrNotFound.
+func (tx *Tx) GetShadow(connector, typ, id string) (*Shadow, error) {
+	b := tx.btx.Bucket(shadowBucket(connector))
 	if b == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	v := b.Get([]byte(typ + "/" + id))
 	if v == nil {
-		return nil, nil
+		return nil, ErrNotFound
 	}
 	var s Shadow
 	if err := json.Unmarshal(v, &s); err != nil {
@@ -37,8 +35,8 @@ func GetShadow(tx *bolt.Tx, connector, typ, id string) (*Shadow, error) {
 }
 
 // PutShadow records the resource's shadow for the connector.
-func PutShadow(tx *bolt.Tx, connector, typ, id string, s Shadow) error {
-	b, err := tx.CreateBucketIfNotExists(shadowBucket(connector))
+func (tx *Tx) PutShadow(connector, typ, id string, s Shadow) error {
+	b, err := tx.btx.CreateBucketIfNotExists(shadowBucket(connector))
 	if err != nil {
 		return err
 	}
@@ -50,8 +48,8 @@ func PutShadow(tx *bolt.Tx, connector, typ, id string, s Shadow) error {
 }
 
 // DeleteShadow forgets the resource for the connector.
-func DeleteShadow(tx *bolt.Tx, connector, typ, id string) error {
-	b := tx.Bucket(shadowBucket(connector))
+func (tx *Tx) DeleteShadow(connector, typ, id string) error {
+	b := tx.btx.Bucket(shadowBucket(connector))
 	if b == nil {
 		return nil
 	}
@@ -59,8 +57,8 @@ func DeleteShadow(tx *bolt.Tx, connector, typ, id string) error {
 }
 
 // Shadows calls fn for every shadowed resource of the connector.
-func Shadows(tx *bolt.Tx, connector string, fn func(typ, id string, s Shadow) error) error {
-	b := tx.Bucket(shadowBucket(connector))
+func (tx *Tx) Shadows(connector string, fn func(typ, id string, s Shadow) error) error {
+	b := tx.btx.Bucket(shadowBucket(connector))
 	if b == nil {
 		return nil
 	}

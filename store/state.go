@@ -1,10 +1,6 @@
 package store
 
-import (
-	"slices"
-
-	bolt "go.etcd.io/bbolt"
-)
+import "slices"
 
 // ConnectorState is durable key/value state one connector keeps for itself
 // (connectors.StateStore), in bucket state/<connector>.
@@ -21,8 +17,8 @@ func (db *DB) State(connector string) *ConnectorState {
 // Get returns the value of key, or nil when absent.
 func (s *ConnectorState) Get(key string) ([]byte, error) {
 	var v []byte
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket([]byte("state/" + s.connector)); b != nil {
+	err := s.db.View(func(tx *Tx) error {
+		if b := tx.btx.Bucket([]byte("state/" + s.connector)); b != nil {
 			v = slices.Clone(b.Get([]byte(key)))
 		}
 		return nil
@@ -32,8 +28,8 @@ func (s *ConnectorState) Get(key string) ([]byte, error) {
 
 // Put stores value under key; it has committed when Put returns.
 func (s *ConnectorState) Put(key string, value []byte) error {
-	return s.db.bolt.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists([]byte("state/" + s.connector))
+	return s.db.Update(func(tx *Tx) error {
+		b, err := tx.btx.CreateBucketIfNotExists([]byte("state/" + s.connector))
 		if err != nil {
 			return err
 		}

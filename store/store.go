@@ -1,10 +1,3 @@
-// Package store keeps scimbridge's durable state in one bbolt file:
-// SCIM resources and their indexes, group memberships, per-connector
-// queues (the transactional outbox), id mappings and dead letters.
-//
-// Every SCIM write and the queue entries it owes the connectors commit in
-// one bbolt transaction (see Sink), so an acknowledged write is never lost
-// and never delivered without being stored.
 package store
 
 import (
@@ -22,7 +15,8 @@ type DB struct {
 	bolt *bolt.DB
 }
 
-// Open opens (creating if needed) the bbolt file at path.
+// Open opens (creating if needed) the bbolt file at path for the server:
+// read-write, stamped with or checked against SchemaVersion.
 func Open(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
@@ -31,15 +25,54 @@ func Open(path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	// Batch shares one commit (and one fsync) between concurrent writers:
-	// this is how a durable store keeps up with many IdP clients.
+	// For DB.Batch: the connectors record their deliveries through it, so
+	// concurrent lanes share one commit (and one fsync). IdP writes do not:
+	// scim's group commit gathers them into exclusive Updates itself.
 	b.MaxBatchDelay = 2 * time.Millisecond
 	b.MaxBatchSize = 256
 	if err := b.Update(checkSchemaVersion); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
+	db := &DB{bolt: b}
+	if err := db.Update(buildEmailIndex); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("store: %s: build email index: %w", path, err)
+	}
+	return db, nil
+}
+
+// OpenReadOnly opens an existing file for the offline commands (verify,
+// compact, plan). It shares the file with other readers but waits at most
+// timeout for a writer (a running server) to let go, and refuses a file
+// from a newer build as Open does. It never creates or changes the file.
+func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := b.View(checkSchemaVersion); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
 	return &DB{bolt: b}, nil
+}
+
+// CompactTo writes a compacted copy of the file (live data only, pages
+// packed) to a new file at path, which must not exist yet.
+func (db *DB) CompactTo(path string) error {
+	dst, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	if err := bolt.Compact(dst, db.bolt, 64<<20); err != nil {
+		dst.Close()
+		return fmt.Errorf("store: compact: %w", err)
+	}
+	return dst.Close()
 }
 
 // SchemaVersion is the layout of the buckets this build reads and writes.
@@ -53,14 +86,23 @@ var (
 )
 
 // checkSchemaVersion stamps a new file with SchemaVersion and refuses a
-// file from a newer build.
+// file from a newer build. In a read-only transaction it only checks.
 func checkSchemaVersion(tx *bolt.Tx) error {
-	b, err := tx.CreateBucketIfNotExists(metaBucket)
-	if err != nil {
-		return err
+	b := tx.Bucket(metaBucket)
+	if b == nil && tx.Writable() {
+		var err error
+		if b, err = tx.CreateBucketIfNotExists(metaBucket); err != nil {
+			return err
+		}
 	}
-	v := b.Get(schemaVersion)
+	var v []byte
+	if b != nil {
+		v = b.Get(schemaVersion)
+	}
 	if v == nil {
+		if !tx.Writable() {
+			return nil // never opened by a server: nothing to misread
+		}
 		return b.Put(schemaVersion, u64(SchemaVersion))
 	}
 	if len(v) != 8 {
@@ -72,18 +114,59 @@ func checkSchemaVersion(tx *bolt.Tx) error {
 	return nil
 }
 
-// Bolt exposes the underlying bbolt handle to packages that keep their own
-// buckets in the same file (the connectors' queues and id mappings).
-func (db *DB) Bolt() *bolt.DB { return db.bolt }
-
 // Close closes the file.
 func (db *DB) Close() error { return db.bolt.Close() }
 
-// Update runs fn in a write transaction that may share its commit with
-// concurrent callers (bbolt Batch). fn may run more than once if another
-// function in the same batch fails, so it must be idempotent apart from its
-// effect on tx.
-func (db *DB) Update(fn func(tx *bolt.Tx) error) error { return db.bolt.Batch(fn) }
+// Tx is a transaction on the data file. Its methods read and write the
+// store's buckets; a write and the queue entries it owes commit together
+// because both go through the same Tx. A Tx is valid only inside the
+// function it is given to.
+type Tx struct {
+	btx *bolt.Tx
+}
+
+// Writable reports whether tx can write.
+func (tx *Tx) Writable() bool { return tx.btx.Writable() }
 
 // View runs fn in a read-only transaction.
-func (db *DB) View(fn func(tx *bolt.Tx) error) error { return db.bolt.View(fn) }
+func (db *DB) View(fn func(tx *Tx) error) error {
+	return db.bolt.View(func(b *bolt.Tx) error { return fn(&Tx{btx: b}) })
+}
+
+// Update runs fn alone in a write transaction, committed (and synced)
+// when Update returns. fn runs exactly once; an error rolls it back.
+func (db *DB) Update(fn func(tx *Tx) error) error {
+	return db.bolt.Update(func(b *bolt.Tx) error { return fn(&Tx{btx: b}) })
+}
+
+// Batch runs fn in a write transaction that may share its commit (and its
+// fsync) with concurrent callers (bbolt's Batch). fn may run more than
+// once if another function in the same batch fails, so it must be
+// idempotent and act only through tx: no side effects until Batch
+// returns.
+func (db *DB) Batch(fn func(tx *Tx) error) error {
+	return db.bolt.Batch(func(b *bolt.Tx) error { return fn(&Tx{btx: b}) })
+}
+
+// OnCommit runs fn after tx commits (never if it rolls back): the place
+// for a side effect of a write, such as waking a worker.
+func (tx *Tx) OnCommit(fn func()) { tx.btx.OnCommit(fn) }
+
+// SetNoSync turns off the fsync of every commit. Only for bulk loads in
+// tests and benchmarks: a crash loses what was written meanwhile.
+func (db *DB) SetNoSync(on bool) { db.bolt.NoSync = on }
+
+// WriteTime is the total time commits have spent writing pages to disk
+// since the file was opened (for benchmarks: flush cost per commit).
+func (db *DB) WriteTime() time.Duration {
+	s := db.bolt.Stats().TxStats
+	return s.GetWriteTime()
+}
+
+// Dump calls fn for every key of every bucket (nested buckets excluded),
+// for tests that look for a value anywhere in the file.
+func (tx *Tx) Dump(fn func(bucket string, k, v []byte) error) error {
+	return tx.btx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		return b.ForEach(func(k, v []byte) error { return fn(string(name), k, v) })
+	})
+}

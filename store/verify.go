@@ -22,7 +22,7 @@ import (
 // Nothing here repairs: a problem means a bug or a damaged file, and the
 // lines say where to look. It reads everything once, so on a large store
 // it is a long read transaction (seconds at 100,000 users).
-func Verify(tx *bolt.Tx, limit int) (problems []string, total int) {
+func (tx *Tx) Verify(limit int) (problems []string, total int) {
 	v := &verifier{tx: tx, limit: limit}
 	for _, typ := range []string{TypeUser, TypeGroup} {
 		v.resources(typ)
@@ -31,7 +31,7 @@ func Verify(tx *bolt.Tx, limit int) (problems []string, total int) {
 	v.multiIndex(IndexExternalID, TypeUser)
 	v.multiIndex(IndexExternalID, TypeGroup)
 	v.multiIndex(IndexDisplayName, TypeGroup)
-	if IndexReady(tx, IndexEmail, TypeUser) { // built at start-up for older files
+	if tx.IndexReady(IndexEmail, TypeUser) { // built at start-up for older files
 		v.emailIndex()
 	}
 	v.memberships()
@@ -45,7 +45,7 @@ func Verify(tx *bolt.Tx, limit int) (problems []string, total int) {
 }
 
 type verifier struct {
-	tx       *bolt.Tx
+	tx       *Tx
 	limit    int
 	problems []string
 	total    int
@@ -67,7 +67,7 @@ func (v *verifier) resources(typ string) {
 	}
 	docs := map[string]map[string]any{}
 	v.docs[typ] = docs
-	res, order := v.tx.Bucket(resBucketName(typ)), v.tx.Bucket(orderBucketName(typ))
+	res, order := v.tx.btx.Bucket(resBucketName(typ)), v.tx.btx.Bucket(orderBucketName(typ))
 	seqs := map[uint64]string{}
 	if res != nil {
 		_ = res.ForEach(func(k, rec []byte) error {
@@ -112,7 +112,7 @@ func (v *verifier) resources(typ string) {
 			return nil
 		})
 	}
-	if n := CountResources(v.tx, typ); n != len(docs) {
+	if n := v.tx.CountResources(typ); n != len(docs) {
 		v.report("count of %s is %d, but %d are stored", typ, n, len(docs))
 	}
 }
@@ -120,7 +120,7 @@ func (v *verifier) resources(typ string) {
 // uniqueIndex checks idx/userName both ways.
 func (v *verifier) uniqueIndex() {
 	users := v.docs[TypeUser]
-	idx := v.tx.Bucket(bucketUserName)
+	idx := v.tx.btx.Bucket(bucketUserName)
 	for id, doc := range users {
 		name, ok := doc["userName"].(string)
 		if !ok {
@@ -148,7 +148,7 @@ func (v *verifier) uniqueIndex() {
 // multiIndex checks a value + "\x00" + id index both ways.
 func (v *verifier) multiIndex(index, typ string) {
 	docs := v.docs[typ]
-	idx := v.tx.Bucket(multiBucketName(index, typ))
+	idx := v.tx.btx.Bucket(multiBucketName(index, typ))
 	for id, doc := range docs {
 		val, _ := doc[index].(string)
 		if val == "" {
@@ -191,7 +191,7 @@ func (v *verifier) emailIndex() {
 			}
 		}
 	}
-	idx := v.tx.Bucket(multiBucketName(IndexEmail, TypeUser))
+	idx := v.tx.btx.Bucket(multiBucketName(IndexEmail, TypeUser))
 	for k := range want {
 		if idx == nil || idx.Get([]byte(k)) == nil {
 			val, id, _ := strings.Cut(k, "\x00")
@@ -213,7 +213,7 @@ func (v *verifier) emailIndex() {
 // memberships checks that members and memberOf mirror each other and
 // that every group with members exists.
 func (v *verifier) memberships() {
-	members, of := v.tx.Bucket(bucketMembers), v.tx.Bucket(bucketMemberOf)
+	members, of := v.tx.btx.Bucket(bucketMembers), v.tx.btx.Bucket(bucketMemberOf)
 	groups := v.docs[TypeGroup]
 	if members != nil {
 		_ = members.ForEach(func(k, _ []byte) error {
@@ -246,7 +246,7 @@ func (v *verifier) memberships() {
 func (v *verifier) connectors() []string {
 	seen := map[string]bool{}
 	var out []string
-	_ = v.tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+	_ = v.tx.btx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 		for _, p := range []string{"queue/", "qidx/", "map/", "rmap/", "shadow/", "dead/"} {
 			if c, ok := strings.CutPrefix(string(name), p); ok && !seen[c] {
 				seen[c] = true
@@ -260,7 +260,7 @@ func (v *verifier) connectors() []string {
 
 // queue checks that queue/<c> and its index qidx/<c> hold the same entries.
 func (v *verifier) queue(c string) {
-	q, idx := v.tx.Bucket(queueBucket(c)), v.tx.Bucket(idxBucket(c))
+	q, idx := v.tx.btx.Bucket(queueBucket(c)), v.tx.btx.Bucket(idxBucket(c))
 	indexed := 0
 	if idx != nil {
 		_ = idx.ForEach(func(k, _ []byte) error {
@@ -297,7 +297,7 @@ func (v *verifier) queue(c string) {
 
 // mappings checks that map/<c> and rmap/<c> mirror each other.
 func (v *verifier) mappings(c string) {
-	m, r := v.tx.Bucket(mapBucket(c)), v.tx.Bucket(rmapBucket(c))
+	m, r := v.tx.btx.Bucket(mapBucket(c)), v.tx.btx.Bucket(rmapBucket(c))
 	if m != nil {
 		_ = m.ForEach(func(k, b []byte) error {
 			var mp Mapping
@@ -333,7 +333,7 @@ func lookup(b *bolt.Bucket, key string) string {
 
 // decodes checks that every value of the bucket decodes.
 func (v *verifier) decodes(name []byte, decode func([]byte) error) {
-	b := v.tx.Bucket(name)
+	b := v.tx.btx.Bucket(name)
 	if b == nil {
 		return
 	}

@@ -4,18 +4,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // seedConsistent writes a small store the way scim/ and the dispatcher do.
 func seedConsistent(t *testing.T, db *DB) {
 	t.Helper()
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		if err := MarkIndexReady(tx, IndexEmail, TypeUser); err != nil {
+	err := db.Update(func(tx *Tx) error {
+		if err := tx.markIndexReady(IndexEmail, TypeUser); err != nil {
 			return err
 		}
-		if err := PutIndex(tx, IndexEmail, TypeUser, "Ann@Work.x", "u1"); err != nil {
+		if err := tx.putIndex(IndexEmail, TypeUser, "Ann@Work.x", "u1"); err != nil {
 			return err
 		}
 		for _, u := range []struct{ id, name, ext string }{{"u1", "Ann@X", "e1"}, {"u2", "bob@x", ""}} {
@@ -25,33 +23,33 @@ func seedConsistent(t *testing.T, db *DB) {
 			}
 			if u.ext != "" {
 				doc += `,"externalId":"` + u.ext + `"`
-				if err := PutIndex(tx, IndexExternalID, TypeUser, u.ext, u.id); err != nil {
+				if err := tx.putIndex(IndexExternalID, TypeUser, u.ext, u.id); err != nil {
 					return err
 				}
 			}
-			if _, err := CreateResource(tx, TypeUser, u.id, []byte(doc+"}")); err != nil {
+			if _, err := tx.CreateResource(TypeUser, u.id, []byte(doc+"}")); err != nil {
 				return err
 			}
-			if _, err := PutUserName(tx, u.name, u.id); err != nil {
+			if _, err := tx.putUserName(u.name, u.id); err != nil {
 				return err
 			}
 		}
-		if _, err := CreateResource(tx, TypeGroup, "g1", []byte(`{"id":"g1","displayName":"Staff"}`)); err != nil {
+		if _, err := tx.CreateResource(TypeGroup, "g1", []byte(`{"id":"g1","displayName":"Staff"}`)); err != nil {
 			return err
 		}
-		if err := PutIndex(tx, IndexDisplayName, TypeGroup, "Staff", "g1"); err != nil {
+		if err := tx.putIndex(IndexDisplayName, TypeGroup, "Staff", "g1"); err != nil {
 			return err
 		}
-		if _, err := AddMember(tx, "g1", "u1", nil); err != nil {
+		if _, err := tx.AddMember("g1", "u1", nil); err != nil {
 			return err
 		}
-		if err := Append(tx, "webex", &Entry{Type: TypeUser, ID: "u1", Op: "upsert"}); err != nil {
+		if err := tx.Append("webex", &Entry{Type: TypeUser, ID: "u1", Op: "upsert"}); err != nil {
 			return err
 		}
-		if err := PutMapping(tx, "webex", TypeUser, "u2", Mapping{TargetID: "t2"}); err != nil {
+		if err := tx.PutMapping("webex", TypeUser, "u2", Mapping{TargetID: "t2"}); err != nil {
 			return err
 		}
-		return PutShadow(tx, "webex", TypeUser, "u2", Shadow{InScope: true})
+		return tx.PutShadow("webex", TypeUser, "u2", Shadow{InScope: true})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -60,24 +58,24 @@ func seedConsistent(t *testing.T, db *DB) {
 
 // Each damage is found, and named so that the line says where to look.
 func TestVerify(t *testing.T) {
-	put := func(bucket, key, val string) func(tx *bolt.Tx) error {
-		return func(tx *bolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists([]byte(bucket))
+	put := func(bucket, key, val string) func(tx *Tx) error {
+		return func(tx *Tx) error {
+			b, err := tx.btx.CreateBucketIfNotExists([]byte(bucket))
 			if err != nil {
 				return err
 			}
 			return b.Put([]byte(key), []byte(val))
 		}
 	}
-	del := func(bucket, key string) func(tx *bolt.Tx) error {
-		return func(tx *bolt.Tx) error { return tx.Bucket([]byte(bucket)).Delete([]byte(key)) }
+	del := func(bucket, key string) func(tx *Tx) error {
+		return func(tx *Tx) error { return tx.btx.Bucket([]byte(bucket)).Delete([]byte(key)) }
 	}
 	for _, tt := range []struct {
 		name   string
-		damage func(tx *bolt.Tx) error
+		damage func(tx *Tx) error
 		want   string
 	}{
-		{"consistent", func(*bolt.Tx) error { return nil }, ""},
+		{"consistent", func(*Tx) error { return nil }, ""},
 		{"unreadable resource", put("res/User", "u2", "\x00\x00\x00\x00\x00\x00\x00\x02{"), "User u2: stored JSON is unreadable"},
 		{"stored id differs", put("res/User", "u2", "\x00\x00\x00\x00\x00\x00\x00\x02"+`{"id":"zz","userName":"bob@x"}`), "User u2: stored id is zz"},
 		{"missing order entry", del("order/User", "\x00\x00\x00\x00\x00\x00\x00\x01"), "User u1: missing from the listing order"},
@@ -91,8 +89,8 @@ func TestVerify(t *testing.T) {
 		{"one-way membership", del("memberOf", "u1\x00g1"), "members: u1 in group g1 is missing from memberOf"},
 		{"email not indexed", del("idx/email/User", "ann@work.x\x00u1"), `User u1: email "ann@work.x" is not indexed`},
 		{"stale email", put("idx/email/User", "old@x\x00u1", ""), `idx/email/User: "old@x" names u1, which has no such address`},
-		{"member of a missing group", func(tx *bolt.Tx) error { _, err := AddMember(tx, "g9", "u1", nil); return err }, "members: group g9 (member u1) does not exist"},
-		{"queue entry not indexed", func(tx *bolt.Tx) error { return tx.Bucket([]byte("qidx/webex")).Delete(idxKey(TypeUser, "u1", 1)) }, "queue/webex: entry 1 (User/u1) is missing from qidx"},
+		{"member of a missing group", func(tx *Tx) error { _, err := tx.AddMember("g9", "u1", nil); return err }, "members: group g9 (member u1) does not exist"},
+		{"queue entry not indexed", func(tx *Tx) error { return tx.btx.Bucket([]byte("qidx/webex")).Delete(idxKey(TypeUser, "u1", 1)) }, "queue/webex: entry 1 (User/u1) is missing from qidx"},
 		{"unreadable queue entry", put("queue/webex", string(seqKey(1)), "{"), "queue/webex: entry 0000000000000001 is unreadable"},
 		{"reverse mapping missing", del("rmap/webex", "User/t2"), "map/webex: User/u2 maps to target id t2"},
 		{"unreadable shadow", put("shadow/webex", "User/u2", "nope"), `shadow/webex: "User/u2" is unreadable`},
@@ -104,11 +102,11 @@ func TestVerify(t *testing.T) {
 			}
 			defer db.Close()
 			seedConsistent(t, db)
-			if err := db.bolt.Update(tt.damage); err != nil {
+			if err := db.Update(tt.damage); err != nil {
 				t.Fatal(err)
 			}
 			var problems []string
-			_ = db.View(func(tx *bolt.Tx) error { problems, _ = Verify(tx, 0); return nil })
+			_ = db.View(func(tx *Tx) error { problems, _ = tx.Verify(0); return nil })
 			if tt.want == "" {
 				if len(problems) > 0 {
 					t.Fatalf("consistent store reported: %q", problems)
@@ -136,15 +134,15 @@ func TestVerifyLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	_ = db.bolt.Update(func(tx *bolt.Tx) error {
-		b, _ := tx.CreateBucketIfNotExists([]byte("idx/userName"))
+	_ = db.Update(func(tx *Tx) error {
+		b, _ := tx.btx.CreateBucketIfNotExists([]byte("idx/userName"))
 		for _, k := range []string{"a", "b", "c", "d"} {
 			_ = b.Put([]byte(k), []byte("nobody"))
 		}
 		return nil
 	})
-	_ = db.View(func(tx *bolt.Tx) error {
-		if lines, n := Verify(tx, 2); len(lines) != 2 || n != 4 {
+	_ = db.View(func(tx *Tx) error {
+		if lines, n := tx.Verify(2); len(lines) != 2 || n != 4 {
 			t.Errorf("Verify(limit 2) = %d lines, %d problems; want 2 and 4", len(lines), n)
 		}
 		return nil

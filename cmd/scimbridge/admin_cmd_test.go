@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/admin"
 	"github.com/scimbridge/scimbridge/connectors"
@@ -33,7 +32,7 @@ func TestAdminClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
+	if err := db.Update(func(tx *store.Tx) error {
 		return d.Enqueue(tx, store.Change{Type: store.TypeUser, ID: "u1", After: map[string]any{"userName": "u1@example.com"}})
 	}); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/time/rate"
 
 	"github.com/scimbridge/scimbridge/admin"
@@ -203,8 +202,8 @@ func (a *app) close() {
 
 // verify runs store.Verify on a snapshot of the live data file.
 func (a *app) verify(limit int) (problems []string, total int, err error) {
-	err = a.db.View(func(tx *bolt.Tx) error {
-		problems, total = store.Verify(tx, limit)
+	err = a.db.View(func(tx *store.Tx) error {
+		problems, total = tx.Verify(limit)
 		return nil
 	})
 	return problems, total, err

@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/store"
 )
 
 func init() {
@@ -30,24 +31,16 @@ func init() {
 // the source with a short timeout, so it refuses to run beside a server
 // that holds the file's lock.
 func compact(path string, out interface{ Write([]byte) (int, error) }) error {
-	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 1e9, ReadOnly: true})
+	src, err := store.OpenReadOnly(path, time.Second)
 	if err != nil {
 		return fmt.Errorf("open %s (is the server still running?): %w", path, err)
 	}
 	defer src.Close()
 	tmp := path + ".compact"
 	_ = os.Remove(tmp)
-	dst, err := bolt.Open(tmp, 0o600, nil)
-	if err != nil {
-		return err
-	}
-	if err := bolt.Compact(dst, src, 64<<20); err != nil {
-		dst.Close()
+	if err := src.CompactTo(tmp); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("compact: %w", err)
-	}
-	if err := dst.Close(); err != nil {
-		return err
 	}
 	before, _ := os.Stat(path)
 	after, _ := os.Stat(tmp)

@@ -178,12 +178,11 @@ func TestVerifyFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		if _, err := store.CreateResource(tx, store.TypeUser, "u1", []byte(`{"id":"u1","userName":"a@x"}`)); err != nil {
+	err = db.Update(func(tx *store.Tx) error {
+		if _, err := tx.CreateResource(store.TypeUser, "u1", []byte(`{"id":"u1","userName":"a@x"}`)); err != nil {
 			return err
 		}
-		_, err := store.PutUserName(tx, "a@x", "u1")
-		return err
+		return nil
 	})
 	db.Close()
 	if err != nil {

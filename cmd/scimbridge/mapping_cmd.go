@@ -13,7 +13,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/connectors"
@@ -357,14 +356,14 @@ func readStored(path, typ, id string) (map[string]any, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("plan: no data file at %s (check data_dir, or use --file with a resource as JSON)", path)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	db, err := store.OpenReadOnly(path, time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("plan: open %s (stop the server first, or use --file): %w", path, err)
 	}
 	defer db.Close()
 	var res map[string]any
-	err = db.View(func(tx *bolt.Tx) error {
-		doc, _, err := store.GetResource(tx, typ, id)
+	err = db.View(func(tx *store.Tx) error {
+		doc, _, err := tx.GetResource(typ, id)
 		if err != nil {
 			return fmt.Errorf("plan: %s %s: %w", typ, id, err)
 		}
@@ -374,14 +373,14 @@ func readStored(path, typ, id string) (map[string]any, error) {
 		if typ != mapping.User {
 			return nil
 		}
-		gids, err := store.GroupsOf(tx, id)
+		gids, err := tx.GroupsOf(id)
 		if err != nil {
 			return err
 		}
 		var groups []any
 		for _, gid := range gids {
 			g := map[string]any{"value": gid, "type": "direct"}
-			if doc, _, err := store.GetResource(tx, mapping.Group, gid); err == nil {
+			if doc, _, err := tx.GetResource(mapping.Group, gid); err == nil {
 				var grp struct {
 					DisplayName string `json:"displayName"`
 				}

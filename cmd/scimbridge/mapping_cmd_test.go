@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/mapping"
@@ -198,14 +196,14 @@ func TestPlanStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		if _, err := store.CreateResource(tx, store.TypeUser, "u1", []byte(`{"id":"u1","userName":"ada@x.example","active":true}`)); err != nil {
+	err = db.Update(func(tx *store.Tx) error {
+		if _, err := tx.CreateResource(store.TypeUser, "u1", []byte(`{"id":"u1","userName":"ada@x.example","active":true}`)); err != nil {
 			return err
 		}
-		if _, err := store.CreateResource(tx, store.TypeGroup, "g1", []byte(`{"id":"g1","displayName":"Webex Users"}`)); err != nil {
+		if _, err := tx.CreateResource(store.TypeGroup, "g1", []byte(`{"id":"g1","displayName":"Webex Users"}`)); err != nil {
 			return err
 		}
-		_, err := store.AddMember(tx, "g1", "u1", nil)
+		_, err := tx.AddMember("g1", "u1", nil)
 		return err
 	})
 	if err != nil {

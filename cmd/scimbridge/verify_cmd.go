@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/spf13/cobra"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/store"
 )
@@ -56,15 +56,15 @@ data file directly, read-only, which needs the server stopped. Exit status 1 whe
 // verifyFile runs store.Verify on a data file opened read-only. The short
 // timeout makes it refuse a file a running server holds.
 func verifyFile(path string) ([]string, int, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 1e9, ReadOnly: true})
+	db, err := store.OpenReadOnly(path, time.Second)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open %s (is the server still running? then leave out --file): %w", path, err)
 	}
 	defer db.Close()
 	var problems []string
 	var total int
-	err = db.View(func(tx *bolt.Tx) error {
-		problems, total = store.Verify(tx, 1000)
+	err = db.View(func(tx *store.Tx) error {
+		problems, total = tx.Verify(1000)
 		return nil
 	})
 	return problems, total, err

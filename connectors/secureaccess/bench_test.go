@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/secureaccess/secureaccesssim"
@@ -117,7 +116,7 @@ func BenchmarkDispatcher10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		err = db.Bolt().Update(func(tx *bolt.Tx) error {
+		err = db.Update(func(tx *store.Tx) error {
 			for j := range users {
 				id := fmt.Sprintf("u%06d", j)
 				after := map[string]any{"id": id, "userName": id + "@example.com", "displayName": "User " + id, "active": true}

@@ -1,0 +1,75 @@
+/*
+Package store keeps scimbridge's durable state in one bbolt file: SCIM
+resources and their indexes, group memberships, per-connector queues (the
+transactional outbox), shadows, id mappings, dead letters and connector
+state.
+
+# Transactions
+
+Everything is read and written through a *Tx, which is valid only inside
+the function given to DB.View (read-only), DB.Update (exclusive: runs once,
+committed and synced when it returns) or DB.Batch (may share its commit
+with concurrent callers, so the function may run more than once: it must be
+idempotent and act only through tx; side effects go after Batch returns, or
+in Tx.OnCommit). A SCIM write, its index entries and the queue entries it
+owes the connectors (Sink.Enqueue receives the same Tx) commit together,
+so an acknowledged write is never lost and never delivered without being
+stored. The offline commands open the file with OpenReadOnly.
+
+Every Get reports a record that is not stored as ErrNotFound (errors.Is);
+a stored record that does not decode is a different error. Optional turns
+ErrNotFound into (nil, nil) where absence is an ordinary state.
+
+# Buckets
+
+Keys are bytes; "+" is concatenation, seq an 8-byte big-endian integer,
+typ a ResourceType ("User" or "Group"), c a connector's name.
+
+	meta                  "schemaVersion" → seq (SchemaVersion); "index/<name>/<typ>" → 1 once
+	                      an index added after the file was first written is complete
+	res/<typ>             id → seq (creation sequence) + the resource JSON as stored
+	                      (groups without members, users without groups, no password)
+	order/<typ>           seq → id: the listing order (creation order)
+	count                 typ → seq: number of resources, so a page needs no count
+	idx/userName          Fold(userName) → user id (unique)
+	idx/externalId/<typ>  externalId + "\x00" + id → empty (case exact, not unique)
+	idx/displayName/Group Fold(displayName) + "\x00" + id → empty
+	idx/email/User        Fold(emails[].value) + "\x00" + id → empty (every address, any type)
+	members               groupID + "\x00" + memberID → member JSON (display, type, ...)
+	memberOf              memberID + "\x00" + groupID → empty
+	queue/<c>             seq → Entry JSON; the bucket's sequence is the last seq given
+	qidx/<c>              typ + "/" + id + "/" + seq → empty
+	shadow/<c>            typ + "/" + id → Shadow JSON
+	map/<c>               typ + "/" + id → Mapping JSON (target id, fields delivered)
+	rmap/<c>              typ + "/" + targetID → SCIM id
+	dead/<c>              seq → DeadLetter JSON (a member failure: 1<<63 | the bucket's sequence)
+	state/<c>             key → value (ConnectorState)
+
+# Invariants
+
+Verify checks each of these and names every breach; nothing repairs.
+
+  - Every res/<typ> record is at least 8 bytes, its JSON decodes and its "id"
+    is its key; no two share a creation sequence; order/<typ> holds exactly
+    each record's sequence → id; count/<typ> equals the number of records.
+    Kept by Tx.CreateResource, UpdateResource and DeleteResource.
+  - idx/userName maps every user's folded userName to it and holds nothing
+    else; the externalId, displayName and email indexes hold exactly the
+    values of the stored records. Kept by the same three methods, which
+    derive the values from the JSON they store and refuse a userName
+    another user holds (ConflictError) before changing anything. The email
+    index of an older file is built by Open.
+  - members and memberOf mirror each other, and every group with members
+    exists. Kept by Tx.AddMember and RemoveMember (both directions in one
+    call); removing the memberships of a deleted user or group is the
+    caller's (scim), since it reports each one as a change.
+  - queue/<c> and qidx/<c> hold the same entries, and each entry's seq is
+    its key. Kept by Tx.Append and DeleteEntry.
+  - map/<c> and rmap/<c> mirror each other. Kept by Tx.PutMapping and
+    DeleteMapping.
+  - shadow/<c> and dead/<c> values decode.
+
+Not checked: that a member id, a shadow or a mapping names a stored
+resource.
+*/
+package store
