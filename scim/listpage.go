@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/scimpath"
 	"github.com/scimbridge/scimbridge/store"
 )
@@ -37,7 +35,7 @@ type listRun struct {
 
 // render appends one resource to the page. doc is its decoded form when
 // the caller has it (nil otherwise).
-func (l *listRun) render(tx *bolt.Tx, id string, raw []byte, doc map[string]any) error {
+func (l *listRun) render(tx *store.Tx, id string, raw []byte, doc map[string]any) error {
 	s, d := l.s, l.d
 	if l.plain {
 		var members []any
@@ -94,7 +92,7 @@ type sortedEntry struct {
 // every candidate is matched; without sortBy the page is rendered as the
 // scan meets it, with sortBy one key per match is kept, sorted, and the
 // page's resources are read again and rendered.
-func (l *listRun) matchAndSort(tx *bolt.Tx) error {
+func (l *listRun) matchAndSort(tx *store.Tx) error {
 	s, d, q := l.s, l.d, l.q
 	deriveMatch := l.f != nil && l.derives(q.filter)
 	deriveSort := l.sort != nil && l.derives(l.sort.Attr())
@@ -141,7 +139,7 @@ func (l *listRun) matchAndSort(tx *bolt.Tx) error {
 	}
 	if indexed {
 		for _, id := range ids {
-			raw, _, gerr := store.GetResource(tx, d.typ, id)
+			raw, _, gerr := tx.GetResource(d.typ, id)
 			if gerr != nil {
 				continue
 			}
@@ -154,10 +152,10 @@ func (l *listRun) matchAndSort(tx *bolt.Tx) error {
 			}
 		}
 	} else {
-		if l.f == nil && store.CountResources(tx, d.typ) > MaxSortResources {
+		if l.f == nil && tx.CountResources(d.typ) > MaxSortResources {
 			return tooManyToSort(l.sort)
 		}
-		err = store.ScanResources(tx, d.typ, 0, func(id string, raw []byte) (bool, error) {
+		err = tx.ScanResources(d.typ, 0, func(id string, raw []byte) (bool, error) {
 			doc, err := decodeDoc(raw)
 			if err != nil {
 				return false, err
@@ -176,7 +174,7 @@ func (l *listRun) matchAndSort(tx *bolt.Tx) error {
 	})
 	from := min(q.startIndex-1, len(entries))
 	for _, e := range entries[from:min(from+q.count, len(entries))] {
-		raw, _, err := store.GetResource(tx, d.typ, e.id)
+		raw, _, err := tx.GetResource(d.typ, e.id)
 		if err != nil {
 			return err
 		}

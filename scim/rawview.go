@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/scimbridge/scimbridge/store"
 )
 
 // Serving stored documents as they are. A resource is stored as the JSON
@@ -22,7 +22,7 @@ import (
 // by the caller). ok is false when raw is not a shape this handles (no
 // meta object, a stored groups or members key): the caller renders it the
 // decoding way. version is the served version (the ETag).
-func (s *Server) rawView(dst []byte, tx *bolt.Tx, d *resourceDef, id string, raw []byte, base string, members []any) (out []byte, version string, ok bool, err error) {
+func (s *Server) rawView(dst []byte, tx *store.Tx, d *resourceDef, id string, raw []byte, base string, members []any) (out []byte, version string, ok bool, err error) {
 	metaStart, metaEnd, end := -1, -1, -1
 	shapeOK := scanObject(raw, func(key []byte, vs, ve int) bool {
 		switch string(key) {

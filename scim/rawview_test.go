@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -29,7 +27,7 @@ func TestRawViewMatchesDecodedView(t *testing.T) {
 	g2 := e.createGroup("G2", member)
 	empty := e.createGroup("Empty")
 
-	err := e.db.View(func(tx *bolt.Tx) error {
+	err := e.db.View(func(tx *store.Tx) error {
 		for _, c := range []struct {
 			d           *resourceDef
 			id          string
@@ -38,7 +36,7 @@ func TestRawViewMatchesDecodedView(t *testing.T) {
 			{e.s.user, plain, false}, {e.s.user, odd, false}, {e.s.user, member, false},
 			{e.s.group, g1, true}, {e.s.group, g1, false}, {e.s.group, g2, true}, {e.s.group, empty, true},
 		} {
-			raw, _, err := store.GetResource(tx, c.d.typ, c.id)
+			raw, _, err := tx.GetResource(c.d.typ, c.id)
 			if err != nil {
 				return err
 			}
