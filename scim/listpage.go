@@ -2,21 +2,24 @@ package scim
 
 import (
 	"cmp"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/scimbridge/scimbridge/scimpath"
 	"github.com/scimbridge/scimbridge/store"
 )
 
-// MaxSortResources is the most resources a list sorts in memory (sortBy
-// on an attribute without an index, or a filter with sortBy). Beyond it
+// maxSortResources is the most resources a list sorts in memory (sortBy
+// on an attribute without an index, or a filter with sortBy; a variable
+// so that tests can lower it). Beyond it
 // the list answers 400 tooMany: narrow the filter, or sort by userName
 // (users) or displayName (groups), which come from the indexes in order
 // at any size. Sorting keeps one key per resource, not the resources.
-const MaxSortResources = 20000
+var maxSortResources = 20000
 
 // listRun is one list request being answered.
 type listRun struct {
@@ -121,7 +124,7 @@ func (l *listRun) matchAndSort(tx *store.Tx) error {
 			}
 			return nil
 		}
-		if len(entries) >= MaxSortResources {
+		if len(entries) >= maxSortResources {
 			return tooManyToSort(l.sort)
 		}
 		target := doc
@@ -140,8 +143,11 @@ func (l *listRun) matchAndSort(tx *store.Tx) error {
 	if indexed {
 		for _, id := range ids {
 			raw, _, gerr := tx.GetResource(d.typ, id)
+			if errors.Is(gerr, store.ErrNotFound) {
+				continue // an index entry for a resource being deleted
+			}
 			if gerr != nil {
-				continue
+				return gerr
 			}
 			doc, derr := decodeDoc(raw)
 			if derr != nil {
@@ -152,7 +158,7 @@ func (l *listRun) matchAndSort(tx *store.Tx) error {
 			}
 		}
 	} else {
-		if l.f == nil && tx.CountResources(d.typ) > MaxSortResources {
+		if l.f == nil && tx.CountResources(d.typ) > maxSortResources {
 			return tooManyToSort(l.sort)
 		}
 		err = tx.ScanResources(d.typ, 0, func(id string, raw []byte) (bool, error) {
@@ -187,5 +193,119 @@ func (l *listRun) matchAndSort(tx *store.Tx) error {
 
 func tooManyToSort(s *scimpath.Sort) *Error {
 	return errorf(http.StatusBadRequest, "tooMany", "sortBy="+s.Attr()+" sorts in memory, up to "+
-		strconv.Itoa(MaxSortResources)+" resources: add a filter that matches fewer, or sort by userName (Users) or displayName (Groups), which sort at any size")
+		strconv.Itoa(maxSortResources)+" resources: add a filter that matches fewer, or sort by userName (Users) or displayName (Groups), which sort at any size")
+}
+
+// creationOrder answers an unfiltered, unsorted list: the count is kept,
+// and a page reads only what it returns. Where the previous page (of any
+// client) ended is remembered, so fetching pages in sequence seeks to the
+// next one instead of walking the keys before it; a page no earlier one
+// ended at (a jump) walks startIndex-1 keys of the order bucket.
+func (l *listRun) creationOrder(tx *store.Tx) error {
+	d, q := l.d, l.q
+	count, lastSeq := tx.OrderState(d.typ)
+	l.total = count
+	if q.count == 0 {
+		return nil
+	}
+	after, skip := l.s.pages.seek(d.typ, q.startIndex, count, lastSeq)
+	var last uint64
+	err := tx.ScanResourcesAfter(d.typ, after, skip, func(seq uint64, id string, raw []byte) (bool, error) {
+		last = seq
+		err := l.render(tx, id, raw, nil)
+		return l.out.n < q.count, err
+	})
+	if err == nil && l.out.n == q.count {
+		l.s.pages.remember(d.typ, q.startIndex+l.out.n, count, lastSeq, last)
+	}
+	return err
+}
+
+// indexOrdered names the index that holds the order a sort asks, "" when
+// none does: userName for users, displayName for groups (both compare
+// case-insensitively, as the indexes fold them).
+func indexOrdered(d *resourceDef, s *scimpath.Sort) string {
+	if s == nil {
+		return ""
+	}
+	switch a := strings.ToLower(s.Attr()); {
+	case d.typ == store.TypeUser && (a == "username" || a == strings.ToLower(scimpath.URNUser)+":username"):
+		return "userName"
+	case d.typ == store.TypeGroup && (a == "displayname" || a == strings.ToLower(scimpath.URNGroup)+":displayname"):
+		return store.IndexDisplayName
+	}
+	return ""
+}
+
+// indexOrder answers an unfiltered list sorted by an indexed attribute:
+// the index is read in key order (backwards for descending) from the
+// page's start; a page costs its resources plus a walk of startIndex-1
+// index keys. Ties (equal folded values; displayName only) are in id
+// order.
+func (l *listRun) indexOrder(tx *store.Tx) error {
+	d, q := l.d, l.q
+	l.total = tx.CountResources(d.typ)
+	if q.count == 0 {
+		return nil
+	}
+	return tx.ScanIndexOrder(indexOrdered(d, l.sort), d.typ, l.sort.Descending, q.startIndex-1, func(id string) (bool, error) {
+		raw, _, err := tx.GetResource(d.typ, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		err = l.render(tx, id, raw, nil)
+		return l.out.n < q.count, err
+	})
+}
+
+// pageCursors remembers where list pages in creation order ended: for
+// (type, startIndex of the next page), the creation sequence of the
+// previous page's last resource and the store's order state then. An
+// entry is used only if no resource of the type was deleted since
+// (store.Tx.OrderState), since a delete moves every later position. It
+// holds at most maxPageCursors entries (then starts afresh).
+type pageCursors struct {
+	mu sync.Mutex
+	m  map[pageKey]pageCursor
+}
+
+const maxPageCursors = 4096
+
+type pageKey struct {
+	typ        string
+	startIndex int
+}
+
+type pageCursor struct {
+	count   int
+	lastSeq uint64
+	after   uint64
+}
+
+// seek returns where the page of typ starting at startIndex begins: after
+// the resource with creation sequence after, skipping skip more.
+func (p *pageCursors) seek(typ string, startIndex, count int, lastSeq uint64) (after uint64, skip int) {
+	if startIndex > 1 {
+		p.mu.Lock()
+		c, ok := p.m[pageKey{typ, startIndex}]
+		p.mu.Unlock()
+		// Between the two states, lastSeq-c.lastSeq creates happened; any
+		// count below c.count plus those means deletes.
+		if ok && lastSeq >= c.lastSeq && uint64(count) == uint64(c.count)+(lastSeq-c.lastSeq) {
+			return c.after, 0
+		}
+	}
+	return 0, startIndex - 1
+}
+
+func (p *pageCursors) remember(typ string, nextStart, count int, lastSeq, after uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil || len(p.m) >= maxPageCursors {
+		p.m = make(map[pageKey]pageCursor)
+	}
+	p.m[pageKey{typ, nextStart}] = pageCursor{count: count, lastSeq: lastSeq, after: after}
 }

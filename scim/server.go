@@ -45,6 +45,8 @@ type Server struct {
 	unknownAttrs *prometheus.CounterVec
 	warned       sync.Map // attribute name → struct{}: warn once per name
 	warnedCount  atomic.Int64
+
+	pages pageCursors // where recent list pages ended, so the next one seeks
 }
 
 var allowStringValues sync.Once

@@ -3,6 +3,7 @@ package scim
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -99,6 +100,15 @@ func TestStandards(t *testing.T) {
 					t.Errorf("emails = %v, version %v", u["emails"], get(u, "meta.version"))
 				}
 			}},
+
+		// Ordering a boolean or binary attribute (RFC 7644 §3.4.2.2).
+		{name: "filter active gt true", method: "GET", path: "/Users?filter=active%20gt%20true", status: 400, scimType: "invalidFilter", detail: "active"},
+		{name: "filter with a value filter ordering primary", method: "GET", path: "/Users?filter=" + url.QueryEscape(`emails[type eq "work" and primary ge true]`), status: 400, scimType: "invalidFilter"},
+		{name: "filter ordering binary", method: "GET", path: "/Users?filter=" + url.QueryEscape(`x509Certificates.value lt "AAAA"`), status: 400, scimType: "invalidFilter"},
+		{name: ".search active le false", method: "POST", path: "/Users/.search", body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"active le false"}`, status: 400, scimType: "invalidFilter"},
+		{name: "PATCH path filter ordering primary", method: "PATCH", path: "/Users/$uid",
+			body: patchBody(`{"op":"replace","path":"emails[primary gt false].value","value":"x@x"}`), status: 400, scimType: "invalidFilter"},
+		{name: "filter active eq true still fine", method: "GET", path: "/Users?filter=active%20eq%20true", status: 200},
 
 		// Bodies must be UTF-8 (RFC 8259 §8.1); never stored with U+FFFD.
 		{name: "POST user with invalid UTF-8", method: "POST", path: "/Users",
