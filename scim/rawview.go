@@ -3,6 +3,8 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/store"
@@ -281,4 +283,42 @@ func skipValue(raw []byte, i int) int {
 		}
 	}
 	return i
+}
+
+// getRaw answers a GET of one resource from its stored bytes when the
+// request asks no projection and no If-None-Match. It reports false, having
+// written nothing, when the resource must be rendered the decoding way.
+func (s *Server) getRaw(w http.ResponseWriter, r *http.Request, d *resourceDef, id string, withMembers bool) bool {
+	var body []byte
+	var version string
+	served := false
+	err := s.db.View(func(tx *store.Tx) error {
+		raw, _, err := tx.GetResource(d.typ, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound(d.typ, id)
+		}
+		if err != nil {
+			return err
+		}
+		var members []any
+		if withMembers {
+			if members, err = s.groupMembers(tx, id, s.baseURL(r)); err != nil {
+				return err
+			}
+		}
+		body, version, served, err = s.rawView(make([]byte, 0, len(raw)+256), tx, d, id, raw, s.baseURL(r), members)
+		return err
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return true
+	}
+	if !served {
+		return false
+	}
+	if version != "" {
+		w.Header().Set("ETag", version)
+	}
+	writeRawJSON(w, http.StatusOK, append(body, '\n'))
+	return true
 }

@@ -355,6 +355,10 @@ func (s *Server) get(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
 		attrs, excluded := projection(r)
+		if plain, withMembers := plainView(d, attrs, excluded); plain && r.Header.Get("If-None-Match") == "" &&
+			s.getRaw(w, r, d, id, withMembers) {
+			return
+		}
 		var out map[string]any
 		err := s.db.View(func(tx *store.Tx) error {
 			doc, e := loadDoc(tx, d.typ, id)
