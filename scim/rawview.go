@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scimbridge/scimbridge/internal/rawjson"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -26,7 +27,7 @@ import (
 // decoding way. version is the served version (the ETag).
 func (s *Server) rawView(dst []byte, tx *store.Tx, d *resourceDef, id string, raw []byte, base string, members []any) (out []byte, version string, ok bool, err error) {
 	metaStart, metaEnd, end := -1, -1, -1
-	shapeOK := scanObject(raw, func(key []byte, vs, ve int) bool {
+	shapeOK := rawjson.ScanObject(raw, func(key []byte, vs, ve int) bool {
 		switch string(key) {
 		case `"meta"`:
 			metaStart, metaEnd = vs, ve
@@ -52,7 +53,7 @@ func (s *Server) rawView(dst []byte, tx *store.Tx, d *resourceDef, id string, ra
 		// before its closing brace; only its version is read (the ETag).
 		vs, ve, found := -1, -1, false
 		metaEndBrace := -1
-		if !scanObject(metaRaw, func(key []byte, s, e int) bool {
+		if !rawjson.ScanObject(metaRaw, func(key []byte, s, e int) bool {
 			switch string(key) {
 			case `"version"`:
 				vs, ve, found = s, e, true
@@ -178,111 +179,6 @@ func unescapeHTML(dst []byte, from int) []byte {
 		i++
 	}
 	return out
-}
-
-// scanObject walks the members of the JSON object raw (one object,
-// optional surrounding white space), calling fn with each key as written
-// (quotes included) and its value's span; fn returning false stops the
-// walk with false. *end is set to the index of the closing brace. It
-// reports false for anything that is not a well-formed object.
-func scanObject(raw []byte, fn func(key []byte, vs, ve int) bool, end *int) bool {
-	i := skipSpace(raw, 0)
-	if i >= len(raw) || raw[i] != '{' {
-		return false
-	}
-	i = skipSpace(raw, i+1)
-	if i < len(raw) && raw[i] == '}' {
-		*end = i
-		return true
-	}
-	for i < len(raw) {
-		if raw[i] != '"' {
-			return false
-		}
-		ks := i
-		if i = skipValue(raw, i); i < 0 {
-			return false
-		}
-		key := raw[ks:i]
-		i = skipSpace(raw, i)
-		if i >= len(raw) || raw[i] != ':' {
-			return false
-		}
-		vs := skipSpace(raw, i+1)
-		ve := skipValue(raw, vs)
-		if ve < 0 || !fn(key, vs, ve) {
-			return false
-		}
-		i = skipSpace(raw, ve)
-		if i >= len(raw) {
-			return false
-		}
-		switch raw[i] {
-		case ',':
-			i = skipSpace(raw, i+1)
-		case '}':
-			*end = i
-			return true
-		default:
-			return false
-		}
-	}
-	return false
-}
-
-func skipSpace(raw []byte, i int) int {
-	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\t' || raw[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipValue returns the index just past the JSON value starting at i, or
-// -1 if it is cut short. Values are assumed valid (they were encoded by
-// json.Marshal); only their extent is found.
-func skipValue(raw []byte, i int) int {
-	if i >= len(raw) {
-		return -1
-	}
-	switch raw[i] {
-	case '"':
-		for i++; i < len(raw); i++ {
-			switch raw[i] {
-			case '\\':
-				i++
-			case '"':
-				return i + 1
-			}
-		}
-		return -1
-	case '{', '[':
-		depth := 0
-		for ; i < len(raw); i++ {
-			switch raw[i] {
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			case '"':
-				j := skipValue(raw, i)
-				if j < 0 {
-					return -1
-				}
-				i = j - 1
-			}
-		}
-		return -1
-	}
-	for ; i < len(raw); i++ {
-		switch raw[i] {
-		case ',', '}', ']', ' ', '\n', '\t', '\r':
-			return i
-		}
-	}
-	return i
 }
 
 // getRaw answers a GET of one resource from its stored bytes when the

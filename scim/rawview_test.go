@@ -92,24 +92,3 @@ func TestUnescapeHTML(t *testing.T) {
 		}
 	}
 }
-
-func TestScanObject(t *testing.T) {
-	for _, tt := range []struct {
-		in   string
-		keys int
-		ok   bool
-	}{
-		{`{}`, 0, true},
-		{` { "a" : 1 , "b":[1,{"c":"}"}],"d":"\"}"} `, 3, true},
-		{`{"a":1`, 1, false},
-		{`{"a" 1}`, 0, false},
-		{`[1]`, 0, false},
-		{`{"a":"x\"}`, 0, false},
-	} {
-		n, end := 0, -1
-		ok := scanObject([]byte(tt.in), func([]byte, int, int) bool { n++; return true }, &end)
-		if ok != tt.ok || ok && n != tt.keys {
-			t.Errorf("scanObject(%s) = %v with %d keys, want %v with %d", tt.in, ok, n, tt.ok, tt.keys)
-		}
-	}
-}
