@@ -92,3 +92,23 @@ func TestUnescapeHTML(t *testing.T) {
 		}
 	}
 }
+
+// TestReplaceMeta: splicing a new meta into an encoding gives the bytes a
+// whole encoding gives.
+func TestReplaceMeta(t *testing.T) {
+	for _, src := range []string{
+		`{"a":1,"meta":{"version":"W/\"1\""},"z":[1,{"meta":2}]}`,
+		`{"meta":{},"userName":"R&D <x>"}`,
+		`{"id":"x"}`,
+	} {
+		var doc map[string]any
+		json.Unmarshal([]byte(src), &doc)
+		enc, _ := json.Marshal(doc)
+		doc["meta"] = map[string]any{"version": `W/"2"`, "lastModified": "2026-01-01T00:00:00.000Z", "x": "a&b"}
+		got, err := replaceMeta(enc, doc)
+		want, _ := json.Marshal(doc)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("replaceMeta(%s) = %s, %v; want %s", src, got, err, want)
+		}
+	}
+}
