@@ -64,8 +64,10 @@ func (s *Server) rawView(dst []byte, tx *store.Tx, d *resourceDef, id string, ra
 		}, &metaEndBrace) {
 			return dst, "", false, nil
 		}
-		if found && json.Unmarshal(metaRaw[vs:ve], &version) != nil {
-			return dst, "", false, nil
+		if found {
+			if version, ok = plainVersion(metaRaw[vs:ve]); !ok && json.Unmarshal(metaRaw[vs:ve], &version) != nil {
+				return dst, "", false, nil
+			}
 		}
 		dst = append(dst, raw[:metaStart]...)
 		dst = append(dst, metaRaw[:metaEndBrace]...)
@@ -73,7 +75,7 @@ func (s *Server) rawView(dst []byte, tx *store.Tx, d *resourceDef, id string, ra
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `"location":`...)
-		if dst, err = appendJSON(dst, location); err != nil {
+		if dst, err = appendJSONString(dst, location); err != nil {
 			return dst[:start], "", false, err
 		}
 		dst = append(dst, metaRaw[metaEndBrace:]...)
@@ -138,6 +140,39 @@ func plainView(d *resourceDef, attrs, excluded []string) (plain, withMembers boo
 	return true, d.typ == "Group" && len(excluded) == 0
 }
 
+// plainVersion decodes a stored version string such as "W/\"3\"" (whose
+// only escapes are \"), reporting false for anything else.
+func plainVersion(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	in := raw[1 : len(raw)-1]
+	out := make([]byte, 0, len(in))
+	for i := 0; i < len(in); i++ {
+		if in[i] == '\\' {
+			if i+1 >= len(in) || in[i+1] != '"' {
+				return "", false
+			}
+			i++
+		}
+		out = append(out, in[i])
+	}
+	return string(out), true
+}
+
+// appendJSONString appends s as a JSON string; a URL of printable ASCII
+// without quotes or backslashes is copied, anything else encoded.
+func appendJSONString(dst []byte, s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return appendJSON(dst, s)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"'), nil
+}
+
 // appendJSON appends v's JSON encoding (no trailing newline).
 func appendJSON(dst []byte, v any) ([]byte, error) {
 	b, err := json.Marshal(v)
@@ -196,13 +231,14 @@ func (s *Server) getRaw(w http.ResponseWriter, r *http.Request, d *resourceDef, 
 		if err != nil {
 			return err
 		}
+		base := s.baseURL(r)
 		var members []any
 		if withMembers {
-			if members, err = s.groupMembers(tx, id, s.baseURL(r)); err != nil {
+			if members, err = s.groupMembers(tx, id, base); err != nil {
 				return err
 			}
 		}
-		body, version, served, err = s.rawView(make([]byte, 0, len(raw)+256), tx, d, id, raw, s.baseURL(r), members)
+		body, version, served, err = s.rawView(make([]byte, 0, len(raw)+256), tx, d, id, raw, base, members)
 		return err
 	})
 	if err != nil {

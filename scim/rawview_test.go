@@ -112,3 +112,23 @@ func TestReplaceMeta(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainVersionAndString(t *testing.T) {
+	for raw, want := range map[string]string{`"W/\"3\""`: `W/"3"`, `"W/\"3-00ff\""`: `W/"3-00ff"`, `"x"`: "x"} {
+		if got, ok := plainVersion([]byte(raw)); !ok || got != want {
+			t.Errorf("plainVersion(%s) = %q %v", raw, got, ok)
+		}
+	}
+	for _, raw := range []string{`"a\nb"`, `"\u0041"`, `x`, `"`} {
+		if _, ok := plainVersion([]byte(raw)); ok {
+			t.Errorf("plainVersion(%s) took an escape it does not decode", raw)
+		}
+	}
+	for _, s := range []string{"https://h/scim/v2/Users/1", `a"b`, "é", "a<b&c", "tab\t"} {
+		got, _ := appendJSONString(nil, s)
+		var back string
+		if json.Unmarshal(got, &back) != nil || back != s {
+			t.Errorf("appendJSONString(%q) = %s", s, got)
+		}
+	}
+}
