@@ -251,3 +251,44 @@ func BenchmarkPatchRatio(b *testing.B) {
 	}
 	interleave(b, 200, names, ops)
 }
+
+// BenchmarkListPageDepth: a page of 100 users at 1,000 and 100,000 users:
+// the first page; pages fetched in sequence (page k+1 right after page k,
+// as a client pages through: the remembered cursor seeks); and a jump
+// straight to the last page (walks startIndex-1 keys of the order bucket).
+//
+//	go test ./scim -run '^$' -bench ListPageDepth -benchtime 400x -count 3
+func BenchmarkListPageDepth(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		ts, _ := durableServer(b, loadedStore(b, n, 0, 0))
+		c := newClient(b, ts)
+		pages := n / 100
+		for _, mode := range []string{"first", "next", "jump"} {
+			b.Run(fmt.Sprintf("users=%d/%s", n, mode), func(b *testing.B) {
+				// Four clients, each paging through on its own (next), each
+				// starting at its own quarter of the pages.
+				var clientSeq atomic.Int64
+				var mu sync.Mutex
+				page := map[int64]int{}
+				parallel(b, 4, func(int) {
+					start := 1
+					switch mode {
+					case "next":
+						mu.Lock()
+						id := clientSeq.Add(1) % 4
+						p := page[id]
+						if p == 0 {
+							p = int(id) * pages / 4
+						}
+						page[id] = (p + 1) % pages
+						mu.Unlock()
+						start = 1 + p*100
+					case "jump":
+						start = n - 99
+					}
+					c.call("GET", fmt.Sprintf("/Users?startIndex=%d&count=100", start), "", http.StatusOK)
+				})
+			})
+		}
+	}
+}
