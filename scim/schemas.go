@@ -45,7 +45,7 @@ func buildDefs(exts []Extension) (user, group *resourceDef, err error) {
 		path: scimpath.CoreGroup(),
 	}
 	seen := map[string]bool{}
-	for _, e := range exts {
+	for _, e := range builtinExtensions(exts) {
 		if !strings.HasPrefix(e.URN, "urn:") {
 			return nil, nil, fmt.Errorf("scim: extension %q: URN must start with urn:", e.URN)
 		}

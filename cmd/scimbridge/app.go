@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -15,7 +16,6 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
-	"github.com/scimbridge/scimbridge/admin"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/scim"
@@ -34,11 +34,14 @@ type app struct {
 	adminToken string
 	sims       []*http.Server
 	simulators map[string]connectors.Simulator // by connector name, for simulate: true
+	console    consoleWiring
 	done       chan error
+	ready      atomic.Bool // /readyz: the store is open and the dispatcher runs
+	backups    *backups    // GET /admin/backup, when serve sets it
 }
 
 func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {
-	a := &app{log: log, db: db, tokens: tokens, adminToken: adminToken}
+	a := &app{log: log, db: db, tokens: tokens, adminToken: adminToken, console: newConsoleWiring(reg, cfg.ExternalURL)}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -168,13 +171,13 @@ func (a *app) startSimulator(s *connectors.Settings, r connectors.Registration) 
 
 func (a *app) mount(r chi.Router) {
 	r.With(scim.BearerAuth(a.tokens)).Mount("/scim/v2", a.scim.Handler())
-	reconcile := func() error { return a.dispatcher.Reconcile(a.scim.EachResource) }
-	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, admin.WithReconcile(reconcile), admin.WithVerify(a.verify)))
+	a.mountAdmin(r)
 }
 
 func (a *app) start(ctx context.Context) {
 	a.done = make(chan error, 1)
 	go func() { a.done <- a.dispatcher.Run(ctx) }()
+	a.runRates(ctx)
 }
 
 // shutdown waits for the dispatcher to finish or release its in-flight
