@@ -33,11 +33,15 @@ func baselineUsersGroups(b *testing.B) *httptest.Server {
 	}
 	uh := &memHandler{res: map[string]elimity.ResourceAttributes{}, byName: map[string]string{}, rs: user.path}
 	gh := &memGroups{memHandler{res: map[string]elimity.ResourceAttributes{}, byName: map[string]string{}, rs: group.path}}
+	var exts []elimity.SchemaExtension
+	for _, e := range user.exts {
+		exts = append(exts, elimity.SchemaExtension{Schema: e})
+	}
 	srv, err := elimity.NewServer(&elimity.ServerArgs{
 		ServiceProviderConfig: &elimity.ServiceProviderConfig{MaxResults: 100, SupportPatch: true, SupportFiltering: true},
 		ResourceTypes: []elimity.ResourceType{{
 			Name: "User", Endpoint: "/Users", Schema: user.core,
-			SchemaExtensions: []elimity.SchemaExtension{{Schema: user.exts[0]}},
+			SchemaExtensions: exts,
 			Handler:          uh,
 		}, {
 			Name: "Group", Endpoint: "/Groups", Schema: group.core, Handler: gh,
