@@ -12,6 +12,7 @@
 //	GET    /admin/check-targets                          connectors.TargetCheck (the latest check)
 //	POST   /admin/reconcile                              {"reconciled": true} (with WithReconcile; 409 while one runs)
 //	GET    /admin/verify                                 {"ok", "problems": [...], "total"} (with WithVerify; 409 while one runs)
+//	POST   /admin/reload                                 {"reloaded": true} (with WithReload: SCIM clients and OAuth keys)
 //	GET    /admin/backup                                 the data file (with WithBackup; 409 while one runs)
 //	GET    /admin/lookup?q=<id|userName|email|displayName>  {"resources": [Resource]} (with WithService)
 //	GET    /admin/activity?resource=...&cursor=&limit=   activity.Page: one resource's timeline (with WithService)
@@ -62,6 +63,9 @@ func Handler(d Dispatcher, token string, opts ...Option) http.Handler {
 	}
 	if a.verify != nil {
 		mux.HandleFunc("GET /admin/verify", a.runVerify)
+	}
+	if a.reload != nil {
+		mux.HandleFunc("POST /admin/reload", a.runReload)
 	}
 	if a.backup != nil {
 		mux.HandleFunc("GET /admin/backup", a.backup)
@@ -132,6 +136,19 @@ func WithVerify(fn func(limit int) (problems []string, total int, err error)) Op
 	return func(a *api) { a.verify = fn }
 }
 
+// WithReload serves POST /admin/reload: re-read the SCIM clients (and
+// OAuth signing keys) from config.yaml, as SIGHUP does. A bad file keeps
+// the current clients and answers 400 with the reason.
+func WithReload(fn func() error) Option { return func(a *api) { a.reload = fn } }
+
+func (a *api) runReload(w http.ResponseWriter, _ *http.Request) {
+	if err := a.reload(); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"reloaded": true})
+}
+
 func (a *api) runVerify(w http.ResponseWriter, _ *http.Request) {
 	if !a.verifying.TryLock() {
 		writeError(w, http.StatusConflict, "a verify is already running")
@@ -178,6 +195,7 @@ type api struct {
 	d         Dispatcher
 	reconcile func() error
 	verify    func(limit int) ([]string, int, error)
+	reload    func() error
 	backup    http.HandlerFunc
 	svc       *Service
 	// One reconcile (a write transaction over every resource) and one

@@ -46,6 +46,12 @@ type Config struct {
 	// Import configures `scimbridge import` (HR files: column names,
 	// transforms, import-owned groups).
 	Import hrimport.Config `yaml:"import"`
+
+	// LiteralSecrets names the SCIM secrets written into the file itself
+	// (for a start-up warning).
+	LiteralSecrets []string `yaml:"-"`
+	// Path is the file Load read ("" for Parse), for reloads.
+	Path string `yaml:"-"`
 }
 
 // TLS enables HTTPS when both files are set.
@@ -67,6 +73,8 @@ type Server struct {
 	WriteTimeout      time.Duration `yaml:"write_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// TrustedProxies (addresses or CIDRs) may set X-Forwarded-For.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Environment variables that override the file.
@@ -106,7 +114,12 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, os.LookupEnv)
+	cfg, err := Parse(data, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Path = path
+	return cfg, nil
 }
 
 // LoadIfExists is Load, except that a missing file is no error: the
@@ -120,7 +133,11 @@ func LoadIfExists(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, os.LookupEnv)
+	cfg, err := Parse(data, os.LookupEnv)
+	if err == nil && data != nil {
+		cfg.Path = path // reloads read the file again
+	}
+	return cfg, err
 }
 
 // Parse is Load on bytes, with lookup standing in for the environment.
@@ -134,6 +151,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
 		return nil, fmt.Errorf("config: %s", yaml.FormatError(err, false, true))
 	}
+	cfg.LiteralSecrets = literalSecrets(&cfg)
 	if err := expand(reflect.ValueOf(&cfg).Elem(), lookup); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -193,6 +211,7 @@ func (c *Config) validate() error {
 	if c.SCIM.MaxPayloadBytes <= 0 {
 		errs = append(errs, errors.New("scim.max_payload_bytes: must be positive"))
 	}
+	errs = append(errs, c.validateAuth()...)
 	for _, name := range sortedKeys(c.Connectors) {
 		s := c.Connectors[name]
 		if s.OnDelete != "" && !validOnDelete[s.OnDelete] {

@@ -16,6 +16,8 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
+	"github.com/scimbridge/scimbridge/auth"
+	"github.com/scimbridge/scimbridge/auth/oauth"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/scim"
@@ -38,6 +40,15 @@ type app struct {
 	done       chan error
 	ready      atomic.Bool // /readyz: the store is open and the dispatcher runs
 	backups    *backups    // GET /admin/backup, when serve sets it
+
+	auth  *auth.Registry
+	oauth *oauth.Server // nil unless a client uses oauth
+	// reloadConfig reads the configuration again for a reload (the
+	// config file when serving; the start-up config otherwise).
+	reloadConfig func() (*config.Config, error)
+	// reloadAll is serve's reloader (TLS certificate, SCIM clients), run
+	// by POST /admin/reload; unset, that reloads the SCIM clients alone.
+	reloadAll func() error
 }
 
 func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {
@@ -118,7 +129,12 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 	if err != nil {
 		return nil, err
 	}
-	a.scim, err = scim.New(cfg.SCIM, db, a.dispatcher, log)
+	if err := a.buildAuth(cfg, reg); err != nil {
+		return nil, err
+	}
+	opts := cfg.SCIM
+	opts.AuthenticationSchemes = a.authSchemes
+	a.scim, err = scim.New(opts, db, a.dispatcher, log)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +186,8 @@ func (a *app) startSimulator(s *connectors.Settings, r connectors.Registration) 
 }
 
 func (a *app) mount(r chi.Router) {
-	r.With(scim.BearerAuth(a.tokens)).Mount("/scim/v2", a.scim.Handler())
+	r.With(a.auth.Middleware).Mount("/scim/v2", a.scim.Handler())
+	a.mountOAuth(r)
 	a.mountAdmin(r)
 }
 

@@ -80,9 +80,13 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 	defer signal.Stop(hup)
 	reload := newReloader(log)
 
-	tokens, err := ensureToken(cfg.Tokens, cfg.DataDir, "scim-token", "SCIM bearer token", out)
-	if err != nil {
-		return dataDirFailure(cfg.DataDir, err)
+	tokens := cfg.Tokens
+	if len(cfg.SCIM.Clients) == 0 { // neither tokens nor clients: generate a token
+		generated, err := ensureToken(cfg.Tokens, cfg.DataDir, "scim-token", "SCIM bearer token", out)
+		if err != nil {
+			return dataDirFailure(cfg.DataDir, err)
+		}
+		tokens = generated
 	}
 	adminTokens, err := ensureToken(nonEmptyOne(cfg.AdminToken), cfg.DataDir, "admin-token", "admin API token", out)
 	if err != nil {
@@ -117,6 +121,8 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 	}
 	defer app.close()
 	app.backups = newBackups(db, reg, log)
+	reload.add("scim clients", app.reload)
+	app.reloadAll = reload.reload
 
 	srv := newHTTPServer(cfg.Server, newRouter(log, reg, app, cfg.MetricsToken))
 	ln, err := listen(cfg.Listen)
@@ -144,7 +150,10 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 		if cfg.TLS.CertFile != "" {
 			scheme = "https"
 		}
-		r := running{base: scheme + "://" + ln.Addr().String(), scimToken: tokens[0], adminToken: adminTokens[0], app: app}
+		r := running{base: scheme + "://" + ln.Addr().String(), adminToken: adminTokens[0], app: app}
+		if len(tokens) > 0 {
+			r.scimToken = tokens[0]
+		}
 		go func() {
 			if err := ready(ctx, r); err != nil {
 				select {
