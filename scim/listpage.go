@@ -97,6 +97,10 @@ type sortedEntry struct {
 // page's resources are read again and rendered.
 func (l *listRun) matchAndSort(tx *store.Tx) error {
 	s, d, q := l.s, l.d, l.q
+	if l.f == nil && q.count == 0 {
+		l.total = tx.CountResources(d.typ) // sorting nothing: only the count
+		return nil
+	}
 	deriveMatch := l.f != nil && l.derives(q.filter)
 	deriveSort := l.sort != nil && l.derives(l.sort.Attr())
 	var entries []sortedEntry

@@ -99,6 +99,12 @@ func TestSort(t *testing.T) {
 			t.Errorf("GET /Users?%s: %d %v, want 400 invalidValue", bad, r.status, r.body["scimType"])
 		}
 	}
+	for _, q := range []string{"sortBy=name.familyName&count=0", "sortBy=userName&count=0"} {
+		r := e.must(http.StatusOK, "GET", "/Users?"+q, nil)
+		if r.body["totalResults"] != float64(5) || len(r.body["Resources"].([]any)) != 0 {
+			t.Errorf("GET /Users?%s: %v", q, r.raw)
+		}
+	}
 	r := e.must(http.StatusOK, "GET", "/ServiceProviderConfig", nil)
 	if get(r.body, "sort.supported") != true {
 		t.Errorf("sort.supported = %v", get(r.body, "sort.supported"))
