@@ -422,6 +422,9 @@ func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *re
 	if e := checkMultiValued(attrs); e != nil {
 		return nil, nil, e
 	}
+	if !s.mayWriteProvenance(r) {
+		dropProvenance(attrs)
+	}
 	// Write-only: accepted, never stored (nothing downstream receives it).
 	for k := range attrs {
 		if strings.EqualFold(k, "password") {
@@ -586,7 +589,11 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 			if err := s.checkIfMatch(tx, r, d, prev); err != nil {
 				return err
 			}
-			doc, rawDoc, err := roundTrip(s.newDoc(d, id, attrs, prev))
+			next := s.newDoc(d, id, attrs, prev)
+			if !s.mayWriteProvenance(r) {
+				keepProvenance(d, next, prev)
+			}
+			doc, rawDoc, err := roundTrip(next)
 			if err != nil {
 				return err
 			}
