@@ -53,6 +53,7 @@ type app struct {
 
 func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {
 	a := &app{log: log, db: db, tokens: tokens, adminToken: adminToken, console: newConsoleWiring(reg, cfg.ExternalURL)}
+	a.console.importConfig = cfg.Import
 	defer func() {
 		if err != nil {
 			a.close()
