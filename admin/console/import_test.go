@@ -73,7 +73,9 @@ func newSCIMBridge(t *testing.T) *scimBridge {
 func (b *scimBridge) options() *console.ImportOptions {
 	return &console.ImportOptions{
 		Client: func() *hrimport.Client { return hrimport.NewClient(b.srv.URL, scimToken, b.srv.Client()) },
-		Config: func() hrimport.Config { return hrimport.Config{Columns: map[string]hrimport.Targets{"Job Title": {"title"}}} },
+		Config: func() hrimport.Config {
+			return hrimport.Config{Columns: map[string]hrimport.Targets{"Job Title": {"title"}}}
+		},
 	}
 }
 
