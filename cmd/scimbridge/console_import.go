@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -61,7 +62,13 @@ func (a *app) consoleImport(router http.Handler) *console.ImportOptions {
 type inProcess struct{ h http.Handler }
 
 func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
+	// A fresh context that only follows the caller's cancellation: the
+	// console request's values (chi's route context, its client slot,
+	// logger and request id) must not leak into the SCIM request.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	defer context.AfterFunc(req.Context(), cancel)()
+	r := req.Clone(ctx)
 	r.RemoteAddr = consoleClientName // the access log's "remote"; auth's source address
 	r.RequestURI = req.URL.RequestURI()
 	rec := httptest.NewRecorder()
