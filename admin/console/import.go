@@ -294,7 +294,7 @@ func (c *console) runImport(ctx context.Context, j *importJob, dryRun bool, p hr
 	if err != nil {
 		res.Err = err.Error()
 		if errors.Is(err, hrimport.ErrTooManyDeactivations) {
-			res.Err += " (raise the limit if that is intended)"
+			res.Err += ` (here: raise "at most … deactivated" and upload again)`
 		}
 	}
 	res.Outcomes, res.Total = outcomes(res.Report)

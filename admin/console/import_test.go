@@ -413,3 +413,49 @@ func TestImportPageDisabled(t *testing.T) {
 		t.Fatalf("upload with imports disabled: %d", code)
 	}
 }
+
+func TestImportRoster(t *testing.T) {
+	b := newSCIMBridge(t)
+	f := newFixtureWith(t, nil, b.options())
+	c := f.client()
+	csrf := c.signIn(t)
+	apply := func(file string, fields url.Values) string {
+		t.Helper()
+		code, page := c.upload(t, csrf, "hr.csv", file, fields)
+		if code != http.StatusOK || !strings.Contains(page, `id="apply"`) {
+			t.Fatalf("upload: %d\n%s", code, page)
+		}
+		c.post(t, "/admin/ui/import/apply", url.Values{"csrf": {csrf}, "id": {jobID(t, page)}})
+		return c.waitState(t, "applied")
+	}
+	apply(hrFile, nil) // ann, bob, cy: managed by the import
+
+	only := "userName,name.givenName,name.familyName\nann@example.com,Ann,O'Lee\n"
+	roster := url.Values{"roster": {"1"}}
+	code, page := c.upload(t, csrf, "roster.csv", only, roster)
+	if code != http.StatusOK || !strings.Contains(page, `id="preview-error"`) || !strings.Contains(page, "too many") || strings.Contains(page, `id="apply"`) {
+		t.Fatalf("roster over the default limit: %d\n%s", code, page)
+	}
+	before := b.writes.Load()
+	if code, _ := c.post(t, "/admin/ui/import/apply", url.Values{"csrf": {csrf}, "id": {jobID(t, page)}}); code != http.StatusConflict {
+		t.Fatalf("apply of a refused roster: %d", code)
+	}
+	if b.writes.Load() != before {
+		t.Fatal("a refused roster wrote")
+	}
+
+	roster.Set("max_deactivate", "2")
+	page = apply(only, roster)
+	if !strings.Contains(page, "2 deactivated") {
+		t.Fatalf("roster applied:\n%s", page)
+	}
+	users := b.users(t)
+	if users["ann@example.com"]["active"] == false {
+		t.Error("ann, in the roster, was deactivated")
+	}
+	for _, name := range []string{"bob@example.com", "cy@example.com"} {
+		if users[name]["active"] != false {
+			t.Errorf("%s, missing from the roster: active = %v", name, users[name]["active"])
+		}
+	}
+}
