@@ -36,7 +36,7 @@ type scimBridge struct {
 	gate   chan struct{} // non-nil: writes wait for it to close
 }
 
-func newSCIMBridge(t *testing.T) *scimBridge {
+func newSCIMBridge(t testing.TB) *scimBridge {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "scim.db"))
 	if err != nil {
