@@ -334,7 +334,7 @@ func TestImportOneAtATime(t *testing.T) {
 		t.Fatalf("%d users after the import, want 3", len(users))
 	}
 	// Finished: a new upload replaces it.
-	if code, page := c.upload(t, csrf, "again.csv", hrFile, nil); code != http.StatusOK || !strings.Contains(page, "0 created, 0 updated, 3 unchanged") {
+	if code, page := c.upload(t, csrf, "again.csv", hrFile, nil); code != http.StatusOK || !strings.Contains(page, "0 to create, 0 to update, 3 unchanged") {
 		t.Fatalf("second upload: %d\n%s", code, page)
 	}
 	if _, page := c.post(t, "/admin/ui/import/discard", url.Values{"csrf": {csrf}, "id": {jobID(t, f.pages[len(f.pages)-1])}}); !strings.Contains(page, `id="none"`) {
@@ -360,7 +360,7 @@ func TestImportBadFile(t *testing.T) {
 			"c@example.com,c@example.com,maybe\n" +
 			"a@example.com,a2@example.com,no\n",
 			nil, http.StatusOK,
-			[]string{`<td class="num">3</td>`, `<td class="num">4</td>`, `<td class="num">5</td>`, "maybe", "1 created", "3 rejected"}, true},
+			[]string{`<td class="num">3</td>`, `<td class="num">4</td>`, `<td class="num">5</td>`, "maybe", "1 to create", "3 rejected"}, true},
 		{"unknown match attribute", "userName\nann@example.com\n", url.Values{"match": {"nosuch"}}, http.StatusOK,
 			[]string{`id="preview-error"`, "nosuch"}, false},
 		{"empty", "  \n", nil, http.StatusBadRequest, []string{"The file is empty"}, false},

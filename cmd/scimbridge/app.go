@@ -133,7 +133,7 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 	if err := a.buildAuth(cfg, reg); err != nil {
 		return nil, err
 	}
-	opts := cfg.SCIM
+	opts := withConsoleProvenance(cfg.SCIM)
 	opts.AuthenticationSchemes = a.authSchemes
 	a.scim, err = scim.New(opts, db, a.dispatcher, log)
 	if err != nil {

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 
 	"github.com/scimbridge/scimbridge/admin/console"
 	"github.com/scimbridge/scimbridge/auth"
 	"github.com/scimbridge/scimbridge/hrimport"
+	"github.com/scimbridge/scimbridge/scim"
 )
 
 // consoleClientName is the built-in SCIM client the console's imports
@@ -34,6 +36,16 @@ func (a *app) withConsoleClient(ac auth.Config) (auth.Config, error) {
 	}
 	ac.Clients = append(ac.Clients, auth.Client{Name: consoleClientName, Bearer: []string{a.console.importToken}})
 	return ac, nil
+}
+
+// withConsoleProvenance lets the console's imports write the provenance
+// mark wherever the import's own client (import.client) may: both are the
+// HR import.
+func withConsoleProvenance(opts scim.Options) scim.Options {
+	if len(opts.ProvenanceWriters) > 0 {
+		opts.ProvenanceWriters = append(slices.Clone(opts.ProvenanceWriters), consoleClientName)
+	}
+	return opts
 }
 
 // consoleImport is the Import page's access to the SCIM endpoint: an

@@ -31,7 +31,10 @@ func TestConsoleImportAsClientConsole(t *testing.T) {
 	const admin = "admin-token-console-import-77"
 	const scimTok = "scim-token-console-import-88"
 	dir := t.TempDir()
-	cfg, err := config.Parse([]byte("data_dir: "+dir+"\ntokens: [\""+scimTok+"\"]\n"), func(string) (string, bool) { return "", false })
+	// import.client makes the provenance mark writable by that client
+	// only: the console writes it too.
+	yaml := "data_dir: " + dir + "\ntokens: [\"" + scimTok + "\"]\nscim:\n  clients:\n    - name: hr\n      bearer: [\"${HR_TOKEN}\"]\nimport:\n  client: hr\n"
+	cfg, err := config.Parse([]byte(yaml), func(k string) (string, bool) { return "hr-token-console-import-99", k == "HR_TOKEN" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +62,17 @@ func TestConsoleImportAsClientConsole(t *testing.T) {
 	})
 	if a.console.importToken == "" || a.console.importToken == admin {
 		t.Fatal("no separate credential for the console client")
+	}
+
+	// cy exists already (an IdP created her): the import updates her.
+	req, _ := http.NewRequest("POST", ts.URL+"/scim/v2/Users", strings.NewReader(
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"cy@example.com","name":{"givenName":"Cy","familyName":"Old"}}`))
+	req.Header.Set("Authorization", "Bearer "+scimTok)
+	req.Header.Set("Content-Type", "application/scim+json")
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("create cy: %v %v", res, err)
+	} else {
+		res.Body.Close()
 	}
 
 	jar, _ := cookiejar.New(nil)
@@ -89,13 +103,13 @@ func TestConsoleImportAsClientConsole(t *testing.T) {
 	mw := multipart.NewWriter(&body)
 	_ = mw.WriteField("csrf", csrf[1])
 	fw, _ := mw.CreateFormFile("file", "hr.csv")
-	_, _ = io.WriteString(fw, "userName,name.givenName,name.familyName\nann@example.com,Ann,Lee\nbob@example.com,Bob,Ng\n")
+	_, _ = io.WriteString(fw, "userName,name.givenName,name.familyName\nann@example.com,Ann,Lee\nbob@example.com,Bob,Ng\ncy@example.com,Cy,New\n")
 	_ = mw.Close()
-	req, _ := http.NewRequest("POST", ts.URL+"/admin/ui/import", &body)
+	req, _ = http.NewRequest("POST", ts.URL+"/admin/ui/import", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	page = do(req)
 	id := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(page)
-	if id == nil || !strings.Contains(page, "2 created") {
+	if id == nil || !strings.Contains(page, "2 to create, 1 to update") {
 		t.Fatalf("preview:\n%s", page)
 	}
 	post("/admin/ui/import/apply", url.Values{"csrf": {csrf[1]}, "id": {id[1]}})
@@ -108,13 +122,13 @@ func TestConsoleImportAsClientConsole(t *testing.T) {
 			t.Fatalf("never applied:\n%s", page)
 		}
 	}
-	if !strings.Contains(page, "2 created") {
+	if !strings.Contains(page, "2 created, 1 updated, 0 unchanged, 0 rejected, 0 failed") {
 		t.Fatalf("applied:\n%s", page)
 	}
 	n := 0
 	_ = db.View(func(tx *store.Tx) error { n = tx.CountResources(store.TypeUser); return nil })
-	if n != 2 {
-		t.Fatalf("%d users stored, want 2", n)
+	if n != 3 {
+		t.Fatalf("%d users stored, want 3", n)
 	}
 	if requestsOf(reg, "console") == 0 {
 		t.Fatal("no request counted for client console")
