@@ -143,8 +143,8 @@ func (c *console) renderImport(w http.ResponseWriter, r *http.Request, q request
 	c.render(w, status, "import", q.ses, r, d)
 }
 
-// upload takes the multipart form (the file and the options), checks it
-// with a dry run and shows the preview.
+// upload takes the multipart form (the file and the options) and starts
+// its dry run; the page shows the preview when it is done.
 func (c *console) upload(w http.ResponseWriter, r *http.Request, q request) {
 	if c.opts.Import == nil {
 		c.renderImport(w, r, q, http.StatusNotFound, "Imports are not enabled on this bridge.", "")
@@ -179,11 +179,15 @@ func (c *console) upload(w http.ResponseWriter, r *http.Request, q request) {
 	c.imports.job = job
 	c.imports.mu.Unlock()
 
-	res := c.runImport(r.Context(), job, true, nil)
-	c.imports.mu.Lock()
-	job.preview, job.state = res, statePreview
-	c.imports.mu.Unlock()
-	c.opts.Log.Info().Str("file", job.fileName).Int("bytes", job.size).Str("summary", res.Summary.String()).Msg("console: import checked (dry run)")
+	// In the background too: a large file's dry run can outlast the
+	// server's write timeout. The page refreshes until the preview is in.
+	go func() {
+		res := c.runImport(context.Background(), job, true, nil)
+		c.imports.mu.Lock()
+		job.preview, job.state = res, statePreview
+		c.imports.mu.Unlock()
+		c.opts.Log.Info().Str("file", job.fileName).Int("bytes", job.size).Str("summary", res.Summary.String()).Msg("console: import checked (dry run)")
+	}()
 	http.Redirect(w, r, "/admin/ui/import", http.StatusSeeOther)
 }
 

@@ -133,7 +133,11 @@ func (c *client) upload(t *testing.T, csrf, name, content string, fields url.Val
 	_ = mw.Close()
 	req, _ := http.NewRequest("POST", c.f.srv.URL+"/admin/ui/import", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return c.do(t, req)
+	code, page := c.do(t, req)
+	if code == http.StatusOK && strings.Contains(page, `data-state="checking"`) {
+		page = c.waitState(t, "preview") // the dry run runs in the background
+	}
+	return code, page
 }
 
 var jobIDRE = regexp.MustCompile(`name="id" value="([^"]+)"`)

@@ -108,6 +108,13 @@ func TestConsoleImportAsClientConsole(t *testing.T) {
 	req, _ = http.NewRequest("POST", ts.URL+"/admin/ui/import", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	page = do(req)
+	for deadline := time.Now().Add(20 * time.Second); strings.Contains(page, `data-state="checking"`); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the dry run never ended")
+		}
+		req, _ := http.NewRequest("GET", ts.URL+"/admin/ui/import", nil)
+		page = do(req)
+	}
 	id := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(page)
 	if id == nil || !strings.Contains(page, "2 to create, 1 to update") {
 		t.Fatalf("preview:\n%s", page)
