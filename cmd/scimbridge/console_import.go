@@ -34,7 +34,7 @@ func (a *app) withConsoleClient(ac auth.Config) (auth.Config, error) {
 		_, _ = rand.Read(b)
 		a.console.importToken = base64.RawURLEncoding.EncodeToString(b)
 	}
-	ac.Clients = append(ac.Clients, auth.Client{Name: consoleClientName, Bearer: []string{a.console.importToken}})
+	ac.Clients = append(ac.Clients, auth.Client{Name: consoleClientName, Bearer: []string{a.console.importToken}, Internal: true})
 	return ac, nil
 }
 
