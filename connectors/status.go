@@ -49,8 +49,8 @@ func (d *Dispatcher) Status() ([]Status, error) {
 			l.mu.Lock()
 			s.InFlight, s.Unsupported = len(l.inflight), l.unsupported
 			s.LastSuccess, s.LastError, s.LastErrorAt = l.lastSuccess, l.lastError, l.lastErrorAt
-			if l.pausedUntil.After(now) {
-				s.PausedUntil = l.pausedUntil
+			if l.throttle.until.After(now) {
+				s.PausedUntil = l.throttle.until
 			}
 			l.mu.Unlock()
 			out = append(out, s)
