@@ -308,7 +308,7 @@ func TestListEveryStatus(t *testing.T) {
 	if w.Code != 200 {
 		t.Fatalf("invite: %d %s", w.Code, w.Body)
 	}
-	invited := s.Users()[len(s.Users())-1].TargetID
+	invited := s.UserID("new@example.com")
 	all, pending = append(all, invited), append(pending, invited)
 
 	if got, pages := walkIDs(t, s, users, "users", 3, nil); fmt.Sprint(got) != fmt.Sprint(all) || pages != 3 {
