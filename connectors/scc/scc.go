@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/scc/sccsim"
@@ -97,6 +98,10 @@ type Connector struct {
 	limits   connectors.Limits
 	pageSize int // max per list page
 
+	// requests paces every request (listings and PUTs too) at the
+	// target's rate; the dispatcher's limiter counts Apply calls.
+	requests *rate.Limiter
+
 	mu    sync.Mutex
 	cache map[string]string // lower-cased email -> user id, learned from listings
 }
@@ -166,7 +171,8 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		limits.Rate = s.RateLimit
 	}
 	return &Connector{name: name, base: orgBase, hc: hc, log: log, tokens: ts, onDelete: onDelete,
-		limits: limits, pageSize: pageSize, cache: map[string]string{}}, nil
+		limits: limits, pageSize: pageSize, cache: map[string]string{},
+		requests: rate.NewLimiter(rate.Limit(limits.Rate), max(limits.Burst, 1))}, nil
 }
 
 // baseURL defaults the base and adds /v1 when only a host is given.

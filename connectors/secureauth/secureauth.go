@@ -25,6 +25,7 @@ import (
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/secureauth/secureauthsim"
 	"github.com/scimbridge/scimbridge/mapping"
+	"golang.org/x/time/rate"
 )
 
 // Deprovisioning choices (Settings.OnDelete).
@@ -94,6 +95,10 @@ type Connector struct {
 	userKeys []string // mapped property names, sorted
 	limits   connectors.Limits
 	members  *memberState
+	// requests paces every HTTP request at the target's rate: an Apply
+	// makes one request per user or more, and the dispatcher's limiter
+	// counts Apply calls, not requests.
+	requests *rate.Limiter
 }
 
 // New validates s and builds the connector. Errors name the setting,
@@ -127,6 +132,10 @@ func build(s connectors.Settings, cr Credentials, op Options, d connectors.Deps)
 	if c.name == "" {
 		c.name = "secureauth"
 	}
+	if s.RateLimit > 0 {
+		c.limits.Rate = s.RateLimit
+	}
+	c.requests = rate.NewLimiter(rate.Limit(c.limits.Rate), 1)
 	var err error
 	if c.base, err = baseURL(s.BaseURL, op.APIVersion); err != nil {
 		return nil, err
