@@ -177,6 +177,7 @@ type lane struct {
 	workers int
 	timeout time.Duration
 	limiter *rate.Limiter
+	rate    float64 // declared calls per second (0 = unlimited); the limiter paces PaceMargin of it
 	wake    chan struct{}
 	cache   map[uint64]cached // scheduler only: decoded queue entries
 	// scanGrowth widens the scan window (scheduler only): see schedule.
@@ -220,8 +221,9 @@ func newLane(d *Dispatcher, name string, t Target) *lane {
 	if t.Settings.RateLimit > 0 {
 		r = t.Settings.RateLimit
 	}
+	l.rate = max(r, 0)
 	if r > 0 {
-		l.limiter = rate.NewLimiter(rate.Limit(r), max(lim.Burst, 1))
+		l.limiter = rate.NewLimiter(rate.Limit(r*PaceMargin), max(lim.Burst, 1))
 	} else {
 		l.limiter = rate.NewLimiter(rate.Inf, 1)
 	}

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/time/rate"
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/scc/sccsim"
@@ -100,7 +99,7 @@ type Connector struct {
 
 	// requests paces every request (listings and PUTs too) at the
 	// target's rate; the dispatcher's limiter counts Apply calls.
-	requests *rate.Limiter
+	requests interface{ Wait(context.Context) error }
 
 	mu    sync.Mutex
 	cache map[string]string // lower-cased email -> user id, learned from listings
@@ -172,7 +171,7 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 	}
 	return &Connector{name: name, base: orgBase, hc: hc, log: log, tokens: ts, onDelete: onDelete,
 		limits: limits, pageSize: pageSize, cache: map[string]string{},
-		requests: rate.NewLimiter(rate.Limit(limits.Rate), max(limits.Burst, 1))}, nil
+		requests: connectors.RequestLimiter(limits.Rate)}, nil
 }
 
 // baseURL defaults the base and adds /v1 when only a host is given.

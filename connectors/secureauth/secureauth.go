@@ -25,7 +25,6 @@ import (
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/secureauth/secureauthsim"
 	"github.com/scimbridge/scimbridge/mapping"
-	"golang.org/x/time/rate"
 )
 
 // Deprovisioning choices (Settings.OnDelete).
@@ -98,7 +97,7 @@ type Connector struct {
 	// requests paces every HTTP request at the target's rate: an Apply
 	// makes one request per user or more, and the dispatcher's limiter
 	// counts Apply calls, not requests.
-	requests *rate.Limiter
+	requests interface{ Wait(context.Context) error }
 }
 
 // New validates s and builds the connector. Errors name the setting,
@@ -135,7 +134,7 @@ func build(s connectors.Settings, cr Credentials, op Options, d connectors.Deps)
 	if s.RateLimit > 0 {
 		c.limits.Rate = s.RateLimit
 	}
-	c.requests = rate.NewLimiter(rate.Limit(c.limits.Rate), 1)
+	c.requests = connectors.RequestLimiter(c.limits.Rate)
 	var err error
 	if c.base, err = baseURL(s.BaseURL, op.APIVersion); err != nil {
 		return nil, err

@@ -193,7 +193,7 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		limits: connectors.Limits{
 			BatchSize: maxBulkOps,
 			Rate:      10, // undocumented by Webex; conservative, one /Bulk carries 100 users
-			Burst:     10,
+			Burst:     1,  // a fixed-window limit: a burst would spill into one window
 			Timeout:   2 * time.Minute,
 		},
 	}
