@@ -12,6 +12,11 @@
 //	GET    /admin/check-targets                          connectors.TargetCheck (the latest check)
 //	POST   /admin/reconcile                              {"reconciled": true} (with WithReconcile; 409 while one runs)
 //	GET    /admin/verify                                 {"ok", "problems": [...], "total"} (with WithVerify; 409 while one runs)
+//	POST   /admin/reload                                 {"reloaded": true} (with WithReload: SCIM clients and OAuth keys)
+//	GET    /admin/backup                                 the data file (with WithBackup; 409 while one runs)
+//	GET    /admin/lookup?q=<id|userName|email|displayName>  {"resources": [Resource]} (with WithService)
+//	GET    /admin/activity?resource=...&cursor=&limit=   activity.Page: one resource's timeline (with WithService)
+//	GET    /admin/activity?connector=&kind=&outcome=failed&since=&cursor=&limit=  activity.Page: the recent feed
 //
 // Errors, unknown paths and wrong methods included, are {"error": "..."}.
 package admin
@@ -25,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/store"
@@ -57,6 +63,15 @@ func Handler(d Dispatcher, token string, opts ...Option) http.Handler {
 	}
 	if a.verify != nil {
 		mux.HandleFunc("GET /admin/verify", a.runVerify)
+	}
+	if a.reload != nil {
+		mux.HandleFunc("POST /admin/reload", a.runReload)
+	}
+	if a.backup != nil {
+		mux.HandleFunc("GET /admin/backup", a.backup)
+	}
+	if a.svc != nil {
+		a.serviceRoutes(mux)
 	}
 	mux.HandleFunc("GET /admin/status", a.status)
 	mux.HandleFunc("GET /admin/deadletters", a.listDead)
@@ -121,6 +136,19 @@ func WithVerify(fn func(limit int) (problems []string, total int, err error)) Op
 	return func(a *api) { a.verify = fn }
 }
 
+// WithReload serves POST /admin/reload: re-read the SCIM clients (and
+// OAuth signing keys) from config.yaml, as SIGHUP does. A bad file keeps
+// the current clients and answers 400 with the reason.
+func WithReload(fn func() error) Option { return func(a *api) { a.reload = fn } }
+
+func (a *api) runReload(w http.ResponseWriter, _ *http.Request) {
+	if err := a.reload(); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"reloaded": true})
+}
+
 func (a *api) runVerify(w http.ResponseWriter, _ *http.Request) {
 	if !a.verifying.TryLock() {
 		writeError(w, http.StatusConflict, "a verify is already running")
@@ -167,6 +195,9 @@ type api struct {
 	d         Dispatcher
 	reconcile func() error
 	verify    func(limit int) ([]string, int, error)
+	reload    func() error
+	backup    http.HandlerFunc
+	svc       *Service
 	// One reconcile (a write transaction over every resource) and one
 	// verify (a read of the whole store) at a time: a client calling them
 	// in a loop must not stack them up in front of SCIM writes.
@@ -179,7 +210,12 @@ func (a *api) status(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"connectors": st})
+	now := time.Now()
+	out := make([]statusWithHealth, len(st))
+	for i, s := range st {
+		out[i] = statusWithHealth{Status: s, Health: Health(s, now)}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connectors": out})
 }
 
 func (a *api) listDead(w http.ResponseWriter, r *http.Request) {
@@ -215,21 +251,29 @@ func (a *api) retryDead(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) retryAll(w http.ResponseWriter, r *http.Request) {
-	c := r.PathValue("connector")
-	dl, err := a.d.DeadLetters(c)
+	n, err := RetryAll(a.d, r.PathValue("connector"))
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, map[string]int{"retried": n})
+}
+
+// RetryAll queues every dead letter of the connector again (the API's
+// POST /admin/deadletters/{connector}/retry and the console's "Retry all").
+func RetryAll(d Dispatcher, connector string) (int, error) {
+	dl, err := d.DeadLetters(connector)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	for _, d := range dl {
-		if err := a.d.RetryDeadLetter(c, d.ID); err != nil && !errors.Is(err, connectors.ErrNotFound) {
-			writeErr(w, err)
-			return
+	for _, l := range dl {
+		if err := d.RetryDeadLetter(connector, l.ID); err != nil && !errors.Is(err, connectors.ErrNotFound) {
+			return n, err
 		}
 		n++
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"retried": n})
+	return n, nil
 }
 
 func (a *api) discardDead(w http.ResponseWriter, r *http.Request) {

@@ -1,14 +1,18 @@
 // Package config loads config.yaml: the listener, data directory, tokens,
 // SCIM options and connectors. Secrets never live in the file: any string
-// value may be written as ${ENV} or ${ENV:-default} and is expanded from
-// the environment after parsing (so a secret's characters can't break the
+// value may be written as ${ENV} or ${ENV:-default} (expanded from the
+// environment) or ${file:PATH} (the content of a mounted secret file)
+// after parsing (so a secret's characters can't break the
 // YAML). A few settings a container needs can also come straight from the
 // environment, which wins over the file.
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"reflect"
 	"regexp"
@@ -19,6 +23,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/hrimport"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -38,6 +43,15 @@ type Config struct {
 
 	SCIM       scim.Options                   `yaml:"scim"`
 	Connectors map[string]connectors.Settings `yaml:"connectors"`
+	// Import configures `scimbridge import` (HR files: column names,
+	// transforms, import-owned groups).
+	Import hrimport.Config `yaml:"import"`
+
+	// LiteralSecrets names the SCIM secrets written into the file itself
+	// (for a start-up warning).
+	LiteralSecrets []string `yaml:"-"`
+	// Path is the file Load read ("" for Parse), for reloads.
+	Path string `yaml:"-"`
 }
 
 // TLS enables HTTPS when both files are set.
@@ -59,6 +73,8 @@ type Server struct {
 	WriteTimeout      time.Duration `yaml:"write_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// TrustedProxies (addresses or CIDRs) may set X-Forwarded-For.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Environment variables that override the file.
@@ -90,22 +106,52 @@ func Default() Config {
 	}
 }
 
-// Load reads path (a missing file is an error), expands ${ENV}, applies the
-// environment overrides and defaults, and validates.
+// Load reads path (a missing file is an error), expands ${ENV} and
+// ${file:PATH}, applies the environment overrides and defaults, and
+// validates.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, os.LookupEnv)
+	cfg, err := Parse(data, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Path = path
+	return cfg, nil
+}
+
+// LoadIfExists is Load, except that a missing file is no error: the
+// configuration then comes from the environment and the defaults alone
+// (a container without connectors needs no config.yaml).
+func LoadIfExists(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		data, err = nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := Parse(data, os.LookupEnv)
+	if err == nil && data != nil {
+		cfg.Path = path // reloads read the file again
+	}
+	return cfg, err
 }
 
 // Parse is Load on bytes, with lookup standing in for the environment.
 func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	cfg := Default()
+	// An empty document (or one of comments only) would zero the defaults.
+	var doc any
+	if len(bytes.TrimSpace(data)) == 0 || yaml.Unmarshal(data, &doc) == nil && doc == nil {
+		data = []byte("{}")
+	}
 	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
 		return nil, fmt.Errorf("config: %s", yaml.FormatError(err, false, true))
 	}
+	cfg.LiteralSecrets = literalSecrets(&cfg)
 	if err := expand(reflect.ValueOf(&cfg).Elem(), lookup); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -165,6 +211,7 @@ func (c *Config) validate() error {
 	if c.SCIM.MaxPayloadBytes <= 0 {
 		errs = append(errs, errors.New("scim.max_payload_bytes: must be positive"))
 	}
+	errs = append(errs, c.validateAuth()...)
 	for _, name := range sortedKeys(c.Connectors) {
 		s := c.Connectors[name]
 		if s.OnDelete != "" && !validOnDelete[s.OnDelete] {
@@ -179,6 +226,9 @@ func (c *Config) validate() error {
 		if s.Enabled && s.Sync && c.Server.WriteTimeout > 0 && s.SyncTimeout >= c.Server.WriteTimeout {
 			errs = append(errs, fmt.Errorf("connectors.%s.sync_timeout: %s must be shorter than server.write_timeout (%s)", name, s.SyncTimeout, c.Server.WriteTimeout))
 		}
+	}
+	if err := c.Import.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -216,12 +266,34 @@ func nonEmpty(in []string) []string {
 	return out
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+var (
+	envRef  = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+	fileRef = regexp.MustCompile(`\$\{file:([^}]+)\}`)
+)
 
-// expandString replaces ${NAME} and ${NAME:-default} in s.
-func expandString(s string, lookup func(string) (string, bool)) string {
+// maxSecretFile bounds what a ${file:PATH} reference reads: a secret is a
+// token or a key, not a data set.
+const maxSecretFile = 1 << 20
+
+// expandString replaces ${NAME}, ${NAME:-default} and ${file:PATH} in s.
+// A file's content (a mounted Kubernetes or Docker secret) replaces the
+// reference without its trailing newline; a file that cannot be read is
+// an error, never an empty secret.
+func expandString(s string, lookup func(string) (string, bool)) (string, error) {
 	if !strings.Contains(s, "${") {
-		return s
+		return s, nil
+	}
+	var errs []error
+	s = fileRef.ReplaceAllStringFunc(s, func(ref string) string {
+		path := fileRef.FindStringSubmatch(ref)[1]
+		v, err := readSecretFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("${file:%s}: %w", path, err))
+		}
+		return v
+	})
+	if len(errs) > 0 {
+		return "", errors.Join(errs...)
 	}
 	return envRef.ReplaceAllStringFunc(s, func(ref string) string {
 		m := envRef.FindStringSubmatch(ref)
@@ -229,7 +301,23 @@ func expandString(s string, lookup func(string) (string, bool)) string {
 			return v
 		}
 		return m[3]
-	})
+	}), nil
+}
+
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return "", err
+	}
+	if len(data) > maxSecretFile {
+		return "", fmt.Errorf("larger than %d bytes: not a secret", maxSecretFile)
+	}
+	return strings.TrimRight(string(data), "\r\n"), nil
 }
 
 // expand walks v and expands every string it holds.
@@ -237,7 +325,11 @@ func expand(v reflect.Value, lookup func(string) (string, bool)) error {
 	switch v.Kind() {
 	case reflect.String:
 		if v.CanSet() {
-			v.SetString(expandString(v.String(), lookup))
+			s, err := expandString(v.String(), lookup)
+			if err != nil {
+				return err
+			}
+			v.SetString(s)
 		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {

@@ -3,6 +3,8 @@
 // our handlers for storage, filtering, PATCH and the IdP quirks it lacks.
 package scim
 
+import "github.com/scimbridge/scimbridge/auth"
+
 // Options configure the SCIM endpoint (the `scim:` section of config.yaml).
 type Options struct {
 	// ExternalURL is the absolute base URL IdPs use, e.g.
@@ -24,6 +26,11 @@ type Options struct {
 	StrictAttributes bool `yaml:"strict_attributes"`
 	// Extensions are custom schema extensions (Okta/Entra custom attributes).
 	Extensions []Extension `yaml:"extensions"`
+	// Clients are the named SCIM clients (package auth authenticates them).
+	Clients []auth.Client `yaml:"clients"`
+	// AuthenticationSchemes, when set, gives /ServiceProviderConfig's
+	// authenticationSchemes (what the client registry has loaded now).
+	AuthenticationSchemes func() []map[string]any `yaml:"-"`
 }
 
 // Extension declares a custom schema extension of a resource type.

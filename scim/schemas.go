@@ -45,7 +45,7 @@ func buildDefs(exts []Extension) (user, group *resourceDef, err error) {
 		path: scimpath.CoreGroup(),
 	}
 	seen := map[string]bool{}
-	for _, e := range exts {
+	for _, e := range builtinExtensions(exts) {
 		if !strings.HasPrefix(e.URN, "urn:") {
 			return nil, nil, fmt.Errorf("scim: extension %q: URN must start with urn:", e.URN)
 		}
@@ -123,7 +123,7 @@ func serviceProviderConfig(o Options, base string) map[string]any {
 	if maxOps <= 0 {
 		maxOps = DefaultMaxBulkOperations
 	}
-	return map[string]any{
+	spc := map[string]any{
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
 		"documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
 		"patch":            map[string]any{"supported": true},
@@ -133,16 +133,24 @@ func serviceProviderConfig(o Options, base string) map[string]any {
 		"sort":             map[string]any{"supported": false},
 		"etag":             map[string]any{"supported": true},
 		"maxPayloadSize":   o.MaxPayloadBytes,
-		"authenticationSchemes": []map[string]any{{
-			"type":        "oauthbearertoken",
-			"name":        "OAuth Bearer Token",
-			"description": "Authentication with a bearer token configured on the server",
-			"specUri":     "https://datatracker.ietf.org/doc/html/rfc6750",
-			"primary":     true,
-		}},
 		"meta": map[string]any{
 			"resourceType": "ServiceProviderConfig",
 			"location":     base + "/ServiceProviderConfig",
 		},
 	}
+	spc["authenticationSchemes"] = authenticationSchemes(o)
+	return spc
+}
+
+func authenticationSchemes(o Options) []map[string]any {
+	if o.AuthenticationSchemes != nil {
+		return o.AuthenticationSchemes()
+	}
+	return []map[string]any{{
+		"type":        "oauthbearertoken",
+		"name":        "OAuth Bearer Token",
+		"description": "Authentication with a bearer token configured on the server",
+		"specUri":     "https://datatracker.ietf.org/doc/html/rfc6750",
+		"primary":     true,
+	}}
 }

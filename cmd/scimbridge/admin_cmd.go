@@ -129,16 +129,12 @@ func (f adminFlags) client() (*adminClient, error) {
 		token = os.Getenv(config.EnvAdminToken)
 	}
 	if server == "" || token == "" {
-		cfg, err := config.Load(configPath)
+		cfg, err := loadConfig()
 		if err != nil {
 			return nil, fmt.Errorf("admin API address and token: set --server and --admin-token, or point --config at the server's config: %w", err)
 		}
 		if server == "" {
-			scheme := "http"
-			if cfg.TLS.CertFile != "" {
-				scheme = "https"
-			}
-			server = scheme + "://" + cfg.Listen
+			server = serverFromConfig(cfg)
 		}
 		if token == "" {
 			token = cfg.AdminToken

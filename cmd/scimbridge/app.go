@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -15,7 +16,8 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
-	"github.com/scimbridge/scimbridge/admin"
+	"github.com/scimbridge/scimbridge/auth"
+	"github.com/scimbridge/scimbridge/auth/oauth"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/scim"
@@ -34,11 +36,23 @@ type app struct {
 	adminToken string
 	sims       []*http.Server
 	simulators map[string]connectors.Simulator // by connector name, for simulate: true
+	console    consoleWiring
 	done       chan error
+	ready      atomic.Bool // /readyz: the store is open and the dispatcher runs
+	backups    *backups    // GET /admin/backup, when serve sets it
+
+	auth  *auth.Registry
+	oauth *oauth.Server // nil unless a client uses oauth
+	// reloadConfig reads the configuration again for a reload (the
+	// config file when serving; the start-up config otherwise).
+	reloadConfig func() (*config.Config, error)
+	// reloadAll is serve's reloader (TLS certificate, SCIM clients), run
+	// by POST /admin/reload; unset, that reloads the SCIM clients alone.
+	reloadAll func() error
 }
 
 func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {
-	a := &app{log: log, db: db, tokens: tokens, adminToken: adminToken}
+	a := &app{log: log, db: db, tokens: tokens, adminToken: adminToken, console: newConsoleWiring(reg, cfg.ExternalURL)}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -115,7 +129,12 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 	if err != nil {
 		return nil, err
 	}
-	a.scim, err = scim.New(cfg.SCIM, db, a.dispatcher, log)
+	if err := a.buildAuth(cfg, reg); err != nil {
+		return nil, err
+	}
+	opts := cfg.SCIM
+	opts.AuthenticationSchemes = a.authSchemes
+	a.scim, err = scim.New(opts, db, a.dispatcher, log)
 	if err != nil {
 		return nil, err
 	}
@@ -167,14 +186,15 @@ func (a *app) startSimulator(s *connectors.Settings, r connectors.Registration) 
 }
 
 func (a *app) mount(r chi.Router) {
-	r.With(scim.BearerAuth(a.tokens)).Mount("/scim/v2", a.scim.Handler())
-	reconcile := func() error { return a.dispatcher.Reconcile(a.scim.EachResource) }
-	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, admin.WithReconcile(reconcile), admin.WithVerify(a.verify)))
+	r.With(a.auth.Middleware).Mount("/scim/v2", a.scim.Handler())
+	a.mountOAuth(r)
+	a.mountAdmin(r)
 }
 
 func (a *app) start(ctx context.Context) {
 	a.done = make(chan error, 1)
 	go func() { a.done <- a.dispatcher.Run(ctx) }()
+	a.runRates(ctx)
 }
 
 // shutdown waits for the dispatcher to finish or release its in-flight

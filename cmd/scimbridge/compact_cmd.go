@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -18,7 +17,7 @@ func init() {
 		Short: "Shrink the data file offline (stop the server first): bbolt reuses freed pages but never returns them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.Load(configPath)
+			cfg, err := loadConfig()
 			if err != nil {
 				return err
 			}

@@ -231,6 +231,8 @@ func printDemo(out io.Writer, r running) {
 (Secure Access takes no groups; SecureAuth keeps a deprovisioned account and cannot drop
 group associations, so it shows what its API allows.)
 
+Status console: %[1]s/admin/ui/  (sign in with the admin token %[3]s)
+
 Try it (Ctrl-C stops the demo):
   curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/scim/v2/Users?filter=userName%%20sw%%20%%22a%%22'
   curl -s -H 'Authorization: Bearer %[2]s' -H 'Content-Type: application/scim+json' -X POST %[1]s/scim/v2/Users \

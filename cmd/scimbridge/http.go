@@ -13,6 +13,8 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/scimbridge/scimbridge/auth"
 )
 
 const requestIDHeader = "X-Request-Id"
@@ -52,7 +54,8 @@ func plainID(id string) bool {
 func withLogger(log zerolog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(log.WithContext(r.Context())))
+			// The slot lets the access log and metrics learn the SCIM client.
+			next.ServeHTTP(w, r.WithContext(auth.WithClientSlot(log.WithContext(r.Context()))))
 		})
 	}
 }
@@ -71,6 +74,7 @@ func accessLog(next http.Handler) http.Handler {
 			Int("bytes", ww.BytesWritten()).
 			Dur("duration", time.Since(start)).
 			Str("remote", r.RemoteAddr).
+			Str("client", auth.ClientFrom(r.Context())).
 			Msg("request")
 	})
 }
@@ -122,8 +126,8 @@ func newRequestMetrics(reg prometheus.Registerer) *requestMetrics {
 	m := &requestMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scimbridge_http_requests_total",
-			Help: "HTTP requests by method, route pattern and status.",
-		}, []string{"method", "route", "status"}),
+			Help: "HTTP requests by method, route pattern, status and SCIM client (\"none\" when unauthenticated).",
+		}, []string{"method", "route", "status", "client"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "scimbridge_http_request_duration_seconds",
 			Help:    "HTTP request latency by method and route pattern.",
@@ -153,7 +157,11 @@ func (m *requestMetrics) middleware(next http.Handler) http.Handler {
 		default:
 			method = "other"
 		}
-		m.requests.WithLabelValues(method, route, strconv.Itoa(max(ww.Status(), http.StatusOK))).Inc()
+		client := auth.ClientFrom(r.Context()) // a configured name: bounded
+		if client == "" {
+			client = "none"
+		}
+		m.requests.WithLabelValues(method, route, strconv.Itoa(max(ww.Status(), http.StatusOK)), client).Inc()
 		m.duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 	})
 }

@@ -6,6 +6,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -27,9 +28,16 @@ func init() {
 	rootCmd.PersistentFlags().StringVarP(&configPath, "config", "c", "config.yaml", "path to config.yaml")
 }
 
-func main() {
+func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
+
+// run executes one command line and returns its exit status; a failure is
+// one line on stderr (see explain for the exit codes).
+func run(args []string, stderr io.Writer) int {
+	rootCmd.SetArgs(args)
 	if err := rootCmd.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "scimbridge:", err)
-		os.Exit(1)
+		code, line := explain(err)
+		fmt.Fprintln(stderr, "scimbridge:", line)
+		return code
 	}
+	return 0
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -22,7 +21,6 @@ import (
 
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/scim"
-	"github.com/scimbridge/scimbridge/store"
 )
 
 func init() {
@@ -52,9 +50,9 @@ func newLogger(c config.Log) zerolog.Logger {
 }
 
 func runServe(ctx context.Context) error {
-	cfg, err := config.Load(configPath)
+	cfg, err := loadConfig()
 	if err != nil {
-		return err
+		return configFailure(configFile(), err)
 	}
 	return serve(ctx, cfg, os.Stdout, nil)
 }
@@ -76,17 +74,33 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 		ctx = context.Background()
 	}
 	log := newLogger(cfg.Log)
+	// SIGHUP reloads; it must never end the process (Go's default).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := newReloader(log)
 
-	tokens, err := ensureToken(cfg.Tokens, cfg.DataDir, "scim-token", "SCIM bearer token", out)
-	if err != nil {
-		return err
+	tokens := cfg.Tokens
+	if len(cfg.SCIM.Clients) == 0 { // neither tokens nor clients: generate a token
+		generated, err := ensureToken(cfg.Tokens, cfg.DataDir, "scim-token", "SCIM bearer token", out)
+		if err != nil {
+			return dataDirFailure(cfg.DataDir, err)
+		}
+		tokens = generated
 	}
 	adminTokens, err := ensureToken(nonEmptyOne(cfg.AdminToken), cfg.DataDir, "admin-token", "admin API token", out)
 	if err != nil {
-		return err
+		return dataDirFailure(cfg.DataDir, err)
+	}
+	var cert *servingCert
+	if cfg.TLS.CertFile != "" {
+		if cert, err = newServingCert(cfg.TLS); err != nil {
+			return err
+		}
+		reload.add("tls certificate", cert.reload)
 	}
 
-	db, err := store.Open(filepath.Join(cfg.DataDir, dbFile))
+	db, err := openStore(filepath.Join(cfg.DataDir, dbFile))
 	if err != nil {
 		return err
 	}
@@ -97,36 +111,49 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cert != nil {
+		reg.MustRegister(cert.collector())
+	}
 
 	app, err := buildApp(cfg, db, tokens, adminTokens[0], reg, log)
 	if err != nil {
 		return err
 	}
 	defer app.close()
+	app.backups = newBackups(db, reg, log)
+	reload.add("scim clients", app.reload)
+	app.reloadAll = reload.reload
 
 	srv := newHTTPServer(cfg.Server, newRouter(log, reg, app, cfg.MetricsToken))
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listen(cfg.Listen)
 	if err != nil {
 		return err
 	}
 	log.Info().Str("listen", ln.Addr().String()).Str("external_url", cfg.ExternalURL).
 		Strs("connectors", cfg.ConnectorNames()).Msg("scimbridge serving SCIM at /scim/v2")
+	log.Info().Str("url", consoleURL(cfg, ln.Addr().String())).Msg("status console (sign in with the admin token)")
 
 	errc := make(chan error, 1)
 	go func() {
-		if cfg.TLS.CertFile != "" {
-			errc <- srv.ServeTLS(ln, cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if cert != nil {
+			srv.TLSConfig.GetCertificate = cert.get
+			errc <- srv.ServeTLS(ln, "", "")
 		} else {
 			errc <- srv.Serve(ln)
 		}
 	}()
 	app.start(ctx)
+	app.ready.Store(true)
+	go reload.watch(ctx, hup)
 	if ready != nil {
 		scheme := "http"
 		if cfg.TLS.CertFile != "" {
 			scheme = "https"
 		}
-		r := running{base: scheme + "://" + ln.Addr().String(), scimToken: tokens[0], adminToken: adminTokens[0], app: app}
+		r := running{base: scheme + "://" + ln.Addr().String(), adminToken: adminTokens[0], app: app}
+		if len(tokens) > 0 {
+			r.scimToken = tokens[0]
+		}
 		go func() {
 			if err := ready(ctx, r); err != nil {
 				select {
@@ -145,6 +172,8 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 		}
 	case <-ctx.Done():
 	}
+	app.ready.Store(false) // /readyz: 503 from here on
+	stop()                 // the dispatcher stops too when the server failed
 	log.Info().Msg("shutting down: finishing requests and in-flight deliveries")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 	defer cancel()
@@ -190,7 +219,7 @@ func newRouter(log zerolog.Logger, reg *prometheus.Registry, app *app, metricsTo
 	r := chi.NewRouter()
 	r.Use(withLogger(log), requestID, accessLog, newRequestMetrics(reg).middleware, recoverer)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ready\n")) })
+	r.Get("/readyz", app.readyz)
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	if metricsToken != "" {
 		metrics = scim.BearerAuth([]string{metricsToken})(metrics)

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +32,8 @@ type simulateFlags struct {
 	types     []string
 	out       string
 	rateScale float64
+	advertise string // host named in the printed URLs (another container's view)
+	credDir   string // also write DIR/<type>/<key> files (for ${file:...})
 }
 
 func init() {
@@ -47,6 +51,7 @@ Point a connector at a simulator with simulate: false, base_url and
 credentials from that line. The control URL serves:
 
   GET  /_sim                     the same JSON
+  GET  /readyz                   200 (scimbridge healthcheck --server URL)
   GET  /_sim/{type}/state        {"users": [...], "groups": [...], "calls": n}
   POST /_sim/{type}/fail?fault=429|429-retry-after|5xx|permanent&n=N
                                  fail the next N resource requests`,
@@ -61,6 +66,8 @@ credentials from that line. The control URL serves:
 	cmd.Flags().IntVar(&f.basePort, "port", 0, "control port; simulators take the next ports in type order (0 = any free ports)")
 	cmd.Flags().StringSliceVar(&f.types, "types", nil, "only these connector types (default: every registered one, and testconn)")
 	cmd.Flags().StringVar(&f.out, "out", "", "also write the JSON to this file (written once every simulator listens)")
+	cmd.Flags().StringVar(&f.advertise, "advertise", "", "host to name in the printed URLs instead of the listen address (e.g. the compose service name)")
+	cmd.Flags().StringVar(&f.credDir, "credentials-dir", "", "also write each simulator's base_url and credentials as DIR/TYPE/KEY files, for config.yaml's ${file:DIR/TYPE/KEY}")
 	cmd.Flags().Float64Var(&f.rateScale, "rate-scale", 0, "multiply rate-limit windows of simulators that have them (0.05: a minute lasts 3 s); the matching connector options are printed")
 	rootCmd.AddCommand(cmd)
 }
@@ -138,7 +145,7 @@ func runSimulate(ctx context.Context, f simulateFlags, regs []connectors.Registr
 			simOptions = rs.ScaleRates(f.rateScale)
 		}
 		sims[r.Type] = sim
-		url := "http://" + ln.Addr().String()
+		url := "http://" + advertised(ln.Addr(), f.advertise)
 		info.Simulators[r.Type] = SimInfo{Type: r.Type, URL: url, BaseURL: url + sim.BasePath(), Credentials: sim.Credentials(), Options: simOptions}
 		serve(ln, sim)
 	}
@@ -146,7 +153,14 @@ func runSimulate(ctx context.Context, f simulateFlags, regs []connectors.Registr
 	if err != nil {
 		return fmt.Errorf("simulate control: %w", err)
 	}
-	info.Control = "http://" + ln.Addr().String()
+	info.Control = "http://" + advertised(ln.Addr(), f.advertise)
+	if f.credDir != "" {
+		// Before the control port answers: a client that waits for
+		// it finds the files written.
+		if err := writeSimFiles(f.credDir, info); err != nil {
+			return err
+		}
+	}
 	serve(ln, simControl(info, sims))
 
 	line, err := json.Marshal(info)
@@ -173,6 +187,8 @@ func runSimulate(ctx context.Context, f simulateFlags, regs []connectors.Registr
 func simControl(info SimulateInfo, sims map[string]connectors.Simulator) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_sim", func(w http.ResponseWriter, _ *http.Request) { simkit.WriteJSON(w, http.StatusOK, "", info) })
+	// For `scimbridge healthcheck --server CONTROL` (compose's healthcheck).
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ready\n")) })
 	mux.HandleFunc("GET /_sim/{type}/state", func(w http.ResponseWriter, r *http.Request) {
 		st, ok := simState(sims[r.PathValue("type")])
 		if !ok {
@@ -221,4 +237,35 @@ func simState(sim connectors.Simulator) (SimState, bool) {
 		return st, true
 	}
 	return SimState{}, false
+}
+
+// advertised is addr with its host replaced by host, if set.
+func advertised(addr net.Addr, host string) string {
+	if host == "" {
+		return addr.String()
+	}
+	_, port, _ := net.SplitHostPort(addr.String())
+	return net.JoinHostPort(host, port)
+}
+
+// writeSimFiles writes dir/TYPE/base_url and dir/TYPE/KEY for every
+// credential, so a bridge in another container can name them as
+// ${file:dir/TYPE/KEY} (docker compose: deploy/compose.yaml).
+func writeSimFiles(dir string, info SimulateInfo) error {
+	for typ, s := range info.Simulators {
+		d := filepath.Join(dir, typ)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		files := maps.Clone(s.Credentials)
+		files["base_url"] = s.BaseURL
+		for k, v := range files {
+			// Readable by the bridge's user in the other container: these
+			// are simulator credentials, not secrets.
+			if err := os.WriteFile(filepath.Join(d, k), []byte(v+"\n"), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/secureaccess"
 	"github.com/scimbridge/scimbridge/connectors/testconn"
@@ -113,5 +114,44 @@ func TestSimulateRateScale(t *testing.T) {
 		if got := info.Simulators["secureaccess"].Options["rate_scale"]; got != tt.want {
 			t.Errorf("scale %v: options rate_scale = %q, want %q", tt.scale, got, tt.want)
 		}
+	}
+}
+
+// --advertise names another host in the URLs, and --credentials-dir
+// writes what config.yaml's ${file:...} references read (compose).
+func TestSimulateAdvertiseAndCredentialFiles(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	out := &syncBuffer{ch: make(chan []byte, 1)}
+	done := make(chan error, 1)
+	go func() {
+		done <- runSimulate(ctx, simulateFlags{host: "127.0.0.1", advertise: "simulate", credDir: dir}, []connectors.Registration{testconn.Registration}, out)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	var info SimulateInfo
+	select {
+	case line := <-out.ch:
+		if err := json.Unmarshal(line, &info); err != nil {
+			t.Fatal(err)
+		}
+	case err := <-done:
+		t.Fatalf("simulate ended: %v", err)
+	}
+	sim := info.Simulators["testconn"]
+	if !strings.HasPrefix(sim.BaseURL, "http://simulate:") || !strings.HasPrefix(info.Control, "http://simulate:") {
+		t.Errorf("not advertised: %+v", info)
+	}
+	cfg, err := config.Parse([]byte("connectors:\n  t:\n    type: testconn\n    base_url: ${file:"+dir+"/testconn/base_url}\n    credentials:\n      token: ${file:"+dir+"/testconn/token}\n"),
+		func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Connectors["t"]; got.BaseURL != sim.BaseURL || got.Credentials["token"] != sim.Credentials["token"] {
+		t.Errorf("from the files: %q %q, want %q %q", got.BaseURL, got.Credentials["token"], sim.BaseURL, sim.Credentials["token"])
 	}
 }

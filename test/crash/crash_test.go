@@ -401,8 +401,16 @@ func TestCrash(t *testing.T) {
 	// Kill the bridge at random moments of the load (which goes on until
 	// the kills are done), then once more when the load is over.
 	killed := 0
+	var backupFile string
+	var beforeBackup []*expected
 	for killed < kills {
 		time.Sleep(time.Duration(300+rand.IntN(600)) * time.Millisecond)
+		if killed == kills/2 { // a hot backup in the middle of the load
+			mu.Lock()
+			acked := slices.Clone(users)
+			mu.Unlock()
+			backupFile, beforeBackup = backupDuringLoad(t, b, tmp, acked)
+		}
 		b.kill()
 		killed++
 		b.start()
@@ -468,6 +476,7 @@ func TestCrash(t *testing.T) {
 		}
 	}
 	t.Logf("check-targets: %+v", checked)
+	checkBackup(t, bin, tmp, backupFile, beforeBackup)
 	if t.Failed() {
 		t.Logf("serve log tail:\n%s", b.logTail())
 	}
