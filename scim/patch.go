@@ -383,6 +383,10 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 			s.fail(w, r, e)
 			return
 		}
+		if provenanceInPatch(ops) && !s.mayWriteProvenance(r) {
+			s.fail(w, r, errorf(http.StatusBadRequest, "mutability", "the provenance extension (urn:scimbridge:...) is written only by the HR import"))
+			return
+		}
 		base := s.baseURL(r)
 		withBody := wantsBody(r)
 		var out map[string]any

@@ -414,6 +414,9 @@ func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *re
 	if a := missingRequiredIn(d, attrs); a != "" {
 		return nil, nil, errorf(http.StatusBadRequest, "invalidValue", a+" is required and must not be empty")
 	}
+	if !s.mayWriteProvenance(r) {
+		dropProvenance(attrs)
+	}
 	// Write-only: accepted, never stored (nothing downstream receives it).
 	for k := range attrs {
 		if strings.EqualFold(k, "password") {
@@ -578,7 +581,11 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 			if err := s.checkIfMatch(tx, r, d, prev); err != nil {
 				return err
 			}
-			doc, rawDoc, err := roundTrip(s.newDoc(d, id, attrs, prev))
+			next := s.newDoc(d, id, attrs, prev)
+			if !s.mayWriteProvenance(r) {
+				keepProvenance(d, next, prev)
+			}
+			doc, rawDoc, err := roundTrip(next)
 			if err != nil {
 				return err
 			}

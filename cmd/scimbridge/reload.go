@@ -10,8 +10,8 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// reloader re-reads, on SIGHUP, what can change without a restart (the
-// serving certificate today; the SCIM clients once they are named). A
+// reloader re-reads, on SIGHUP (and POST /admin/reload), what can change
+// without a restart: the SCIM clients and the serving certificate. A
 // failed step keeps what was loaded before, so a bad file never takes a
 // running server down. Go's default for SIGHUP is to exit: serve asks for
 // the signal before anything else, so the process never dies of it.

@@ -231,7 +231,7 @@ func TestContainerSituation(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, logs, "reload: nothing reloadable yet")
+	waitLog(t, logs, `"what":"scim clients","time"`) // the reload step's "reloaded" line
 	if out, err := healthcheck(); err != nil {
 		t.Errorf("healthcheck after SIGHUP: %v %s", err, out)
 	}

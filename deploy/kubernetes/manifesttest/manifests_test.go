@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -81,6 +82,8 @@ type manifests struct {
 	secrets         []corev1.Secret
 	serviceMonitors []ServiceMonitor
 	kustomizations  []Kustomization
+	cronJobs        []batchv1.CronJob
+	claims          []corev1.PersistentVolumeClaim
 	files           map[string][]string // file -> kinds
 }
 
@@ -149,6 +152,14 @@ func load(t *testing.T) manifests {
 				var o corev1.Secret
 				strict(&o)
 				m.secrets = append(m.secrets, o)
+			case "batch/v1 CronJob":
+				var o batchv1.CronJob
+				strict(&o)
+				m.cronJobs = append(m.cronJobs, o)
+			case "v1 PersistentVolumeClaim":
+				var o corev1.PersistentVolumeClaim
+				strict(&o)
+				m.claims = append(m.claims, o)
 			case "monitoring.coreos.com/v1 ServiceMonitor":
 				var o ServiceMonitor
 				strict(&o)
@@ -435,5 +446,53 @@ func TestAlertRules(t *testing.T) {
 		if !found {
 			t.Errorf("no alert %s", name)
 		}
+	}
+}
+
+// The backup CronJob runs `scimbridge backup` against the Service with
+// the admin token from the Secret, onto its own claim, hardened like the
+// bridge, one run at a time.
+func TestBackupCronJob(t *testing.T) {
+	m := load(t)
+	if len(m.cronJobs) != 1 {
+		t.Fatalf("want one CronJob, got %d", len(m.cronJobs))
+	}
+	cj := m.cronJobs[0]
+	if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+		t.Errorf("concurrencyPolicy %q: two backups at once get a 409", cj.Spec.ConcurrencyPolicy)
+	}
+	pod := cj.Spec.JobTemplate.Spec.Template.Spec
+	c := pod.Containers[0]
+	if len(c.Args) < 4 || c.Args[0] != "backup" || c.Args[2] != "--server" {
+		t.Fatalf("args %q: want backup FILE --server URL", c.Args)
+	}
+	svc := m.services[0]
+	if want := fmt.Sprintf("http://%s:%d", svc.Name, svc.Spec.Ports[0].Port); c.Args[3] != want {
+		t.Errorf("--server %s, want the Service %s", c.Args[3], want)
+	}
+	token := false
+	for _, e := range c.Env {
+		if e.Name == "SCIMBRIDGE_ADMIN_TOKEN" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			token = true
+		}
+	}
+	if !token {
+		t.Error("no SCIMBRIDGE_ADMIN_TOKEN from a Secret")
+	}
+	sc := c.SecurityContext
+	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Errorf("backup container not hardened: %+v", sc)
+	}
+	dir := filepath.Dir(c.Args[1])
+	mounted := false
+	for _, vm := range c.VolumeMounts {
+		for _, v := range pod.Volumes {
+			if v.Name == vm.Name && vm.MountPath == dir && v.PersistentVolumeClaim != nil && len(m.claims) == 1 && v.PersistentVolumeClaim.ClaimName == m.claims[0].Name {
+				mounted = true
+			}
+		}
+	}
+	if !mounted {
+		t.Errorf("%s is not on the backup claim", dir)
 	}
 }
