@@ -45,14 +45,12 @@ func (d *Dispatcher) Status() ([]Status, error) {
 			if !oldest.IsZero() {
 				s.OldestAge = now.Sub(oldest).Seconds()
 			}
-			if lim := float64(l.limiter.Limit()); lim < 1e300 {
-				s.RateLimit = lim
-			}
+			s.RateLimit = l.rate
 			l.mu.Lock()
 			s.InFlight, s.Unsupported = len(l.inflight), l.unsupported
 			s.LastSuccess, s.LastError, s.LastErrorAt = l.lastSuccess, l.lastError, l.lastErrorAt
-			if l.pausedUntil.After(now) {
-				s.PausedUntil = l.pausedUntil
+			if l.throttle.until.After(now) {
+				s.PausedUntil = l.throttle.until
 			}
 			l.mu.Unlock()
 			out = append(out, s)

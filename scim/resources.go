@@ -201,27 +201,25 @@ func withLocation(doc map[string]any, base, endpoint, id string) map[string]any 
 // groups derived from memberships, and the version that covers them.
 func (s *Server) userView(tx *store.Tx, doc map[string]any, base string) (map[string]any, error) {
 	id, _ := doc["id"].(string)
-	out := withLocation(doc, base, "/Users", id)
 	groups, err := derivedGroups(tx, id)
 	if err != nil {
 		return nil, err
 	}
+	return userViewWith(doc, base, groups), nil
+}
+
+// userViewWith is userView with the user's groups already read.
+func userViewWith(doc map[string]any, base string, groups []derivedGroup) map[string]any {
+	id, _ := doc["id"].(string)
+	out := withLocation(doc, base, "/Users", id)
 	if len(groups) > 0 {
-		list := make([]any, len(groups))
-		for i, g := range groups {
-			e := map[string]any{"value": g.id, "$ref": base + "/Groups/" + g.id, "type": "direct"}
-			if g.display != nil {
-				e["display"] = g.display
-			}
-			list[i] = e
-		}
-		out["groups"] = list
+		out["groups"] = groupsAttr(groups, base)
 		meta := out["meta"].(map[string]any) // withLocation made it
 		if v, ok := meta["version"].(string); ok {
 			meta["version"] = userVersion(v, groups)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // groupView is a group as GET shows it without members (as changes carry it).
@@ -355,6 +353,10 @@ func (s *Server) get(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
 		attrs, excluded := projection(r)
+		if plain, withMembers := plainView(d, attrs, excluded); plain && r.Header.Get("If-None-Match") == "" &&
+			s.getRaw(w, r, d, id, withMembers) {
+			return
+		}
 		var out map[string]any
 		err := s.db.View(func(tx *store.Tx) error {
 			doc, e := loadDoc(tx, d.typ, id)
@@ -398,6 +400,9 @@ func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *re
 	if e != nil {
 		return nil, nil, e
 	}
+	if e := checkSchemas(d, raw); e != nil {
+		return nil, nil, e
+	}
 	if d.typ == store.TypeUser {
 		normalizeResource(raw)
 	}
@@ -413,6 +418,9 @@ func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *re
 	// with 500 (found by FuzzBulk with store.Verify).
 	if a := missingRequiredIn(d, attrs); a != "" {
 		return nil, nil, errorf(http.StatusBadRequest, "invalidValue", a+" is required and must not be empty")
+	}
+	if e := checkMultiValued(attrs); e != nil {
+		return nil, nil, e
 	}
 	if !s.mayWriteProvenance(r) {
 		dropProvenance(attrs)

@@ -48,6 +48,8 @@ type Server struct {
 	unknownAttrs *prometheus.CounterVec
 	warned       sync.Map // attribute name → struct{}: warn once per name
 	warnedCount  atomic.Int64
+
+	pages pageCursors // where recent list pages ended, so the next one seeks
 }
 
 var allowStringValues sync.Once
@@ -268,6 +270,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Erro
 			return nil, errorf(http.StatusRequestEntityTooLarge, "", fmt.Sprintf("request body exceeds maxPayloadSize (%d bytes)", s.opts.MaxPayloadBytes))
 		}
 		return nil, errorf(http.StatusBadRequest, "invalidSyntax", "cannot read request body")
+	}
+	if e := checkText(b); e != nil {
+		return nil, e
 	}
 	return b, nil
 }

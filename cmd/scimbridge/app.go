@@ -55,6 +55,7 @@ type app struct {
 
 func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {
 	a := &app{log: log, db: db, tokens: tokens, adminToken: adminToken, console: newConsoleWiring(reg, cfg.ExternalURL)}
+	a.console.importConfig = cfg.Import
 	defer func() {
 		if err != nil {
 			a.close()
@@ -138,7 +139,7 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 	if err := a.buildAuth(cfg, reg); err != nil {
 		return nil, err
 	}
-	opts := cfg.SCIM
+	opts := withConsoleProvenance(cfg.SCIM)
 	opts.AuthenticationSchemes = a.authSchemes
 	a.scim, err = scim.New(opts, db, a.dispatcher, log)
 	if err != nil {
