@@ -85,7 +85,11 @@ func (l *lane) logOutcome(tx *store.Tx, j *job, r Result, called bool, o outcome
 		ev.Kind = activity.KindUnsupported
 		notes = append(notes, r.Err.Error())
 	case "retry":
-		ev.Kind, ev.Outcome, ev.NextAttempt = activity.KindRetry, activity.OutcomeFailed, o.retry
+		ev.Kind, ev.Outcome = activity.KindRetry, activity.OutcomeFailed
+		// record rewrote the run's first entry with its next attempt.
+		if e, err := store.Optional(tx.GetEntry(l.name, j.entries[0].Seq)); err == nil && e != nil {
+			ev.NextAttempt = e.NextAttempt
+		}
 		notes = append(notes, ClassOf(r.Err).String()+": "+r.Err.Error())
 	case "dead":
 		ev.Kind, ev.Outcome = activity.KindDead, activity.OutcomeFailed
