@@ -23,6 +23,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/scimbridge/scimbridge/activitylog"
 	"github.com/scimbridge/scimbridge/auth"
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/hrimport"
@@ -45,6 +46,7 @@ type Config struct {
 
 	SCIM       scim.Options                   `yaml:"scim"`
 	Connectors map[string]connectors.Settings `yaml:"connectors"`
+	Activity   activitylog.Options            `yaml:"activity"`
 	// Import configures `scimbridge import` (HR files: column names,
 	// transforms, import-owned groups).
 	Import hrimport.Config `yaml:"import"`
@@ -217,6 +219,9 @@ func (c *Config) validate() error {
 	}
 	if c.SCIM.MaxPayloadBytes <= 0 {
 		errs = append(errs, errors.New("scim.max_payload_bytes: must be positive"))
+	}
+	if err := c.Activity.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateAuth()...)
 	for _, name := range sortedKeys(c.Connectors) {

@@ -22,7 +22,9 @@ type job struct {
 	key     string
 	entries []store.Entry
 	change  Change
-	skipped []string // members named that the target will not get (unknown, out of scope)
+	skipped []string      // members named that the target will not get (unknown, out of scope)
+	took    time.Duration // the Apply call that carried it (activity log)
+	calls   int           // native calls that Apply made
 }
 
 // call reports whether the job needs the target: an upsert that changes
@@ -416,8 +418,12 @@ func (l *lane) apply(ctx context.Context, jobs []*job) ([]Result, bool) {
 	// the connector's timeout, so the target's answer is recorded.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.timeout)
 	defer cancel()
+	cctx, calls := countCalls(cctx)
 	start := time.Now()
 	res := l.conn.Apply(cctx, changes)
+	for _, j := range jobs {
+		j.took, j.calls = time.Since(start), int(calls.Load())
+	}
 	l.d.m.latency.WithLabelValues(l.name).Observe(time.Since(start).Seconds())
 	if len(res) != len(changes) {
 		err := NewTransient(fmt.Sprintf("connector answered %d results for %d changes", len(res), len(changes)), nil)
@@ -483,6 +489,9 @@ func (l *lane) commit(batch []*job, results map[*job]Result) {
 			r, called := results[j]
 			o, err := l.record(tx, j, r, called, now)
 			if err != nil {
+				return err
+			}
+			if err := l.logOutcome(tx, j, r, called, o); err != nil {
 				return err
 			}
 			outs[i] = o

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
+	"github.com/scimbridge/scimbridge/activitylog"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -39,6 +40,7 @@ type options struct {
 	poll                   time.Duration
 	scanLimit              int
 	warn                   queueWarning
+	activity               *activitylog.Log // nil: no activity log
 }
 
 // WithBackoff sets the retry backoff range (default 1s .. 5m).

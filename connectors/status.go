@@ -3,8 +3,10 @@ package connectors
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
+	"github.com/scimbridge/scimbridge/activity"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -86,6 +88,9 @@ func (d *Dispatcher) DiscardDeadLetter(connector string, id uint64) error {
 		if dl == nil {
 			return fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
 		}
+		if err := d.lane(connector).logOperator(tx, activity.KindDiscarded, dl, "dead letter "+strconv.FormatUint(id, 10)+" discarded: "+dl.Reason); err != nil {
+			return err
+		}
 		return tx.DeleteDeadLetter(connector, id)
 	})
 }
@@ -107,6 +112,9 @@ func (d *Dispatcher) RetryDeadLetter(connector string, id uint64) error {
 			return fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
 		}
 		if err := tx.DeleteDeadLetter(connector, id); err != nil {
+			return err
+		}
+		if err := l.logOperator(tx, activity.KindRetried, dl, "dead letter "+strconv.FormatUint(id, 10)+" retried"); err != nil {
 			return err
 		}
 		sh, err := store.Optional(tx.GetShadow(connector, dl.Type, dl.SCIMID))

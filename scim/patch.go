@@ -432,8 +432,16 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 					return err
 				}
 			}
+			status := http.StatusNoContent
+			if withBody {
+				status = http.StatusOK
+			}
 			next := p.prev
-			if p.changed || !delta.empty() {
+			if !p.changed && delta.empty() {
+				if err := s.logWrite(tx, r, d.typ, id, status, p.prev, next, delta); err != nil {
+					return err
+				}
+			} else {
 				raw := p.raw
 				next = p.next
 				if !p.changed { // only the membership changed: new version of the group
@@ -447,6 +455,9 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 					return err
 				}
 				if err := tx.UpdateResource(d.typ, id, raw); err != nil {
+					return err
+				}
+				if err := s.logWrite(tx, r, d.typ, id, status, p.prev, next, delta); err != nil {
 					return err
 				}
 				if err := s.enqueuePatch(tx, d, base, id, p.prev, next, delta); err != nil {

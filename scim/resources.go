@@ -507,11 +507,17 @@ func (s *Server) create(d *resourceDef) http.HandlerFunc {
 				if err != nil {
 					return err
 				}
+				if err := s.logWrite(tx, r, d.typ, id, http.StatusCreated, nil, doc, memberDelta{}); err != nil {
+					return err
+				}
 				return s.sink.Enqueue(tx, store.Change{Type: store.TypeUser, ID: id, After: out})
 			}
 			after := s.groupView(doc, base)
 			added, err := s.addMembers(tx, id, members)
 			if err != nil {
+				return err
+			}
+			if err := s.logWrite(tx, r, d.typ, id, http.StatusCreated, nil, doc, memberDelta{added: added}); err != nil {
 				return err
 			}
 			if err := s.sink.Enqueue(tx, store.Change{Type: store.TypeGroup, ID: id, After: after, MembersAdded: added}); err != nil {
@@ -604,6 +610,9 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 				return err
 			}
 			if d.typ == store.TypeUser {
+				if err := s.logWrite(tx, r, d.typ, id, http.StatusOK, prev, doc, memberDelta{}); err != nil {
+					return err
+				}
 				before, err := s.userView(tx, prev, base)
 				if err != nil {
 					return err
@@ -618,6 +627,9 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 				if delta, err = s.setMembers(tx, id, members); err != nil {
 					return err
 				}
+			}
+			if err := s.logWrite(tx, r, d.typ, id, http.StatusOK, prev, doc, delta); err != nil {
+				return err
 			}
 			out = s.groupView(doc, base)
 			if err := s.enqueueGroup(tx, base, id, s.groupView(prev, base), out, delta); err != nil {
@@ -650,6 +662,9 @@ func (s *Server) delete(d *resourceDef) http.HandlerFunc {
 				return e
 			}
 			if err := s.checkIfMatch(tx, r, d, doc); err != nil {
+				return err
+			}
+			if err := s.logWrite(tx, r, d.typ, id, http.StatusNoContent, doc, nil, memberDelta{}); err != nil {
 				return err
 			}
 			if d.typ == store.TypeUser {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/scimbridge/scimbridge/activitylog"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -40,6 +41,8 @@ type Server struct {
 	base  string         // absolute URL of the SCIM root, "" to derive from requests
 
 	commit      *groupCommit                   // every SCIM write goes through it
+	activity    *activitylog.Log               // nil: no activity log
+	clientOf    func(context.Context) string   // the SCIM client of a request (activity log)
 	patchChecks map[*resourceDef]*patchChecker // PATCH validation, by resource type
 
 	unknownAttrs *prometheus.CounterVec

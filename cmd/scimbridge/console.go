@@ -49,7 +49,7 @@ func (a *app) mountAdmin(r chi.Router) {
 	if a.backups != nil {
 		opts = append(opts, admin.WithBackup(a.backups.serveHTTP))
 	}
-	opts = append(opts, admin.WithReload(a.reloadEverything))
+	opts = append(opts, admin.WithReload(a.reloadEverything), admin.WithActivity(a.activity))
 	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, opts...))
 	token := a.adminToken
 	r.Mount("/admin/ui", console.Handler(svc, console.Options{Token: func() string { return token }, Secure: a.console.secure, Refresh: a.console.refresh, Log: a.log,
