@@ -58,6 +58,7 @@ type Event struct {
 	Op          string        `json:"op,omitempty"`     // upsert, delete, ...
 	TargetID    string        `json:"targetId,omitempty"`
 	Duration    time.Duration `json:"duration,omitempty"`
+	Calls       int           `json:"calls,omitempty"` // native calls the delivery made (its whole batch's)
 	NextAttempt time.Time     `json:"nextAttempt,omitzero"`
 	// Changes are the attributes a write changed with their new values
 	// (never password nor a redacted attribute's value).

@@ -26,6 +26,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -149,13 +150,14 @@ func (a *api) runReload(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]bool{"reloaded": true})
 }
 
-func (a *api) runVerify(w http.ResponseWriter, _ *http.Request) {
+func (a *api) runVerify(w http.ResponseWriter, r *http.Request) {
 	if !a.verifying.TryLock() {
 		writeError(w, http.StatusConflict, "a verify is already running")
 		return
 	}
 	defer a.verifying.Unlock()
 	problems, total, err := a.verify(1000)
+	a.operator(r, "verify", fmt.Sprintf("%d problems", total), err)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -166,13 +168,15 @@ func (a *api) runVerify(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"ok": total == 0, "problems": problems, "total": total})
 }
 
-func (a *api) runReconcile(w http.ResponseWriter, _ *http.Request) {
+func (a *api) runReconcile(w http.ResponseWriter, r *http.Request) {
 	if !a.reconciling.TryLock() {
 		writeError(w, http.StatusConflict, "a reconcile is already running")
 		return
 	}
 	defer a.reconciling.Unlock()
-	if err := a.reconcile(); err != nil {
+	err := a.reconcile()
+	a.operator(r, "reconcile", "", err)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -198,6 +202,7 @@ type api struct {
 	reload    func() error
 	backup    http.HandlerFunc
 	svc       *Service
+	oplog     func(r *http.Request, action, detail string, err error) // activity log (WithActivity)
 	// One reconcile (a write transaction over every resource) and one
 	// verify (a read of the whole store) at a time: a client calling them
 	// in a loop must not stack them up in front of SCIM writes.
@@ -332,6 +337,11 @@ func (a *api) startCheck(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeErr(w, err)
 	default:
+		which := "every connector that can list"
+		if len(names) > 0 {
+			which = names[0]
+		}
+		a.operator(r, "check-targets", fmt.Sprintf("%s, repair %v", which, repair), nil)
 		writeJSON(w, http.StatusAccepted, map[string]bool{"started": true})
 	}
 }

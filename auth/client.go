@@ -25,6 +25,11 @@ type Client struct {
 	Basic    *Basic   `yaml:"basic"`
 	OAuth    *OAuth   `yaml:"oauth"`
 	ReadOnly bool     `yaml:"read_only"`
+	// Internal marks a client the program adds for itself (the console's
+	// imports): it authenticates like any other but is not advertised in
+	// /ServiceProviderConfig or the 401 challenges, which list only what
+	// the operator configured.
+	Internal bool `yaml:"-"`
 }
 
 // Basic is an HTTP Basic user name and password (or its hash).

@@ -139,7 +139,7 @@ func RetryAfter(d time.Duration) string {
 
 func (s *snapshot) challenges() []string {
 	var out []string
-	if s.bearerOn || s.oauthOn || len(s.clients) == 0 {
+	if s.bearerOn || s.oauthOn || !s.basicOn {
 		out = append(out, `Bearer realm="scimbridge"`)
 	}
 	if s.basicOn {

@@ -81,6 +81,7 @@ type client struct {
 	basicPw  secret
 	oauth    *OAuth
 	secrets  []secret // oauth client secrets
+	internal bool     // added by the program (Client.Internal): never advertised
 }
 
 type snapshot struct {
@@ -208,7 +209,7 @@ func compile(cfg Config, adminToken string) (*snapshot, error) {
 		add(c)
 	}
 	for _, cc := range cfg.Clients {
-		c := &client{name: cc.Name, readOnly: cc.ReadOnly, basic: cc.Basic, oauth: cc.OAuth}
+		c := &client{name: cc.Name, readOnly: cc.ReadOnly, basic: cc.Basic, oauth: cc.OAuth, internal: cc.Internal}
 		for _, b := range cc.Bearer {
 			sec, _ := parseSecret(strings.TrimSpace(b)) // Validate checked it
 			c.bearer = append(c.bearer, sec)
@@ -236,7 +237,7 @@ func compile(cfg Config, adminToken string) (*snapshot, error) {
 	for _, c := range s.clients {
 		for i := range c.bearer {
 			sec := &c.bearer[i]
-			s.bearerOn = true
+			s.bearerOn = s.bearerOn || !c.internal
 			if sec.expensive() {
 				s.hashed = append(s.hashed, bearerEntry{secret: sec, client: c})
 			} else {

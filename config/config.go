@@ -16,12 +16,15 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/scimbridge/scimbridge/activitylog"
+	"github.com/scimbridge/scimbridge/auth"
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/hrimport"
 	"github.com/scimbridge/scimbridge/scim"
@@ -43,6 +46,7 @@ type Config struct {
 
 	SCIM       scim.Options                   `yaml:"scim"`
 	Connectors map[string]connectors.Settings `yaml:"connectors"`
+	Activity   activitylog.Options            `yaml:"activity"`
 	// Import configures `scimbridge import` (HR files: column names,
 	// transforms, import-owned groups).
 	Import hrimport.Config `yaml:"import"`
@@ -173,6 +177,11 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	// An empty external_url means: build locations from each request's Host.
 	cfg.ExternalURL = strings.TrimRight(cfg.ExternalURL, "/")
 	cfg.SCIM.ExternalURL = cfg.ExternalURL
+	// The importer's client is the only one that may write the provenance
+	// extension; without import.client anyone may (docs/notes/import.md).
+	if c := strings.TrimSpace(cfg.Import.Client); c != "" {
+		cfg.SCIM.ProvenanceWriters = []string{c}
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -211,6 +220,9 @@ func (c *Config) validate() error {
 	if c.SCIM.MaxPayloadBytes <= 0 {
 		errs = append(errs, errors.New("scim.max_payload_bytes: must be positive"))
 	}
+	if err := c.Activity.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	errs = append(errs, c.validateAuth()...)
 	for _, name := range sortedKeys(c.Connectors) {
 		s := c.Connectors[name]
@@ -229,6 +241,10 @@ func (c *Config) validate() error {
 	}
 	if err := c.Import.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if name := strings.TrimSpace(c.Import.Client); name != "" && name != "tokens" &&
+		!slices.ContainsFunc(c.SCIM.Clients, func(cl auth.Client) bool { return cl.Name == name }) {
+		errs = append(errs, fmt.Errorf("import.client: %q names no scim.clients entry", name))
 	}
 	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad duration", "server:\n  read_timeout: soon\n", `invalid duration "soon"`},
 		{"sync outlasting the write timeout", "server:\n  write_timeout: 5s\nconnectors:\n  a:\n    enabled: true\n    sync: true\n    sync_timeout: 5s\n",
 			"connectors.a.sync_timeout: 5s must be shorter than server.write_timeout (5s)"},
+		{"unknown import transform", "import:\n  transforms:\n    Start: datum\n", `import.transforms.Start: unknown transform "datum"`},
+		{"import client unknown", "import:\n  client: hr\n", `import.client: "hr" names no scim.clients entry`},
+		{"empty import target", "import:\n  columns:\n    Notes: []\n", "import.columns.Notes: no target"},
 		{"default sync timeout over a short write timeout", "server:\n  write_timeout: 3s\nconnectors:\n  a:\n    enabled: true\n    sync: true\n",
 			"connectors.a.sync_timeout: 10s must be shorter"},
 	}
@@ -119,6 +123,19 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("error %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// import.columns takes one path or a list; ${ENV} expands inside both.
+func TestParseImport(t *testing.T) {
+	c, err := Parse([]byte("import:\n  managed_by: ${HR:-hr}\n  groups: [Staff]\n  columns:\n    Employee ID: externalId\n    Work Email: [userName, 'emails[type eq \"work\"].value']\n  transforms: {Work Email: lower|email}\n"), env(map[string]string{"HR": "workday"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := c.Import
+	if im.ManagedBy != "workday" || len(im.Groups) != 1 || !slices.Equal(im.Columns["Employee ID"], []string{"externalId"}) ||
+		!slices.Equal(im.Columns["Work Email"], []string{"userName", `emails[type eq "work"].value`}) || im.Transforms["Work Email"] != "lower|email" {
+		t.Errorf("import section: %+v", im)
 	}
 }
 

@@ -23,7 +23,9 @@ type job struct {
 	key     string
 	entries []store.Entry
 	change  Change
-	skipped []string // members named that the target will not get (unknown, out of scope)
+	skipped []string      // members named that the target will not get (unknown, out of scope)
+	took    time.Duration // the Apply call that carried it (activity log)
+	calls   int           // native calls that Apply made
 }
 
 // call reports whether the job needs the target: an upsert that changes
@@ -113,7 +115,7 @@ func (l *lane) busyCount() int {
 func (l *lane) schedule() (batches [][]*job, next time.Time) {
 	l.mu.Lock()
 	free := l.workers - l.busy
-	paused := l.pausedUntil
+	paused := l.throttle.until
 	// A batch that finishes after this point may or may not be in the
 	// snapshot the scan reads: its resources wait for the next scan, or
 	// they would be delivered again from stale entries.
@@ -452,6 +454,9 @@ func (l *lane) deliver(ctx context.Context, batch []*job) {
 // every change failed with the same non-transient error is split in two
 // to find the bad change. ok is false when ctx ended before any call.
 func (l *lane) apply(ctx context.Context, jobs []*job) ([]Result, bool) {
+	if err := l.waitPause(ctx); err != nil {
+		return nil, false
+	}
 	if err := l.limiter.Wait(ctx); err != nil {
 		return nil, false
 	}
@@ -463,8 +468,12 @@ func (l *lane) apply(ctx context.Context, jobs []*job) ([]Result, bool) {
 	// the connector's timeout, so the target's answer is recorded.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.timeout)
 	defer cancel()
+	cctx, calls := countCalls(cctx)
 	start := time.Now()
 	res := l.conn.Apply(cctx, changes)
+	for _, j := range jobs {
+		j.took, j.calls = time.Since(start), int(calls.Load())
+	}
 	l.d.m.latency.WithLabelValues(l.name).Observe(time.Since(start).Seconds())
 	if len(res) != len(changes) {
 		err := NewTransient(fmt.Sprintf("connector answered %d results for %d changes", len(res), len(changes)), nil)
@@ -514,7 +523,6 @@ type outcome struct {
 	label string // metric outcome
 	err   error  // for sync waiters: nil unless dead-lettered
 	done  bool   // entries removed from the queue
-	retry time.Time
 
 	unsupportedMembers int // member changes the target cannot make (metric only)
 }
@@ -533,6 +541,9 @@ func (l *lane) commit(batch []*job, results map[*job]Result) {
 			if err != nil {
 				return err
 			}
+			if err := l.logOutcome(tx, j, r, called, o); err != nil {
+				return err
+			}
 			outs[i] = o
 		}
 		return nil
@@ -545,6 +556,9 @@ func (l *lane) commit(batch []*job, results map[*job]Result) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// The target says slow down: the whole connector pauses (throttle.go).
+	var throttledAny, acceptedAny bool
+	var retryAfter time.Duration
 	for i, j := range batch {
 		o := outs[i]
 		l.d.m.deliveries.WithLabelValues(l.name, o.label).Inc()
@@ -589,13 +603,19 @@ func (l *lane) commit(batch []*job, results map[*job]Result) {
 				delete(l.failed, j.key)
 			}
 		}
-		if !o.retry.IsZero() && results[j].Err != nil {
-			var e *Error
-			if errors.As(results[j].Err, &e) && e.Status == 429 && o.retry.After(l.pausedUntil) {
-				// The target says slow down: pause the whole connector.
-				l.pausedUntil = o.retry
-			}
+		switch o.label {
+		case "throttled":
+			throttledAny = true
+			retryAfter = max(retryAfter, RetryAfterOf(results[j].Err))
+		case "delivered", "unsupported":
+			acceptedAny = true
 		}
+	}
+	switch {
+	case throttledAny:
+		l.throttle.hit(now, retryAfter)
+	case acceptedAny:
+		l.throttle.ok()
 	}
 	close(l.changed)
 	l.changed = make(chan struct{})
@@ -672,6 +692,12 @@ func (l *lane) record(tx *store.Tx, j *job, r Result, called bool, now time.Time
 	if errors.As(r.Err, &e) {
 		status = e.Status
 	}
+	if throttled(r.Err) {
+		// Not applied, and not the change's fault: the entries stay as
+		// they are (no attempt counted, no backoff of their own); the
+		// connector's pause decides when they go again.
+		return outcome{label: "throttled"}, nil
+	}
 	first := j.entries[0]
 	switch ClassOf(r.Err) {
 	case Permanent:
@@ -693,7 +719,7 @@ func (l *lane) record(tx *store.Tx, j *job, r Result, called bool, now time.Time
 	if ClassOf(r.Err) != Unauthorized {
 		first.Unauthorized = 0
 	}
-	return outcome{label: "retry", retry: first.NextAttempt}, tx.PutEntry(l.name, &first)
+	return outcome{label: "retry"}, tx.PutEntry(l.name, &first)
 }
 
 // keepTargetID records the target id a failed upsert learned (created,

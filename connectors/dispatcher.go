@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
+	"github.com/scimbridge/scimbridge/activitylog"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -39,6 +40,7 @@ type options struct {
 	poll                   time.Duration
 	scanLimit              int
 	warn                   queueWarning
+	activity               *activitylog.Log // nil: no activity log
 }
 
 // WithBackoff sets the retry backoff range (default 1s .. 5m).
@@ -180,6 +182,7 @@ type lane struct {
 	workers int
 	timeout time.Duration
 	limiter *rate.Limiter
+	rate    float64 // declared calls per second (0 = unlimited); the limiter paces PaceMargin of it
 	wake    chan struct{}
 	cache   map[uint64]cached // scheduler only: decoded queue entries
 	// scanGrowth widens the scan window (scheduler only): see schedule.
@@ -194,7 +197,7 @@ type lane struct {
 	finished    uint64            // batches finished so far
 	doneAt      map[string]uint64 // resource key -> finished count when its batch ended
 	busy        int               // workers busy
-	pausedUntil time.Time         // a 429 pauses the whole connector
+	throttle    throttle          // a 429 pauses the whole connector
 	lastSuccess time.Time
 	lastError   string
 	lastErrorAt time.Time
@@ -210,7 +213,8 @@ func newLane(d *Dispatcher, name string, t Target) *lane {
 	l := &lane{d: d, name: name, typ: t.Settings.Type, conn: t.Connector, set: t.Settings, mapper: t.Mapper,
 		batch: lim.BatchSize, workers: t.Settings.Concurrency, timeout: lim.Timeout,
 		wake: make(chan struct{}, 1), inflight: map[string]bool{}, doneAt: map[string]uint64{}, pending: map[string]int{},
-		failed: map[string]error{}, changed: make(chan struct{})}
+		failed: map[string]error{}, changed: make(chan struct{}),
+		throttle: throttle{min: d.opts.minBackoff, max: min(d.opts.maxBackoff, maxThrottle)}}
 	if t.Settings.BatchSize > 0 {
 		l.batch = t.Settings.BatchSize
 	}
@@ -222,8 +226,9 @@ func newLane(d *Dispatcher, name string, t Target) *lane {
 	if t.Settings.RateLimit > 0 {
 		r = t.Settings.RateLimit
 	}
+	l.rate = max(r, 0)
 	if r > 0 {
-		l.limiter = rate.NewLimiter(rate.Limit(r), max(lim.Burst, 1))
+		l.limiter = rate.NewLimiter(rate.Limit(r*PaceMargin), max(lim.Burst, 1))
 	} else {
 		l.limiter = rate.NewLimiter(rate.Inf, 1)
 	}
@@ -257,6 +262,30 @@ func (l *lane) await(ctx context.Context, key string) error {
 				return fmt.Errorf("not delivered within %s (still queued; last error: %s)", timeout, last)
 			}
 			return fmt.Errorf("not delivered within %s (still queued)", timeout)
+		}
+	}
+}
+
+// maxThrottle caps the connector-level pause after repeated 429s without
+// Retry-After: a target that throttles is polled at least this often.
+const maxThrottle = time.Minute
+
+// waitPause waits while the connector is paused by a 429 (a worker may
+// have taken its batch just before another worker's call was throttled).
+func (l *lane) waitPause(ctx context.Context) error {
+	for {
+		l.mu.Lock()
+		d := time.Until(l.throttle.until)
+		l.mu.Unlock()
+		if d <= 0 {
+			return nil
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
 		}
 	}
 }

@@ -30,6 +30,7 @@ type env struct {
 	done   chan struct{}
 	set    connectors.Settings
 	mapper connectors.Mapper
+	opts   []connectors.Option // after fast
 }
 
 var fast = []connectors.Option{
@@ -69,7 +70,7 @@ func newEnv(t *testing.T, limits connectors.Limits, set connectors.Settings, map
 func (e *env) build() {
 	e.t.Helper()
 	e.reg = prometheus.NewRegistry()
-	d, err := connectors.NewDispatcher(e.db, []connectors.Target{{Connector: e.conn, Settings: e.set, Mapper: e.mapper}}, zerolog.Nop(), e.reg, fast...)
+	d, err := connectors.NewDispatcher(e.db, []connectors.Target{{Connector: e.conn, Settings: e.set, Mapper: e.mapper}}, zerolog.Nop(), e.reg, append(append([]connectors.Option{}, fast...), e.opts...)...)
 	if err != nil {
 		e.t.Fatal(err)
 	}

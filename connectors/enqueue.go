@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/scimbridge/scimbridge/activity"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -53,6 +54,10 @@ func (l *lane) enqueue(tx *store.Tx, typ, id string, after map[string]any, added
 	if err != nil {
 		// A resource this connector cannot map must not block the IdP's
 		// write: it becomes a dead letter naming the mapping error.
+		if err := l.event(tx, activity.Event{Kind: activity.KindDead, Outcome: activity.OutcomeFailed, Type: typ, ID: id,
+			Op: string(OpUpsert), Detail: "mapping: " + err.Error()}); err != nil {
+			return err
+		}
 		return tx.PutDeadLetter(l.name, &store.DeadLetter{Type: typ, SCIMID: id, Op: string(OpUpsert),
 			Class: Permanent.String(), Reason: "mapping: " + err.Error(), At: now})
 	}
@@ -133,6 +138,9 @@ func (l *lane) mapFields(typ string, res map[string]any) (map[string]any, error)
 // scheduler and, for a sync connector, counts the entry for Await.
 func (l *lane) append(tx *store.Tx, e *store.Entry) error {
 	if err := tx.Append(l.name, e); err != nil {
+		return err
+	}
+	if err := l.logQueued(tx, e); err != nil {
 		return err
 	}
 	key := e.Key()

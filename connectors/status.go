@@ -3,8 +3,10 @@ package connectors
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
+	"github.com/scimbridge/scimbridge/activity"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -44,14 +46,12 @@ func (d *Dispatcher) Status() ([]Status, error) {
 			if !oldest.IsZero() {
 				s.OldestAge = now.Sub(oldest).Seconds()
 			}
-			if lim := float64(l.limiter.Limit()); lim < 1e300 {
-				s.RateLimit = lim
-			}
+			s.RateLimit = l.rate
 			l.mu.Lock()
 			s.InFlight, s.Unsupported = len(l.inflight), l.unsupported
 			s.LastSuccess, s.LastError, s.LastErrorAt = l.lastSuccess, l.lastError, l.lastErrorAt
-			if l.pausedUntil.After(now) {
-				s.PausedUntil = l.pausedUntil
+			if l.throttle.until.After(now) {
+				s.PausedUntil = l.throttle.until
 			}
 			l.mu.Unlock()
 			out = append(out, s)
@@ -96,6 +96,9 @@ func (d *Dispatcher) DiscardDeadLetter(connector string, id uint64) error {
 		if dl == nil {
 			return fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
 		}
+		if err := d.lane(connector).logOperator(tx, activity.KindDiscarded, dl, "dead letter "+strconv.FormatUint(id, 10)+" discarded: "+dl.Reason); err != nil {
+			return err
+		}
 		return tx.DeleteDeadLetter(connector, id)
 	})
 }
@@ -117,6 +120,9 @@ func (d *Dispatcher) RetryDeadLetter(connector string, id uint64) error {
 			return fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
 		}
 		if err := tx.DeleteDeadLetter(connector, id); err != nil {
+			return err
+		}
+		if err := l.logOperator(tx, activity.KindRetried, dl, "dead letter "+strconv.FormatUint(id, 10)+" retried"); err != nil {
 			return err
 		}
 		sh, err := store.Optional(tx.GetShadow(connector, dl.Type, dl.SCIMID))

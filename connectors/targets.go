@@ -209,6 +209,9 @@ func (l *lane) checkTarget(ctx context.Context, repair bool) []TargetCheckResult
 					continue
 				}
 				res.Missing = append(res.Missing, id)
+				if err := l.logDrift(tx, typ, id, tid, repair); err != nil {
+					return err
+				}
 				if !repair {
 					continue
 				}

@@ -28,5 +28,6 @@ func (t limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err := t.l.Wait(r.Context()); err != nil {
 		return nil, err
 	}
+	countCall(r.Context()) // for the activity log
 	return t.next.RoundTrip(r)
 }

@@ -22,7 +22,13 @@ func TestLimitTransportPacesEveryRequest(t *testing.T) {
 	l := rate.NewLimiter(rate.Every(time.Hour), 3)
 	client := &http.Client{Transport: connectors.LimitTransport(nil, l)}
 	for i := range 4 {
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		// The first three get time enough for a loaded machine; the
+		// limiter refuses the 4th at once, since its wait exceeds any deadline.
+		timeout := 10 * time.Second
+		if i == 3 {
+			timeout = 50 * time.Millisecond
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
 		resp, err := client.Do(req)
 		cancel()

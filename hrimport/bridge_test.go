@@ -32,6 +32,29 @@ type testBridge struct {
 	db     *store.DB
 	writes atomic.Int64 // non-GET requests the server received
 	mu     sync.Mutex
+	gets   []string // GET request URIs, in order
+}
+
+// listGets returns the GETs of /Users lists received since n.
+func (b *testBridge) userLists(from int) (paged, filtered int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, u := range b.gets[from:] {
+		switch {
+		case !strings.Contains(u, "/Users?"):
+		case strings.Contains(u, "filter="):
+			filtered++
+		case strings.Contains(u, "startIndex="):
+			paged++
+		}
+	}
+	return paged, filtered
+}
+
+func (b *testBridge) getCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.gets)
 }
 
 func newTestBridge(t testing.TB, opts scim.Options) *testBridge {
@@ -51,6 +74,10 @@ func newTestBridge(t testing.TB, opts scim.Options) *testBridge {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodGet {
 				b.writes.Add(1)
+			} else {
+				b.mu.Lock()
+				b.gets = append(b.gets, r.URL.RequestURI())
+				b.mu.Unlock()
 			}
 			next.ServeHTTP(w, r)
 		})
@@ -149,5 +176,3 @@ func str(v any, path ...string) any {
 	}
 	return v
 }
-
-var _ = strings.TrimSpace

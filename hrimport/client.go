@@ -222,6 +222,31 @@ type page struct {
 	Resources    []map[string]any `json:"Resources"`
 }
 
+// eachPage is each for a filter expected to match a handful: the first
+// page only (the server's page is far larger than a key's matches).
+func (c *Client) eachPage(ctx context.Context, endpoint, filter string, attributes []string, fn func(map[string]any) error) error {
+	q := url.Values{}
+	q.Set("filter", filter)
+	q.Set("attributes", strings.Join(attributes, ","))
+	var p page
+	if err := c.do(ctx, http.MethodGet, endpoint+"?"+q.Encode(), nil, &p); err != nil {
+		return err
+	}
+	for _, r := range p.Resources {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// count is the number of resources at endpoint.
+func (c *Client) count(ctx context.Context, endpoint string) (int, error) {
+	var p page
+	err := c.do(ctx, http.MethodGet, endpoint+"?count=0", nil, &p)
+	return p.TotalResults, err
+}
+
 // each pages through endpoint ("/Users") with filter and attributes,
 // calling fn for every resource; only one page is held at a time.
 func (c *Client) each(ctx context.Context, endpoint, filter string, attributes []string, fn func(map[string]any) error) error {

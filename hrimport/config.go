@@ -33,6 +33,10 @@ type Config struct {
 	// lower, upper, bool, date or date(LAYOUT) (Go layout of the file's
 	// dates, e.g. date(02.01.2006)), joined with "|" to chain.
 	Transforms map[string]string `yaml:"transforms"`
+	// Client names the scim.clients entry the importer signs in as: its
+	// first (unhashed) bearer token is --token's default, and the bridge
+	// records the importer's writes under this name.
+	Client string `yaml:"client"`
 	// Groups the import owns besides those it created: the groups column
 	// may add members to them and remove members from them.
 	Groups []string `yaml:"groups"`

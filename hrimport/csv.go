@@ -89,21 +89,23 @@ func sniffDelimiter(br *bufio.Reader) (rune, error) {
 }
 
 // next returns the next record and its spreadsheet row number. A record
-// the CSV syntax rejects (a stray quote) comes back as a *csv.ParseError
-// with the row; reading can go on after it.
+// the CSV syntax rejects (a stray quote) comes back as an error with its
+// row; reading can go on after it. An error with row 0 is the file's
+// (it could not be read) and ends the reading.
 func (c *csvReader) next() ([]string, int, error) {
 	rec, err := c.r.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, 0, io.EOF
 	}
-	c.row++
 	if err != nil {
 		var pe *csv.ParseError
-		if errors.As(err, &pe) {
+		if errors.As(err, &pe) && !errors.Is(pe.Err, io.ErrUnexpectedEOF) && pe.Err != nil {
+			c.row++
 			return nil, c.row, fmt.Errorf("line %d: %v", pe.Line, pe.Err)
 		}
-		return nil, c.row, err
+		return nil, 0, err // reading failed: not a row's fault, and not recoverable
 	}
+	c.row++
 	return rec, c.row, nil
 }
 

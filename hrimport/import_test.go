@@ -168,6 +168,10 @@ func TestImportDryRunWritesNothing(t *testing.T) {
 	if sum.Created != 4 || sum.Updated != 1 || sum.Deactivated != 1 || sum.Rejected != 4 {
 		t.Errorf("dry run summary: %s", sum)
 	}
+	// The preview reads in file order.
+	if i, j := strings.Index(out, "row 2: create"), strings.Index(out, "row 5: rejected"); i < 0 || j < i {
+		t.Errorf("preview out of file order:\n%s", out)
+	}
 	if b.user("zoe.muller@example.com") != nil {
 		t.Error("dry run created a user")
 	}

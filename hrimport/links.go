@@ -153,7 +153,7 @@ func (im *importer) applyLinks() error {
 	if im.opts.Progress != nil {
 		n := len(managerOps) + len(newGroups)
 		for _, p := range plans {
-			n += (len(p.add)+len(p.remove)+membersPerPatch-1)/membersPerPatch + 1
+			n += (len(p.add) + len(p.remove) + membersPerPatch - 1) / membersPerPatch
 		}
 		im.opts.Progress.Start(im.writes + len(im.deactivate) + n)
 	}

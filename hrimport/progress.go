@@ -55,7 +55,12 @@ type lineProgress struct {
 	lastReportedP int
 }
 
-func (p *lineProgress) Start(total int) { p.total = total }
+func (p *lineProgress) Start(total int) {
+	p.total = total
+	if total > 0 {
+		p.lastReportedP = p.done * 100 / total
+	}
+}
 
 func (p *lineProgress) Add(n int) {
 	p.done += n
@@ -63,7 +68,7 @@ func (p *lineProgress) Add(n int) {
 		return
 	}
 	pct := p.done * 100 / p.total
-	if pct/10 > p.lastReportedP/10 || p.done == p.total {
+	if pct/10 > p.lastReportedP/10 || p.done == p.total && pct != p.lastReportedP {
 		p.lastReportedP = pct
 		fmt.Fprintf(p.w, "progress: %d/%d writes (%d%%)\n", p.done, p.total, pct)
 	}

@@ -108,3 +108,38 @@ func TestGroupsColumnTouchesOnlyOwnedGroups(t *testing.T) {
 		t.Errorf("%s\n%s", sum, out)
 	}
 }
+
+// A small file against a large directory looks its keys up (one indexed
+// GET each) instead of paging through every user; the outcome is the
+// same. A roster always pages (it needs its whole scope).
+func TestSmallFileLooksKeysUp(t *testing.T) {
+	b := newTestBridge(t, scim.Options{MaxResults: 5})
+	var seedFile strings.Builder
+	seedFile.WriteString("userName,title\n")
+	for i := 0; i < 30; i++ {
+		fmt.Fprintf(&seedFile, "u%02d@example.com,Dev\n", i)
+	}
+	if _, _, err := b.run([]byte(seedFile.String()), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	from := b.getCount()
+	file := []byte("userName,title,manager\nU01@example.com,Lead,u02@example.com\nnew@example.com,Dev,u01@example.com\nu03@example.com,Dev,\n")
+	sum, out, err := b.run(file, Options{})
+	if err != nil || sum.Created != 1 || sum.Updated != 1 || sum.Unchanged != 1 || sum.LinkRows != 2 {
+		t.Fatalf("%v %s\n%s", err, sum, out)
+	}
+	if paged, filtered := b.userLists(from); paged != 0 || filtered != 4 {
+		t.Errorf("%d paged and %d filtered GETs, want 0 and 4 (u01, u02, u03, new)", paged, filtered)
+	}
+	if str(b.user("new@example.com"), enterprise, "manager", "value") != b.user("u01@example.com")["id"] ||
+		b.user("u01@example.com")["title"] != "Lead" {
+		t.Error("per-key lookups gave a different outcome")
+	}
+	from = b.getCount()
+	if _, _, err := b.run(file, Options{Roster: true, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if paged, _ := b.userLists(from); paged < 6 {
+		t.Errorf("a roster paged %d times, want every page of 31 users by 5", paged)
+	}
+}

@@ -2,8 +2,10 @@ package hrimport
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/scimbridge/scimbridge/scimpath"
 )
@@ -106,24 +108,84 @@ func attributesFor(m *mapping, match scimpath.Path) []string {
 
 // fetchUsers pages through every user with only the mapped attributes.
 func fetchUsers(ctx context.Context, c *Client, m *mapping, match scimpath.Path, rs *scimpath.ResourceSchema) (*state, error) {
-	st := &state{byKey: map[string]*serverUser{}, ambiguous: map[string]int{}, byID: map[string]*serverUser{}}
+	st := newState()
 	err := c.each(ctx, "/Users", "", attributesFor(m, match), func(doc map[string]any) error {
-		u := newServerUser(doc, m, match, rs)
-		if u.id == "" {
-			return fmt.Errorf("the server listed a user without an id")
-		}
-		st.byID[u.id] = u
-		if u.key == "" {
-			return nil
-		}
-		if _, dup := st.byKey[u.key]; dup {
-			st.ambiguous[u.key]++
-			return nil
-		}
-		st.byKey[u.key] = u
-		return nil
+		return st.add(newServerUser(doc, m, match, rs))
 	})
 	return st, err
+}
+
+func newState() *state {
+	return &state{byKey: map[string]*serverUser{}, ambiguous: map[string]int{}, byID: map[string]*serverUser{}}
+}
+
+func (st *state) add(u *serverUser) error {
+	if u.id == "" {
+		return fmt.Errorf("the server listed a user without an id")
+	}
+	if st.byID[u.id] != nil {
+		return nil // found twice (two keys of one file naming one user)
+	}
+	st.byID[u.id] = u
+	if u.key == "" {
+		return nil
+	}
+	if _, dup := st.byKey[u.key]; dup {
+		st.ambiguous[u.key]++
+		return nil
+	}
+	st.byKey[u.key] = u
+	return nil
+}
+
+// perKeyCost is how many server users paging reads in the time of one
+// indexed `eq` lookup (measured: 0.41 ms a lookup, 0.14 ms a paged user;
+// docs/notes/import.md). A file with fewer keys than a third of the
+// server's users is looked up key by key.
+const perKeyCost = 3
+
+// lookupUsers finds the users of keys one indexed `<match> eq` GET each,
+// a few in parallel.
+func lookupUsers(ctx context.Context, c *Client, m *mapping, match scimpath.Path, rs *scimpath.ResourceSchema, keys []string) (*state, error) {
+	st := newState()
+	attrs := attributesFor(m, match)
+	var mu sync.Mutex
+	var firstErr error
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range DefaultConcurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for key := range work {
+				q, _ := json.Marshal(key)
+				err := c.eachPage(ctx, "/Users", match.String()+" eq "+string(q), attrs, func(doc map[string]any) error {
+					mu.Lock()
+					defer mu.Unlock()
+					return st.add(newServerUser(doc, m, match, rs))
+				})
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, k := range keys {
+		mu.Lock()
+		failed := firstErr != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
+		work <- k
+	}
+	close(work)
+	wg.Wait()
+	return st, firstErr
 }
 
 // fetchGroups lists every group's name and provenance (never members).

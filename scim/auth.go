@@ -4,7 +4,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
+	"strconv"
 	"strings"
+
+	"github.com/scimbridge/scimbridge/activity"
 )
 
 // BearerAuth accepts requests whose Authorization header carries one of
@@ -23,25 +26,31 @@ func BearerAuth(tokens []string) func(http.Handler) http.Handler {
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !authorized(r.Header.Get("Authorization"), sums) {
+			n := authorized(r.Header.Get("Authorization"), sums)
+			if n == 0 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="scimbridge"`)
 				WriteError(w, http.StatusUnauthorized, "", "missing or invalid bearer token")
 				return
 			}
-			next.ServeHTTP(w, r)
+			// The activity log names the client by the token's position
+			// (never the token).
+			next.ServeHTTP(w, r.WithContext(activity.WithClient(r.Context(), "token #"+strconv.Itoa(n))))
 		})
 	}
 }
 
-func authorized(header string, sums [][32]byte) bool {
+// authorized returns the position (from 1) of the token the header
+// carries, or 0.
+func authorized(header string, sums [][32]byte) int {
 	scheme, token, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
+		return 0
 	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	match := 0
 	for i := range sums {
-		match |= subtle.ConstantTimeCompare(got[:], sums[i][:])
+		eq := subtle.ConstantTimeCompare(got[:], sums[i][:])
+		match = subtle.ConstantTimeSelect(eq, i+1, match)
 	}
-	return match == 1
+	return match
 }

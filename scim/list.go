@@ -22,12 +22,14 @@ type listQuery struct {
 	filter            string
 	startIndex, count int
 	attrs, excluded   []string
+	sortBy, sortOrder string
 }
 
 func (s *Server) list(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := r.URL.Query()
-		q := listQuery{filter: strings.TrimSpace(v.Get("filter"))}
+		q := listQuery{filter: strings.TrimSpace(v.Get("filter")),
+			sortBy: strings.TrimSpace(v.Get("sortBy")), sortOrder: strings.TrimSpace(v.Get("sortOrder"))}
 		q.attrs, q.excluded = projection(r)
 		var e *Error
 		if q.startIndex, e = intParam(v.Get("startIndex"), 1); e == nil {
@@ -71,8 +73,10 @@ func (s *Server) search(d *resourceDef) http.HandlerFunc {
 				q.attrs, e = stringList(v, "attributes")
 			case "excludedattributes":
 				q.excluded, e = stringList(v, "excludedAttributes")
-			case "sortby", "sortorder":
-				// sort is not supported (ServiceProviderConfig says so); ignored.
+			case "sortby":
+				q.sortBy, e = stringValue(v, "sortBy")
+			case "sortorder":
+				q.sortOrder, e = stringValue(v, "sortOrder")
 			}
 			if e != nil {
 				s.fail(w, r, e)
@@ -81,6 +85,13 @@ func (s *Server) search(d *resourceDef) http.HandlerFunc {
 		}
 		s.runList(w, r, d, q)
 	}
+}
+
+func stringValue(v any, name string) (string, *Error) {
+	if s, ok := v.(string); ok {
+		return strings.TrimSpace(s), nil
+	}
+	return "", errorf(http.StatusBadRequest, "invalidValue", name+" must be a string")
 }
 
 func intParam(s string, def int) (int, *Error) {
@@ -129,100 +140,45 @@ func stringList(v any, name string) ([]string, *Error) {
 func (s *Server) runList(w http.ResponseWriter, r *http.Request, d *resourceDef, q listQuery) {
 	q.count = min(max(q.count, 0), s.opts.MaxResults)
 	q.startIndex = max(q.startIndex, 1)
-	var f *scimpath.Filter
+	l := &listRun{s: s, d: d, q: q, base: s.baseURL(r), out: newPageWriter()}
 	if q.filter != "" {
 		var err error
-		if f, err = scimpath.ParseFilter(q.filter); err != nil {
+		if l.f, err = scimpath.ParseFilter(q.filter); err == nil {
+			err = l.f.CheckTypes(&d.path)
+		}
+		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
-	base := s.baseURL(r)
-	withMembers := d.typ == store.TypeGroup && wantsMembers(q.attrs, q.excluded)
-	resources := []any{}
-	total := 0
-	render := func(tx *store.Tx, doc map[string]any) error {
-		v, err := s.view(tx, d, doc, base, withMembers)
-		if err != nil {
-			return err
+	if q.sortBy != "" {
+		var err error
+		if l.sort, err = scimpath.ParseSort(q.sortBy, q.sortOrder, &d.path); err != nil {
+			s.fail(w, r, err)
+			return
 		}
-		resources = append(resources, s.project(d, v, q.attrs, q.excluded))
-		return nil
+	} else if q.sortOrder != "" {
+		if _, err := scimpath.ParseSort("id", q.sortOrder, &d.path); err != nil {
+			s.fail(w, r, err) // an unknown sortOrder is an error even without sortBy
+			return
+		}
 	}
+	l.plain, _ = plainView(d, q.attrs, q.excluded)
+	l.withMembers = d.typ == store.TypeGroup && wantsMembers(q.attrs, q.excluded)
 	err := s.db.View(func(tx *store.Tx) error {
-		if f == nil {
-			total = tx.CountResources(d.typ)
-			if q.count == 0 {
-				return nil
-			}
-			return tx.ScanResources(d.typ, q.startIndex-1, func(id string, raw []byte) (bool, error) {
-				doc, err := decodeDoc(raw)
-				if err != nil {
-					return false, err
-				}
-				return len(resources)+1 < q.count, render(tx, doc)
-			})
+		switch {
+		case l.f == nil && l.sort == nil:
+			return l.creationOrder(tx)
+		case l.f == nil && indexOrdered(d, l.sort) != "":
+			return l.indexOrder(tx)
 		}
-		// Matching sees derived attributes only when the filter names them:
-		// deriving them for every resource of a scan is costly.
-		lf := strings.ToLower(q.filter)
-		derive := (d.typ == store.TypeUser && strings.Contains(lf, "groups")) ||
-			(d.typ == store.TypeGroup && strings.Contains(lf, "members")) || strings.Contains(lf, "location")
-		match := func(doc map[string]any) (bool, error) {
-			if derive {
-				v, err := s.view(tx, d, doc, base, d.typ == store.TypeGroup)
-				if err != nil {
-					return false, err
-				}
-				return f.Match(v, &d.path), nil
-			}
-			return f.Match(doc, &d.path), nil
-		}
-		consider := func(doc map[string]any) error {
-			ok, err := match(doc)
-			if err != nil || !ok {
-				return err
-			}
-			total++
-			if total >= q.startIndex && len(resources) < q.count {
-				return render(tx, doc)
-			}
-			return nil
-		}
-		if ids, indexed := indexCandidates(tx, d, f); indexed {
-			for _, id := range ids {
-				doc, err := loadIfExists(tx, d.typ, id)
-				if err != nil {
-					return err
-				}
-				if doc == nil {
-					continue
-				}
-				if err := consider(doc); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		return tx.ScanResources(d.typ, 0, func(id string, raw []byte) (bool, error) {
-			doc, err := decodeDoc(raw)
-			if err != nil {
-				return false, err
-			}
-			return true, consider(doc)
-		})
+		return l.matchAndSort(tx)
 	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"schemas":      []string{listSchema},
-		"totalResults": total,
-		"itemsPerPage": len(resources),
-		"startIndex":   q.startIndex,
-		"Resources":    resources,
-	})
+	writeRawJSON(w, http.StatusOK, l.out.finish(l.total, q.startIndex))
 }
 
 func decodeDoc(raw []byte) (map[string]any, error) {

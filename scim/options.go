@@ -26,6 +26,11 @@ type Options struct {
 	StrictAttributes bool `yaml:"strict_attributes"`
 	// Extensions are custom schema extensions (Okta/Entra custom attributes).
 	Extensions []Extension `yaml:"extensions"`
+	// ProvenanceWriters are the SCIM clients allowed to write the
+	// provenance extension (the HR importer's, config import.client). Set,
+	// the extension is read-only to every other client; empty, anyone may
+	// write it.
+	ProvenanceWriters []string `yaml:"-"`
 	// Clients are the named SCIM clients (package auth authenticates them).
 	Clients []auth.Client `yaml:"clients"`
 	// AuthenticationSchemes, when set, gives /ServiceProviderConfig's

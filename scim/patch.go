@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/scimbridge/scimbridge/internal/rawjson"
 	"github.com/scimbridge/scimbridge/scimpath"
 	"github.com/scimbridge/scimbridge/store"
 )
@@ -383,6 +384,10 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 			s.fail(w, r, e)
 			return
 		}
+		if provenanceInPatch(ops) && !s.mayWriteProvenance(r) {
+			s.fail(w, r, errorf(http.StatusBadRequest, "mutability", "the provenance extension (urn:scimbridge:...) is written only by the HR import"))
+			return
+		}
 		base := s.baseURL(r)
 		withBody := wantsBody(r)
 		var out map[string]any
@@ -427,8 +432,16 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 					return err
 				}
 			}
+			status := http.StatusNoContent
+			if withBody {
+				status = http.StatusOK
+			}
 			next := p.prev
-			if p.changed || !delta.empty() {
+			if !p.changed && delta.empty() {
+				if err := s.logWrite(tx, r, d.typ, id, status, p.prev, next, delta); err != nil {
+					return err
+				}
+			} else {
 				raw := p.raw
 				next = p.next
 				if !p.changed { // only the membership changed: new version of the group
@@ -442,6 +455,9 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 					return err
 				}
 				if err := tx.UpdateResource(d.typ, id, raw); err != nil {
+					return err
+				}
+				if err := s.logWrite(tx, r, d.typ, id, status, p.prev, next, delta); err != nil {
 					return err
 				}
 				if err := s.enqueuePatch(tx, d, base, id, p.prev, next, delta); err != nil {
@@ -499,6 +515,7 @@ func (s *Server) planPatch(tx *store.Tx, r *http.Request, d *resourceDef, id str
 		return nil, err
 	}
 	s.fixup(d, id, next, prev)
+	scimpath.DropDuplicateValues(next) // RFC 7643 §2.4; adding a value already there changes nothing
 	// A PATCH may not unassign a required attribute (userName, a group's
 	// displayName; RFC 7643 §4.1.1, §4.2): 400, not a stored resource
 	// without them (and not the 500 an empty userName index key gave).
@@ -514,25 +531,47 @@ func (s *Server) planPatch(tx *store.Tx, r *http.Request, d *resourceDef, id str
 		return p, nil
 	}
 	stamp(next, prev, d.typ)
-	if p.raw, err = json.Marshal(next); err != nil {
+	if p.raw, err = replaceMeta(same, next); err != nil {
 		return nil, err
 	}
 	p.next, p.changed = next, true
 	return p, nil
 }
 
+// replaceMeta is json.Marshal(doc) for a doc whose encoding before its
+// meta changed was enc: only meta is encoded again and put in place of
+// the old one (a map encodes its keys sorted, so the bytes are those a
+// whole encoding gives).
+func replaceMeta(enc []byte, doc map[string]any) ([]byte, error) {
+	ms, me, end := -1, -1, -1
+	if !rawjson.ScanObject(enc, func(key []byte, vs, ve int) bool {
+		if string(key) == `"meta"` {
+			ms, me = vs, ve
+		}
+		return true
+	}, &end) || ms < 0 {
+		return json.Marshal(doc)
+	}
+	meta, err := json.Marshal(doc["meta"])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(enc)+len(meta)-(me-ms))
+	out = append(out, enc[:ms]...)
+	out = append(out, meta...)
+	return append(out, enc[me:]...), nil
+}
+
 func (s *Server) enqueuePatch(tx *store.Tx, d *resourceDef, base, id string, prev, next map[string]any, delta memberDelta) error {
 	if d.typ == store.TypeGroup {
 		return s.enqueueGroup(tx, base, id, s.groupView(prev, base), s.groupView(next, base), delta)
 	}
-	before, err := s.userView(tx, prev, base)
+	// A user PATCH never changes its groups: read them once for both sides.
+	groups, err := derivedGroups(tx, id)
 	if err != nil {
 		return err
 	}
-	after, err := s.userView(tx, next, base)
-	if err != nil {
-		return err
-	}
+	before, after := userViewWith(prev, base, groups), userViewWith(next, base, groups)
 	return s.sink.Enqueue(tx, store.Change{Type: store.TypeUser, ID: id, Before: before, After: after})
 }
 

@@ -201,27 +201,25 @@ func withLocation(doc map[string]any, base, endpoint, id string) map[string]any 
 // groups derived from memberships, and the version that covers them.
 func (s *Server) userView(tx *store.Tx, doc map[string]any, base string) (map[string]any, error) {
 	id, _ := doc["id"].(string)
-	out := withLocation(doc, base, "/Users", id)
 	groups, err := derivedGroups(tx, id)
 	if err != nil {
 		return nil, err
 	}
+	return userViewWith(doc, base, groups), nil
+}
+
+// userViewWith is userView with the user's groups already read.
+func userViewWith(doc map[string]any, base string, groups []derivedGroup) map[string]any {
+	id, _ := doc["id"].(string)
+	out := withLocation(doc, base, "/Users", id)
 	if len(groups) > 0 {
-		list := make([]any, len(groups))
-		for i, g := range groups {
-			e := map[string]any{"value": g.id, "$ref": base + "/Groups/" + g.id, "type": "direct"}
-			if g.display != nil {
-				e["display"] = g.display
-			}
-			list[i] = e
-		}
-		out["groups"] = list
+		out["groups"] = groupsAttr(groups, base)
 		meta := out["meta"].(map[string]any) // withLocation made it
 		if v, ok := meta["version"].(string); ok {
 			meta["version"] = userVersion(v, groups)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // groupView is a group as GET shows it without members (as changes carry it).
@@ -355,6 +353,10 @@ func (s *Server) get(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
 		attrs, excluded := projection(r)
+		if plain, withMembers := plainView(d, attrs, excluded); plain && r.Header.Get("If-None-Match") == "" &&
+			s.getRaw(w, r, d, id, withMembers) {
+			return
+		}
 		var out map[string]any
 		err := s.db.View(func(tx *store.Tx) error {
 			doc, e := loadDoc(tx, d.typ, id)
@@ -398,6 +400,9 @@ func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *re
 	if e != nil {
 		return nil, nil, e
 	}
+	if e := checkSchemas(d, raw); e != nil {
+		return nil, nil, e
+	}
 	if d.typ == store.TypeUser {
 		normalizeResource(raw)
 	}
@@ -413,6 +418,12 @@ func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *re
 	// with 500 (found by FuzzBulk with store.Verify).
 	if a := missingRequiredIn(d, attrs); a != "" {
 		return nil, nil, errorf(http.StatusBadRequest, "invalidValue", a+" is required and must not be empty")
+	}
+	if e := checkMultiValued(attrs); e != nil {
+		return nil, nil, e
+	}
+	if !s.mayWriteProvenance(r) {
+		dropProvenance(attrs)
 	}
 	// Write-only: accepted, never stored (nothing downstream receives it).
 	for k := range attrs {
@@ -496,11 +507,17 @@ func (s *Server) create(d *resourceDef) http.HandlerFunc {
 				if err != nil {
 					return err
 				}
+				if err := s.logWrite(tx, r, d.typ, id, http.StatusCreated, nil, doc, memberDelta{}); err != nil {
+					return err
+				}
 				return s.sink.Enqueue(tx, store.Change{Type: store.TypeUser, ID: id, After: out})
 			}
 			after := s.groupView(doc, base)
 			added, err := s.addMembers(tx, id, members)
 			if err != nil {
+				return err
+			}
+			if err := s.logWrite(tx, r, d.typ, id, http.StatusCreated, nil, doc, memberDelta{added: added}); err != nil {
 				return err
 			}
 			if err := s.sink.Enqueue(tx, store.Change{Type: store.TypeGroup, ID: id, After: after, MembersAdded: added}); err != nil {
@@ -578,7 +595,11 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 			if err := s.checkIfMatch(tx, r, d, prev); err != nil {
 				return err
 			}
-			doc, rawDoc, err := roundTrip(s.newDoc(d, id, attrs, prev))
+			next := s.newDoc(d, id, attrs, prev)
+			if !s.mayWriteProvenance(r) {
+				keepProvenance(d, next, prev)
+			}
+			doc, rawDoc, err := roundTrip(next)
 			if err != nil {
 				return err
 			}
@@ -589,6 +610,9 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 				return err
 			}
 			if d.typ == store.TypeUser {
+				if err := s.logWrite(tx, r, d.typ, id, http.StatusOK, prev, doc, memberDelta{}); err != nil {
+					return err
+				}
 				before, err := s.userView(tx, prev, base)
 				if err != nil {
 					return err
@@ -603,6 +627,9 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 				if delta, err = s.setMembers(tx, id, members); err != nil {
 					return err
 				}
+			}
+			if err := s.logWrite(tx, r, d.typ, id, http.StatusOK, prev, doc, delta); err != nil {
+				return err
 			}
 			out = s.groupView(doc, base)
 			if err := s.enqueueGroup(tx, base, id, s.groupView(prev, base), out, delta); err != nil {
@@ -635,6 +662,9 @@ func (s *Server) delete(d *resourceDef) http.HandlerFunc {
 				return e
 			}
 			if err := s.checkIfMatch(tx, r, d, doc); err != nil {
+				return err
+			}
+			if err := s.logWrite(tx, r, d.typ, id, http.StatusNoContent, doc, nil, memberDelta{}); err != nil {
 				return err
 			}
 			if d.typ == store.TypeUser {

@@ -117,7 +117,7 @@ func extensionSchemas(e Extension) (schema.Schema, scimpath.Schema, error) {
 }
 
 // serviceProviderConfig is what /ServiceProviderConfig answers: only what
-// this server really does (no sort, no password change).
+// this server really does (no password change).
 func serviceProviderConfig(o Options, base string) map[string]any {
 	maxOps := o.MaxBulkOperations
 	if maxOps <= 0 {
@@ -130,7 +130,7 @@ func serviceProviderConfig(o Options, base string) map[string]any {
 		"bulk":             map[string]any{"supported": true, "maxOperations": maxOps, "maxPayloadSize": o.MaxPayloadBytes},
 		"filter":           map[string]any{"supported": true, "maxResults": o.MaxResults},
 		"changePassword":   map[string]any{"supported": false},
-		"sort":             map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": true},
 		"etag":             map[string]any{"supported": true},
 		"maxPayloadSize":   o.MaxPayloadBytes,
 		"meta": map[string]any{

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/scimbridge/scimbridge/activitylog"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -40,11 +41,15 @@ type Server struct {
 	base  string         // absolute URL of the SCIM root, "" to derive from requests
 
 	commit      *groupCommit                   // every SCIM write goes through it
+	activity    *activitylog.Log               // nil: no activity log
+	clientOf    func(context.Context) string   // the SCIM client of a request (activity log)
 	patchChecks map[*resourceDef]*patchChecker // PATCH validation, by resource type
 
 	unknownAttrs *prometheus.CounterVec
 	warned       sync.Map // attribute name → struct{}: warn once per name
 	warnedCount  atomic.Int64
+
+	pages pageCursors // where recent list pages ended, so the next one seeks
 }
 
 var allowStringValues sync.Once
@@ -265,6 +270,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Erro
 			return nil, errorf(http.StatusRequestEntityTooLarge, "", fmt.Sprintf("request body exceeds maxPayloadSize (%d bytes)", s.opts.MaxPayloadBytes))
 		}
 		return nil, errorf(http.StatusBadRequest, "invalidSyntax", "cannot read request body")
+	}
+	if e := checkText(b); e != nil {
+		return nil, e
 	}
 	return b, nil
 }

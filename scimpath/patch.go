@@ -25,7 +25,14 @@ type Operation struct {
 // keep it only on success. Values are copied into res, never aliased.
 func ApplyPatch(res map[string]any, ops []Operation, rs *ResourceSchema) error {
 	for i, op := range ops {
-		if err := applyOp(res, op, rs); err != nil {
+		err := checkValuePrimary(op)
+		if err == nil {
+			before := takePrimarySnapshot(res)
+			if err = applyOp(res, op, rs); err == nil {
+				err = settlePrimary(res, before)
+			}
+		}
+		if err != nil {
 			if e, ok := err.(*Error); ok {
 				e.Detail = "operation " + strconv.Itoa(i+1) + ": " + e.Detail
 			}
@@ -139,6 +146,9 @@ func applyPath(res map[string]any, kind opKind, p Path, value any, rs *ResourceS
 		return badRequest(ErrInvalidPath, "unknown schema in path "+quoteShort(p.String()))
 	}
 	def := findAttr(attrs, p.Attr)
+	if err := p.Filter.checkElementTypes(def); err != nil {
+		return err
+	}
 	if def != nil && def.ReadOnly || def == nil && rs == nil && p.URN == "" && isCommonReadOnly(p.Attr) {
 		return badRequest(ErrMutability, p.Attr+" is readOnly")
 	}
@@ -609,6 +619,9 @@ func fixPrimary(list []any, written []any) {
 	var winner map[string]any
 	for _, w := range written {
 		if m, ok := w.(map[string]any); ok && isPrimary(m) {
+			if winner != nil {
+				return // two written primaries: ApplyPatch refuses the operation
+			}
 			winner = m
 		}
 	}

@@ -44,6 +44,15 @@ typ a ResourceType ("User" or "Group"), c a connector's name.
 	rmap/<c>              typ + "/" + targetID → SCIM id
 	dead/<c>              seq → DeadLetter JSON (a member failure: 1<<63 | the bucket's sequence)
 	state/<c>             key → value (ConnectorState)
+	act/log               seq → time (8, unix ns) + len(key) (2) + key ("typ/id") + event data
+	                      (the activity log, written by package activitylog; data is opaque here)
+	act/res               0x01 + typ + "/" + creation seq + seq → empty (a resource res/<typ> holds
+	                      or act/gone remembers), 0x02 + typ + "/" + id + "/" + seq otherwise
+	act/gone              "typ/id" → creation seq of a deleted resource that has events
+	act/name              Fold(name) + "\x00" + "typ/id" → empty: a name a resource no longer has
+	act/rname             "typ/id" + "\x00" + Fold(name) → empty (the same, by resource)
+	act/erase             time (8, unix ns) + "typ/id" → empty: deleted users whose events'
+	                      values are to be erased
 
 # Invariants
 
@@ -68,6 +77,13 @@ Verify checks each of these and names every breach; nothing repairs.
   - map/<c> and rmap/<c> mirror each other. Kept by Tx.PutMapping and
     DeleteMapping.
   - shadow/<c> and dead/<c> values decode.
+  - act/log's keys are contiguous (pruning deletes only from its oldest
+    end, so its count is last - first + 1); each event decodes and is in
+    act/res under its resource's prefix, and act/res holds nothing else;
+    act/gone names only deleted resources with events; act/name and
+    act/rname mirror each other and name only resources with events.
+    Kept by Tx.AppendActivity, PruneActivity, EraseActivity and
+    DeleteResource (which moves a resource's prefix to act/gone).
 
 Not checked: that a member id, a shadow or a mapping names a stored
 resource.

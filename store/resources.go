@@ -161,6 +161,9 @@ func (tx *Tx) DeleteResource(typ, id string) error {
 		return err
 	}
 	seq := binary.BigEndian.Uint64(v[:8])
+	if err := tx.keepActivityKey(typ, id, seq); err != nil {
+		return err
+	}
 	if err := res.Delete([]byte(id)); err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ func (tx *Tx) Verify(limit int) (problems []string, total int) {
 		v.emailIndex()
 	}
 	v.memberships()
+	v.activity()
 	for _, c := range v.connectors() {
 		v.queue(c)
 		v.mappings(c)

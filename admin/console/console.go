@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -47,6 +48,8 @@ type Options struct {
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
 	Log zerolog.Logger
+	// Import enables the Import page (import.go); nil leaves it out.
+	Import *ImportOptions
 }
 
 type console struct {
@@ -55,6 +58,7 @@ type console struct {
 	sessions *sessions
 	throttle *throttle
 	pages    map[string]*template.Template
+	imports  imports
 }
 
 // Handler serves the console at /admin/ui/ (full paths: mount it at
@@ -77,6 +81,11 @@ func Handler(svc *admin.Service, opts Options) http.Handler {
 	mux.HandleFunc("POST /admin/ui/deadletters", c.withSession(c.actOnDeadLetters))
 	mux.HandleFunc("GET /admin/ui/lookup", c.withSession(c.lookup))
 	mux.HandleFunc("GET /admin/ui/activity", c.withSession(c.activity))
+	mux.HandleFunc("GET /admin/ui/import", c.withSession(c.importPage))
+	mux.HandleFunc("POST /admin/ui/import", c.withSession(c.upload))
+	mux.HandleFunc("POST /admin/ui/import/apply", c.withSession(c.apply))
+	mux.HandleFunc("POST /admin/ui/import/discard", c.withSession(c.discard))
+	mux.HandleFunc("GET /admin/ui/import/report", c.withSession(c.report))
 	mux.HandleFunc("/admin/ui", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/ui/", http.StatusSeeOther)
 	})
@@ -147,7 +156,13 @@ func (c *console) withSession(h func(http.ResponseWriter, *http.Request, request
 			return
 		}
 		if r.Method == http.MethodPost {
-			if err := r.ParseForm(); err != nil || !csrfMatches(r.PostForm.Get("csrf"), ses.csrf) {
+			err := c.parseForm(w, r)
+			if _, big := errors.AsType[*http.MaxBytesError](err); big {
+				c.render(w, http.StatusRequestEntityTooLarge, "error", ses, r, pageData{Title: "Refused",
+					Error: fmt.Sprintf("The upload is larger than %d MiB. Nothing was changed.", c.maxUpload()>>20)})
+				return
+			}
+			if err != nil || !csrfMatches(r.PostForm.Get("csrf"), ses.csrf) {
 				c.render(w, http.StatusForbidden, "error", ses, r, pageData{Title: "Refused",
 					Error: "This form has expired or did not come from this console. Nothing was changed: reload the page and try again."})
 				return
@@ -155,6 +170,17 @@ func (c *console) withSession(h func(http.ResponseWriter, *http.Request, request
 		}
 		h(w, r, request{ses: ses})
 	}
+}
+
+// parseForm reads a posted form; a multipart one (the Import page's
+// upload) only up to the upload limit, and entirely in memory.
+func (c *console) parseForm(w http.ResponseWriter, r *http.Request) error {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return r.ParseForm()
+	}
+	limit := c.maxUpload() + 1<<20 // the file, the other fields and the part headers
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	return r.ParseMultipartForm(limit)
 }
 
 func (c *console) signInPage(w http.ResponseWriter, status int, msg string) {
@@ -199,6 +225,7 @@ type pageData struct {
 	Error     string
 	Notice    string
 	Data      any
+	Import    bool // the Import page is enabled (nav)
 }
 
 func (c *console) render(w http.ResponseWriter, status int, page string, ses *session, r *http.Request, d pageData) {
@@ -207,6 +234,7 @@ func (c *console) render(w http.ResponseWriter, status int, page string, ses *se
 	}
 	d.Refresh, d.RefreshMS = duration(c.opts.Refresh), int(c.opts.Refresh.Milliseconds())
 	d.Now = c.opts.Now().UTC()
+	d.Import = c.opts.Import != nil
 	var buf bytes.Buffer
 	if err := c.pages[page].ExecuteTemplate(&buf, "layout", d); err != nil {
 		c.opts.Log.Error().Err(err).Str("page", page).Msg("console: render")

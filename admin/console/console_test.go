@@ -107,6 +107,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, src activity.Source) *fixture {
 	t.Helper()
+	return newFixtureWith(t, src, nil)
+}
+
+// newFixtureWith enables the Import page with imp (nil: disabled).
+func newFixtureWith(t testing.TB, src activity.Source, imp *console.ImportOptions) *fixture {
+	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +122,7 @@ func newFixture(t testing.TB, src activity.Source) *fixture {
 	f := &fixture{d: &fakeDispatcher{dead: map[string][]store.DeadLetter{}}, clock: &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, token: adminToken}
 	f.d.fill(f.clock.Now())
 	svc := &admin.Service{Dispatcher: f.d, DB: db, Activity: src, Now: f.clock.Now}
-	h := console.Handler(svc, console.Options{Token: func() string { f.tokMu.Lock(); defer f.tokMu.Unlock(); return f.token }, Now: f.clock.Now})
+	h := console.Handler(svc, console.Options{Token: func() string { f.tokMu.Lock(); defer f.tokMu.Unlock(); return f.token }, Now: f.clock.Now, Import: imp})
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f

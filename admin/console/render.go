@@ -32,7 +32,7 @@ func parsePages() map[string]*template.Template {
 		"join":    strings.Join,
 	}
 	pages := map[string]*template.Template{}
-	for _, p := range []string{"signin", "overview", "deadletters", "lookup", "activity", "error"} {
+	for _, p := range []string{"signin", "overview", "deadletters", "lookup", "activity", "import", "error"} {
 		pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/events.html", "templates/"+p+".html"))
 	}
 	return pages

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
+	"github.com/scimbridge/scimbridge/activitylog"
 	"github.com/scimbridge/scimbridge/auth"
 	"github.com/scimbridge/scimbridge/auth/oauth"
 	"github.com/scimbridge/scimbridge/config"
@@ -37,6 +38,7 @@ type app struct {
 	sims       []*http.Server
 	simulators map[string]connectors.Simulator // by connector name, for simulate: true
 	console    consoleWiring
+	activity   *activitylog.Log // nil when activity.enabled is false
 	done       chan error
 	ready      atomic.Bool // /readyz: the store is open and the dispatcher runs
 	backups    *backups    // GET /admin/backup, when serve sets it
@@ -53,6 +55,7 @@ type app struct {
 
 func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken string, reg prometheus.Registerer, log zerolog.Logger) (_ *app, err error) {
 	a := &app{log: log, db: db, tokens: tokens, adminToken: adminToken, console: newConsoleWiring(reg, cfg.ExternalURL)}
+	a.console.importConfig = cfg.Import
 	defer func() {
 		if err != nil {
 			a.close()
@@ -125,20 +128,27 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 		return nil, errors.Join(problems...)
 	}
 
-	a.dispatcher, err = connectors.NewDispatcher(db, targets, log, reg)
+	a.activity = activitylog.New(db, cfg.Activity)
+	if a.activity != nil {
+		a.console.activity = a.activity
+	}
+	a.dispatcher, err = connectors.NewDispatcher(db, targets, log, reg, connectors.WithActivity(a.activity))
 	if err != nil {
 		return nil, err
 	}
 	if err := a.buildAuth(cfg, reg); err != nil {
 		return nil, err
 	}
-	opts := cfg.SCIM
+	opts := withConsoleProvenance(cfg.SCIM)
 	opts.AuthenticationSchemes = a.authSchemes
 	a.scim, err = scim.New(opts, db, a.dispatcher, log)
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range a.scim.Collectors() {
+	// The SCIM client an event names: the named client that signed in
+	// (auth's registry; legacy tokens have names of their own there).
+	a.scim.SetActivity(a.activity, auth.ClientFrom)
+	for _, c := range append(a.scim.Collectors(), a.activity.Collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -194,6 +204,7 @@ func (a *app) mount(r chi.Router) {
 func (a *app) start(ctx context.Context) {
 	a.done = make(chan error, 1)
 	go func() { a.done <- a.dispatcher.Run(ctx) }()
+	go a.activity.Run(ctx) // prunes in the background (nil: disabled)
 	a.runRates(ctx)
 }
 

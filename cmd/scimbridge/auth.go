@@ -39,6 +39,10 @@ func (a *app) buildAuth(cfg *config.Config, reg prometheus.Registerer) error {
 		if len(ac.Tokens) == 0 && len(ac.Clients) == 0 {
 			ac.Tokens = a.tokens // the token generated into the data directory
 		}
+		ac, cerr := a.withConsoleClient(ac)
+		if cerr != nil {
+			return auth.Config{}, cerr
+		}
 		if auth.HasOAuth(ac.Clients) && a.oauth == nil && a.auth != nil {
 			return auth.Config{}, errors.New("the first client with oauth: needs a restart (the authorization server starts with the program)")
 		}

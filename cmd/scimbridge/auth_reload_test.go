@@ -47,8 +47,12 @@ func TestSIGHUPReloadsClients(t *testing.T) {
 	if status, _ := b.do("GET", "/Users", oktaHeaderToken, ""); status != 401 && status != 429 {
 		t.Errorf("old token after SIGHUP: %d", status)
 	}
-	if !strings.Contains(b.logs.String(), "reloaded SCIM clients") {
-		t.Error("no reload log line")
+	// The reloader logs after the new clients are in place: wait for it.
+	for !strings.Contains(b.logs.String(), "reloaded SCIM clients") {
+		if time.Now().After(deadline) {
+			t.Fatal("no reload log line")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/scimbridge/scimbridge/admin"
 	"github.com/scimbridge/scimbridge/admin/console"
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/hrimport"
 )
 
 // consoleWiring is what the admin API and the console share.
@@ -22,6 +23,11 @@ type consoleWiring struct {
 	activity activity.Source
 	secure   bool          // cookies Secure even over plain HTTP (external_url is https)
 	refresh  time.Duration // how often pages refresh (0: the console's default)
+	// importToken is the built-in SCIM client "console"'s bearer token
+	// (console_import.go); importConfig is config.yaml's import section
+	// at start-up.
+	importToken  string
+	importConfig hrimport.Config
 }
 
 // newConsoleWiring samples delivery counts from reg when it can be read.
@@ -43,10 +49,11 @@ func (a *app) mountAdmin(r chi.Router) {
 	if a.backups != nil {
 		opts = append(opts, admin.WithBackup(a.backups.serveHTTP))
 	}
-	opts = append(opts, admin.WithReload(a.reloadEverything))
+	opts = append(opts, admin.WithReload(a.reloadEverything), admin.WithActivity(a.activity))
 	r.Mount("/admin", admin.Handler(a.dispatcher, a.adminToken, opts...))
 	token := a.adminToken
-	r.Mount("/admin/ui", console.Handler(svc, console.Options{Token: func() string { return token }, Secure: a.console.secure, Refresh: a.console.refresh, Log: a.log}))
+	r.Mount("/admin/ui", console.Handler(svc, console.Options{Token: func() string { return token }, Secure: a.console.secure, Refresh: a.console.refresh, Log: a.log,
+		Import: a.consoleImport(r)}))
 }
 
 // runRates samples delivery counts for the console's sparklines.

@@ -134,7 +134,7 @@ func (b *consoleBridge) deadLetters(t *testing.T, connector string) []store.Dead
 
 // secrets are what no page may show: every token and every simulator credential.
 func (b *consoleBridge) secrets() []string {
-	out := []string{consoleAdminToken, e2eToken}
+	out := []string{consoleAdminToken, e2eToken, b.app.console.importToken}
 	for _, sim := range b.app.simulators {
 		for _, v := range sim.Credentials() {
 			if len(v) >= 6 {
@@ -296,6 +296,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
 	t.Run("FailingTargetRetryAndLookup", func(t *testing.T) { consoleFailingTargetRetryAndLookup(t, newTab(t, ctx)) })
 	t.Run("RefusesFormsWithoutSessionOrCSRF", func(t *testing.T) { consoleRefusesFormsWithoutSessionOrCSRF(t, newTab(t, ctx)) })
+	t.Run("ImportPreviewAndApply", func(t *testing.T) { consoleImportPreviewAndApply(t, newTab(t, ctx)) })
 }
 
 // The operator's path through a failing target: sign in, see the four

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -218,6 +219,7 @@ func printDemo(out io.Writer, r running) {
 		for _, g := range sim.Groups() {
 			groups = append(groups, fmt.Sprintf("%s (%d)", g.Name, len(g.MemberTargetIDs)))
 		}
+		slices.Sort(groups) // creation order depends on delivery timing
 		gs := strings.Join(groups, ", ")
 		if gs == "" {
 			gs = "-"

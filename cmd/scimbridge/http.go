@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/scimbridge/scimbridge/activity"
 	"github.com/scimbridge/scimbridge/auth"
 )
 
@@ -31,6 +32,7 @@ func requestID(next http.Handler) http.Handler {
 		}
 		w.Header().Set(requestIDHeader, id)
 		ctx := zerolog.Ctx(r.Context()).With().Str("request_id", id).Logger().WithContext(r.Context())
+		ctx = activity.WithRequestID(ctx, id) // for the activity log
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

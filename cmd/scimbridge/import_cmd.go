@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/scimbridge/scimbridge/auth"
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/hrimport"
 )
@@ -23,7 +24,7 @@ type scimFlags struct {
 
 func (f *scimFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.server, "server", "", "bridge base URL, /scim/v2 appended (default $SCIMBRIDGE_URL, else external_url or http://<listen> from --config)")
-	c.Flags().StringVar(&f.token, "token", "", "SCIM bearer token (default $SCIM_TOKEN, else the first of tokens or data_dir/scim-token from --config)")
+	c.Flags().StringVar(&f.token, "token", "", "SCIM bearer token (default $SCIM_TOKEN, else from --config: the bearer token of the client import.client names, the first of tokens, or data_dir/scim-token)")
 }
 
 // client resolves the flags; cfg is config.yaml when it could be read.
@@ -50,6 +51,9 @@ func (f scimFlags) client() (*hrimport.Client, *config.Config, error) {
 			}
 			server = scheme + "://" + cfg.Listen
 		}
+		if token == "" {
+			token = importClientToken(cfg)
+		}
 		if token == "" && len(cfg.Tokens) > 0 {
 			token = cfg.Tokens[0]
 		}
@@ -65,6 +69,17 @@ func (f scimFlags) client() (*hrimport.Client, *config.Config, error) {
 		cfg = nil
 	}
 	return hrimport.NewClient(server, token, nil), cfg, nil
+}
+
+// importClientToken is the first bearer token of the client import.client
+// names, unless it is stored as a hash (then --token must give it).
+func importClientToken(cfg *config.Config) string {
+	for _, c := range cfg.SCIM.Clients {
+		if c.Name != "" && c.Name == cfg.Import.Client && len(c.Bearer) > 0 && !auth.IsHash(c.Bearer[0]) {
+			return strings.TrimSpace(c.Bearer[0])
+		}
+	}
+	return ""
 }
 
 func init() {
@@ -113,7 +128,7 @@ or unchanged. See README.md "Onboarding from HR".`,
 			sum, err := hrimport.Run(cmd.Context(), c, func() (io.ReadCloser, error) { return os.Open(path) }, opts)
 			if sum != nil {
 				if len(sum.Ignored) > 0 {
-					fmt.Fprintf(stdout, "ignored columns (not mapped, not SCIM paths): %s\n", strings.Join(sum.Ignored, ", "))
+					fmt.Fprintf(stdout, "ignored columns: %s\n", strings.Join(sum.Ignored, ", "))
 				}
 				fmt.Fprintf(stdout, "%s in %s\n", sum, time.Since(start).Round(time.Millisecond))
 			}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/scimbridge/scimbridge/config"
 )
 
 // The commands end to end against the whole bridge: import writes through
@@ -61,5 +63,30 @@ func TestImportExportCommands(t *testing.T) {
 	out, err = run("import", export, "--server", server, "--token", e2eToken, "--dry-run=false", "--report", "")
 	if err != nil || !strings.Contains(out, "1 unchanged") || !strings.Contains(out, "(0 writes)") {
 		t.Errorf("re-import of the export: %v\n%s", err, out)
+	}
+}
+
+// --token's default: the named import client's bearer token, unless hashed.
+func TestImportClientToken(t *testing.T) {
+	cfg, err := config.Parse([]byte(`scim:
+  clients:
+    - {name: okta, bearer: ["okta-token-0123456789"]}
+    - {name: hr-import, bearer: ["hr-token-0123456789"]}
+    - {name: hashed, bearer: ["$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"]}
+import: {client: hr-import}
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := importClientToken(cfg); got != "hr-token-0123456789" {
+		t.Errorf("token = %q", got)
+	}
+	cfg.Import.Client = "hashed"
+	if got := importClientToken(cfg); got != "" {
+		t.Errorf("a hashed token was used: %q", got)
+	}
+	cfg.Import.Client = ""
+	if got := importClientToken(cfg); got != "" {
+		t.Errorf("no import.client, token = %q", got)
 	}
 }

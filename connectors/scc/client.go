@@ -49,6 +49,9 @@ func (c *Connector) call(ctx context.Context, op, method, path string, q url.Val
 		target += "?" + q.Encode()
 	}
 	for attempt := 1; ; attempt++ {
+		if err := c.requests.Wait(ctx); err != nil {
+			return connectors.Failed, answer{}, connectors.NewTransient(op+": waiting for the request rate", err)
+		}
 		tok, err := c.tokens.token(ctx)
 		if err != nil {
 			return connectors.Failed, answer{}, err

@@ -253,6 +253,9 @@ func (c *Connector) memberEmail(ctx context.Context, m connectors.Member) (strin
 	if mail := email(m.Fields); mail != "" {
 		return mail, nil
 	}
+	if isEmailID(m.TargetID) {
+		return strings.ToLower(m.TargetID), nil // the user's mapping is its email
+	}
 	if m.TargetID == "" {
 		return "", nil
 	}

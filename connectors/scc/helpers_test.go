@@ -143,6 +143,7 @@ func newEnv(t testing.TB, opts sccsim.Options, wrap func(http.Handler) http.Hand
 	creds := sim.Credentials()
 	return &env{sim: sim, rec: rec, srv: srv, state: &memState{}, settings: connectors.Settings{
 		Name: "scc-test", Type: "scc", BaseURL: srv.URL + sim.BasePath(), Credentials: creds,
+		RateLimit: 10000, // request pacing is measured in connectors/limitbench
 	}}
 }
 

@@ -101,6 +101,10 @@ type Connector struct {
 	limits   connectors.Limits
 	pageSize int // max per list page
 
+	// requests paces every request (listings and PUTs too) at the
+	// target's rate; the dispatcher's limiter counts Apply calls.
+	requests interface{ Wait(context.Context) error }
+
 	mu    sync.Mutex
 	cache map[string]string // lower-cased email -> user id, learned from listings
 }
@@ -162,7 +166,7 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 	if err != nil {
 		return nil, bad(err)
 	}
-	limits := connectors.Limits{BatchSize: 20, Rate: 10, Burst: 20, Timeout: 2 * time.Minute}
+	limits := connectors.Limits{BatchSize: maxUsersPerPatch, Rate: 10, Burst: 1, Timeout: 2 * time.Minute}
 	if s.BatchSize > 0 {
 		limits.BatchSize = s.BatchSize
 	}
@@ -170,7 +174,8 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		limits.Rate = s.RateLimit
 	}
 	return &Connector{name: name, base: orgBase, hc: hc, log: log, tokens: ts, onDelete: onDelete,
-		limits: limits, pageSize: pageSize, cache: map[string]string{}}, nil
+		limits: limits, pageSize: pageSize, cache: map[string]string{},
+		requests: connectors.RequestLimiter(limits.Rate)}, nil
 }
 
 // baseURL defaults the base and adds /v1 when only a host is given.
@@ -212,37 +217,49 @@ func (c *Connector) Name() string { return c.name }
 // one id lookup.
 func (c *Connector) Limits() connectors.Limits { return c.limits }
 
-// Apply delivers a batch, one Result per Change in order. Invited users'
-// ids are resolved together at the end, with one listing for the batch.
+// Apply delivers a batch, one Result per Change in order. User changes
+// go together: invites, enables, disables and removes in bulk PATCH
+// /users calls (by email, per-item results), then the name changes, which
+// alone need SCC's id. Groups follow one by one (their members go by
+// email in batches of 100). After a 429 no more calls are made for the
+// batch: its unsent changes answer the same error.
 func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []connectors.Result {
 	results := make([]connectors.Result, len(batch))
-	var invited []invitedUser
-	var throttled error
+	var work []*userWork
 	for i, ch := range batch {
+		switch ch.Type {
+		case connectors.User:
+			if w := c.planUser(ctx, ch, &results[i]); w != nil {
+				w.index = i
+				work = append(work, w)
+			}
+		case connectors.Group:
+		default:
+			results[i].Err = connectors.NewUnsupported("SCC has no resource type " + ch.Type)
+		}
+	}
+	if len(work) > 0 {
+		c.applyUsers(ctx, work, results)
+	}
+	var throttled error
+	for _, r := range results {
+		if isThrottle(r.Err) {
+			throttled = r.Err
+		}
+	}
+	for i, ch := range batch {
+		if ch.Type != connectors.Group {
+			continue
+		}
 		if throttled != nil {
 			// The target is throttling: do not spend more calls on this batch.
 			results[i].Err = throttled
 			continue
 		}
-		switch ch.Type {
-		case connectors.User:
-			res, inv := c.applyUser(ctx, ch)
-			results[i] = res
-			if inv != nil {
-				inv.index = i
-				invited = append(invited, *inv)
-			}
-		case connectors.Group:
-			results[i] = c.applyGroup(ctx, ch)
-		default:
-			results[i].Err = connectors.NewUnsupported("SCC has no resource type " + ch.Type)
-		}
+		results[i] = c.applyGroup(ctx, ch)
 		if isThrottle(results[i].Err) {
 			throttled = results[i].Err
 		}
-	}
-	if len(invited) > 0 {
-		c.resolveInvited(ctx, invited, results)
 	}
 	return results
 }

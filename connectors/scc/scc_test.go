@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -123,45 +124,101 @@ func TestRequestsGolden(t *testing.T) {
 	testkit.Golden(t, "requests.golden", buf.Bytes())
 }
 
-// TestInviteWithoutID: the invite answer has no id; the connector lists
-// users (PENDING first, paging) to find it, once for a whole batch.
-func TestInviteWithoutID(t *testing.T) {
+// TestBulkInviteNeedsNoListing: 150 new users in one Apply are two bulk
+// PATCH /users calls (100 + 50) and nothing else: no id lookup, however
+// many users SCC holds; each user's target id is its email.
+func TestBulkInviteNeedsNoListing(t *testing.T) {
 	e := newEnv(t, sccsim.Options{}, nil)
-	for i := range 600 { // more than one page of pending users
+	for i := range 600 {
 		e.sim.AddUser(fmt.Sprintf("old%03d@example.com", i), "Old", "User", "PENDING")
 	}
 	c := e.connector(t)
 	var batch []connectors.Change
-	for i := range 3 {
+	for i := range 150 {
 		batch = append(batch, createUser(fmt.Sprintf("u%d", i), fmt.Sprintf("New%d@Example.com", i), "New", "User"))
 	}
 	res := apply(t, c, batch...)
-	ids := map[string]string{}
+	held := map[string]bool{}
 	for _, u := range e.sim.Users() {
-		ids[u.UserName] = u.TargetID
+		held[u.TargetID] = true
 	}
 	for i, r := range res {
-		want := ids[fmt.Sprintf("new%d@example.com", i)]
-		if r.Err != nil || r.TargetID == "" || r.TargetID != want {
-			t.Errorf("change %d: %+v, want target id %q", i, r, want)
+		want := fmt.Sprintf("new%d@example.com", i)
+		if r.Err != nil || r.TargetID != want || !held[want] {
+			t.Errorf("change %d: %+v, want target id %q held by SCC", i, r, want)
 		}
 	}
-	if n := e.rec.count("PATCH /users"); n != 3 {
-		t.Errorf("%d invites, want 3", n)
+	calls := e.rec.take()
+	if len(calls) != 2 || e.sim.Calls() != 2 {
+		t.Errorf("calls %v, want 2 bulk PATCHes", calls)
 	}
-	var pages []string
+	for _, cl := range calls {
+		if cl.Method != "PATCH" || cl.Path != "/users" {
+			t.Errorf("unexpected call %v", cl)
+		}
+	}
+}
+
+// TestBulkItemFailureFailsOnlyItsChange: a FAILED item of the results
+// array fails its change alone (permanent, with SCC's message); an
+// invite FAILED as "already exists" adopts; the others are done.
+func TestBulkItemFailureFailsOnlyItsChange(t *testing.T) {
+	fail := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rr := httptest.NewRecorder()
+			next.ServeHTTP(rr, r)
+			body := rr.Body.Bytes()
+			var m map[string]any
+			if r.Method == "PATCH" && rr.Code == 200 && json.Unmarshal(body, &m) == nil && m["results"] != nil {
+				for _, it := range m["results"].([]any) {
+					if it := it.(map[string]any); it["email"] == "bad@example.com" {
+						it["status"], it["message"] = "FAILED", "domain not allowed"
+					}
+				}
+				body, _ = json.Marshal(m)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(rr.Code)
+			w.Write(body)
+		})
+	}
+	e := newEnv(t, sccsim.Options{}, fail)
+	e.sim.AddUser("old@example.com", "Old", "Name", "ACTIVE")
+	c := e.connector(t)
+	res := apply(t, c,
+		createUser("u1", "ann@example.com", "Ann", "Lee"),
+		createUser("u2", "bad@example.com", "Bad", "Domain"),
+		createUser("u3", "old@example.com", "New", "Name"),
+		connectors.Change{Type: connectors.User, ID: "u4", Op: connectors.OpDelete, TargetID: "gone@example.com"},
+	)
+	if res[0].Err != nil || res[0].TargetID != "ann@example.com" {
+		t.Errorf("ann: %+v", res[0])
+	}
+	if connectors.ClassOf(res[1].Err) != connectors.Permanent || !strings.Contains(fmt.Sprint(res[1].Err), "domain not allowed") {
+		t.Errorf("bad: %+v, want a permanent error with SCC's message", res[1])
+	}
+	if res[2].Err != nil || res[2].TargetID != "old@example.com" {
+		t.Errorf("adopted: %+v", res[2])
+	}
+	if res[3].Err != nil {
+		t.Errorf("delete of a user already gone: %+v", res[3])
+	}
+	want := []string{
+		`PATCH /users {"users":[{"operation":"invite","email":"ann@example.com","firstName":"Ann","lastName":"Lee"},{"operation":"invite","email":"bad@example.com","firstName":"Bad","lastName":"Domain"},{"operation":"invite","email":"old@example.com","firstName":"New","lastName":"Name"},{"operation":"remove","email":"gone@example.com"}]} -> 200`,
+		`GET /users?max=500 -> 200`,
+		`PUT /users/5cc00000-0000-4000-8000-000000000001 {"firstName":"New"} -> 200`,
+	}
+	var got []string
 	for _, cl := range e.rec.take() {
-		if cl.Method == "GET" {
-			pages = append(pages, cl.Path)
-		}
+		got = append(got, cl.String())
 	}
-	if len(pages) != 2 || !strings.Contains(pages[0], "status=PENDING") || !strings.Contains(pages[1], "status=PENDING") || !strings.Contains(pages[1], "cursor=") {
-		t.Errorf("list calls %v, want one walk of 2 PENDING pages for the batch (603 pending users)", pages)
+	if !slices.Equal(got, want) {
+		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
 // TestAnswerVariants points the connector at answers in the other shapes
-// the contract allows: an invite answer with an id, list envelopes named
+// the contract allows: list envelopes named
 // items with the next cursor under pagination, per-item results in lower
 // case and without their operation.
 func TestAnswerVariants(t *testing.T) {
@@ -175,8 +232,6 @@ func TestAnswerVariants(t *testing.T) {
 				switch {
 				case m["users"] != nil:
 					m = map[string]any{"items": m["users"], "pagination": map[string]any{"nextCursor": m["cursor"]}}
-				case m["operation"] == "invite":
-					m["id"] = "variant-id-1"
 				case m["results"] != nil:
 					for _, it := range m["results"].([]any) {
 						it := it.(map[string]any)
@@ -194,11 +249,8 @@ func TestAnswerVariants(t *testing.T) {
 	e := newEnv(t, sccsim.Options{}, rewrite)
 	c := e.connector(t)
 	r := mustApply(t, c, createUser("u1", "ann@example.com", "Ann", "Lee"))
-	if r.TargetID != "variant-id-1" {
-		t.Errorf("target id %q, want the id from the invite answer", r.TargetID)
-	}
-	if n := e.rec.count("GET /users"); n != 0 {
-		t.Errorf("%d list calls, want none when the invite answer has the id", n)
+	if r.TargetID != "ann@example.com" {
+		t.Errorf("target id %q, want the email", r.TargetID)
 	}
 	// Adoption walks pages named "items" with the cursor under pagination.
 	for i := range 700 {
@@ -471,15 +523,15 @@ func TestAdoptExisting(t *testing.T) {
 	id := e.sim.AddUser("Ann@Example.com", "Annie", "Lee", "DISABLE")
 	c := e.connector(t)
 	r := mustApply(t, c, createUser("u1", "ann@example.com", "Ann", "Lee"))
-	if r.TargetID != id {
-		t.Fatalf("target id %q, want adopted %q", r.TargetID, id)
+	if r.TargetID != "ann@example.com" {
+		t.Fatalf("target id %q, want the email", r.TargetID)
 	}
 	if n := e.rec.count("GET /users?"); n != 3 {
 		t.Errorf("%d list pages, want 3 (1101 users, 500 a page)", n)
 	}
 	calls := e.rec.take()
 	last := calls[len(calls)-2:]
-	if last[0].String() != `PUT /users/`+id+` {"firstName":"Ann"} -> 200` || last[1].String() != `PATCH /users {"operation":"enable","email":"Ann@Example.com"} -> 200` {
+	if last[0].String() != `PUT /users/`+id+` {"firstName":"Ann"} -> 200` || last[1].String() != `PATCH /users {"users":[{"operation":"enable","email":"ann@example.com"}]} -> 200` {
 		t.Errorf("adoption did not sync names and status: %v", last)
 	}
 	// A second re-delivery finds the id in the cache: one GET, no walk.
@@ -515,33 +567,46 @@ func TestUserChanges(t *testing.T) {
 		{"no change", "", func(tid string) connectors.Change {
 			return connectors.Change{Type: connectors.User, Op: connectors.OpUpsert, TargetID: tid, Prev: base, Fields: base}
 		}, nil, nil, false},
-		{"first name only", "", func(tid string) connectors.Change {
+		{"first name only: one walk finds the SCC id", "", func(tid string) connectors.Change {
 			return connectors.Change{Type: connectors.User, Op: connectors.OpUpsert, TargetID: tid, Prev: base, Fields: userFieldsOf("ann@example.com", "Anna", "Lee", true)}
-		}, nil, []string{`PUT /users/{id} {"firstName":"Anna"} -> 200`}, false},
+		}, nil, []string{`GET /users?max=500 -> 200`, `PUT /users/{sccid} {"firstName":"Anna"} -> 200`}, false},
+		{"rename and disable: bulk disable, then the PUT", "", func(tid string) connectors.Change {
+			return connectors.Change{Type: connectors.User, Op: connectors.OpUpsert, TargetID: tid, Prev: base, Fields: userFieldsOf("ann@example.com", "Anna", "Lee", false)}
+		}, nil, []string{`PATCH /users {"users":[{"operation":"disable","email":"ann@example.com"}]} -> 200`, `GET /users?max=500 -> 200`, `PUT /users/{sccid} {"firstName":"Anna"} -> 200`}, false},
+		{"rename of a user mapped to its SCC id (before ids were emails) needs no walk", "", func(string) connectors.Change {
+			return connectors.Change{Type: connectors.User, Op: connectors.OpUpsert, TargetID: "{sccid}", Prev: base, Fields: userFieldsOf("ann@example.com", "Anna", "Lee", true)}
+		}, nil, []string{`PUT /users/{sccid} {"firstName":"Anna"} -> 200`}, true},
 		{"active as string", "", func(tid string) connectors.Change {
 			f := userFieldsOf("ann@example.com", "Ann", "Lee", true)
 			f[fieldActive] = "False"
 			return connectors.Change{Type: connectors.User, Op: connectors.OpUpsert, TargetID: tid, Prev: base, Fields: f}
-		}, nil, []string{`PATCH /users {"operation":"disable","email":"ann@example.com"} -> 200`}, false},
+		}, nil, []string{`PATCH /users {"users":[{"operation":"disable","email":"ann@example.com"}]} -> 200`}, false},
 		{"delete removes", "", func(tid string) connectors.Change {
 			return connectors.Change{Type: connectors.User, Op: connectors.OpDelete, TargetID: tid, Prev: base}
-		}, nil, []string{`PATCH /users {"operation":"remove","email":"ann@example.com"} -> 200`}, false},
+		}, nil, []string{`PATCH /users {"users":[{"operation":"remove","email":"ann@example.com"}]} -> 200`}, false},
 		{"delete deactivates", "deactivate", func(tid string) connectors.Change {
 			return connectors.Change{Type: connectors.User, Op: connectors.OpDelete, TargetID: tid, Prev: base}
-		}, nil, []string{`PATCH /users {"operation":"disable","email":"ann@example.com"} -> 200`}, false},
-		{"delete without prev looks the email up", "", func(tid string) connectors.Change {
+		}, nil, []string{`PATCH /users {"users":[{"operation":"disable","email":"ann@example.com"}]} -> 200`}, false},
+		{"delete without prev goes by the email id", "", func(tid string) connectors.Change {
 			return connectors.Change{Type: connectors.User, Op: connectors.OpDelete, TargetID: tid}
-		}, nil, []string{`GET /users/{id} -> 200`, `PATCH /users {"operation":"remove","email":"ann@example.com"} -> 200`}, false},
+		}, nil, []string{`PATCH /users {"users":[{"operation":"remove","email":"ann@example.com"}]} -> 200`}, false},
+		{"delete without prev of an SCC id looks the email up", "", func(string) connectors.Change {
+			return connectors.Change{Type: connectors.User, Op: connectors.OpDelete, TargetID: "{sccid}"}
+		}, nil, []string{`GET /users/{sccid} -> 200`, `PATCH /users {"users":[{"operation":"remove","email":"ann@example.com"}]} -> 200`}, false},
 		{"delete of a user already gone", "", func(tid string) connectors.Change {
 			return connectors.Change{Type: connectors.User, Op: connectors.OpDelete, TargetID: tid, Prev: base}
 		}, func(e *env) { removeInSim(e, "ann@example.com") },
-			[]string{`PATCH /users {"operation":"remove","email":"ann@example.com"} -> 404`}, false},
+			[]string{`PATCH /users {"users":[{"operation":"remove","email":"ann@example.com"}]} -> 200`}, false},
 		{"rename of a user removed behind our back re-invites", "", func(tid string) connectors.Change {
 			return connectors.Change{Type: connectors.User, Op: connectors.OpUpsert, TargetID: tid, Prev: base, Fields: userFieldsOf("ann@example.com", "Ann", "Li", true)}
 		}, func(e *env) { removeInSim(e, "ann@example.com") },
-			[]string{`PUT /users/{id} {"lastName":"Li"} -> 404`,
-				`PATCH /users {"operation":"invite","email":"ann@example.com","firstName":"Ann","lastName":"Li"} -> 200`,
-				`GET /users?max=500&status=PENDING -> 200`}, true},
+			[]string{`GET /users?max=500 -> 200`,
+				`PATCH /users {"users":[{"operation":"invite","email":"ann@example.com","firstName":"Ann","lastName":"Li"}]} -> 200`}, false},
+		{"enable of a user removed behind our back re-invites", "", func(tid string) connectors.Change {
+			return connectors.Change{Type: connectors.User, Op: connectors.OpUpsert, TargetID: tid, Prev: userFieldsOf("ann@example.com", "Ann", "Lee", false), Fields: base}
+		}, func(e *env) { removeInSim(e, "ann@example.com") },
+			[]string{`PATCH /users {"users":[{"operation":"enable","email":"ann@example.com"}]} -> 200`,
+				`PATCH /users {"users":[{"operation":"invite","email":"ann@example.com","firstName":"Ann","lastName":"Lee"}]} -> 200`}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -549,19 +614,23 @@ func TestUserChanges(t *testing.T) {
 			e.settings.OnDelete = tc.onDelete
 			c := e.connector(t)
 			tid := mustApply(t, c, createUser("u1", "ann@example.com", "Ann", "Lee")).TargetID
+			sccID := e.sim.UserID("ann@example.com")
 			if tc.before != nil {
 				tc.before(e)
 			}
 			e.rec.take()
 			ch := tc.change(tid)
 			ch.ID = "u1"
+			if ch.TargetID == "{sccid}" {
+				ch.TargetID, tid = sccID, sccID
+			}
 			r := mustApply(t, c, ch)
 			var got []string
 			for _, cl := range e.rec.take() {
-				if cl.Method == "PATCH" && strings.Contains(cl.Body, `"remove"`) && cl.Status == 200 && tc.before != nil {
+				if cl.Method == "PATCH" && strings.HasPrefix(cl.Body, `{"operation":"remove"`) && tc.before != nil {
 					continue // the out-of-band removal
 				}
-				got = append(got, strings.ReplaceAll(cl.String(), tid, "{id}"))
+				got = append(got, strings.ReplaceAll(cl.String(), sccID, "{sccid}"))
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
@@ -688,9 +757,9 @@ func FuzzAnswers(f *testing.F) {
 	f.Add([]byte(`{"trackingId":"t","message":"m","statusCode":400}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		itemResults(body)
-		opFailed(body)
-		if id := opAnswerID(body); strings.Contains(id, "@") {
-			t.Fatalf("email taken for an id: %q", id)
+		sent := []userOpBody{{Operation: "invite", Email: "a@b"}, {Operation: "remove", Email: "c@d"}}
+		if got, err := bulkResults(body, sent); err == nil && len(got) != len(sent) {
+			t.Fatalf("%d results for %d items", len(got), len(sent))
 		}
 		errorMessage(body)
 	})
@@ -762,11 +831,12 @@ func TestAlreadyExistsWithoutConflict(t *testing.T) {
 		})
 	}
 	e := newEnv(t, sccsim.Options{}, to400)
-	uid := e.sim.AddUser("ann@example.com", "Ann", "Lee", "")
+	e.sim.AddUser("ann@example.com", "Ann", "Lee", "")
 	gid := e.sim.AddGroup("Ops")
 	c := e.connector(t)
-	if r := mustApply(t, c, createUser("u1", "ann@example.com", "Ann", "Lee")); r.TargetID != uid {
-		t.Errorf("user: target id %q, want adopted %q", r.TargetID, uid)
+	// A bulk invite answers "already exists" per item, in a 200.
+	if r := mustApply(t, c, createUser("u1", "ann@example.com", "Ann", "Lee")); r.TargetID != "ann@example.com" {
+		t.Errorf("user: target id %q, want adopted %q", r.TargetID, "ann@example.com")
 	}
 	if r := mustApply(t, c, connectors.Change{Type: connectors.Group, ID: "g", Op: connectors.OpUpsert, Fields: map[string]any{fieldName: "Ops"}}); r.TargetID != gid {
 		t.Errorf("group: target id %q, want adopted %q", r.TargetID, gid)

@@ -1,23 +1,32 @@
 package scc
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/connectors"
 )
 
-// userOpBody is PATCH /users with one operation; names only on invite.
+// maxUsersPerPatch is the most operations one bulk PATCH /users carries:
+// the contract decides none, so the admin-group limit (100) is used.
+const maxUsersPerPatch = 100
+
+// userOpBody is one item of the bulk PATCH /users; names only on invite.
 type userOpBody struct {
 	Operation string `json:"operation"`
 	Email     string `json:"email"`
 	FirstName string `json:"firstName,omitempty"`
 	LastName  string `json:"lastName,omitempty"`
+}
+
+// bulkBody is the SDK's bulk form, client.users.patch(org_id, users=[…]).
+type bulkBody struct {
+	Users []userOpBody `json:"users"`
 }
 
 // nameBody is PUT /users/{id}: only the names that changed.
@@ -26,71 +35,100 @@ type nameBody struct {
 	LastName  string `json:"lastName,omitempty"`
 }
 
-// invitedUser is an invite whose user id is still to be found.
-type invitedUser struct {
-	index   int
-	email   string
-	id      string // when the invite answer carried one
-	fields  map[string]any
-	adopted bool // the invite answered "already exists": sync the existing user once found
+// userWork is what one user change still needs from SCC. Everything but a
+// name change goes by email in bulk: steps run one per round, each round
+// one PATCH /users (per 100) for every user of the batch, so a batch of
+// 100 new users is one request. A name change needs the user's SCC id,
+// resolved at the end for every user of the batch that waits for one,
+// with at most one walk of the user list.
+type userWork struct {
+	index  int
+	mail   string
+	fields map[string]any
+	steps  []userOpBody
+	names  nameBody // PUT /users/{id} still to send
+	id     string   // the SCC id, when known (a mapping from before ids were emails)
+	// adopted: the invite found the user already there; its names and
+	// status are brought in line once the user list shows them.
+	adopted   bool
+	reinvited bool // a step found the user gone and invited it again
+	err       error
 }
 
-func (c *Connector) applyUser(ctx context.Context, ch connectors.Change) (connectors.Result, *invitedUser) {
+// targetIDOf is what a user's mapping records: its email (lower case).
+// SCC writes users by email, so the bridge never needs SCC's id except for
+// a name change (PUT /users/{id}), when it is looked up.
+func targetIDOf(mail string) string { return mail }
+
+// isEmailID reports whether a recorded target id is an email (mappings
+// made before ids were emails hold SCC's own id).
+func isEmailID(id string) bool { return strings.Contains(id, "@") }
+
+// planUser turns one user change into its steps (nil when nothing is
+// left to do, or r carries the outcome already).
+func (c *Connector) planUser(ctx context.Context, ch connectors.Change, r *connectors.Result) *userWork {
 	if ch.Op == connectors.OpDelete {
-		return c.deleteUser(ctx, ch), nil
+		mail := email(ch.Prev)
+		if mail == "" && isEmailID(ch.TargetID) {
+			mail = strings.ToLower(ch.TargetID)
+		}
+		if mail == "" && ch.TargetID != "" {
+			// A mapping from before ids were emails, without fields.
+			out, a, err := c.call(ctx, "get user", http.MethodGet, "/users/"+url.PathEscape(ch.TargetID), nil, nil, connectors.CallDelete)
+			if err != nil {
+				r.Err = err
+				return nil
+			}
+			if out == connectors.OK && a.status == http.StatusOK {
+				mail = strings.ToLower(parseUser(a.body).Email)
+			}
+		}
+		if mail == "" {
+			return nil // the target never had it
+		}
+		return &userWork{mail: mail, steps: []userOpBody{c.deprovisionOp(mail)}}
 	}
 	mail := email(ch.Fields)
-	if mail == "" {
-		return connectors.Result{TargetID: ch.TargetID, Err: connectors.NewPermanent("user has no email (the mapped field email is empty)", nil)}, nil
+	if mail == "" || !validEmail(mail) {
+		// Caught here, so one bad address does not fail a bulk call.
+		r.TargetID, r.Err = ch.TargetID, connectors.NewPermanent("user has no valid email (the mapped field email is "+strconvQuote(mail)+")", nil)
+		return nil
 	}
-	if ch.TargetID == "" {
-		return c.invite(ctx, mail, ch.Fields)
+	w := &userWork{mail: mail, fields: ch.Fields}
+	if ch.TargetID != "" && !isEmailID(ch.TargetID) {
+		w.id = ch.TargetID
 	}
-	if old := email(ch.Prev); old != "" && old != mail {
+	old := email(ch.Prev)
+	if old == "" && isEmailID(ch.TargetID) {
+		old = strings.ToLower(ch.TargetID)
+	}
+	switch {
+	case ch.TargetID == "":
+		w.steps = inviteSteps(mail, ch.Fields)
+	case old != "" && old != mail:
 		// SCC has no email update: deprovision the old address (as the
-		// on_delete setting says) and invite the new one, which gets a new id.
-		if err := c.deprovision(ctx, old); err != nil {
-			return connectors.Result{TargetID: ch.TargetID, Err: err}, nil
+		// on_delete setting says), then invite the new one.
+		w.id = ""
+		w.steps = append([]userOpBody{c.deprovisionOp(old)}, inviteSteps(mail, ch.Fields)...)
+	default:
+		if v := str(ch.Fields, fieldFirstName); v != "" && (ch.Prev == nil || v != str(ch.Prev, fieldFirstName)) {
+			w.names.FirstName = v
 		}
-		return c.invite(ctx, mail, ch.Fields)
-	}
-
-	var names nameBody
-	if v := str(ch.Fields, fieldFirstName); v != "" && (ch.Prev == nil || v != str(ch.Prev, fieldFirstName)) {
-		names.FirstName = v
-	}
-	if v := str(ch.Fields, fieldLastName); v != "" && (ch.Prev == nil || v != str(ch.Prev, fieldLastName)) {
-		names.LastName = v
-	}
-	if names != (nameBody{}) {
-		_, _, err := c.call(ctx, "update user", http.MethodPut, "/users/"+url.PathEscape(ch.TargetID), nil, names, connectors.CallOther)
-		if statusOf(err) == http.StatusNotFound {
-			// Removed in SCC behind our back: invite it again.
-			c.forget(mail)
-			return c.invite(ctx, mail, ch.Fields)
+		if v := str(ch.Fields, fieldLastName); v != "" && (ch.Prev == nil || v != str(ch.Prev, fieldLastName)) {
+			w.names.LastName = v
 		}
-		if err != nil {
-			return connectors.Result{TargetID: ch.TargetID, Err: err}, nil
+		if ch.Prev == nil || active(ch.Prev) != active(ch.Fields) {
+			w.steps = []userOpBody{activeOp(mail, active(ch.Fields))}
 		}
 	}
-	if ch.Prev == nil || active(ch.Prev) != active(ch.Fields) {
-		if err := c.setActive(ctx, mail, active(ch.Fields)); err != nil {
-			if statusOf(err) == http.StatusNotFound {
-				c.forget(mail)
-				return c.invite(ctx, mail, ch.Fields)
-			}
-			return connectors.Result{TargetID: ch.TargetID, Err: err}, nil
-		}
-	}
-	return connectors.Result{TargetID: ch.TargetID}, nil
+	return w
 }
 
-// invite creates the user. The answer usually has no id: the caller
-// resolves it for the whole batch. "Already exists" adopts the user.
-func (c *Connector) invite(ctx context.Context, mail string, fields map[string]any) (connectors.Result, *invitedUser) {
+// inviteSteps create a user: an invite (both names required; a missing
+// one becomes the address's local part rather than never reaching SCC),
+// then a disable when the user is inactive.
+func inviteSteps(mail string, fields map[string]any) []userOpBody {
 	first, last := str(fields, fieldFirstName), str(fields, fieldLastName)
-	// An invite needs both names; a user without them gets the address's
-	// local part rather than never reaching SCC.
 	local, _, _ := strings.Cut(mail, "@")
 	if first == "" {
 		first = local
@@ -98,161 +136,240 @@ func (c *Connector) invite(ctx context.Context, mail string, fields map[string]a
 	if last == "" {
 		last = local
 	}
-	out, a, err := c.call(ctx, "invite user", http.MethodPatch, "/users", nil,
-		userOpBody{Operation: "invite", Email: mail, FirstName: first, LastName: last}, connectors.CallCreate)
-	if err != nil {
-		return connectors.Result{Err: err}, nil
+	steps := []userOpBody{{Operation: "invite", Email: mail, FirstName: first, LastName: last}}
+	if !active(fields) {
+		steps = append(steps, activeOp(mail, false))
 	}
-	inv := &invitedUser{email: mail, fields: fields, adopted: out == connectors.Adopt}
-	if out == connectors.OK {
-		if msg, failed := opFailed(a.body); failed {
-			if !strings.Contains(strings.ToLower(msg), "exist") {
-				return connectors.Result{Err: connectors.Errorf(connectors.Permanent, a.status, "invite user: %s", msg)}, nil
-			}
-			inv.adopted = true
-		} else {
-			inv.id = opAnswerID(a.body)
-			if !active(fields) {
-				if err := c.setActive(ctx, mail, false); err != nil {
-					return connectors.Result{Err: err}, nil
-				}
-			}
-		}
-	}
-	return connectors.Result{}, inv
+	return steps
 }
 
-// resolveInvited finds the ids of a batch's invited users with as few
-// listings as possible and syncs adopted users to their mapped fields.
-func (c *Connector) resolveInvited(ctx context.Context, invited []invitedUser, results []connectors.Result) {
-	want := map[string]bool{}
-	pendingOnly := true
-	for _, u := range invited {
-		if u.id == "" || u.adopted {
-			want[u.email] = true
-			pendingOnly = pendingOnly && !u.adopted
-		}
-	}
-	found, err := c.findUsers(ctx, want, pendingOnly)
-	for _, u := range invited {
-		res := &results[u.index]
-		tu, ok := found[u.email]
-		switch {
-		case ok:
-			res.TargetID = tu.ID
-		case u.id != "":
-			res.TargetID = u.id
-			c.learn(u.email, u.id)
-			continue
-		case err != nil:
-			res.Err = err
-			continue
-		default:
-			// Invited but not listed (yet): a retry invites again, gets 409
-			// and adopts.
-			res.Err = connectors.NewTransient("invite user: invited "+u.email+" but the user is not listed yet", nil)
-			continue
-		}
-		if u.adopted {
-			res.Err = c.syncAdopted(ctx, tu, u.fields)
-		}
-	}
+// validEmail is the shape SCC accepts: something@something, no spaces.
+func validEmail(e string) bool {
+	at := strings.IndexByte(e, '@')
+	return at > 0 && at < len(e)-1 && !strings.ContainsAny(e, " \t\r\n")
 }
 
-// syncAdopted brings a pre-existing user in line with the mapped fields.
-func (c *Connector) syncAdopted(ctx context.Context, tu targetUser, fields map[string]any) error {
-	var names nameBody
-	if v := str(fields, fieldFirstName); v != "" && v != tu.FirstName {
-		names.FirstName = v
-	}
-	if v := str(fields, fieldLastName); v != "" && v != tu.LastName {
-		names.LastName = v
-	}
-	if names != (nameBody{}) {
-		if _, _, err := c.call(ctx, "update user", http.MethodPut, "/users/"+url.PathEscape(tu.ID), nil, names, connectors.CallOther); err != nil {
-			return err
-		}
-	}
-	if want, disabled := active(fields), tu.Status == "DISABLE"; want == disabled {
-		return c.setActive(ctx, tu.Email, want)
-	}
-	return nil
-}
+func strconvQuote(s string) string { return strconv.Quote(s) }
 
-func (c *Connector) setActive(ctx context.Context, mail string, on bool) error {
+func activeOp(mail string, on bool) userOpBody {
 	if on {
-		return c.userOp(ctx, "enable", mail, connectors.CallOther)
+		return userOpBody{Operation: "enable", Email: mail}
 	}
-	return c.userOp(ctx, "disable", mail, connectors.CallOther)
+	return userOpBody{Operation: "disable", Email: mail}
 }
 
-// userOp sends one PATCH /users operation by email.
-func (c *Connector) userOp(ctx context.Context, op, mail string, kind connectors.CallKind) error {
-	out, a, err := c.call(ctx, op+" user", http.MethodPatch, "/users", nil, userOpBody{Operation: op, Email: mail}, kind)
-	if err != nil || out != connectors.OK || a.status < 200 || a.status > 299 {
-		return err
-	}
-	if msg, failed := opFailed(a.body); failed {
-		return connectors.Errorf(connectors.Permanent, a.status, "%s user: %s", op, msg)
-	}
-	return nil
-}
-
-func (c *Connector) deleteUser(ctx context.Context, ch connectors.Change) connectors.Result {
-	mail := email(ch.Prev)
-	if mail == "" && ch.TargetID != "" {
-		out, a, err := c.call(ctx, "get user", http.MethodGet, "/users/"+url.PathEscape(ch.TargetID), nil, nil, connectors.CallDelete)
-		if err != nil {
-			return connectors.Result{Err: err}
-		}
-		if out == connectors.OK && a.status == http.StatusOK {
-			mail = strings.ToLower(parseUser(a.body).Email)
-		}
-	}
-	if mail == "" {
-		return connectors.Result{} // the target never had it
-	}
-	return connectors.Result{Err: c.deprovision(ctx, mail)}
-}
-
-// deprovision removes the user, or disables it with on_delete: deactivate.
-// 404 means already gone.
-func (c *Connector) deprovision(ctx context.Context, mail string) error {
+// deprovisionOp removes the user, or disables it with on_delete: deactivate.
+func (c *Connector) deprovisionOp(mail string) userOpBody {
 	if c.onDelete == onDeleteDisable {
-		return c.userOp(ctx, "disable", mail, connectors.CallDelete)
+		return userOpBody{Operation: "disable", Email: mail}
 	}
-	if err := c.userOp(ctx, "remove", mail, connectors.CallDelete); err != nil {
+	return userOpBody{Operation: "remove", Email: mail}
+}
+
+// applyUsers delivers a batch's user changes: bulk rounds by email, then
+// the id lookups and name PUTs, then what those found (a user gone
+// behind the bridge's back is invited again).
+func (c *Connector) applyUsers(ctx context.Context, work []*userWork, results []connectors.Result) {
+	c.rounds(ctx, work)
+	var wait []*userWork
+	for _, w := range work {
+		if w.err == nil && (w.adopted || (w.names != nameBody{})) {
+			wait = append(wait, w)
+		}
+	}
+	if len(wait) > 0 {
+		c.resolveAndRename(ctx, wait)
+		c.rounds(ctx, wait)
+	}
+	for _, w := range work {
+		r := &results[w.index]
+		r.Err = w.err
+		if w.fields != nil {
+			r.TargetID = targetIDOf(w.mail)
+			if w.err != nil && w.id != "" && !w.reinvited {
+				r.TargetID = w.id // keep the old mapping on failure
+			}
+		}
+	}
+}
+
+// rounds sends each pending user's next step, all users together in bulk
+// PATCHes, until no steps are left. A throttled or failed call fails the
+// users it carried (a 429 also the users not sent yet).
+func (c *Connector) rounds(ctx context.Context, work []*userWork) {
+	for range 8 { // a user needs at most: deprovision, invite, disable, re-invite, disable
+		var due []*userWork
+		for _, w := range work {
+			if w.err == nil && len(w.steps) > 0 {
+				due = append(due, w)
+			}
+		}
+		if len(due) == 0 {
+			return
+		}
+		for from := 0; from < len(due); from += maxUsersPerPatch {
+			part := due[from:min(from+maxUsersPerPatch, len(due))]
+			if err := c.bulk(ctx, part); isThrottle(err) {
+				for _, w := range due[from:] {
+					if w.err == nil {
+						w.err = err
+					}
+				}
+				return
+			}
+		}
+	}
+	for _, w := range work {
+		if w.err == nil && len(w.steps) > 0 {
+			w.err = connectors.NewTransient("update user: too many steps", nil)
+		}
+	}
+}
+
+// bulk sends the next step of every user in part as one PATCH /users and
+// applies each item's result to its user.
+func (c *Connector) bulk(ctx context.Context, part []*userWork) error {
+	body := bulkBody{Users: make([]userOpBody, len(part))}
+	for i, w := range part {
+		body.Users[i] = w.steps[0]
+	}
+	_, a, err := c.call(ctx, "patch users", http.MethodPatch, "/users", nil, body, connectors.CallOther)
+	if err != nil {
+		for _, w := range part {
+			w.err = err
+		}
 		return err
 	}
-	c.forget(mail)
+	items, err := bulkResults(a.body, body.Users)
+	if err != nil {
+		err = connectors.NewTransient("patch users", err)
+		for _, w := range part {
+			w.err = err
+		}
+		return err
+	}
+	for i, w := range part {
+		c.stepDone(w, items[i], a.status)
+	}
 	return nil
 }
 
-// findUsers finds users by email. Known ids are checked with one GET each;
-// the rest are found by walking the user list (SCC has no email filter),
-// first among PENDING users when every wanted user was just invited.
-func (c *Connector) findUsers(ctx context.Context, want map[string]bool, pendingFirst bool) (map[string]targetUser, error) {
-	found := map[string]targetUser{}
-	rest := map[string]bool{}
-	for mail := range want {
-		id := c.cached(mail)
-		if id == "" {
-			rest[mail] = true
-			continue
+// bulkItem is one item of a bulk answer's results array.
+type bulkItem struct {
+	ok      bool
+	message string
+}
+
+// bulkResults maps the answer's results array onto the items sent: by
+// email and operation, else (no email in the results) by position when
+// the counts match. An item the answer does not mention is an error: the
+// answer is not what the contract promises.
+func bulkResults(body []byte, sent []userOpBody) ([]bulkItem, error) {
+	var env struct {
+		Results []json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil || env.Results == nil {
+		return nil, errors.New("the answer carries no results array")
+	}
+	byKey := map[string]bulkItem{}
+	var inOrder []bulkItem
+	for _, raw := range env.Results {
+		o := parseObject(raw)
+		st := strings.ToUpper(o.str("status"))
+		res := bulkItem{ok: st == "" || st == "SUCCESS" || st == "OK" || (len(st) == 3 && st[0] == '2'),
+			message: o.str("message", "error", "detail")}
+		if res.message == "" {
+			res.message = st
 		}
-		out, a, err := c.call(ctx, "get user", http.MethodGet, "/users/"+url.PathEscape(id), nil, nil, connectors.CallDelete)
-		if err != nil {
-			return found, err
-		}
-		if tu := parseUser(a.body); out == connectors.OK && a.status == http.StatusOK && strings.EqualFold(tu.Email, mail) {
-			found[mail] = tu
-		} else {
-			c.forget(mail)
-			rest[mail] = true
+		inOrder = append(inOrder, res)
+		if mail := strings.ToLower(o.str("email", "id")); mail != "" {
+			byKey[strings.ToLower(o.str("operation"))+" "+mail] = res
+			if _, dup := byKey[mail]; !dup {
+				byKey[mail] = res
+			}
 		}
 	}
-	scan := func(q url.Values) error {
-		return c.walk(ctx, "list users", "/users", "users", q, func(raw json.RawMessage) bool {
+	out := make([]bulkItem, len(sent))
+	for i, s := range sent {
+		mail := strings.ToLower(s.Email)
+		if r, ok := byKey[s.Operation+" "+mail]; ok {
+			out[i] = r
+		} else if r, ok := byKey[mail]; ok {
+			out[i] = r
+		} else if len(byKey) == 0 && len(inOrder) == len(sent) {
+			out[i] = inOrder[i]
+		} else {
+			return nil, errors.New("the results array has no item for " + s.Operation + " " + mail)
+		}
+	}
+	return out, nil
+}
+
+// stepDone applies one item's result to its user: the step is done, or
+// what its failure means (already there, already gone, gone behind the
+// bridge's back) decides the next steps; any other failure fails only
+// this user's change.
+func (c *Connector) stepDone(w *userWork, r bulkItem, status int) {
+	step := w.steps[0]
+	w.steps = w.steps[1:]
+	msg := strings.ToLower(r.message)
+	notFound := strings.Contains(msg, "not found") || strings.Contains(msg, "not exist") || strings.Contains(msg, "no such")
+	switch {
+	case r.ok:
+		if step.Operation == "remove" {
+			c.forget(step.Email)
+		}
+	case step.Operation == "invite" && (strings.Contains(msg, "exist") || strings.Contains(msg, "duplicate")):
+		// Already there (a crash hid an invite that landed, or someone
+		// invited it by hand): adopt it and bring it in line.
+		w.adopted = true
+		w.steps = nil
+	case (step.Operation == "remove" || step.Operation == "disable") && step.Email != w.mail && notFound,
+		(step.Operation == "remove" || step.Operation == "disable") && w.fields == nil && notFound:
+		// Deprovisioning what is already gone.
+		c.forget(step.Email)
+	case (step.Operation == "enable" || step.Operation == "disable") && notFound && !w.reinvited:
+		// Removed in SCC behind the bridge's back: invite it again.
+		c.forget(step.Email)
+		w.reinvited, w.id, w.names = true, "", nameBody{} // the invite carries the names
+		w.steps = inviteSteps(w.mail, w.fields)
+	default:
+		w.err = connectors.Errorf(connectors.Permanent, status, "%s user: %s", step.Operation, r.message)
+	}
+}
+
+// resolveAndRename finds the SCC ids of the users waiting for one (known
+// ones from the cache, the rest in one walk of the user list for all of
+// them), then sends each name change and brings adopted users in line.
+func (c *Connector) resolveAndRename(ctx context.Context, wait []*userWork) {
+	rest := map[string]bool{}
+	found := map[string]targetUser{}
+	for _, w := range wait {
+		if w.id == "" && !w.adopted {
+			w.id = c.cached(w.mail)
+		}
+		if w.adopted {
+			// An adopted user's names and status are needed: one GET
+			// when its id is known, else the walk.
+			if id := c.cached(w.mail); id != "" {
+				out, a, err := c.call(ctx, "get user", http.MethodGet, "/users/"+url.PathEscape(id), nil, nil, connectors.CallDelete)
+				if err != nil {
+					w.err = err
+					continue
+				}
+				if tu := parseUser(a.body); out == connectors.OK && a.status == http.StatusOK && strings.EqualFold(tu.Email, w.mail) {
+					found[w.mail] = tu
+					continue
+				}
+				c.forget(w.mail)
+			}
+		}
+		if w.id == "" || w.adopted {
+			rest[w.mail] = true
+		}
+	}
+	if len(rest) > 0 {
+		err := c.walk(ctx, "list users", "/users", "users", nil, func(raw json.RawMessage) bool {
 			tu := parseUser(raw)
 			if tu.ID == "" || tu.Email == "" {
 				return true
@@ -265,18 +382,59 @@ func (c *Connector) findUsers(ctx context.Context, want map[string]bool, pending
 			}
 			return len(rest) > 0
 		})
-	}
-	if len(rest) > 0 && pendingFirst {
-		if err := scan(url.Values{"status": {"PENDING"}}); err != nil {
-			return found, err
+		if err != nil {
+			for _, w := range wait {
+				if _, ok := found[w.mail]; !ok && (w.id == "" || w.adopted) {
+					w.err = err
+				}
+			}
 		}
 	}
-	if len(rest) > 0 {
-		if err := scan(nil); err != nil {
-			return found, err
+	for _, w := range wait {
+		if w.err != nil {
+			continue
+		}
+		if tu, ok := found[w.mail]; ok && w.id == "" {
+			w.id = tu.ID
+		}
+		if w.adopted {
+			tu, ok := found[w.mail]
+			if !ok {
+				w.err = connectors.NewTransient("invite user: "+w.mail+" already exists but is not listed", nil)
+				continue
+			}
+			w.id = tu.ID
+			w.names = nameBody{}
+			if v := str(w.fields, fieldFirstName); v != "" && v != tu.FirstName {
+				w.names.FirstName = v
+			}
+			if v := str(w.fields, fieldLastName); v != "" && v != tu.LastName {
+				w.names.LastName = v
+			}
+			if want, disabled := active(w.fields), tu.Status == "DISABLE"; want == disabled {
+				w.steps = append(w.steps, activeOp(w.mail, want))
+			}
+		}
+		if w.id == "" {
+			if w.reinvited {
+				continue // just invited with the current names
+			}
+			// Not in SCC (removed behind the bridge's back): invite it again.
+			w.reinvited, w.steps = true, inviteSteps(w.mail, w.fields)
+			continue
+		}
+		if w.names == (nameBody{}) {
+			continue
+		}
+		_, _, err := c.call(ctx, "update user", http.MethodPut, "/users/"+url.PathEscape(w.id), nil, w.names, connectors.CallOther)
+		switch {
+		case statusOf(err) == http.StatusNotFound && !w.reinvited:
+			c.forget(w.mail)
+			w.reinvited, w.id, w.steps = true, "", inviteSteps(w.mail, w.fields)
+		case err != nil:
+			w.err = err
 		}
 	}
-	return found, nil
 }
 
 func (c *Connector) cached(mail string) string {
@@ -295,56 +453,6 @@ func (c *Connector) forget(mail string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.cache, mail)
-}
-
-// opFailed reports a 2xx operation answer that says it failed: a status
-// field (top level or the first of results) other than success.
-func opFailed(body []byte) (string, bool) {
-	o := parseObject(body)
-	if o == nil {
-		return "", false
-	}
-	if raw, ok := o["results"]; ok {
-		var rs []json.RawMessage
-		if json.Unmarshal(raw, &rs) == nil && len(rs) > 0 {
-			o = parseObject(rs[0])
-		}
-	}
-	st := strings.ToUpper(o.str("status"))
-	if st == "FAILED" || st == "FAILURE" || st == "ERROR" {
-		return cmp.Or(o.str("message", "error", "detail"), st), true
-	}
-	return "", false
-}
-
-// opAnswerID reads a user id from an invite answer, if the target sends
-// one (an "id" that is an email address is not a user id).
-func opAnswerID(body []byte) string {
-	if id := answerID(body); !strings.Contains(id, "@") {
-		return id
-	}
-	return ""
-}
-
-func answerID(body []byte) string {
-	o := parseObject(body)
-	if id := o.str("id", "userId"); id != "" {
-		return id
-	}
-	for _, k := range []string{"user", "data"} {
-		if sub := parseObject(o[k]); sub != nil {
-			if id := sub.str("id", "userId"); id != "" {
-				return id
-			}
-		}
-	}
-	if raw, ok := o["results"]; ok {
-		var rs []json.RawMessage
-		if json.Unmarshal(raw, &rs) == nil && len(rs) == 1 {
-			return parseObject(rs[0]).str("id", "userId")
-		}
-	}
-	return ""
 }
 
 // statusOf is the HTTP status carried by a classified error, or 0.

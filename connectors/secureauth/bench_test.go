@@ -19,7 +19,7 @@ func benchFixture(b *testing.B, latency time.Duration) (*Connector, *secureauths
 	sim := secureauthsim.New(secureauthsim.Options{Latency: latency})
 	srv := httptest.NewServer(sim)
 	b.Cleanup(srv.Close)
-	c, err := New(connectors.Settings{Name: "bench", BaseURL: srv.URL + sim.BasePath(), Credentials: sim.Credentials()},
+	c, err := New(connectors.Settings{Name: "bench", BaseURL: srv.URL + sim.BasePath(), Credentials: sim.Credentials(), RateLimit: 1e6 /* the connector's own speed */},
 		connectors.Deps{HTTPClient: srv.Client(), Log: zerolog.Nop()})
 	if err != nil {
 		b.Fatal(err)
@@ -87,7 +87,7 @@ func benchOn(b *testing.B, sim *secureauthsim.Server, latency time.Duration) (*C
 		sim.ServeHTTP(w, r)
 	}))
 	b.Cleanup(srv.Close)
-	c, err := New(connectors.Settings{Name: "bench", BaseURL: srv.URL + sim.BasePath(), Credentials: sim.Credentials()},
+	c, err := New(connectors.Settings{Name: "bench", BaseURL: srv.URL + sim.BasePath(), Credentials: sim.Credentials(), RateLimit: 1e6 /* the connector's own speed */},
 		connectors.Deps{HTTPClient: srv.Client(), Log: zerolog.Nop()})
 	if err != nil {
 		b.Fatal(err)

@@ -84,6 +84,11 @@ func (c *Connector) do(ctx context.Context, cl call) (*reply, error) {
 }
 
 func (c *Connector) once(ctx context.Context, cl call, body []byte, attempt int) (*reply, error) {
+	if c.requests != nil {
+		if err := c.requests.Wait(ctx); err != nil {
+			return nil, connectors.NewTransient("waiting for the request rate", err)
+		}
+	}
 	start := time.Now()
 	var rd io.Reader
 	if body != nil {

@@ -97,6 +97,10 @@ type Connector struct {
 	userKeys []string // mapped property names, sorted
 	limits   connectors.Limits
 	members  *memberState
+	// requests paces every HTTP request at the target's rate: an Apply
+	// makes one request per user or more, and the dispatcher's limiter
+	// counts Apply calls, not requests.
+	requests interface{ Wait(context.Context) error }
 }
 
 // New validates s and builds the connector. Errors name the setting,
@@ -130,6 +134,10 @@ func build(s connectors.Settings, cr Credentials, op Options, d connectors.Deps)
 	if c.name == "" {
 		c.name = "secureauth"
 	}
+	if s.RateLimit > 0 {
+		c.limits.Rate = s.RateLimit
+	}
+	c.requests = connectors.RequestLimiter(c.limits.Rate)
 	var err error
 	if c.base, err = baseURL(s.BaseURL, op.APIVersion); err != nil {
 		return nil, err

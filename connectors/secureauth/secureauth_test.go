@@ -55,6 +55,7 @@ func newFixture(t *testing.T, opts secureauthsim.Options, edit func(*connectors.
 		BaseURL:     srv.URL + f.sim.BasePath(),
 		Credentials: f.sim.Credentials(),
 		Options:     map[string]string{},
+		RateLimit:   10000, // request pacing is measured in connectors/limitbench
 	}
 	f.base = s.BaseURL
 	if edit != nil {

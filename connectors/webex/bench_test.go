@@ -38,6 +38,7 @@ func BenchmarkProvision(b *testing.B) {
 				BaseURL:     ts.URL + sim.BasePath(),
 				Credentials: sim.Credentials(),
 				Options:     map[string]string{"bulk": fmt.Sprint(bc.bulk)},
+				RateLimit:   1e6, // the connector's own speed, not the target's limit
 			}, connectors.Deps{HTTPClient: ts.Client(), Log: zerolog.Nop()})
 			if err != nil {
 				b.Fatal(err)
@@ -80,6 +81,7 @@ func newBenchConnector(b *testing.B, groupBulk bool) (*Connector, *webexsim.Serv
 		BaseURL:     ts.URL + sim.BasePath(),
 		Credentials: sim.Credentials(),
 		Options:     map[string]string{"group_bulk": fmt.Sprint(groupBulk)},
+		RateLimit:   1e6, // the connector's own speed, not the target's limit
 	}, connectors.Deps{HTTPClient: ts.Client(), Log: zerolog.Nop()})
 	if err != nil {
 		b.Fatal(err)

@@ -120,6 +120,13 @@ func (c *Connector) send(ctx context.Context, cl call, u string, body []byte, to
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if c.requests != nil {
+		// Paced here, after the body is built, so a slow encode cannot
+		// bunch two requests into one of the target's windows.
+		if err := c.requests.Wait(ctx); err != nil {
+			return 0, nil, nil, err
+		}
+	}
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	ev := c.log.Info().Str("op", cl.op).Str("method", cl.method).Str("path", cl.path).

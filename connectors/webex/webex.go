@@ -71,6 +71,7 @@ const (
 
 // Connector is the Webex connector. It is safe for concurrent Apply calls.
 type Connector struct {
+	requests    interface{ Wait(context.Context) error } // paces every request (connectors.RequestLimiter)
 	name        string
 	base        string // ends in /v2, no trailing slash
 	hc          *http.Client
@@ -196,7 +197,7 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		limits: connectors.Limits{
 			BatchSize: maxBulkOps,
 			Rate:      10, // undocumented by Webex; conservative, one /Bulk carries 100 users
-			Burst:     10,
+			Burst:     1,  // a fixed-window limit: a burst would spill into one window
 			Timeout:   2 * time.Minute,
 		},
 	}
@@ -206,6 +207,7 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 	if s.RateLimit > 0 {
 		c.limits.Rate = s.RateLimit
 	}
+	c.requests = connectors.RequestLimiter(c.limits.Rate)
 	c.tokens = &tokenSource{
 		c:            c,
 		access:       access,

@@ -64,6 +64,7 @@ func newEnv(t *testing.T, opts webexsim.Options, mod func(*connectors.Settings))
 		Type:        "webex",
 		BaseURL:     ts.URL + e.sim.BasePath(),
 		Credentials: e.sim.Credentials(),
+		RateLimit:   10000, // request pacing is measured in connectors/limitbench
 	}
 	if mod != nil {
 		mod(&s)

@@ -147,21 +147,45 @@ type client struct {
 	http  *http.Client
 	acked atomic.Int64
 	tries atomic.Int64
+
+	mu     sync.Mutex
+	writes []ackedWrite // acknowledged writes that committed in the answered attempt
+}
+
+// ackedWrite is a write the server answered with success: its event must
+// be in the resource's timeline exactly once (under the attempt's request id).
+type ackedWrite struct {
+	typ, id, method, requestID string
+}
+
+func (c *client) ack(endpoint, id, method, requestID string) {
+	typ := strings.TrimSuffix(endpoint, "s")
+	c.mu.Lock()
+	c.writes = append(c.writes, ackedWrite{typ: typ, id: id, method: method, requestID: requestID})
+	c.mu.Unlock()
 }
 
 // do sends one request until the server answers it (a killed server
 // refuses connections); it returns the status and body of the answer.
 func (c *client) do(ctx context.Context, method, path string, body any) (int, []byte) {
+	code, out, _ := c.doRID(ctx, method, path, body)
+	return code, out
+}
+
+// doRID is do, also returning the request id of the answered attempt
+// (each attempt has its own).
+func (c *client) doRID(ctx context.Context, method, path string, body any) (int, []byte, string) {
 	var data []byte
 	if body != nil {
 		data, _ = json.Marshal(body)
 	}
 	for {
 		if ctx.Err() != nil {
-			return 0, nil
+			return 0, nil, ""
 		}
-		c.tries.Add(1)
+		rid := fmt.Sprintf("crash-%d", c.tries.Add(1))
 		req, _ := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(data))
+		req.Header.Set("X-Request-Id", rid)
 		req.Header.Set("Authorization", "Bearer "+scimToken)
 		req.Header.Set("Content-Type", "application/scim+json")
 		resp, err := c.http.Do(req)
@@ -175,7 +199,7 @@ func (c *client) do(ctx context.Context, method, path string, body any) (int, []
 			time.Sleep(20 * time.Millisecond)
 			continue
 		}
-		return resp.StatusCode, out
+		return resp.StatusCode, out, rid
 	}
 }
 
@@ -197,7 +221,7 @@ func (c *client) findID(ctx context.Context, t *testing.T, endpoint, filter stri
 // create POSTs a resource; a 409 means an earlier, unacknowledged attempt
 // landed: look it up.
 func (c *client) create(ctx context.Context, t *testing.T, endpoint string, body map[string]any, filter string) string {
-	code, out := c.do(ctx, http.MethodPost, "/scim/v2/"+endpoint, body)
+	code, out, rid := c.doRID(ctx, http.MethodPost, "/scim/v2/"+endpoint, body)
 	switch code {
 	case http.StatusCreated:
 		var r struct {
@@ -205,6 +229,7 @@ func (c *client) create(ctx context.Context, t *testing.T, endpoint string, body
 		}
 		_ = json.Unmarshal(out, &r)
 		c.acked.Add(1)
+		c.ack(endpoint, r.ID, http.MethodPost, rid)
 		return r.ID
 	case http.StatusConflict:
 		c.acked.Add(1)
@@ -217,12 +242,14 @@ func (c *client) create(ctx context.Context, t *testing.T, endpoint string, body
 }
 
 func (c *client) patch(ctx context.Context, t *testing.T, path string, ops ...map[string]any) {
-	code, out := c.do(ctx, http.MethodPatch, path, map[string]any{
+	code, out, rid := c.doRID(ctx, http.MethodPatch, path, map[string]any{
 		"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
 		"Operations": ops,
 	})
 	if code == http.StatusOK || code == http.StatusNoContent {
 		c.acked.Add(1)
+		endpoint, id, _ := strings.Cut(strings.TrimPrefix(path, "/scim/v2/"), "/")
+		c.ack(endpoint, id, http.MethodPatch, rid)
 		return
 	}
 	if ctx.Err() == nil {
@@ -231,9 +258,13 @@ func (c *client) patch(ctx context.Context, t *testing.T, path string, ops ...ma
 }
 
 func (c *client) delete(ctx context.Context, t *testing.T, path string) {
-	code, out := c.do(ctx, http.MethodDelete, path, nil)
+	code, out, rid := c.doRID(ctx, http.MethodDelete, path, nil)
 	if code == http.StatusNoContent || code == http.StatusNotFound {
 		c.acked.Add(1)
+		if code == http.StatusNoContent { // a 404 acknowledges an earlier attempt
+			endpoint, id, _ := strings.Cut(strings.TrimPrefix(path, "/scim/v2/"), "/")
+			c.ack(endpoint, id, http.MethodDelete, rid)
+		}
 		return
 	}
 	if ctx.Err() == nil {
@@ -469,6 +500,7 @@ func TestCrash(t *testing.T) {
 	if problems := adminVerify(t, b); len(problems) > 0 {
 		t.Errorf("store.Verify after the kills: %q", problems)
 	}
+	checkTimelines(t, b, c.writes)
 	checked := adminCheckTargets(t, b)
 	for _, r := range checked {
 		if r.Error != "" || len(r.Missing) > 0 {
@@ -716,4 +748,75 @@ func checkTarget(t *testing.T, typ string, st simState, users []*expected, group
 		}
 	}
 	return dups
+}
+
+// checkTimelines: every acknowledged write is in its resource's activity
+// timeline exactly once, and every change queued for a connector has an
+// outcome there (delivered, unsupported or dead-lettered; the queues are
+// empty by now).
+func checkTimelines(t *testing.T, b *bridge, writes []ackedWrite) {
+	t.Helper()
+	type event struct {
+		Kind      string `json:"kind"`
+		Connector string `json:"connector"`
+		RequestID string `json:"requestId"`
+		Method    string `json:"method"`
+		Type      string `json:"type"`
+		ID        string `json:"id"`
+	}
+	timelines := map[string][]event{}
+	timeline := func(id string) []event {
+		if evs, ok := timelines[id]; ok {
+			return evs
+		}
+		var all []event
+		cursor := ""
+		for {
+			var page struct {
+				Events []event `json:"events"`
+				Next   string  `json:"next"`
+			}
+			adminGet(t, b, "/admin/activity?limit=500&resource="+url.QueryEscape(id)+"&cursor="+cursor, &page)
+			all = append(all, page.Events...)
+			if cursor = page.Next; cursor == "" {
+				break
+			}
+		}
+		slices.Reverse(all) // oldest first
+		timelines[id] = all
+		pending := map[string]bool{}
+		for _, ev := range all {
+			switch ev.Kind {
+			case "queued":
+				pending[ev.Connector] = true
+			case "delivered", "unsupported", "dead":
+				pending[ev.Connector] = false
+			}
+		}
+		for c, p := range pending {
+			if p {
+				t.Errorf("timeline of %s: a change queued for %s has no outcome", id, c)
+			}
+		}
+		return all
+	}
+	events := 0
+	for _, w := range writes {
+		n := 0
+		for _, ev := range timeline(w.id) {
+			if ev.Kind == "scim" && ev.RequestID == w.requestID {
+				n++
+				if ev.Method != w.method || ev.ID != w.id || ev.Type != w.typ {
+					t.Errorf("write %s %s/%s (%s) is recorded as %+v", w.method, w.typ, w.id, w.requestID, ev)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("write %s %s/%s (request %s) is in its timeline %d times", w.method, w.typ, w.id, w.requestID, n)
+		}
+	}
+	for _, evs := range timelines {
+		events += len(evs)
+	}
+	t.Logf("activity log: %d acknowledged writes each once in its timeline (%d resources, %d events)", len(writes), len(timelines), events)
 }

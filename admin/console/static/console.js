@@ -13,6 +13,8 @@
   });
   var live = document.getElementById("live");
   if (!live || !window.fetch || !window.DOMParser) return;
+  // data-final: nothing on this page changes any more (a finished import).
+  if (live.hasAttribute("data-final")) return;
   var every = parseInt(live.getAttribute("data-refresh-ms"), 10) || 5000;
   function busy() {
     var a = document.activeElement;
@@ -28,9 +30,10 @@
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live");
         if (!fresh) { location.reload(); return; } // signed out: show the sign-in form
         if (!busy() && fresh.innerHTML !== live.innerHTML) live.innerHTML = fresh.innerHTML;
+        return fresh.hasAttribute("data-final") && fresh.innerHTML === live.innerHTML; // shown: stop
       })
       .catch(function () {})
-      .then(later);
+      .then(function (final) { if (!final) later(); });
   }
   function later() { setTimeout(tick, every); }
   later();

@@ -151,11 +151,18 @@ type userOp struct {
 	Operation, Email, FirstName, LastName string
 }
 
+// maxUserOps is the most operations one bulk PATCH /users takes (the
+// contract decides none; the admin-group PATCH's 100 is used).
+const maxUserOps = 100
+
 var userOperations = []string{"invite", "disable", "enable", "remove", "resend_email_invite", "reset_password", "reset_mfa"}
 
 // patchUsers takes one operation object, an array of them, or
 // {"users":[…]} (the SDK's bulk form). One object answers with the
-// operation result or an error status; the bulk forms answer per item.
+// operation result or an error status; the bulk forms (at most 100
+// items, each email once) answer 200 with a results array, one item per
+// operation in order, {operation, email, status: SUCCESS|FAILED,
+// message}: a failed item fails only itself.
 func (s *Server) patchUsers(w http.ResponseWriter, r *http.Request, body []byte) {
 	if len(r.URL.Query()) > 0 {
 		s.fail(w, r, http.StatusBadRequest, "unexpected query parameters")
@@ -189,13 +196,27 @@ func (s *Server) patchUsers(w http.ResponseWriter, r *http.Request, body []byte)
 		s.fail(w, r, http.StatusBadRequest, "no operations")
 		return
 	}
+	if len(items) > maxUserOps {
+		s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("at most %d operations per request", maxUserOps))
+		return
+	}
 	ops := make([]userOp, len(items))
+	seen := map[string]bool{}
 	for i, raw := range items {
 		op, err := parseUserOp(raw)
 		if err != nil {
 			s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("operation %d: %v", i, err))
 			return
 		}
+		// The order in which SCC applies one request's items is not
+		// documented: one email twice in a request is refused, so a
+		// client that relies on an order finds out here.
+		mail := strings.ToLower(op.Email)
+		if seen[mail] {
+			s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("operation %d: %s appears more than once in the request", i, op.Email))
+			return
+		}
+		seen[mail] = true
 		ops[i] = op
 	}
 	if single {

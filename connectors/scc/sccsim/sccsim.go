@@ -149,24 +149,43 @@ func (s *Server) Credentials() map[string]string {
 // BasePath is the API version prefix; the org is in Credentials.
 func (s *Server) BasePath() string { return "/v1" }
 
-// Users lists the users as the target holds them.
+// Users lists the users as the target holds them. A user's TargetID is
+// its email in lower case: SCC writes users by email, and that is the id
+// the connector records (SCC's own id, UserID, is needed only to rename).
 func (s *Server) Users() []simkit.SimUser {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]simkit.SimUser, 0, len(s.users))
 	for _, u := range s.users {
-		out = append(out, simkit.SimUser{TargetID: u.ID, UserName: u.Email, Active: u.Status != "DISABLE"})
+		out = append(out, simkit.SimUser{TargetID: strings.ToLower(u.Email), UserName: u.Email, Active: u.Status != "DISABLE"})
 	}
 	return out
 }
 
-// Groups lists the admin groups with their members' ids.
+// UserID is SCC's own id for the user with email mail ("" if none).
+func (s *Server) UserID(mail string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.byEmail[strings.ToLower(mail)]; u != nil {
+		return u.ID
+	}
+	return ""
+}
+
+// Groups lists the admin groups with their members' target ids (emails,
+// as Users reports them).
 func (s *Server) Groups() []simkit.SimGroup {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]simkit.SimGroup, 0, len(s.groups))
 	for _, g := range s.groups {
-		out = append(out, simkit.SimGroup{TargetID: g.ID, Name: g.Name, MemberTargetIDs: append([]string(nil), g.members...)})
+		members := make([]string, 0, len(g.members))
+		for _, id := range g.members {
+			if u := s.byID[id]; u != nil {
+				members = append(members, strings.ToLower(u.Email))
+			}
+		}
+		out = append(out, simkit.SimGroup{TargetID: g.ID, Name: g.Name, MemberTargetIDs: members})
 	}
 	return out
 }

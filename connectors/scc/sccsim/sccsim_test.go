@@ -86,7 +86,9 @@ func decode[T any](t *testing.T, w *httptest.ResponseRecorder) T {
 // paths, shapes, statuses and the error body.
 func TestContract(t *testing.T) {
 	tooMany := make([]string, 101)
+	tooManyUserOps := make([]string, 101)
 	for i := range tooMany {
+		tooManyUserOps[i] = fmt.Sprintf(`{"operation":"disable","email":"u%d@example.com"}`, i)
 		tooMany[i] = fmt.Sprintf(`{"operation":"add","id":"u%d@example.com"}`, i)
 	}
 	tests := []struct {
@@ -131,6 +133,9 @@ func TestContract(t *testing.T) {
 		{"bulk users", req{method: "PATCH", path: users, body: `{"users":[{"operation":"enable","email":"ann@example.com"}]}`}, 200, `"results":[{"operation":"enable"`},
 		{"bulk users plus junk", req{method: "PATCH", path: users, body: `{"users":[],"x":1}`}, 400, ""},
 		{"bulk empty", req{method: "PATCH", path: users, body: `[]`}, 400, "no operations"},
+		{"bulk one email twice", req{method: "PATCH", path: users, body: `{"users":[{"operation":"invite","email":"new@example.com","firstName":"N","lastName":"E"},{"operation":"disable","email":"NEW@example.com"}]}`}, 400, "more than once"},
+		{"bulk too many", req{method: "PATCH", path: users, body: `{"users":[` + strings.Join(tooManyUserOps, ",") + `]}`}, 400, "at most 100"},
+		{"bulk invite exists fails only its item", req{method: "PATCH", path: users, body: `{"users":[{"operation":"invite","email":"ann@example.com","firstName":"A","lastName":"L"},{"operation":"invite","email":"new2@example.com","firstName":"N","lastName":"E"}]}`}, 200, `"results":[{"operation":"invite","email":"ann@example.com","status":"FAILED","message":"user already exists in organization"},{"operation":"invite","email":"new2@example.com","status":"SUCCESS"}]`},
 		{"put names", req{method: "PUT", path: users + "/5cc00000-0000-4000-8000-000000000001", body: `{"lastName":"Kim"}`}, 200, `"firstName":"Ann","lastName":"Kim"`},
 		{"put nothing", req{method: "PUT", path: users + "/5cc00000-0000-4000-8000-000000000001", body: `{}`}, 400, "nothing to update"},
 		{"put email", req{method: "PUT", path: users + "/5cc00000-0000-4000-8000-000000000001", body: `{"email":"x@example.com"}`}, 400, "unknown field"},
@@ -303,7 +308,7 @@ func TestListEveryStatus(t *testing.T) {
 	if w.Code != 200 {
 		t.Fatalf("invite: %d %s", w.Code, w.Body)
 	}
-	invited := s.Users()[len(s.Users())-1].TargetID
+	invited := s.UserID("new@example.com")
 	all, pending = append(all, invited), append(pending, invited)
 
 	if got, pages := walkIDs(t, s, users, "users", 3, nil); fmt.Sprint(got) != fmt.Sprint(all) || pages != 3 {

@@ -169,6 +169,7 @@ func (s *Server) deleteUser(id string) result {
 	if s.users[id] == nil {
 		return errResult(http.StatusNotFound, "", "User "+id+" not found")
 	}
+	delete(s.byName, strings.ToLower(s.users[id].UserName))
 	delete(s.users, id)
 	s.userOrder = slices.DeleteFunc(s.userOrder, func(x string) bool { return x == id })
 	for _, g := range s.groups { // Webex drops a deleted user's memberships
@@ -198,10 +199,8 @@ func (s *Server) validateUser(u *userDoc, self string) result {
 			return errResult(http.StatusBadRequest, "invalidValue", "the primary email must equal userName")
 		}
 	}
-	for id, o := range s.users {
-		if id != self && strings.EqualFold(o.UserName, u.UserName) {
-			return errResult(http.StatusConflict, "uniqueness", "User with userName "+u.UserName+" already exists")
-		}
+	if id, taken := s.byName[strings.ToLower(u.UserName)]; taken && id != self {
+		return errResult(http.StatusConflict, "uniqueness", "User with userName "+u.UserName+" already exists")
 	}
 	return result{}
 }
@@ -219,6 +218,10 @@ func (s *Server) putUser(id string, u *userDoc) {
 	} else if old == nil {
 		s.userOrder = append(s.userOrder, id)
 	}
+	if old := s.users[id]; old != nil {
+		delete(s.byName, strings.ToLower(old.UserName))
+	}
+	s.byName[strings.ToLower(u.UserName)] = id
 	s.seq++
 	u.ID = id
 	u.Meta = &metaDoc{ResourceType: "User", Created: created,

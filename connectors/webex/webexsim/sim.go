@@ -57,6 +57,7 @@ type Server struct {
 
 	mu         sync.Mutex
 	users      map[string]*userDoc
+	byName     map[string]string // lower-cased userName -> id (uniqueness without a scan)
 	userOrder  []string
 	groups     map[string]*groupDoc
 	groupOrder []string
@@ -96,6 +97,7 @@ func New(opts Options) *Server {
 	s := &Server{
 		opts:         opts,
 		users:        map[string]*userDoc{},
+		byName:       map[string]string{},
 		groups:       map[string]*groupDoc{},
 		tokens:       map[string]time.Time{},
 		refreshToken: opts.RefreshToken,
