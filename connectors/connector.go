@@ -52,8 +52,28 @@ type Change struct {
 	// member's target id and waits while a member's own create is pending.
 	MembersAdded   []Member
 	MembersRemoved []Member
+	// Members is SCIM's whole membership of a group the target has not
+	// acknowledged yet (its first delivery, or a retry of it), resolved as
+	// MembersAdded (members without a mapping left out); nil otherwise. A
+	// connector that adopts an existing group removes the members the
+	// target has beyond these.
+	Members []Member
 
 	LeftScope bool // OpDelete because the resource left this connector's scope, not a SCIM DELETE
+
+	// MayExist says an earlier attempt of this upsert may have reached the
+	// target unacknowledged (it was tried before, or queued before a
+	// restart). A connector creating the resource (TargetID "") first
+	// looks it up by what it writes into it (externalId, email, ...), so
+	// a create that landed is not made twice.
+	MayExist bool
+	// Earlier are, when MayExist, the mapped fields of the run's earlier
+	// entries that differ from Fields (oldest first): what an unrecorded
+	// create may have written. A target keyed by a mapped field (SecureAuth
+	// userId, Secure Access authName) looks for those keys too, so a
+	// rename between a landed create and its retry does not leave the
+	// first object behind.
+	Earlier []map[string]any
 }
 
 // Member is a group member as the target needs it.
@@ -66,7 +86,10 @@ type Member struct {
 // Result is a connector's answer for one Change of a batch.
 type Result struct {
 	// TargetID is the target's id for the resource after an upsert
-	// (created, adopted or unchanged); the dispatcher records it.
+	// (created, adopted or unchanged); the dispatcher records it. It is
+	// recorded even when Err is set: a create that landed (or an object
+	// found by lookup or adopted after a 409) before a later call of the
+	// same change failed must not be created again on the retry.
 	TargetID string
 	// Err is nil on success; otherwise classify it with the Error type
 	// (NewTransient, NewPermanent, NewUnsupported, ...). A plain error is
@@ -106,6 +129,13 @@ type Lister interface {
 	// not hold (Secure Access has no groups) lists nothing. An error from
 	// fn stops the listing and is returned.
 	List(ctx context.Context, typ string, fn func(targetID string) error) error
+}
+
+// Warner is implemented by connectors that notice something about their
+// target an administrator should act on (Secure Access: a person with
+// two active registrations); Status shows the warnings.
+type Warner interface {
+	Warnings() []string
 }
 
 // Settings are one connector's configuration, as read from config.yaml

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/scimbridge/scimbridge/store"
@@ -309,6 +310,12 @@ func (l *lane) build(tx *store.Tx, key string, run []store.Entry) (*job, bool, e
 		// queued at start-up): what the target holds is unknown, so the
 		// connector must not diff against the last acknowledged fields.
 		c.Prev = nil
+		c.MayExist = true
+		for _, e := range run[:len(run)-1] {
+			if e.Fields != nil && !sameJSON(e.Fields, c.Fields) && !slices.ContainsFunc(c.Earlier, func(f map[string]any) bool { return sameJSON(f, e.Fields) }) {
+				c.Earlier = append(c.Earlier, e.Fields)
+			}
+		}
 	}
 	j := &job{key: key, entries: run, change: c}
 	if c.Type != store.TypeGroup || c.Op == OpDelete {
@@ -338,6 +345,15 @@ func (l *lane) build(tx *store.Tx, key string, run []store.Entry) (*job, bool, e
 		if err != nil {
 			return nil, false, err
 		}
+		if um != nil && um.Fields == nil {
+			// Its create landed but was never fully acknowledged: targets
+			// keyed by fields (SCC: email) take them from the shadow.
+			if sh, err := store.Optional(tx.GetShadow(l.name, store.TypeUser, id)); err != nil {
+				return nil, false, err
+			} else if sh != nil {
+				um = &store.Mapping{TargetID: um.TargetID, Fields: sh.Fields}
+			}
+		}
 		if !add {
 			mem := Member{ID: id}
 			if um != nil {
@@ -364,8 +380,42 @@ func (l *lane) build(tx *store.Tx, key string, run []store.Entry) (*job, bool, e
 			j.skipped = append(j.skipped, id)
 		}
 	}
+	if m == nil || m.Fields == nil {
+		if c.Members, err = l.allMembers(tx, c.ID); err != nil {
+			return nil, false, err
+		}
+	}
 	j.change = c
 	return j, true, nil
+}
+
+// allMembers is a group's SCIM membership, resolved through the id
+// mappings (Change.Members).
+func (l *lane) allMembers(tx *store.Tx, groupID string) ([]Member, error) {
+	ids, err := tx.MemberIDs(groupID)
+	if err != nil {
+		return nil, err
+	}
+	out := []Member{}
+	for _, id := range ids {
+		um, err := store.Optional(tx.GetMapping(l.name, store.TypeUser, id))
+		if err != nil {
+			return nil, err
+		}
+		if um == nil {
+			continue
+		}
+		mem := Member{ID: id, TargetID: um.TargetID, Fields: um.Fields}
+		if mem.Fields == nil {
+			if sh, err := store.Optional(tx.GetShadow(l.name, store.TypeUser, id)); err != nil {
+				return nil, err
+			} else if sh != nil {
+				mem.Fields = sh.Fields
+			}
+		}
+		out = append(out, mem)
+	}
+	return out, nil
 }
 
 // deliver calls the target for one batch (splitting a batch that fails as
@@ -634,6 +684,9 @@ func (l *lane) record(tx *store.Tx, j *job, r Result, called bool, now time.Time
 		}
 		return outcome{label: "delivered", done: true, unsupportedMembers: unsupportedMembers}, nil
 	}
+	if err := l.keepTargetID(tx, c, r); err != nil {
+		return outcome{}, err
+	}
 	var status int
 	var e *Error
 	if errors.As(r.Err, &e) {
@@ -667,6 +720,25 @@ func (l *lane) record(tx *store.Tx, j *job, r Result, called bool, now time.Time
 		first.Unauthorized = 0
 	}
 	return outcome{label: "retry"}, tx.PutEntry(l.name, &first)
+}
+
+// keepTargetID records the target id a failed upsert learned (created,
+// found or adopted before a later call of the change failed), so the
+// retry updates that object instead of creating another. The fields stay
+// those last acknowledged (none for a new mapping): the retry sends all.
+func (l *lane) keepTargetID(tx *store.Tx, c Change, r Result) error {
+	if c.Op != OpUpsert || r.TargetID == "" || r.TargetID == c.TargetID {
+		return nil
+	}
+	m, err := store.Optional(tx.GetMapping(l.name, c.Type, c.ID))
+	if err != nil {
+		return err
+	}
+	var fields map[string]any
+	if m != nil {
+		fields = m.Fields
+	}
+	return tx.PutMapping(l.name, c.Type, c.ID, store.Mapping{TargetID: r.TargetID, Fields: fields})
 }
 
 // recreated replays a resource's memberships after the target re-created

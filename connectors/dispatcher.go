@@ -146,6 +146,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, l := range d.lanes {
 		wg.Go(func() { l.run(ctx) })
+		if every := l.driftInterval(); every > 0 {
+			wg.Go(func() { l.checkPeriodically(ctx, every) })
+		}
 	}
 	wg.Go(func() { d.watchQueues(ctx) })
 	wg.Wait()

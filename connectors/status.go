@@ -28,6 +28,7 @@ type Status struct {
 	RateLimit     float64   `json:"rateLimit"` // calls per second, 0 = unlimited
 	Concurrency   int       `json:"concurrency"`
 	OldestEntryAt time.Time `json:"oldestEntryAt,omitzero"`
+	Warnings      []string  `json:"warnings,omitempty"` // from the connector (Warner)
 }
 
 // Status returns every connector's status.
@@ -57,6 +58,13 @@ func (d *Dispatcher) Status() ([]Status, error) {
 		}
 		return nil
 	})
+	// Outside the transaction: a connector answers from its own locks,
+	// which must never be held while a store transaction waits on them.
+	for i, l := range d.lanes {
+		if w, ok := l.conn.(Warner); ok && i < len(out) {
+			out[i].Warnings = w.Warnings()
+		}
+	}
 	return out, err
 }
 

@@ -32,7 +32,13 @@ type TargetCheckResult struct {
 	Requeued      int      `json:"requeued"`                // missing resources queued again (repair)
 	Unknown       int      `json:"unknown"`                 // target objects no mapping names
 	UnknownSample []string `json:"unknownSample,omitempty"` // up to 20 of their target ids
-	Error         string   `json:"error,omitempty"`
+	// Field drift (connectors that are FieldListers): objects whose
+	// mapped fields differ in the target, up to 100 of the differences,
+	// and the objects queued again with SCIM's values (repair).
+	Drifted  int          `json:"drifted"`
+	Fields   []FieldDrift `json:"fields,omitempty"`
+	Repaired int          `json:"repaired"`
+	Error    string       `json:"error,omitempty"`
 }
 
 // TargetCheck is the state of the latest drift check.
@@ -131,9 +137,32 @@ func (l *lane) checkTarget(ctx context.Context, repair bool) []TargetCheckResult
 			return failed(err)
 		}
 	}
+	mappedIDs := make([]map[string]bool, len(types))
+	for i := range types {
+		mappedIDs[i] = make(map[string]bool, len(before[i]))
+		for _, tid := range before[i] {
+			mappedIDs[i][tid] = true
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
+	// A FieldLister's listing carries each object's fields: one listing
+	// serves both checks (Secure Access lists 14 pages a minute).
+	fl, withFields := l.conn.(FieldLister)
+	fields := make([]map[string]map[string]any, len(types)) // target id -> fields
 	list := func(i int, seen map[string]bool) error {
+		if withFields {
+			if fields[i] == nil {
+				fields[i] = map[string]map[string]any{}
+			}
+			return fl.ListFields(ctx, types[i], func(targetID string, f map[string]any) error {
+				seen[targetID] = true
+				if _, mapped := mappedIDs[i][targetID]; mapped {
+					fields[i][targetID] = f
+				}
+				return nil
+			})
+		}
 		return l.conn.(Lister).List(ctx, types[i], func(targetID string) error {
 			seen[targetID] = true
 			return nil
@@ -207,7 +236,18 @@ func (l *lane) checkTarget(ctx context.Context, repair bool) []TargetCheckResult
 	if err != nil {
 		return failed(err)
 	}
+	if withFields {
+		for i, typ := range types {
+			if err := l.checkFields(typ, before[i], fields[i], repair, &results[i]); err != nil {
+				results[i].Error = err.Error()
+			}
+		}
+	}
 	for _, res := range results {
+		if res.Drifted > 0 {
+			l.d.log.Warn().Str("connector", l.name).Str("type", res.Type).Int("drifted", res.Drifted).Bool("repair", repair).
+				Msg("fields changed in the target behind the bridge's back")
+		}
 		if len(res.Missing) > 0 {
 			l.d.log.Warn().Str("connector", l.name).Str("type", res.Type).Int("missing", len(res.Missing)).Bool("repair", repair).
 				Msg("resources delivered to the target are gone from it")

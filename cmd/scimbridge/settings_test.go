@@ -48,11 +48,11 @@ connectors:
 
 // The lines check-config prints for misspelledSettings, sorted by connector.
 var misspelledProblems = []string{
-	`connector "scc": options.page_size: unknown key (this connector takes none)`,
+	`connector "scc": options.page_size: unknown key (known: drift_check_interval)`,
 	`connector "secureaccess": options.request_timeout: "soon" is not a duration (such as 30s or 2m)`,
 	`connector "webex": credentials.client_secert: unknown key (did you mean "client_secret"?) (known: access_token, client_id, client_secret, org_id, refresh_token, token, token_url)`,
-	`connector "webex": options.bulkk: unknown key (did you mean "bulk"?) (known: bulk, group_bulk, member_chunk)`,
-	`connector "webex": options.member_chunck: unknown key (did you mean "member_chunk"?) (known: bulk, group_bulk, member_chunk)`,
+	`connector "webex": options.bulkk: unknown key (did you mean "bulk"?) (known: bulk, drift_check_interval, group_bulk, member_chunk)`,
+	`connector "webex": options.member_chunck: unknown key (did you mean "member_chunk"?) (known: bulk, drift_check_interval, group_bulk, member_chunk)`,
 }
 
 // check-config, run as the command with the build's connectors, names

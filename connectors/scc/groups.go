@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/connectors"
@@ -44,8 +46,21 @@ func (c *Connector) applyGroup(ctx context.Context, ch connectors.Change) connec
 	}
 	id := ch.TargetID
 	var err error
+	// Adopted (matched by name), or a retry of a first delivery: the group
+	// may hold members SCIM does not have.
+	converge := ch.TargetID != "" && ch.Prev == nil && ch.Members != nil
+	added, removed := ch.MembersAdded, ch.MembersRemoved
 	if id == "" {
-		id, err = c.createGroup(ctx, want)
+		var adopted bool
+		id, adopted, err = c.createOrAdoptGroup(ctx, want)
+		if adopted {
+			converge = true
+			// An adopted group's name may differ in case only, and its
+			// description is not ours yet: write both.
+			if err == nil {
+				_, _, err = c.call(ctx, "update group", http.MethodPut, "/adminGroups/"+url.PathEscape(id), nil, groupChanges(nil, want), connectors.CallOther)
+			}
+		}
 	} else if upd := groupChanges(ch.Prev, want); upd != (groupBody{}) {
 		_, _, err = c.call(ctx, "update group", http.MethodPut, "/adminGroups/"+url.PathEscape(id), nil, upd, connectors.CallOther)
 		if statusOf(err) == http.StatusNotFound {
@@ -54,9 +69,14 @@ func (c *Connector) applyGroup(ctx context.Context, ch connectors.Change) connec
 		}
 	}
 	if err != nil {
-		return connectors.Result{TargetID: ch.TargetID, Err: err}
+		return connectors.Result{TargetID: cmp.Or(id, ch.TargetID), Err: err}
 	}
-	memberErrs, err := c.patchMembers(ctx, id, ch.MembersAdded, ch.MembersRemoved)
+	if converge {
+		if added, removed, err = c.convergeMembers(ctx, id, ch); err != nil {
+			return connectors.Result{TargetID: id, Err: err}
+		}
+	}
+	memberErrs, err := c.patchMembers(ctx, id, added, removed)
 	if statusOf(err) == http.StatusNotFound {
 		if id, err = c.createGroup(ctx, want); err == nil {
 			memberErrs, err = c.patchMembers(ctx, id, ch.MembersAdded, ch.MembersRemoved)
@@ -80,20 +100,76 @@ func groupChanges(prev map[string]any, want groupBody) groupBody {
 
 // createGroup creates the admin group, adopting one of the same name.
 func (c *Connector) createGroup(ctx context.Context, g groupBody) (string, error) {
+	id, _, err := c.createOrAdoptGroup(ctx, g)
+	return id, err
+}
+
+// createOrAdoptGroup creates the admin group, or adopts the one of the
+// same name (adopted true) after a conflict.
+func (c *Connector) createOrAdoptGroup(ctx context.Context, g groupBody) (string, bool, error) {
 	out, a, err := c.call(ctx, "create group", http.MethodPost, "/adminGroups", nil, g, connectors.CallCreate)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if out == connectors.OK {
 		if id := parseObject(a.body).str("id", "groupId"); id != "" {
-			return id, nil
+			return id, false, nil
 		}
 	}
 	id, err := c.findGroup(ctx, g.Name)
 	if err == nil && id == "" {
 		err = connectors.NewTransient("create group: "+g.Name+" exists but is not listed", nil)
 	}
-	return id, err
+	if id != "" {
+		c.log.Info().Str("connector", c.name).Str("op", "group.adopt").Str("target_id", id).Msg("adopted existing admin group")
+	}
+	return id, id != "", err
+}
+
+// convergeMembers is the member delta that brings an adopted (or not yet
+// acknowledged) admin group to exactly SCIM's membership: it reads the
+// group's users once, by email, removes those SCIM does not have and
+// skips adds it already has. Without SCIM's whole membership (Members
+// nil) the change's own delta stands: a SCIM removal is never dropped.
+func (c *Connector) convergeMembers(ctx context.Context, id string, ch connectors.Change) (added, removed []connectors.Member, err error) {
+	if ch.Members == nil {
+		return ch.MembersAdded, ch.MembersRemoved, nil
+	}
+	has := map[string]bool{}
+	err = c.walk(ctx, "list group users", "/adminGroups/"+url.PathEscape(id)+"/users", "users", nil, func(raw json.RawMessage) bool {
+		if mail := strings.ToLower(parseObject(raw).str("email")); mail != "" {
+			has[mail] = true
+		}
+		return true
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	want := map[string]bool{}
+	byMail := map[string]string{}
+	for _, set := range [][]connectors.Member{ch.Members, ch.MembersAdded} {
+		for _, m := range set {
+			if mail := strings.ToLower(email(m.Fields)); mail != "" {
+				want[mail] = true
+			}
+		}
+	}
+	for _, m := range ch.MembersRemoved {
+		byMail[strings.ToLower(email(m.Fields))] = m.ID
+	}
+	for _, m := range ch.MembersAdded {
+		if !has[strings.ToLower(email(m.Fields))] {
+			added = append(added, m)
+		}
+	}
+	for _, mail := range slices.Sorted(maps.Keys(has)) {
+		if want[mail] {
+			continue
+		}
+		who := cmp.Or(byMail[mail], "scc:"+mail) // "scc:": a member SCIM never had
+		removed = append(removed, connectors.Member{ID: who, Fields: map[string]any{fieldEmail: mail}})
+	}
+	return added, removed, nil
 }
 
 // findGroup walks the admin groups for name: an exact match, else one that

@@ -72,7 +72,11 @@ type Credentials struct {
 }
 
 // Options: SCC takes none; the struct makes any key under options an error.
-type Options struct{}
+type Options struct {
+	// DriftCheckInterval runs check-targets for this connector periodically,
+	// report only (0: off; connectors.OptDriftCheckInterval).
+	DriftCheckInterval time.Duration `setting:"drift_check_interval"`
+}
 
 // On-delete settings: SCIM DELETE removes the user (PATCH remove) or only
 // disables it.

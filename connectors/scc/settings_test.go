@@ -28,7 +28,8 @@ func TestStrictSettings(t *testing.T) {
 		{name: "refresh", creds: creds("refresh_token", "RT-S3CR3T", "api_key_id", "k")},
 		{name: "misspelled credential", creds: creds("api_keyid", "k"), want: `credentials.api_keyid: unknown key (did you mean "api_key_id"?)`},
 		{name: "misspelled credential 2", creds: creds("acess_token", "x"), want: `credentials.acess_token: unknown key (did you mean "access_token"?)`},
-		{name: "any option", creds: creds(), opts: map[string]string{"page_size": "10"}, want: `options.page_size: unknown key (this connector takes none)`},
+		{name: "unknown option", creds: creds(), opts: map[string]string{"page_size": "10"}, want: `options.page_size: unknown key (known: drift_check_interval)`},
+		{name: "drift check interval", creds: creds(), opts: map[string]string{"drift_check_interval": "1h"}},
 		{name: "empty credential is unset", creds: creds("refresh_token", ""), check: func(t *testing.T, c *Connector) {
 			if c.tokens == nil {
 				t.Error("no token source")

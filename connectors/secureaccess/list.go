@@ -30,14 +30,15 @@ func (c *Connector) List(ctx context.Context, typ string, fn func(targetID strin
 	default:
 		return connectors.ErrListType("secureaccess", typ)
 	}
-	return c.scan(ctx, func(r registration) (bool, error) {
+	// The listing reads every registration: it rebuilds the adoption
+	// index on the way (adopt.go).
+	c.adopt.build.Lock()
+	defer c.adopt.build.Unlock()
+	return c.reindex(ctx, func(r registration) error {
 		if r.Key == "" {
-			return false, connectors.ErrListItemWithoutID("list registrations")
+			return connectors.ErrListItemWithoutID("list registrations")
 		}
-		if err := fn(r.Key); err != nil {
-			return false, err
-		}
-		return true, nil
+		return fn(r.Key)
 	})
 }
 
@@ -103,4 +104,30 @@ func pageSize(p page) int {
 		return p.Limit
 	}
 	return MaxBatch
+}
+
+var _ connectors.FieldLister = (*Connector)(nil)
+
+// ListFields implements connectors.FieldLister: the same pages as List
+// (which also rebuild the adoption index), each registration read back
+// into the mapped fields (active from its status).
+func (c *Connector) ListFields(ctx context.Context, typ string, fn func(targetID string, fields map[string]any) error) error {
+	switch typ {
+	case connectors.User:
+	case connectors.Group:
+		return nil
+	default:
+		return connectors.ErrListType("secureaccess", typ)
+	}
+	c.adopt.build.Lock()
+	defer c.adopt.build.Unlock()
+	return c.reindex(ctx, func(r registration) error {
+		if r.Key == "" {
+			return connectors.ErrListItemWithoutID("list registrations")
+		}
+		return fn(r.Key, map[string]any{
+			fieldAuthName: r.AuthName, fieldLabel: r.Label, fieldActive: r.Status == "active",
+			fieldDomainName: r.DomainName, fieldSamAccountName: r.SamAccountName, fieldGUIDHash: r.GUIDHash,
+		})
+	})
 }

@@ -68,6 +68,12 @@ type Options struct {
 	TokenURL       string         `setting:"token_url"`       // default: DefaultTokenURL, or derived from base_url
 	RateScale      *float64       `setting:"rate_scale"`      // multiplies the rate windows (tests, simulators); default 1
 	RequestTimeout *time.Duration `setting:"request_timeout"` // per HTTP request; default 30s
+	// Dedupe deactivates the registrations of a person other than the one
+	// the bridge keeps (adopt.go); off, they are only reported.
+	Dedupe bool `setting:"dedupe"`
+	// DriftCheckInterval runs check-targets for this connector periodically,
+	// report only (0: off; connectors.OptDriftCheckInterval).
+	DriftCheckInterval time.Duration `setting:"drift_check_interval"`
 }
 
 // DefaultMapping maps a SCIM user to a registration's fields. A config
@@ -88,6 +94,8 @@ type Connector struct {
 	lim     *limiter
 	limits  connectors.Limits
 	timeout time.Duration // per HTTP request
+	state   connectors.StateStore
+	adopt   adoption
 
 	// The send queue: Apply calls add entries, and whichever call holds
 	// lead sends the next PUT. See send.
@@ -198,7 +206,10 @@ func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error)
 		lead:      make(chan struct{}, 1),
 		more:      make(chan struct{}, 1),
 		lingerFor: min(windows[0].Per/20, 50*time.Millisecond),
+		state:     d.State,
+		adopt:     adoption{owner: indexOwner(base+"/identities/registrations/device", key), dedupe: op.Dedupe, dups: map[string][]string{}},
 	}
+	c.loadIndex()
 	if d.State != nil {
 		// Resume with the windows the target still counts, and the token
 		// a predecessor fetched (see state.go).
@@ -235,22 +246,50 @@ func (c *Connector) Name() string { return c.name }
 func (c *Connector) Limits() connectors.Limits { return c.limits }
 
 // Apply delivers a batch: every user change becomes one item of a PUT
-// (shared with concurrent Apply calls), groups are unsupported.
+// (shared with concurrent Apply calls), plus the person's duplicate
+// registrations it deactivates (adopt.go); groups are unsupported.
 func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []connectors.Result {
 	res := make([]connectors.Result, len(batch))
+	users := slices.ContainsFunc(batch, func(ch connectors.Change) bool { return ch.Type == connectors.User })
+	if users {
+		if err := c.ensureIndex(ctx); err != nil {
+			for i, ch := range batch {
+				if ch.Type == connectors.User {
+					res[i].Err = naming(err, ch)
+				} else {
+					_, _, r := c.prepare(ch)
+					res[i] = *r
+				}
+			}
+			return res
+		}
+	}
 	var (
 		es      []*entry
 		at      []int // index in batch of es[i]
 		unknown []int // deletes whose fields we must look up
 	)
+	add := func(i int, its []item) {
+		for _, it := range its {
+			es = append(es, &entry{it: it})
+			at = append(at, i)
+		}
+	}
 	for i, ch := range batch {
 		it, send, r := c.prepare(ch)
 		switch {
 		case send:
-			es = append(es, &entry{it: it})
-			at = append(at, i)
+			add(i, c.resolve(ch, it).items)
 		case r == nil:
-			unknown = append(unknown, i)
+			if known, ok := c.indexed(keyOf(ch)); ok {
+				add(i, c.resolve(ch, itemOf(known, false)).items)
+			} else {
+				unknown = append(unknown, i)
+			}
+		case ch.Type == connectors.User && ch.Op == connectors.OpDelete && ch.TargetID == "" && r.Err == nil:
+			// Never mapped: the person may still hold a registration the
+			// bridge did not write. Deleted in SCIM means none stays active.
+			add(i, c.strays(str(ch.Prev[fieldAuthName])))
 		default:
 			res[i] = *r
 		}
@@ -264,21 +303,49 @@ func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []conn
 				res[i].Err = err
 			case !ok: // never registered: nothing to deactivate
 			default:
-				es = append(es, &entry{it: it})
-				at = append(at, i)
+				add(i, c.resolve(batch[i], it).items)
 			}
 		}
 	}
 	c.send(ctx, es)
+	var landed []item
 	c.mu.Lock()
+	seen := map[int]bool{}
 	for j, e := range es {
-		res[at[j]] = e.res
+		i := at[j]
+		if e.res.Err == nil {
+			landed = append(landed, e.it)
+		}
+		if !seen[i] { // the change's own item comes first
+			seen[i] = true
+			res[i] = e.res
+			if batch[i].Op == connectors.OpUpsert {
+				// The key is known even when the PUT failed: record it.
+				res[i].TargetID = e.it.Key
+			}
+			continue
+		}
+		if res[i].Err == nil && e.res.Err != nil {
+			res[i].Err = e.res.Err
+		}
 	}
 	c.mu.Unlock()
+	c.wrote(landed)
 	for i := range res {
 		res[i].Err = naming(res[i].Err, batch[i])
 	}
 	return res
+}
+
+// indexed returns the registration the index holds under key.
+func (c *Connector) indexed(key string) (registration, bool) {
+	c.adopt.mu.Lock()
+	defer c.adopt.mu.Unlock()
+	if c.adopt.idx == nil {
+		return registration{}, false
+	}
+	r, ok := c.adopt.idx.byKey[key]
+	return r, ok
 }
 
 // naming adds the resource to a final error's message. Besides helping

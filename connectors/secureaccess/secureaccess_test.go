@@ -62,6 +62,10 @@ func newEnv(t testing.TB, opts secureaccesssim.Options, wrap func(http.Handler) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The simulator starts empty, and these tests count calls: the
+	// adoption index starts known-empty rather than listed (adopt_test.go
+	// covers the listing).
+	c.(*Connector).adopt.idx = newRegIndex()
 	return &env{c: c.(*Connector), sim: sim, srv: srv}
 }
 

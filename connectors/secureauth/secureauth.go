@@ -80,6 +80,9 @@ type Options struct {
 	Domain           string `setting:"domain"`            // the realm's user domain, when it has one
 	AssociationBatch *int   `setting:"association_batch"` // user ids per list-form association; default 100
 	DateHeader       string `setting:"date_header"`       // header the signature's date goes in; default X-SA-Ext-Date
+	// DriftCheckInterval runs check-targets for this connector periodically,
+	// report only (0: off; connectors.OptDriftCheckInterval).
+	DriftCheckInterval time.Duration `setting:"drift_check_interval"`
 }
 
 // Connector is a SecureAuth realm.

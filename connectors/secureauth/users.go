@@ -120,6 +120,24 @@ func (c *Connector) upsertUser(ctx context.Context, ch connectors.Change) connec
 		return connectors.Result{Err: connectors.NewPermanent("userId (mapped from userName) is empty", nil)}
 	}
 	switch {
+	case ch.TargetID == "" && ch.MayExist:
+		// A create that landed unrecorded under an earlier userId must not
+		// stay behind: continue from it as a rename.
+		for i := len(ch.Earlier) - 1; i >= 0; i-- {
+			old := parseUser(ch.Earlier[i]).id
+			if old == "" || strings.EqualFold(old, u.id) {
+				continue
+			}
+			rep, err := c.do(ctx, call{op: "get_user", method: http.MethodGet, segs: []string{"users", old}, found: true})
+			if notFound(rep) {
+				continue
+			}
+			if err != nil {
+				return connectors.Result{Err: err}
+			}
+			return c.rename(ctx, old, u)
+		}
+		return c.create(ctx, u)
 	case ch.TargetID == "":
 		return c.create(ctx, u)
 	case !strings.EqualFold(ch.TargetID, u.id):

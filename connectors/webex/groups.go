@@ -71,12 +71,38 @@ func (c *Connector) applyGroup(ctx context.Context, ch connectors.Change) connec
 	}
 
 	prev := ch.Prev
+	// An unacknowledged group the target may hold members of that SCIM
+	// does not: adopted (by externalId or after a 409), or a retry.
+	converge := ch.TargetID != "" && ch.Prev == nil && ch.Members != nil
+	if id == "" && ch.MayExist {
+		// The create may have landed before a crash or a failed member
+		// call: find it by what the bridge wrote into it, not by a
+		// displayName that may have changed since.
+		found, err := c.lookupExternal(ctx, "group.lookup", "/Groups", ch.Fields)
+		if err != nil {
+			return connectors.Result{Err: err, MemberErrors: nilIfEmpty(memberErrs)}
+		}
+		if found != "" {
+			id, prev, converge = found, nil, true
+		}
+	}
 	if id == "" {
 		var err error
 		if id, adds, prev, err = c.createOrAdopt(ctx, ch.Fields, adds); err != nil {
 			return connectors.Result{Err: err, MemberErrors: nilIfEmpty(memberErrs)}
 		}
-		removes = nil // a new group has no one to remove; an adopted one keeps its members
+		if prev != nil {
+			removes = nil // created: it has no one to remove
+		} else {
+			converge = true // adopted after a 409
+		}
+	}
+	if converge {
+		var err error
+		if adds, removes, err = c.convergeMembers(ctx, id, ch, adds, removes); err != nil {
+			// The id is known: the retry updates this group, never a new one.
+			return connectors.Result{TargetID: id, Err: err, MemberErrors: nilIfEmpty(memberErrs)}
+		}
 	}
 	err := c.patchGroup(ctx, id, groupOps(prev, ch.Fields), adds, removes, memberErrs)
 	if notFound(err) && ch.TargetID != "" {
@@ -91,6 +117,72 @@ func (c *Connector) applyGroup(ctx context.Context, ch connectors.Change) connec
 		err = c.patchGroup(ctx, id, groupOps(prev, ch.Fields), nil, nil, memberErrs)
 	}
 	return connectors.Result{TargetID: id, Err: err, MemberErrors: nilIfEmpty(memberErrs)}
+}
+
+// lookupExternal finds the resource whose externalId is the mapped one
+// ("" when the mapping writes none, or nothing has it).
+func (c *Connector) lookupExternal(ctx context.Context, op, path string, f map[string]any) (string, error) {
+	ext := text(f, "externalId")
+	if ext == "" {
+		return "", nil
+	}
+	id, err := c.findOne(ctx, op, path, "externalId", ext)
+	if err == nil && id != "" {
+		c.log.Info().Str("op", op).Str("target_id", id).Msg("found an earlier create by externalId")
+	}
+	return id, err
+}
+
+// convergeMembers makes an adopted (or not yet acknowledged) group's
+// member delta bring it to exactly SCIM's membership: it reads the
+// group's members once and removes those SCIM does not have, and skips
+// adds the group already has. Without SCIM's whole membership
+// (ch.Members nil) it keeps the change's own removals: a SCIM removal is
+// never dropped because the group was adopted.
+func (c *Connector) convergeMembers(ctx context.Context, id string, ch connectors.Change, adds, removes []connectors.Member) ([]connectors.Member, []connectors.Member, error) {
+	if ch.Members == nil {
+		return adds, removes, nil
+	}
+	cur, err := c.Members(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	has := map[string]bool{}
+	for _, t := range cur {
+		has[t] = true
+	}
+	want := map[string]bool{}
+	for _, m := range ch.Members {
+		want[m.TargetID] = true
+	}
+	for _, m := range adds {
+		want[m.TargetID] = true
+	}
+	scimID := map[string]string{}
+	for _, m := range removes {
+		scimID[m.TargetID] = m.ID
+	}
+	var toAdd, toRemove []connectors.Member
+	for _, m := range adds {
+		if !has[m.TargetID] {
+			toAdd = append(toAdd, m)
+		}
+	}
+	for _, t := range cur {
+		if want[t] {
+			continue
+		}
+		who := scimID[t]
+		if who == "" {
+			who = "webex:" + t // a member SCIM never had
+		}
+		toRemove = append(toRemove, connectors.Member{ID: who, TargetID: t})
+	}
+	if len(toRemove) > 0 {
+		c.log.Info().Str("op", "group.converge").Str("target_id", id).Int("removed", len(toRemove)).
+			Msg("removing members SCIM does not have from an adopted group")
+	}
+	return toAdd, toRemove, nil
 }
 
 // createOrAdopt creates the group with its first members, or adopts the

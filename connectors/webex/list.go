@@ -2,6 +2,7 @@ package webex
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -37,6 +38,12 @@ var _ connectors.Lister = (*Connector)(nil)
 // paging has no snapshot: an object created or deleted during the listing
 // can shift the pages, so one may be listed twice or missed.
 func (c *Connector) List(ctx context.Context, typ string, fn func(targetID string) error) error {
+	return c.listResources(ctx, typ, "id", func(id string, _ json.RawMessage) error { return fn(id) })
+}
+
+// listResources pages as List describes, asking for attributes ("" for
+// whole resources), and calls fn with each resource's id and body.
+func (c *Connector) listResources(ctx context.Context, typ, attributes string, fn func(id string, raw json.RawMessage) error) error {
 	var path, op string
 	switch typ {
 	case connectors.User:
@@ -50,11 +57,14 @@ func (c *Connector) List(ctx context.Context, typ string, fn func(targetID strin
 	var prev []string
 	for start := 1; ; {
 		var page struct {
-			TotalResults *int     `json:"totalResults"`
-			StartIndex   int      `json:"startIndex"`
-			Resources    []idOnly `json:"Resources"`
+			TotalResults *int              `json:"totalResults"`
+			StartIndex   int               `json:"startIndex"`
+			Resources    []json.RawMessage `json:"Resources"`
 		}
-		q := url.Values{"attributes": {"id"}, "startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(count)}}
+		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(count)}}
+		if attributes != "" {
+			q.Set("attributes", attributes)
+		}
 		if _, err := c.do(ctx, call{op: op, method: http.MethodGet, path: path, query: q}, &page); err != nil {
 			return err
 		}
@@ -68,8 +78,9 @@ func (c *Connector) List(ctx context.Context, typ string, fn func(targetID strin
 			return permanentf("GET %s?startIndex=%d answered startIndex %d", path, start, page.StartIndex)
 		}
 		ids := make([]string, len(page.Resources))
-		for i, r := range page.Resources {
-			if r.ID == "" {
+		for i, raw := range page.Resources {
+			var r idOnly
+			if json.Unmarshal(raw, &r) != nil || r.ID == "" {
 				return connectors.ErrListItemWithoutID(fmt.Sprintf("GET %s?startIndex=%d", path, start))
 			}
 			ids[i] = r.ID
@@ -77,8 +88,8 @@ func (c *Connector) List(ctx context.Context, typ string, fn func(targetID strin
 		if slices.Equal(ids, prev) {
 			return permanentf("GET %s?startIndex=%d answered the same page as startIndex %d", path, start, start-len(prev))
 		}
-		for _, id := range ids {
-			if err := fn(id); err != nil {
+		for i, id := range ids {
+			if err := fn(id, page.Resources[i]); err != nil {
 				return err
 			}
 		}
@@ -88,4 +99,31 @@ func (c *Connector) List(ctx context.Context, typ string, fn func(targetID strin
 			return nil
 		}
 	}
+}
+
+var _ connectors.FieldLister = (*Connector)(nil)
+
+// ListFields implements connectors.FieldLister for users: whole user
+// resources, 500 a page, read back into the mapped fields the connector
+// writes (groups: displayName and externalId, without their members).
+func (c *Connector) ListFields(ctx context.Context, typ string, fn func(targetID string, fields map[string]any) error) error {
+	attrs := "" // users: whole resources
+	if typ == connectors.Group {
+		attrs = "id,displayName,externalId" // not the members
+	}
+	return c.listResources(ctx, typ, attrs, func(id string, raw json.RawMessage) error {
+		var u wireUser
+		if err := json.Unmarshal(raw, &u); err != nil {
+			return permanentf("GET %s: unreadable resource %s", typ, id)
+		}
+		f := map[string]any{"externalId": u.ExternalID, "displayName": u.DisplayName}
+		if typ == connectors.User {
+			f["userName"], f["nickName"], f["title"] = u.UserName, u.NickName, u.Title
+			f["active"] = u.Active == nil || *u.Active
+			if u.Name != nil {
+				f["firstName"], f["lastName"] = u.Name.GivenName, u.Name.FamilyName
+			}
+		}
+		return fn(id, f)
+	})
 }

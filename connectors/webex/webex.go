@@ -50,6 +50,9 @@ type Options struct {
 	Bulk        *bool `setting:"bulk"`         // user writes through /Bulk; default true
 	GroupBulk   *bool `setting:"group_bulk"`   // group writes through /Bulk; default: bulk's value
 	MemberChunk *int  `setting:"member_chunk"` // member values per group PATCH, 1..500; default 100
+	// DriftCheckInterval runs check-targets for this connector periodically,
+	// report only (0: off; connectors.OptDriftCheckInterval).
+	DriftCheckInterval time.Duration `setting:"drift_check_interval"`
 }
 
 // What a SCIM DELETE (or leaving scope) becomes in Webex.
@@ -235,6 +238,17 @@ func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []conn
 	for i, ch := range batch {
 		switch ch.Type {
 		case connectors.User:
+			if ch.Op == connectors.OpUpsert && ch.TargetID == "" && ch.MayExist {
+				// The create may have landed unacknowledged: update that
+				// user (all fields) rather than create another, even if the
+				// userName changed since.
+				found, err := c.lookupExternal(ctx, "user.lookup", "/Users", ch.Fields)
+				if err != nil {
+					results[i].Err = err
+					continue
+				}
+				ch.TargetID, ch.Prev = found, nil
+			}
 			uc, res, done := c.planUser(ch)
 			if done {
 				results[i] = res

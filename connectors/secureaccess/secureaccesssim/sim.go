@@ -564,3 +564,28 @@ func writeMessage(w http.ResponseWriter, status int, msg string) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	simkit.WriteJSON(w, status, "", v)
 }
+
+// Preload stores registrations as a tenant that already holds them would
+// (tests of adoption). A key already stored is replaced; an empty status
+// is active.
+func (s *Server) Preload(typ string, regs ...Registration) {
+	now := time.Now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range regs {
+		r := r
+		if r.Status == "" {
+			r.Status = "active"
+		}
+		if r.Label == "" {
+			r.Label = r.AuthName
+		}
+		r.CreatedAt, r.ModifiedAt = now, now
+		if old, ok := s.byKey[typ][r.Key]; ok {
+			*old = r
+			continue
+		}
+		s.regs[typ] = append(s.regs[typ], &r)
+		s.byKey[typ][r.Key] = &r
+	}
+}
