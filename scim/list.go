@@ -179,6 +179,7 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, d *resourceDef,
 		return
 	}
 	writeRawJSON(w, http.StatusOK, l.out.finish(l.total, q.startIndex))
+	l.out.release()
 }
 
 func decodeDoc(raw []byte) (map[string]any, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 )
 
 // pageWriter builds a ListResponse (RFC 7644 §3.4.2) as bytes: resources
@@ -15,10 +16,26 @@ type pageWriter struct {
 	n   int
 }
 
+// pageBufs recycles page buffers: most lists are Okta's and Entra's
+// one-result lookups (userName eq ...), for which a fresh 32 KiB buffer
+// per request was most of the list's allocation and GC cost.
+var pageBufs = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+// maxPooledPage keeps a rare huge page's buffer out of the pool.
+const maxPooledPage = 1 << 20
+
 func newPageWriter() *pageWriter {
-	p := &pageWriter{buf: make([]byte, 0, 32<<10)}
-	p.buf = append(p.buf, `{"Resources":[`...)
-	return p
+	bp := pageBufs.Get().(*[]byte)
+	return &pageWriter{buf: append((*bp)[:0], `{"Resources":[`...)}
+}
+
+// release hands the buffer back once the page has been written.
+func (p *pageWriter) release() {
+	if cap(p.buf) <= maxPooledPage {
+		b := p.buf[:0]
+		pageBufs.Put(&b)
+	}
+	p.buf = nil
 }
 
 // next starts an element and returns the buffer to append it to.
