@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/scimbridge/scimbridge/connectors"
+	"github.com/scimbridge/scimbridge/connectors/connectortest"
 	"github.com/scimbridge/scimbridge/connectors/secureauth/secureauthsim"
 )
 
@@ -18,53 +19,24 @@ func TestStrictSettings(t *testing.T) {
 		}
 		return m
 	}
-	tests := []struct {
-		name  string
-		creds map[string]string
-		opts  map[string]string
-		want  string // "" = valid
-		check func(*testing.T, *Connector)
-	}{
-		{name: "valid", creds: creds()},
-		{name: "options take effect", creds: creds(), opts: map[string]string{"domain": "corp.example", "association_batch": "3", "api_version": "v1"}, check: func(t *testing.T, c *Connector) {
+	tests := []connectortest.SettingsCase[*Connector]{
+		{Name: "valid", Creds: creds()},
+		{Name: "options take effect", Creds: creds(), Opts: map[string]string{"domain": "corp.example", "association_batch": "3", "api_version": "v1"}, Check: func(t *testing.T, c *Connector) {
 			if c.domain != "corp.example" || c.chunk != 3 || !strings.HasSuffix(c.base, "/api/v1") {
 				t.Errorf("domain %q chunk %d base %q", c.domain, c.chunk, c.base)
 			}
 		}},
-		{name: "misspelled credential", creds: creds("appkey", "x"), want: `credentials.appkey: unknown key (did you mean "app_key"?)`},
-		{name: "misspelled option", creds: creds(), opts: map[string]string{"domian": "corp"}, want: `options.domian: unknown key (did you mean "domain"?)`},
-		{name: "misspelled option 2", creds: creds(), opts: map[string]string{"association_bach": "3"}, want: `options.association_bach: unknown key (did you mean "association_batch"?)`},
-		{name: "wrong type", creds: creds(), opts: map[string]string{"association_batch": "many"}, want: `options.association_batch: "many" is not an integer`},
-		{name: "zero association_batch", creds: creds(), opts: map[string]string{"association_batch": "0"}, want: "options.association_batch must be a positive integer"},
+		{Name: "misspelled credential", Creds: creds("appkey", "x"), Want: `credentials.appkey: unknown key (did you mean "app_key"?)`},
+		{Name: "misspelled option", Creds: creds(), Opts: map[string]string{"domian": "corp"}, Want: `options.domian: unknown key (did you mean "domain"?)`},
+		{Name: "misspelled option 2", Creds: creds(), Opts: map[string]string{"association_bach": "3"}, Want: `options.association_bach: unknown key (did you mean "association_batch"?)`},
+		{Name: "wrong type", Creds: creds(), Opts: map[string]string{"association_batch": "many"}, Want: `options.association_batch: "many" is not an integer`},
+		{Name: "zero association_batch", Creds: creds(), Opts: map[string]string{"association_batch": "0"}, Want: "options.association_batch must be a positive integer"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := connectors.Settings{Name: "mine", BaseURL: "https://idp.example.com/secureauth2", Credentials: tt.creds, Options: tt.opts}
-			conn, err := New(s, connectors.Deps{})
-			checkErr := connectors.CheckSettings(Registration, s)
-			switch {
-			case tt.want == "":
-				if err != nil || checkErr != nil {
-					t.Fatalf("New: %v; CheckSettings: %v", err, checkErr)
-				}
-				if tt.check != nil {
-					tt.check(t, conn.(*Connector))
-				}
-				return
-			case err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), `secureauth connector "mine": `):
-				t.Fatalf("New: %v, want `secureauth connector \"mine\": ...%s`", err, tt.want)
-			case strings.Contains(err.Error(), "S3CR3T"):
-				t.Errorf("a credential's value is in the error: %v", err)
-			}
-			// check-config finds what decoding finds; the checks New adds
-			// on top (ranges, combinations) stay in New.
-			if strings.Contains(tt.want, ": unknown key") || strings.Contains(tt.want, `: "`) { // a decoding error
-				if checkErr == nil || !strings.HasPrefix(checkErr.Error(), `connector "mine": `) || !strings.Contains(checkErr.Error(), tt.want) {
-					t.Errorf("CheckSettings: %v, want `connector \"mine\": ...%s`", checkErr, tt.want)
-				}
-			} else if checkErr != nil {
-				t.Errorf("CheckSettings: %v", checkErr)
-			}
-		})
-	}
+	connectortest.StrictSettings(t, Registration, "https://idp.example.com/secureauth2", secureauthsim.DefaultAppKey, func(s connectors.Settings) (*Connector, error) {
+		c, err := New(s, connectors.Deps{})
+		if err != nil {
+			return nil, err
+		}
+		return c.(*Connector), nil
+	}, tests)
 }
