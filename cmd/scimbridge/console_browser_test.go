@@ -370,6 +370,15 @@ func consoleFailingTargetRetryAndLookup(t *testing.T, br *browser) {
 	if got := br.text(`tr.target[data-connector="webex"] .target-id`); got == "" {
 		t.Error("no webex target id for ann")
 	}
+	// Her timeline, from the activity log: one delivery per connector
+	// (webex's after the operator's retry).
+	for _, c := range []string{"webex", "scc", "secureauth", "secureaccess"} {
+		sel := `tr.event[data-kind="delivered"][data-connector="` + c + `"]`
+		br.until("ann's timeline shows "+c+" delivered", `document.querySelectorAll('`+sel+`').length >= 1`)
+		if n := br.count(sel); n != 1 {
+			t.Errorf("ann's timeline has %d delivered events for %s, want 1", n, c)
+		}
+	}
 
 	br.do(chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#signin")))
 	br.do(chromedp.Navigate(b.base+"/admin/ui/deadletters"), chromedp.WaitVisible(chromedp.CSS("#signin")))
