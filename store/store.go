@@ -2,13 +2,44 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
+
+// Why a data file cannot be opened, for callers that explain it to
+// people (the start-up messages) without knowing the engine's errors.
+var (
+	// ErrLocked: another process holds the file's lock.
+	ErrLocked = errors.New("data file locked by another process")
+	// ErrCorrupt: the file is not a valid data file (bad header,
+	// version or checksum).
+	ErrCorrupt = errors.New("data file damaged or not a bbolt file")
+)
+
+// openError tags bbolt's open errors with ErrLocked or ErrCorrupt,
+// keeping bbolt's own error (and message) as what it wraps.
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
+		err = &openFailure{kind: ErrLocked, err: err}
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrChecksum):
+		err = &openFailure{kind: ErrCorrupt, err: err}
+	}
+	return fmt.Errorf("store: open %s: %w", path, err)
+}
+
+// openFailure is bbolt's error that also matches its kind (errors.Is).
+type openFailure struct{ kind, err error }
+
+func (e *openFailure) Error() string        { return e.err.Error() }
+func (e *openFailure) Unwrap() error        { return e.err }
+func (e *openFailure) Is(target error) bool { return target == e.kind }
 
 // DB is the scimbridge data file.
 type DB struct {
@@ -23,7 +54,7 @@ func Open(path string) (*DB, error) {
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	// For DB.Batch: the connectors record their deliveries through it, so
 	// concurrent lanes share one commit (and one fsync). IdP writes do not:
@@ -52,7 +83,7 @@ func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	if err := b.View(checkSchemaVersion); err != nil {
 		b.Close()

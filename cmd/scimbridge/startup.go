@@ -12,8 +12,6 @@ import (
 	"strings"
 	"syscall"
 
-	bolterrors "go.etcd.io/bbolt/errors"
-
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/store"
 )
@@ -124,12 +122,12 @@ func openStore(path string) (*store.DB, error) {
 
 func dataFileFailure(path string, err error) error {
 	switch {
-	case errors.Is(err, bolterrors.ErrTimeout):
+	case errors.Is(err, store.ErrLocked):
 		return lockedFailure(path, err)
 	case errors.Is(err, fs.ErrPermission):
 		return &startupError{code: exitDataFile, err: err,
 			msg: fmt.Sprintf("data file %s: permission denied: make it readable and writable by the user scimbridge runs as (uid %d)", path, os.Geteuid())}
-	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrChecksum),
+	case errors.Is(err, store.ErrCorrupt),
 		strings.Contains(err.Error(), "file size too small"), strings.Contains(err.Error(), "schemaVersion"):
 		return &startupError{code: exitDataFile, err: err,
 			msg: fmt.Sprintf("data file %s is damaged or not a scimbridge data file (%v): restore the latest backup (docs/guides/operations.md, Restore) or move the file away to start empty", path, rootCause(err))}
