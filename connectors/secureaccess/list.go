@@ -23,23 +23,7 @@ var _ connectors.Lister = (*Connector)(nil)
 // registrations are 40 GETs, about two minutes of an idle budget. Errors
 // are classified as a PUT's are.
 func (c *Connector) List(ctx context.Context, typ string, fn func(targetID string) error) error {
-	switch typ {
-	case connectors.User:
-	case connectors.Group:
-		return nil
-	default:
-		return connectors.ErrListType("secureaccess", typ)
-	}
-	// The listing reads every registration: it rebuilds the adoption
-	// index on the way (adopt.go).
-	c.adopt.build.Lock()
-	defer c.adopt.build.Unlock()
-	return c.reindex(ctx, func(r registration) error {
-		if r.Key == "" {
-			return connectors.ErrListItemWithoutID("list registrations")
-		}
-		return fn(r.Key)
-	})
+	return c.ListFields(ctx, typ, func(targetID string, _ map[string]any) error { return fn(targetID) })
 }
 
 // scan pages through the device registrations from offset 0, calling
@@ -119,6 +103,8 @@ func (c *Connector) ListFields(ctx context.Context, typ string, fn func(targetID
 	default:
 		return connectors.ErrListType("secureaccess", typ)
 	}
+	// The listing reads every registration: it rebuilds the adoption
+	// index on the way (adopt.go).
 	c.adopt.build.Lock()
 	defer c.adopt.build.Unlock()
 	return c.reindex(ctx, func(r registration) error {
