@@ -194,8 +194,10 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 				continue
 			}
 			// A user's delete waits for the groups that remove it, so their
-			// removal can still name its target id.
-			if r[0].Type == store.TypeUser && r[0].Op == string(OpDelete) && removedFrom[k] {
+			// removal can still name its target id (and an add in flight
+			// does not land after the delete). The run ends with its first
+			// delete, whatever it starts with (a deactivation still queued).
+			if r[0].Type == store.TypeUser && r[len(r)-1].Op == string(OpDelete) && removedFrom[k] {
 				continue
 			}
 			j, ready, err := l.build(tx, k, r)

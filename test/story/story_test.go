@@ -72,6 +72,7 @@ type person struct {
 // team is one group's SCIM state as the story leaves it.
 type team struct {
 	id, name string
+	oldNames []string // before renames
 	entra    bool
 	deleted  bool
 }
@@ -138,7 +139,9 @@ func TestStory(t *testing.T) {
 	}
 	for _, cs := range st {
 		if cs.DeadLetters > 0 {
-			t.Errorf("%s: %d dead letters (%s)", cs.Name, cs.DeadLetters, cs.LastError)
+			var dl any
+			_ = b.AdminGet("/admin/deadletters?connector="+cs.Name, &dl)
+			t.Errorf("%s: %d dead letters: %v", cs.Name, cs.DeadLetters, dl)
 		}
 	}
 
@@ -177,19 +180,17 @@ func waitSettled(ctx context.Context, t *testing.T, b *e2ekit.Bridge, targets []
 	if measure {
 		quiet, timeout = 10*time.Second, 15*time.Minute
 	}
-	deadline := time.Now().Add(timeout)
+	// Queues empty and nothing changing for this long, yet the targets
+	// differ: they will not converge by themselves.
+	const stuck = 30 * time.Second
+	start := time.Now()
+	deadline := start.Add(timeout)
 	var problems []string
+	nextLog := start
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(250 * time.Millisecond)
 		st, err := b.Status()
 		if err != nil {
-			continue
-		}
-		busy := slices.ContainsFunc(st, func(cs e2ekit.Status) bool { return cs.QueueDepth > 0 || cs.InFlight > 0 })
-		if busy {
-			continue
-		}
-		if problems = s.check(targets); len(problems) > 0 {
 			continue
 		}
 		var last time.Time
@@ -197,6 +198,27 @@ func waitSettled(ctx context.Context, t *testing.T, b *e2ekit.Bridge, targets []
 			if lc := tg.Counter.Stats().LastChange; lc.After(last) {
 				last = lc
 			}
+		}
+		if time.Now().After(nextLog) { // progress, to see which target is the tail
+			nextLog = time.Now().Add(10 * time.Second)
+			var line strings.Builder
+			for _, cs := range st {
+				fmt.Fprintf(&line, " %s queue=%d inflight=%d", cs.Name, cs.QueueDepth, cs.InFlight)
+			}
+			for _, tg := range targets {
+				fmt.Fprintf(&line, " %s:%dreq", tg.Type, tg.Counter.Stats().Requests)
+			}
+			t.Logf("+%.0fs%s", time.Since(start).Seconds(), line.String())
+		}
+		busy := slices.ContainsFunc(st, func(cs e2ekit.Status) bool { return cs.QueueDepth > 0 || cs.InFlight > 0 })
+		if busy {
+			continue
+		}
+		if problems = s.check(targets); len(problems) > 0 {
+			if time.Since(last) > stuck {
+				return time.Time{}, problems
+			}
+			continue
 		}
 		if time.Since(last) >= quiet {
 			return last, nil
@@ -425,6 +447,7 @@ func (s *story) changes(ctx context.Context) {
 		if gi%4 != 3 {
 			continue
 		}
+		g.oldNames = append(g.oldNames, g.name)
 		g.name += " (renamed)"
 		if g.entra {
 			s.fail(s.c.Patch(ctx, "/Groups/"+g.id, map[string]any{"op": "Replace", "path": "displayName", "value": g.name}))
