@@ -77,6 +77,7 @@ type Counter struct {
 	changes     int
 	lastChange  time.Time
 	fingerprint string
+	byRoute     map[string]int // "METHOD /path" with ids as {id}
 }
 
 // CounterStats is a Counter at one moment.
@@ -93,6 +94,26 @@ func (c *Counter) Stats() CounterStats {
 	return CounterStats{Requests: c.requests, R429: c.r429, Changes: c.changes, LastChange: c.lastChange}
 }
 
+// ByRoute counts the requests served per "METHOD /path", ids in the path
+// written {id}.
+func (c *Counter) ByRoute() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.byRoute)
+}
+
+// Route is "METHOD /path" with every path segment that holds a digit or
+// an @ (ids, emails, user ids) written {id}.
+func Route(r *http.Request) string {
+	segs := strings.Split(r.URL.Path, "/")
+	for i, s := range segs {
+		if strings.ContainsAny(s, "0123456789@") {
+			segs[i] = "{id}"
+		}
+	}
+	return r.Method + " " + strings.Join(segs, "/")
+}
+
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -107,6 +128,10 @@ func (c *Counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.requests++
+	if c.byRoute == nil {
+		c.byRoute = map[string]int{}
+	}
+	c.byRoute[Route(r)]++
 	if sw.status == http.StatusTooManyRequests {
 		c.r429++
 	}

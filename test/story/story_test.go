@@ -21,6 +21,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -127,6 +128,28 @@ func TestStory(t *testing.T) {
 	}
 
 	settledAt, problems := waitSettled(ctx, t, b, targets, s, measure)
+	// The figures (also when the targets never settled).
+	settle := max(settledAt.Sub(lastAck), 0)
+	if settledAt.IsZero() {
+		settle = -1 // never settled: the problems follow
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "story: %d users, %d kills; settled %.1f s after the last acknowledged SCIM write\n", n, s.kills, settle.Seconds())
+	sccPerUser := 0.0
+	for _, tg := range targets {
+		cs := tg.Counter.Stats()
+		held := len(tg.Sim.Users())
+		fmt.Fprintf(&report, "  %-12s %6d requests (%d 429s), %5d users held, %.2f requests/user, last change %+.1f s after the last ack\n",
+			tg.Type, cs.Requests, cs.R429, held, float64(cs.Requests)/float64(max(held, 1)), cs.LastChange.Sub(lastAck).Seconds())
+		routes := tg.Counter.ByRoute()
+		for _, r := range slices.Sorted(maps.Keys(routes)) {
+			fmt.Fprintf(&report, "      %6d %s\n", routes[r], r)
+		}
+		if tg.Type == "scc" {
+			sccPerUser = float64(cs.Requests) / float64(max(held, 1))
+		}
+	}
+	t.Log(report.String())
 	if len(problems) > 0 {
 		for _, p := range problems[:min(len(problems), 40)] {
 			t.Error(p)
@@ -145,21 +168,6 @@ func TestStory(t *testing.T) {
 		}
 	}
 
-	// The figures.
-	settle := max(settledAt.Sub(lastAck), 0)
-	var report strings.Builder
-	fmt.Fprintf(&report, "story: %d users, %d kills; settled %.1f s after the last acknowledged SCIM write\n", n, s.kills, settle.Seconds())
-	sccPerUser := 0.0
-	for _, tg := range targets {
-		cs := tg.Counter.Stats()
-		held := len(tg.Sim.Users())
-		fmt.Fprintf(&report, "  %-12s %6d requests (%d 429s), %5d users held, %.2f requests/user, last change %+.1f s after the last ack\n",
-			tg.Type, cs.Requests, cs.R429, held, float64(cs.Requests)/float64(max(held, 1)), cs.LastChange.Sub(lastAck).Seconds())
-		if tg.Type == "scc" {
-			sccPerUser = float64(cs.Requests) / float64(max(held, 1))
-		}
-	}
-	t.Log(report.String())
 	if measure {
 		if settle > goalSettle {
 			t.Errorf("settled %.1f s after the last ack, goal ≤ %s", settle.Seconds(), goalSettle)
