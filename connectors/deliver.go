@@ -76,6 +76,9 @@ func (l *lane) run(ctx context.Context) {
 		for _, b := range batches {
 			l.mu.Lock()
 			l.busy++
+			if len(b) < l.batch {
+				l.partial++
+			}
 			l.mu.Unlock()
 			work <- b
 		}
@@ -115,6 +118,9 @@ func (l *lane) busyCount() int {
 func (l *lane) schedule() (batches [][]*job, next time.Time) {
 	l.mu.Lock()
 	free := l.workers - l.busy
+	// A partial batch goes out only when none is in flight already, on a
+	// lane paced by a rate (and not sync): see holdsPartial.
+	allowPartial := l.partial == 0 || !l.holdsPartial()
 	paused := l.throttle.until
 	// A batch that finishes after this point may or may not be in the
 	// snapshot the scan reads: its resources wait for the next scan, or
@@ -217,8 +223,13 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 				cur = nil
 			}
 		}
-		if len(cur) > 0 && len(batches) < free {
+		switch {
+		case len(cur) > 0 && len(batches) < free && allowPartial:
 			batches = append(batches, cur)
+		case len(cur) > 0:
+			for _, j := range cur { // they wait for the next scan
+				l.setInflight(j.key, false)
+			}
 		}
 		return nil
 	})
@@ -246,6 +257,17 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 	}
 	return batches, next
 }
+
+// holdsPartial says whether the lane keeps at most one partial batch in
+// flight. On a target paced by a rate, the requests are the scarce
+// resource: a partial batch sent while another call is still running
+// gains little time (the next call waits for the pace anyway) and costs
+// a request, while holding it lets the changes that arrive meanwhile
+// join it (Nagle's rule). Found by test/story: with the IdP's writes
+// spread over 22 s instead of 6, SCC got 83 bulk PATCHes for 1,000 users
+// instead of 25, and 0.51 requests per user. Full batches always go, to
+// every idle worker. Sync lanes keep sending at once: their IdP waits.
+func (l *lane) holdsPartial() bool { return l.rate > 0 && !l.set.Sync }
 
 // maxScanGrowth bounds the scan window at base << maxScanGrowth entries
 // (32,768 with the default base), and so the memory of the decoded-entry
@@ -425,6 +447,9 @@ func (l *lane) allMembers(tx *store.Tx, groupID string) ([]Member, error) {
 func (l *lane) deliver(ctx context.Context, batch []*job) {
 	defer func() {
 		l.mu.Lock()
+		if len(batch) < l.batch {
+			l.partial--
+		}
 		l.finished++
 		for _, j := range batch {
 			delete(l.inflight, j.key)

@@ -197,6 +197,7 @@ type lane struct {
 	finished    uint64            // batches finished so far
 	doneAt      map[string]uint64 // resource key -> finished count when its batch ended
 	busy        int               // workers busy
+	partial     int               // batches in flight smaller than the batch size
 	throttle    throttle          // a 429 pauses the whole connector
 	lastSuccess time.Time
 	lastError   string

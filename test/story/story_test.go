@@ -41,6 +41,7 @@ var (
 	usersFlag = flag.Int("story.users", 0, "users in the story (default 60, or $SCIMBRIDGE_STORY)")
 	killsFlag = flag.Int("story.kills", 3, "SIGKILLs of the bridge along the story")
 	dirFlag   = flag.String("story.dir", "", "keep the binary, data and serve.log here (post-mortem)")
+	paceFlag  = flag.Duration("story.pace", 0, "each writer waits this long between two SCIM writes (an IdP slower than flat out)")
 )
 
 const (
@@ -330,6 +331,7 @@ func each[T any](items []T, f func(T)) {
 		wg.Go(func() {
 			for i := w; i < len(items); i += workers {
 				f(items[i])
+				time.Sleep(*paceFlag)
 			}
 		})
 	}
