@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -14,13 +15,11 @@ import (
 	"github.com/scimbridge/scimbridge/store"
 )
 
-// slowConn takes a while per call and records how many calls with a
-// partial batch (fewer than its batch size) ran at once.
+// slowConn takes a while per call and counts its calls and the changes
+// they carried.
 type slowConn struct {
 	batch   int
 	mu      sync.Mutex
-	partial int // in flight now
-	most    int // most in flight at once
 	calls   int
 	changes int
 }
@@ -33,18 +32,8 @@ func (s *slowConn) Apply(_ context.Context, b []connectors.Change) []connectors.
 	s.mu.Lock()
 	s.calls++
 	s.changes += len(b)
-	partial := len(b) < s.batch
-	if partial {
-		s.partial++
-		s.most = max(s.most, s.partial)
-	}
 	s.mu.Unlock()
 	time.Sleep(20 * time.Millisecond)
-	s.mu.Lock()
-	if partial {
-		s.partial--
-	}
-	s.mu.Unlock()
 	out := make([]connectors.Result, len(b))
 	for i, c := range b {
 		out[i] = connectors.Result{TargetID: "t-" + c.ID}
@@ -52,18 +41,19 @@ func (s *slowConn) Apply(_ context.Context, b []connectors.Change) []connectors.
 	return out
 }
 
-// On a rate-paced lane, changes that trickle in are not sent as one
-// partial batch per idle worker: at most one partial batch is in flight,
-// and what arrives meanwhile joins the next one. A sync lane (its IdP
-// waits) and a lane without a rate keep sending at once.
-func TestAtMostOnePartialBatchInFlight(t *testing.T) {
+// On a rate-paced lane, changes that trickle in wait (the linger, here
+// 10 s, counted from the oldest) to share a call instead of going as a
+// few per call: 200 changes over ~0.1-1 s are one full batch of 50 and
+// the rest after the linger, at most 4 calls whatever the machine's
+// speed. A sync lane (its IdP waits) keeps sending at once.
+func TestPartialBatchLingers(t *testing.T) {
 	tests := []struct {
-		name     string
-		set      connectors.Settings
-		wantMost func(int) bool
+		name      string
+		set       connectors.Settings
+		wantCalls func(int) bool
 	}{
-		{"paced", connectors.Settings{Concurrency: 4}, func(n int) bool { return n == 1 }},
-		{"sync", connectors.Settings{Concurrency: 4, Sync: true}, func(n int) bool { return n > 1 }},
+		{"paced", connectors.Settings{Concurrency: 4}, func(n int) bool { return n <= 4 }},
+		{"sync", connectors.Settings{Concurrency: 4, Sync: true}, func(n int) bool { return n > 4 }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +65,8 @@ func TestAtMostOnePartialBatchInFlight(t *testing.T) {
 			t.Cleanup(func() { db.Close() })
 			set := tc.set
 			set.Name = "slow"
-			d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: set}}, zerolog.Nop(), nil, fast...)
+			d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: set}}, zerolog.Nop(), nil,
+				append(slices.Clone(fast), connectors.WithLinger(10*time.Second))...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,10 +89,36 @@ func TestAtMostOnePartialBatchInFlight(t *testing.T) {
 			if c.changes != 200 {
 				t.Errorf("%d changes delivered, want 200", c.changes)
 			}
-			if !tc.wantMost(c.most) {
-				t.Errorf("at most %d partial batches in flight at once (%d calls)", c.most, c.calls)
+			if !tc.wantCalls(c.calls) {
+				t.Errorf("%d calls for 200 changes", c.calls)
 			}
-			t.Logf("%d calls for 200 changes; at most %d partial batches at once", c.calls, c.most)
+			t.Logf("%d calls for 200 changes", c.calls)
 		})
+	}
+}
+
+// A partial batch does go once its oldest change has waited the linger:
+// three changes written together are one call.
+func TestPartialBatchGoesAfterTheLinger(t *testing.T) {
+	c := &slowConn{batch: 50}
+	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	set := connectors.Settings{Name: "slow", Concurrency: 4}
+	d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: set}}, zerolog.Nop(), nil,
+		append(slices.Clone(fast), connectors.WithLinger(50*time.Millisecond))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, d: d, set: set}
+	e.start()
+	e.write(createUser("a"), createUser("b"), createUser("c"))
+	e.drain()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.calls != 1 || c.changes != 3 {
+		t.Errorf("%d calls carried %d changes, want 1 call with 3", c.calls, c.changes)
 	}
 }
