@@ -167,9 +167,16 @@ func TestStory(t *testing.T) {
 	}
 	for _, cs := range st {
 		if cs.DeadLetters > 0 {
-			var dl any
+			var dl struct {
+				DeadLetters map[string][]struct {
+					Type, ScimID, Member, Reason string
+				} `json:"deadLetters"`
+			}
 			_ = b.AdminGet("/admin/deadletters?connector="+cs.Name, &dl)
-			t.Errorf("%s: %d dead letters: %v", cs.Name, cs.DeadLetters, dl)
+			t.Errorf("%s: %d dead letters", cs.Name, cs.DeadLetters)
+			for _, d := range dl.DeadLetters[cs.Name][:min(len(dl.DeadLetters[cs.Name]), 10)] {
+				t.Logf("  %s %s member %q: %s", d.Type, d.ScimID, d.Member, d.Reason)
+			}
 		}
 	}
 
