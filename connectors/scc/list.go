@@ -8,39 +8,66 @@ import (
 	"github.com/scimbridge/scimbridge/connectors"
 )
 
-var _ connectors.Lister = (*Connector)(nil)
+var (
+	_ connectors.Lister      = (*Connector)(nil)
+	_ connectors.FieldLister = (*Connector)(nil)
+)
 
 // List calls fn with the target id of every user (typ User: its email,
 // lower case) or admin group (typ Group: SCC's id) the organization
-// holds: the ids Apply answers in Result.TargetID. Users are listed
-// whatever their status: a PENDING invite holds the user, and a disabled
-// user is still there. A user without an email or id fails the listing. It pages through GET /users or GET
-// /adminGroups (max=500 a page, following the cursor) with the
-// connector's usual call path; each id is passed once. An item without an
-// id, or paging that does not end, fails the listing rather than passing
-// a short list for a complete one. An error from fn stops the listing and
-// is returned as is; another type is a Permanent error.
+// holds: the ids Apply answers in Result.TargetID. It is ListFields
+// without the fields (one page walk serves both drift checks).
 func (c *Connector) List(ctx context.Context, typ string, fn func(targetID string) error) error {
+	return c.ListFields(ctx, typ, func(targetID string, _ map[string]any) error { return fn(targetID) })
+}
+
+// ListFields implements connectors.FieldLister: every user or admin group
+// with the fields the default mapping writes, read back under the same
+// names and in the same form the id mapping records them (email lower
+// case; active false only for a DISABLE user, since a PENDING invite is
+// an active user to SCIM; name and description as SCC holds them). A
+// field the answer does not carry is left out rather than reported empty.
+//
+// Users are listed whatever their status: a PENDING invite holds the
+// user, and a disabled user is still there. It pages through GET /users
+// or GET /adminGroups (max=500 a page, following the cursor) with the
+// connector's usual call path (token refresh, pacing, classification,
+// redaction); each id is passed once. An item without an id, or paging
+// that does not end, fails the listing rather than passing a short list
+// for a complete one. An error from fn stops the listing and is returned
+// as is; another type is a Permanent error.
+func (c *Connector) ListFields(ctx context.Context, typ string, fn func(targetID string, fields map[string]any) error) error {
 	var op, path, key string
-	// idOf answers the target id to report and, for users, the email and
-	// SCC id to remember.
-	var idOf func(json.RawMessage) (id, mail, sccID string)
+	// read answers the target id to report and its fields; for users it
+	// also remembers the SCC id (a later name change needs no walk).
+	var read func(json.RawMessage) (string, map[string]any)
 	switch typ {
 	case connectors.User:
 		op, path, key = "list users", "/users", "users"
-		idOf = func(raw json.RawMessage) (string, string, string) {
-			// A user's target id is its email (what Apply records).
+		read = func(raw json.RawMessage) (string, map[string]any) {
+			o := parseObject(raw)
 			u := parseUser(raw)
 			mail := strings.ToLower(u.Email)
 			if u.ID == "" || mail == "" {
-				return "", "", ""
+				return "", nil
 			}
-			return targetIDOf(mail), mail, u.ID
+			c.learn(mail, u.ID)
+			f := map[string]any{fieldEmail: mail}
+			present(o, f, fieldFirstName, "firstName")
+			present(o, f, fieldLastName, "lastName")
+			if u.Status != "" {
+				f[fieldActive] = u.Status != "DISABLE"
+			}
+			return targetIDOf(mail), f
 		}
 	case connectors.Group:
 		op, path, key = "list groups", "/adminGroups", "groups"
-		idOf = func(raw json.RawMessage) (string, string, string) {
-			return parseObject(raw).str("id", "groupId"), "", ""
+		read = func(raw json.RawMessage) (string, map[string]any) {
+			o := parseObject(raw)
+			f := map[string]any{}
+			present(o, f, fieldName, "name")
+			present(o, f, fieldDescription, "description")
+			return o.str("id", "groupId"), f
 		}
 	default:
 		return connectors.ErrListType("scc", typ)
@@ -48,7 +75,7 @@ func (c *Connector) List(ctx context.Context, typ string, fn func(targetID strin
 	seen := map[string]bool{}
 	var stop error
 	err := c.walk(ctx, op, path, key, nil, func(raw json.RawMessage) bool {
-		id, mail, sccID := idOf(raw)
+		id, fields := read(raw)
 		if id == "" {
 			stop = connectors.ErrListItemWithoutID(op)
 			return false
@@ -57,10 +84,7 @@ func (c *Connector) List(ctx context.Context, typ string, fn func(targetID strin
 			return true
 		}
 		seen[id] = true
-		if mail != "" {
-			c.learn(mail, sccID) // spares a later name change its walk
-		}
-		if err := fn(id); err != nil {
+		if err := fn(id, fields); err != nil {
 			stop = err
 			return false
 		}
@@ -70,4 +94,14 @@ func (c *Connector) List(ctx context.Context, typ string, fn func(targetID strin
 		return stop
 	}
 	return err
+}
+
+// present copies the string attribute key of o into f[field] when the
+// answer carries it (null counts as absent).
+func present(o object, f map[string]any, field, key string) {
+	raw, ok := o[key]
+	if !ok || isNull(raw) {
+		return
+	}
+	f[field] = jsonString(raw)
 }

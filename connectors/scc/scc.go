@@ -105,6 +105,10 @@ type Connector struct {
 	// target's rate; the dispatcher's limiter counts Apply calls.
 	requests interface{ Wait(context.Context) error }
 
+	// intents are the names admin groups may have been created under
+	// before their target id was recorded (intent.go).
+	intents *groupIntents
+
 	mu    sync.Mutex
 	cache map[string]string // lower-cased email -> user id, learned from listings
 }
@@ -174,7 +178,7 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		limits.Rate = s.RateLimit
 	}
 	return &Connector{name: name, base: orgBase, hc: hc, log: log, tokens: ts, onDelete: onDelete,
-		limits: limits, pageSize: pageSize, cache: map[string]string{},
+		limits: limits, pageSize: pageSize, cache: map[string]string{}, intents: newGroupIntents(d.State, org),
 		requests: connectors.RequestLimiter(limits.Rate)}, nil
 }
 
@@ -225,11 +229,17 @@ func (c *Connector) Limits() connectors.Limits { return c.limits }
 // batch: its unsent changes answer the same error.
 func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []connectors.Result {
 	results := make([]connectors.Result, len(batch))
+	wanted := map[string]bool{}
+	for _, ch := range batch {
+		if ch.Type == connectors.User && ch.Op == connectors.OpUpsert {
+			wanted[email(ch.Fields)] = true
+		}
+	}
 	var work []*userWork
 	for i, ch := range batch {
 		switch ch.Type {
 		case connectors.User:
-			if w := c.planUser(ctx, ch, &results[i]); w != nil {
+			if w := c.planUser(ctx, ch, wanted, &results[i]); w != nil {
 				w.index = i
 				work = append(work, w)
 			}

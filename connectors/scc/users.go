@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -66,7 +67,8 @@ func isEmailID(id string) bool { return strings.Contains(id, "@") }
 
 // planUser turns one user change into its steps (nil when nothing is
 // left to do, or r carries the outcome already).
-func (c *Connector) planUser(ctx context.Context, ch connectors.Change, r *connectors.Result) *userWork {
+// wanted are the addresses the batch's user upserts want to exist.
+func (c *Connector) planUser(ctx context.Context, ch connectors.Change, wanted map[string]bool, r *connectors.Result) *userWork {
 	if ch.Op == connectors.OpDelete {
 		mail := email(ch.Prev)
 		if mail == "" && isEmailID(ch.TargetID) {
@@ -103,6 +105,18 @@ func (c *Connector) planUser(ctx context.Context, ch connectors.Change, r *conne
 		old = strings.ToLower(ch.TargetID)
 	}
 	switch {
+	case ch.TargetID == "" && ch.MayExist:
+		// An invite may have landed unrecorded under an address the user
+		// had earlier in this run: SCC cannot change an email, so that
+		// user is deprovisioned (as an email change does) before the
+		// invite, unless another change of the batch wants the address.
+		for _, f := range ch.Earlier {
+			if old := email(f); old != "" && old != mail && validEmail(old) && !wanted[old] &&
+				!slices.ContainsFunc(w.steps, func(s userOpBody) bool { return s.Email == old }) {
+				w.steps = append(w.steps, c.deprovisionOp(old))
+			}
+		}
+		w.steps = append(w.steps, inviteSteps(mail, ch.Fields)...)
 	case ch.TargetID == "":
 		w.steps = inviteSteps(mail, ch.Fields)
 	case old != "" && old != mail:
