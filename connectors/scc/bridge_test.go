@@ -3,8 +3,11 @@ package scc
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +37,10 @@ type bridge struct {
 
 	docs    map[string]map[string]any // SCIM id -> current resource
 	members map[string][]string       // SCIM group id -> member ids
+
+	// hook, when set, sees each request before the simulator; a status
+	// it answers (non-zero) is sent instead, with SCC's error body.
+	hook atomic.Pointer[func(*http.Request) int]
 }
 
 func newBridge(t *testing.T, opts ...connectors.Option) *bridge {
@@ -47,10 +54,23 @@ func newBridge(t *testing.T, opts ...connectors.Option) *bridge {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bridge{t: t, e: newEnv(t, sccsim.Options{}, nil), db: db, mapper: m,
+	b := &bridge{t: t, db: db, mapper: m,
 		opts: append([]connectors.Option{connectors.WithBackoff(time.Millisecond, 10*time.Millisecond),
 			connectors.WithPollInterval(5 * time.Millisecond)}, opts...),
 		docs: map[string]map[string]any{}, members: map[string][]string{}}
+	b.e = newEnv(t, sccsim.Options{}, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if h := b.hook.Load(); h != nil {
+				if status := (*h)(r); status != 0 {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(status)
+					fmt.Fprintf(w, `{"trackingId":"hook","message":"injected %d","statusCode":%d,"path":%q}`, status, status, r.URL.Path)
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
 	b.build(nil)
 	t.Cleanup(b.stop)
 	return b
@@ -245,4 +265,25 @@ func (b *bridge) deadLetters() []store.DeadLetter {
 		b.t.Fatal(err)
 	}
 	return dl
+}
+
+// setHook installs fn as the request hook (nil removes it).
+func (b *bridge) setHook(fn func(*http.Request) int) {
+	if fn == nil {
+		b.hook.Store(nil)
+		return
+	}
+	b.hook.Store(&fn)
+}
+
+// outage is the connector during an SCC outage: every change fails
+// transiently and nothing reaches SCC.
+type outage struct{ *Connector }
+
+func (o outage) Apply(_ context.Context, batch []connectors.Change) []connectors.Result {
+	out := make([]connectors.Result, len(batch))
+	for i := range out {
+		out[i].Err = connectors.NewTransient("SCC is down", nil)
+	}
+	return out
 }
