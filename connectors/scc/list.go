@@ -1,6 +1,7 @@
 package scc
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"strings"
@@ -45,18 +46,21 @@ func (c *Connector) ListFields(ctx context.Context, typ string, fn func(targetID
 	case connectors.User:
 		op, path, key = "list users", "/users", "users"
 		read = func(raw json.RawMessage) (string, map[string]any) {
-			o := parseObject(raw)
-			u := parseUser(raw)
-			mail := strings.ToLower(u.Email)
-			if u.ID == "" || mail == "" {
+			var u listedUser
+			if json.Unmarshal(raw, &u) != nil {
 				return "", nil
 			}
-			c.learn(mail, u.ID)
+			id := cmp.Or(jsonString(u.ID), jsonString(u.UserID), jsonString(u.UUID))
+			mail := strings.ToLower(cmp.Or(jsonString(u.Email), jsonString(u.EmailAddress)))
+			if id == "" || mail == "" {
+				return "", nil
+			}
+			c.learn(mail, id)
 			f := map[string]any{fieldEmail: mail}
-			present(o, f, fieldFirstName, "firstName")
-			present(o, f, fieldLastName, "lastName")
-			if u.Status != "" {
-				f[fieldActive] = u.Status != "DISABLE"
+			present(f, fieldFirstName, u.FirstName)
+			present(f, fieldLastName, u.LastName)
+			if st := strings.ToUpper(jsonString(u.Status)); st != "" {
+				f[fieldActive] = st != "DISABLE"
 			}
 			return targetIDOf(mail), f
 		}
@@ -65,8 +69,8 @@ func (c *Connector) ListFields(ctx context.Context, typ string, fn func(targetID
 		read = func(raw json.RawMessage) (string, map[string]any) {
 			o := parseObject(raw)
 			f := map[string]any{}
-			present(o, f, fieldName, "name")
-			present(o, f, fieldDescription, "description")
+			present(f, fieldName, o["name"])
+			present(f, fieldDescription, o["description"])
 			return o.str("id", "groupId"), f
 		}
 	default:
@@ -96,11 +100,22 @@ func (c *Connector) ListFields(ctx context.Context, typ string, fn func(targetID
 	return err
 }
 
-// present copies the string attribute key of o into f[field] when the
-// answer carries it (null counts as absent).
-func present(o object, f map[string]any, field, key string) {
-	raw, ok := o[key]
-	if !ok || isNull(raw) {
+// listedUser is one user of a listing, decoded once (parseUser's keys).
+type listedUser struct {
+	ID           json.RawMessage `json:"id"`
+	UserID       json.RawMessage `json:"userId"`
+	UUID         json.RawMessage `json:"uuid"`
+	Email        json.RawMessage `json:"email"`
+	EmailAddress json.RawMessage `json:"emailAddress"`
+	FirstName    json.RawMessage `json:"firstName"`
+	LastName     json.RawMessage `json:"lastName"`
+	Status       json.RawMessage `json:"status"`
+}
+
+// present sets f[field] from a string attribute when the answer carries
+// it (absent and null are left out).
+func present(f map[string]any, field string, raw json.RawMessage) {
+	if len(raw) == 0 || isNull(raw) {
 		return
 	}
 	f[field] = jsonString(raw)
