@@ -305,3 +305,38 @@ func TestUserCreateLandedThenRenamed(t *testing.T) {
 		check(t, b)
 	})
 }
+
+// TestRetriedInviteLeavesAnAddressTheBatchNames: a retried invite does
+// not deprovision an earlier address another change of the same batch
+// names (here: another user is invited with it), and one request never
+// carries an address twice.
+func TestRetriedInviteLeavesAnAddressTheBatchNames(t *testing.T) {
+	e := newEnv(t, sccsim.Options{}, nil)
+	c := e.connector(t)
+	e.sim.AddUser("old@example.com", "Old", "Owner", "")
+	retry := createUser("u1", "new@example.com", "Ann", "Lee")
+	retry.MayExist, retry.Earlier = true, []map[string]any{userFieldsOf("old@example.com", "Ann", "Lee", true)}
+	for _, r := range apply(t, c, retry, createUser("u2", "old@example.com", "Old", "Owner")) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	got := map[string]bool{}
+	for _, u := range e.sim.Users() {
+		got[u.TargetID] = u.Active
+	}
+	if len(got) != 2 || !got["old@example.com"] || !got["new@example.com"] {
+		t.Errorf("SCC holds %v, want old@ kept for u2 and new@ invited", got)
+	}
+	// Alone, the retry removes the earlier address (a lost invite's).
+	e.sim.AddUser("cy@example.com", "Cy", "Day", "PENDING")
+	retry = createUser("u3", "cy.day@example.com", "Cy", "Day")
+	retry.MayExist, retry.Earlier = true, []map[string]any{userFieldsOf("cy@example.com", "Cy", "Day", true)}
+	mustApply(t, c, retry)
+	if _, ok := e.sim.User("cy@example.com"); ok {
+		t.Error("the earlier address of a retried invite was left")
+	}
+	if _, ok := e.sim.User("cy.day@example.com"); !ok {
+		t.Error("the retried invite did not invite the current address")
+	}
+}

@@ -229,17 +229,22 @@ func (c *Connector) Limits() connectors.Limits { return c.limits }
 // batch: its unsent changes answer the same error.
 func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []connectors.Result {
 	results := make([]connectors.Result, len(batch))
-	wanted := map[string]bool{}
+	// touched are the addresses the batch's user changes name: a
+	// retried invite leaves those to their own changes.
+	touched := map[string]bool{}
 	for _, ch := range batch {
-		if ch.Type == connectors.User && ch.Op == connectors.OpUpsert {
-			wanted[email(ch.Fields)] = true
+		if ch.Type == connectors.User {
+			touched[email(ch.Fields)], touched[email(ch.Prev)] = true, true
+			if isEmailID(ch.TargetID) {
+				touched[strings.ToLower(ch.TargetID)] = true
+			}
 		}
 	}
 	var work []*userWork
 	for i, ch := range batch {
 		switch ch.Type {
 		case connectors.User:
-			if w := c.planUser(ctx, ch, wanted, &results[i]); w != nil {
+			if w := c.planUser(ctx, ch, touched, &results[i]); w != nil {
 				w.index = i
 				work = append(work, w)
 			}

@@ -67,8 +67,8 @@ func isEmailID(id string) bool { return strings.Contains(id, "@") }
 
 // planUser turns one user change into its steps (nil when nothing is
 // left to do, or r carries the outcome already).
-// wanted are the addresses the batch's user upserts want to exist.
-func (c *Connector) planUser(ctx context.Context, ch connectors.Change, wanted map[string]bool, r *connectors.Result) *userWork {
+// touched are the addresses the batch's user changes name.
+func (c *Connector) planUser(ctx context.Context, ch connectors.Change, touched map[string]bool, r *connectors.Result) *userWork {
 	if ch.Op == connectors.OpDelete {
 		mail := email(ch.Prev)
 		if mail == "" && isEmailID(ch.TargetID) {
@@ -109,9 +109,10 @@ func (c *Connector) planUser(ctx context.Context, ch connectors.Change, wanted m
 		// An invite may have landed unrecorded under an address the user
 		// had earlier in this run: SCC cannot change an email, so that
 		// user is deprovisioned (as an email change does) before the
-		// invite, unless another change of the batch wants the address.
+		// invite, unless another change of the batch names the address
+		// (one request carries an address once).
 		for _, f := range ch.Earlier {
-			if old := email(f); old != "" && old != mail && validEmail(old) && !wanted[old] &&
+			if old := email(f); old != "" && old != mail && validEmail(old) && !touched[old] &&
 				!slices.ContainsFunc(w.steps, func(s userOpBody) bool { return s.Email == old }) {
 				w.steps = append(w.steps, c.deprovisionOp(old))
 			}
