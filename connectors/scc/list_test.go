@@ -3,6 +3,7 @@ package scc
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -348,4 +349,21 @@ func wantClass(msg string) connectors.Class {
 		return connectors.Permanent
 	}
 	return connectors.Transient
+}
+
+// FuzzJSONString: the escape-free fast path of jsonString reads any valid
+// JSON string exactly as the decoder does.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{`"ann@example.com"`, `"Zoë"`, `"a\"b"`, `"\u00e9"`, `""`, `"\xff"`, `12`, `"tab	"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var want string
+		if !json.Valid(raw) || json.Unmarshal(raw, &want) != nil {
+			return
+		}
+		if got := jsonString(raw); got != want {
+			t.Errorf("jsonString(%q) = %q, the decoder reads %q", raw, got, want)
+		}
+	})
 }
