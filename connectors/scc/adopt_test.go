@@ -328,13 +328,18 @@ func TestRetriedInviteLeavesAnAddressTheBatchNames(t *testing.T) {
 	if len(got) != 2 || !got["old@example.com"] || !got["new@example.com"] {
 		t.Errorf("SCC holds %v, want old@ kept for u2 and new@ invited", got)
 	}
-	// Alone, the retry removes the earlier address (a lost invite's).
+	// Alone, the retry removes the earlier addresses (lost invites'; one
+	// of them never landed) before inviting, inactive, the current one.
 	e.sim.AddUser("cy@example.com", "Cy", "Day", "PENDING")
-	retry = createUser("u3", "cy.day@example.com", "Cy", "Day")
-	retry.MayExist, retry.Earlier = true, []map[string]any{userFieldsOf("cy@example.com", "Cy", "Day", true)}
+	retry = connectors.Change{Type: connectors.User, ID: "u3", Op: connectors.OpUpsert, MayExist: true,
+		Fields: userFieldsOf("cy.day@example.com", "Cy", "Day", false),
+		Earlier: []map[string]any{userFieldsOf("cy@example.com", "Cy", "Day", true), userFieldsOf("c.day@example.com", "Cy", "Day", true)}}
 	mustApply(t, c, retry)
 	if _, ok := e.sim.User("cy@example.com"); ok {
 		t.Error("the earlier address of a retried invite was left")
+	}
+	if u, _ := e.sim.User("cy.day@example.com"); u.Status != "DISABLE" {
+		t.Errorf("the current address is %+v, want invited and disabled", u)
 	}
 	if _, ok := e.sim.User("cy.day@example.com"); !ok {
 		t.Error("the retried invite did not invite the current address")

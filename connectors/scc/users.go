@@ -212,7 +212,13 @@ func (c *Connector) applyUsers(ctx context.Context, work []*userWork, results []
 // PATCHes, until no steps are left. A throttled or failed call fails the
 // users it carried (a 429 also the users not sent yet).
 func (c *Connector) rounds(ctx context.Context, work []*userWork) {
-	for range 8 { // a user needs at most: deprovision, invite, disable, re-invite, disable
+	// A user needs at most: its planned steps (deprovisions, invite,
+	// disable), then a re-invite and a disable.
+	limit := 8
+	for _, w := range work {
+		limit = max(limit, len(w.steps)+3)
+	}
+	for range limit {
 		var due []*userWork
 		for _, w := range work {
 			if w.err == nil && len(w.steps) > 0 {
