@@ -332,7 +332,7 @@ func TestRetriedInviteLeavesAnAddressTheBatchNames(t *testing.T) {
 	// of them never landed) before inviting, inactive, the current one.
 	e.sim.AddUser("cy@example.com", "Cy", "Day", "PENDING")
 	retry = connectors.Change{Type: connectors.User, ID: "u3", Op: connectors.OpUpsert, MayExist: true,
-		Fields: userFieldsOf("cy.day@example.com", "Cy", "Day", false),
+		Fields:  userFieldsOf("cy.day@example.com", "Cy", "Day", false),
 		Earlier: []map[string]any{userFieldsOf("cy@example.com", "Cy", "Day", true), userFieldsOf("c.day@example.com", "Cy", "Day", true)}}
 	mustApply(t, c, retry)
 	if _, ok := e.sim.User("cy@example.com"); ok {
