@@ -345,3 +345,47 @@ func TestRetriedInviteLeavesAnAddressTheBatchNames(t *testing.T) {
 		t.Error("the retried invite did not invite the current address")
 	}
 }
+
+// TestRetryLeavesWhatAnotherResourceTook: a lost create's earlier name
+// (or address) that another SCIM group (user) has since created or
+// adopted is not taken by the retry: the admin group "Sales" a lost create
+// of g1 made was adopted by g2 (a 409 on g2's create), so g1's retry under
+// its new name creates its own group; likewise a retried invite leaves an
+// earlier address another user was invited with in a later batch.
+func TestRetryLeavesWhatAnotherResourceTook(t *testing.T) {
+	for _, durable := range []bool{true, false} {
+		e := newEnv(t, sccsim.Options{}, nil)
+		deps := connectors.Deps{HTTPClient: e.srv.Client()}
+		if durable {
+			deps.State = e.state
+		}
+		c, err := newConnector(e.settings, deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lost := mustApply(t, c, connectors.Change{Type: connectors.Group, ID: "g1", Op: connectors.OpUpsert, Fields: map[string]any{fieldName: "Sales"}}).TargetID
+		if r := mustApply(t, c, connectors.Change{Type: connectors.Group, ID: "g2", Op: connectors.OpUpsert, Fields: map[string]any{fieldName: "Sales"}}); r.TargetID != lost {
+			t.Fatalf("g2 did not adopt the group of its name: %+v", r)
+		}
+		retry := connectors.Change{Type: connectors.Group, ID: "g1", Op: connectors.OpUpsert, MayExist: true,
+			Fields: map[string]any{fieldName: "Sales West"}, Earlier: []map[string]any{{fieldName: "Sales"}}}
+		if r := mustApply(t, c, retry); r.TargetID == lost {
+			t.Errorf("durable %v: g1's retry took g2's group", durable)
+		}
+		if got := groupsOf(e); len(got) != 2 {
+			t.Errorf("durable %v: groups %v, want Sales (g2) and Sales West (g1)", durable, got)
+		}
+		if n, _, _ := e.sim.Group(lost); n != "Sales" {
+			t.Errorf("durable %v: g2's group renamed to %q", durable, n)
+		}
+
+		mustApply(t, c, createUser("u1", "old@example.com", "Ann", "Lee")) // lost
+		mustApply(t, c, createUser("u2", "old@example.com", "Old", "Owner"))
+		ru := createUser("u1", "ann@example.com", "Ann", "Lee")
+		ru.MayExist, ru.Earlier = true, []map[string]any{userFieldsOf("old@example.com", "Ann", "Lee", true)}
+		mustApply(t, c, ru)
+		if _, ok := e.sim.User("old@example.com"); !ok {
+			t.Errorf("durable %v: u1's retry removed u2's address", durable)
+		}
+	}
+}

@@ -41,6 +41,11 @@ func (c *Connector) applyGroup(ctx context.Context, ch connectors.Change) connec
 			return connectors.Result{}
 		}
 		_, _, err := c.call(ctx, "delete group", http.MethodDelete, "/adminGroups/"+url.PathEscape(ch.TargetID), nil, nil, connectors.CallDelete)
+		if err == nil {
+			if err := c.intents.claim(ch.TargetID, ""); err != nil {
+				c.log.Warn().Err(err).Str("op", "group.intent").Msg("could not forget a deleted group's owner")
+			}
+		}
 		return connectors.Result{Err: err}
 	}
 	want := groupBody{Name: str(ch.Fields, fieldName), Description: str(ch.Fields, fieldDescription)}
@@ -125,9 +130,22 @@ func (c *Connector) createGroup(ctx context.Context, ch connectors.Change, g gro
 // names of the run's earlier entries (Change.Earlier). Those are looked up
 // first, in one walk of the admin groups, and a group found is adopted
 // (adopted true: the caller writes SCIM's name, so one found under an
-// earlier name is renamed, and converges its members). The name about to
-// be written is recorded before any call.
+// earlier name is renamed, and converges its members) unless another SCIM
+// group has created or adopted it since. The name about to be written is
+// recorded before any call, and the group's owner after.
 func (c *Connector) findOrCreateGroup(ctx context.Context, ch connectors.Change, g groupBody) (string, bool, error) {
+	id, adopted, err := c.findOrCreate(ctx, ch, g)
+	if id != "" {
+		// Best effort: the owner only keeps another group's lookup under
+		// an earlier name from taking this one.
+		if err := c.intents.claim(id, ch.ID); err != nil {
+			c.log.Warn().Err(err).Str("op", "group.intent").Msg("could not record a group's owner")
+		}
+	}
+	return id, adopted, err
+}
+
+func (c *Connector) findOrCreate(ctx context.Context, ch connectors.Change, g groupBody) (string, bool, error) {
 	earlier, err := c.intents.names(ch.ID)
 	if err != nil {
 		return "", false, connectors.NewTransient("create group: read the names recorded for it", err)
@@ -147,6 +165,19 @@ func (c *Connector) findOrCreateGroup(ctx context.Context, ch connectors.Change,
 		found, err := c.findGroups(ctx, names)
 		if err != nil {
 			return "", false, err
+		}
+		for _, n := range earlier {
+			// A group another SCIM group created or adopted under this
+			// name since is not this one's lost create.
+			if id := found[n]; id != "" {
+				owner, err := c.intents.owner(id)
+				if err != nil {
+					return "", false, connectors.NewTransient("create group: read the owner of "+id, err)
+				}
+				if owner != "" && owner != ch.ID {
+					delete(found, n)
+				}
+			}
 		}
 		for _, n := range names {
 			if id := found[n]; id != "" {

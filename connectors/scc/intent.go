@@ -23,12 +23,19 @@ import (
 // An intent is cleared once a change arrives that the dispatcher built
 // from an acknowledged delivery (a target id, fields, nothing unsure),
 // and when the group is deleted.
+//
+// It also records which SCIM group each admin group it created or
+// adopted belongs to (its owner), so a lookup under an earlier name never
+// takes a group another SCIM group has since created or adopted under
+// that name.
 type groupIntents struct {
 	state  connectors.StateStore // nil: in memory only (tests, dry runs)
 	prefix string                // scc/groups/<org>/
+	owners string                // scc/groupowner/<org>/
 
 	mu  sync.Mutex
-	mem map[string][]string
+	mem map[string][]string // without state: SCIM id -> names
+	own map[string]string   // without state: SCC id -> SCIM id
 }
 
 // maxIntentNames bounds the names remembered per group (the newest win).
@@ -39,7 +46,8 @@ type storedIntent struct {
 }
 
 func newGroupIntents(state connectors.StateStore, org string) *groupIntents {
-	return &groupIntents{state: state, prefix: "scc/groups/" + org + "/", mem: map[string][]string{}}
+	return &groupIntents{state: state, prefix: "scc/groups/" + org + "/", owners: "scc/groupowner/" + org + "/",
+		mem: map[string][]string{}, own: map[string]string{}}
 }
 
 // names are the names recorded for SCIM group id, oldest first.
@@ -110,4 +118,36 @@ func (g *groupIntents) clear(id string) error {
 		return err
 	}
 	return g.save(id, nil)
+}
+
+// owner is the SCIM group that created or adopted SCC group sccID (""
+// when unknown).
+func (g *groupIntents) owner(sccID string) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.state == nil {
+		return g.own[sccID], nil
+	}
+	b, err := g.state.Get(g.owners + sccID)
+	return string(b), err
+}
+
+// claim records scimID as the owner of SCC group sccID ("" forgets it).
+// Nothing is written when that is already recorded.
+func (g *groupIntents) claim(sccID, scimID string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.state == nil {
+		if scimID == "" {
+			delete(g.own, sccID)
+		} else {
+			g.own[sccID] = scimID
+		}
+		return nil
+	}
+	cur, err := g.state.Get(g.owners + sccID)
+	if err != nil || string(cur) == scimID {
+		return err
+	}
+	return g.state.Put(g.owners+sccID, []byte(scimID))
 }

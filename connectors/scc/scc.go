@@ -111,6 +111,10 @@ type Connector struct {
 
 	mu    sync.Mutex
 	cache map[string]string // lower-cased email -> user id, learned from listings
+	// owners are the SCIM users this process invited or adopted each
+	// address for (lower-cased email -> SCIM id): a retried invite never
+	// deprovisions an earlier address another user has since taken.
+	owners map[string]string
 }
 
 // New validates s and builds the connector. Credentials: org_id and
@@ -178,7 +182,7 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		limits.Rate = s.RateLimit
 	}
 	return &Connector{name: name, base: orgBase, hc: hc, log: log, tokens: ts, onDelete: onDelete,
-		limits: limits, pageSize: pageSize, cache: map[string]string{}, intents: newGroupIntents(d.State, org),
+		limits: limits, pageSize: pageSize, cache: map[string]string{}, owners: map[string]string{}, intents: newGroupIntents(d.State, org),
 		requests: connectors.RequestLimiter(limits.Rate)}, nil
 }
 

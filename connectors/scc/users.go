@@ -44,6 +44,7 @@ type nameBody struct {
 // with at most one walk of the user list.
 type userWork struct {
 	index  int
+	scimID string
 	mail   string
 	fields map[string]any
 	steps  []userOpBody
@@ -96,7 +97,7 @@ func (c *Connector) planUser(ctx context.Context, ch connectors.Change, touched 
 		r.TargetID, r.Err = ch.TargetID, connectors.NewPermanent("user has no valid email (the mapped field email is "+strconvQuote(mail)+")", nil)
 		return nil
 	}
-	w := &userWork{mail: mail, fields: ch.Fields}
+	w := &userWork{scimID: ch.ID, mail: mail, fields: ch.Fields}
 	if ch.TargetID != "" && !isEmailID(ch.TargetID) {
 		w.id = ch.TargetID
 	}
@@ -113,6 +114,7 @@ func (c *Connector) planUser(ctx context.Context, ch connectors.Change, touched 
 		// (one request carries an address once).
 		for _, f := range ch.Earlier {
 			if old := email(f); old != "" && old != mail && validEmail(old) && !touched[old] &&
+				!c.ownedByAnother(old, ch.ID) &&
 				!slices.ContainsFunc(w.steps, func(s userOpBody) bool { return s.Email == old }) {
 				w.steps = append(w.steps, c.deprovisionOp(old))
 			}
@@ -199,6 +201,9 @@ func (c *Connector) applyUsers(ctx context.Context, work []*userWork, results []
 	for _, w := range work {
 		r := &results[w.index]
 		r.Err = w.err
+		if w.fields != nil && w.err == nil {
+			c.own(w.mail, w.scimID)
+		}
 		if w.fields != nil {
 			r.TargetID = targetIDOf(w.mail)
 			if w.err != nil && w.id != "" && !w.reinvited {
@@ -470,10 +475,28 @@ func (c *Connector) learn(mail, id string) {
 	c.cache[mail] = id
 }
 
+// forget drops what is known of an address that is gone (or about to
+// be invited again): its SCC id and its owner.
 func (c *Connector) forget(mail string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.cache, mail)
+	delete(c.owners, mail)
+}
+
+func (c *Connector) own(mail, scimID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.owners[mail] = scimID
+}
+
+// ownedByAnother reports whether this process delivered address mail
+// for a SCIM user other than scimID.
+func (c *Connector) ownedByAnother(mail, scimID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o := c.owners[mail]
+	return o != "" && o != scimID
 }
 
 // statusOf is the HTTP status carried by a classified error, or 0.
