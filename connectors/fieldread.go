@@ -232,9 +232,9 @@ func (d *Dispatcher) logFieldCheck(tx *store.Tx, typ, id string, repair bool, ch
 	if log == nil {
 		return nil
 	}
-	op := "check-fields"
+	op, what := "check-fields", "field check: "
 	if repair {
-		op = "repair-fields"
+		op, what = "repair-fields", "field check with repair: "
 	}
 	var parts []string
 	for _, c := range checks {
@@ -263,7 +263,7 @@ func (d *Dispatcher) logFieldCheck(tx *store.Tx, typ, id string, repair bool, ch
 		}
 	}
 	return log.Append(tx, activity.Event{Kind: activity.KindOperator, Outcome: activity.OutcomeOK, Client: Operator, Type: typ, ID: id,
-		Op: op, Detail: strings.Join(parts, "; ")})
+		Op: op, Detail: what + strings.Join(parts, "; ")})
 }
 
 func fieldNames(fs []FieldDrift) string {
