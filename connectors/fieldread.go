@@ -80,6 +80,9 @@ func (d *Dispatcher) CheckFields(ctx context.Context, typ, id string, repair boo
 		wg.Go(func() { out[i] = l.checkOne(ctx, typ, id, repair) })
 	}
 	wg.Wait()
+	if d.opts.activity == nil {
+		return out, nil
+	}
 	err := d.db.Update(func(tx *store.Tx) error { return d.logFieldCheck(tx, typ, id, repair, out) })
 	return out, err
 }
@@ -229,9 +232,6 @@ func (l *lane) repairMissing(typ, id, targetID string, repair bool) (bool, error
 // attributes, not free text).
 func (d *Dispatcher) logFieldCheck(tx *store.Tx, typ, id string, repair bool, checks []FieldCheck) error {
 	log := d.opts.activity
-	if log == nil {
-		return nil
-	}
 	op, what := "check-fields", "field check: "
 	if repair {
 		op, what = "repair-fields", "field check with repair: "
