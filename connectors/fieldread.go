@@ -62,6 +62,11 @@ type FieldCheck struct {
 // spends at most one request of the target's budget at once.
 var fieldReads sync.Map // *lane -> struct{}
 
+// maxFieldRead bounds one field read, the wait for its rate slot
+// included (less when the connector's own timeout is shorter): the
+// operator waits for it, well inside server.write_timeout's default 60 s.
+const maxFieldRead = 20 * time.Second
+
 // CheckFields reads the resource typ/id from every connector's target
 // that can read one object and compares its mapped fields with what the
 // bridge delivered, with the rules of check-targets (identifiers in any
@@ -176,10 +181,11 @@ func (l *lane) readFields(ctx context.Context, r FieldReader, typ, targetID stri
 		return nil, errors.New("another field check of this connector is reading from its target: try again in a moment")
 	}
 	defer fieldReads.Delete(l)
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	wait := min(l.timeout, maxFieldRead)
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	if err := l.limiter.Wait(ctx); err != nil {
-		return nil, fmt.Errorf("no request left in the connector's rate budget within %s: try again later", l.timeout)
+		return nil, fmt.Errorf("no request left in the connector's rate budget within %s: try again later", wait)
 	}
 	f, err := r.ReadFields(ctx, typ, targetID)
 	if throttled(err) {
