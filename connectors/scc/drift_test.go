@@ -145,3 +145,39 @@ func TestListFields(t *testing.T) {
 		t.Errorf("List ids %v", ids)
 	}
 }
+
+// TestCheckFieldsOfOneResource: the console's check of one resource reads
+// that user (or admin group) alone from SCC, reports the fields an
+// administrator changed, and with repair puts SCIM's values back.
+func TestCheckFieldsOfOneResource(t *testing.T) {
+	b := newBridge(t)
+	b.start()
+	b.putUser("u1", "ann@example.com", "Ann", "Lee", true)
+	b.putGroup("g1", "Sales", "u1")
+	b.drain()
+	b.e.sim.EditUser("ann@example.com", "", "Smith", "")
+	b.e.sim.EditGroup(b.targetID(connectors.Group, "g1"), "Sales (old)", "")
+	ctx := context.Background()
+	for _, s := range []struct {
+		typ, id string
+		want    connectors.FieldDrift
+	}{
+		{connectors.User, "u1", connectors.FieldDrift{ID: "u1", Field: fieldLastName, Target: "Smith", SCIM: "Lee"}},
+		{connectors.Group, "g1", connectors.FieldDrift{ID: "g1", Field: fieldName, Target: "Sales (old)", SCIM: "Sales"}},
+	} {
+		got, err := b.d.CheckFields(ctx, s.typ, s.id, false)
+		if err != nil || len(got) != 1 || got[0].State != connectors.FieldsDrifted || !slices.Equal(got[0].Fields, []connectors.FieldDrift{s.want}) {
+			t.Fatalf("check %s: %+v %v, want %+v", s.id, got, err, s.want)
+		}
+		if got, err = b.d.CheckFields(ctx, s.typ, s.id, true); err != nil || !got[0].Repaired {
+			t.Fatalf("repair %s: %+v %v", s.id, got, err)
+		}
+		b.drain()
+		if got, err = b.d.CheckFields(ctx, s.typ, s.id, false); err != nil || got[0].State != connectors.FieldsInSync {
+			t.Errorf("after repair %s: %+v %v", s.id, got, err)
+		}
+	}
+	if u, _ := b.e.sim.User("ann@example.com"); u.LastName != "Lee" {
+		t.Errorf("SCC holds %+v after repair", u)
+	}
+}

@@ -46,33 +46,16 @@ func (c *Connector) ListFields(ctx context.Context, typ string, fn func(targetID
 	case connectors.User:
 		op, path, key = "list users", "/users", "users"
 		read = func(raw json.RawMessage) (string, map[string]any) {
-			var u listedUser
-			if json.Unmarshal(raw, &u) != nil {
-				return "", nil
-			}
-			id := cmp.Or(jsonString(u.ID), jsonString(u.UserID), jsonString(u.UUID))
-			mail := strings.ToLower(cmp.Or(jsonString(u.Email), jsonString(u.EmailAddress)))
+			id, mail, f := userReadBack(raw)
 			if id == "" || mail == "" {
 				return "", nil
 			}
 			c.learn(mail, id)
-			f := map[string]any{fieldEmail: mail}
-			present(f, fieldFirstName, u.FirstName)
-			present(f, fieldLastName, u.LastName)
-			if st := strings.ToUpper(jsonString(u.Status)); st != "" {
-				f[fieldActive] = st != "DISABLE"
-			}
 			return targetIDOf(mail), f
 		}
 	case connectors.Group:
 		op, path, key = "list groups", "/adminGroups", "groups"
-		read = func(raw json.RawMessage) (string, map[string]any) {
-			o := parseObject(raw)
-			f := map[string]any{}
-			present(f, fieldName, o["name"])
-			present(f, fieldDescription, o["description"])
-			return o.str("id", "groupId"), f
-		}
+		read = groupReadBack
 	default:
 		return connectors.ErrListType("scc", typ)
 	}
@@ -100,7 +83,35 @@ func (c *Connector) ListFields(ctx context.Context, typ string, fn func(targetID
 	return err
 }
 
-// listedUser is one user of a listing, decoded once (parseUser's keys).
+// userReadBack reads one user of SCC's answers (a listing's item, GET
+// /users/{id}) into its SCC id, email (lower case) and the mapped fields
+// in the form the id mapping records them.
+func userReadBack(raw json.RawMessage) (id, mail string, f map[string]any) {
+	var u listedUser
+	if json.Unmarshal(raw, &u) != nil {
+		return "", "", nil
+	}
+	id = cmp.Or(jsonString(u.ID), jsonString(u.UserID), jsonString(u.UUID))
+	mail = strings.ToLower(cmp.Or(jsonString(u.Email), jsonString(u.EmailAddress)))
+	f = map[string]any{fieldEmail: mail}
+	present(f, fieldFirstName, u.FirstName)
+	present(f, fieldLastName, u.LastName)
+	if st := strings.ToUpper(jsonString(u.Status)); st != "" {
+		f[fieldActive] = st != "DISABLE"
+	}
+	return id, mail, f
+}
+
+// groupReadBack reads one admin group into its id and mapped fields.
+func groupReadBack(raw json.RawMessage) (string, map[string]any) {
+	o := parseObject(raw)
+	f := map[string]any{}
+	present(f, fieldName, o["name"])
+	present(f, fieldDescription, o["description"])
+	return o.str("id", "groupId"), f
+}
+
+// listedUser is one user of an answer, decoded once (parseUser's keys).
 type listedUser struct {
 	ID           json.RawMessage `json:"id"`
 	UserID       json.RawMessage `json:"userId"`

@@ -475,6 +475,13 @@ func (c *Connector) learn(mail, id string) {
 	c.cache[mail] = id
 }
 
+// uncache drops the SCC id remembered for an address.
+func (c *Connector) uncache(mail string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.cache, mail)
+}
+
 // forget drops what is known of an address that is gone (or about to
 // be invited again): its SCC id and its owner.
 func (c *Connector) forget(mail string) {
