@@ -50,6 +50,15 @@ func newBridge(t *testing.T, opts ...connectors.Option) *bridge {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	// Queues, their index and the id mappings must agree after any test.
+	t.Cleanup(func() {
+		_ = db.View(func(tx *store.Tx) error {
+			if problems, _ := tx.Verify(20); len(problems) > 0 {
+				t.Errorf("store.Verify: %q", problems)
+			}
+			return nil
+		})
+	})
 	m, err := mapping.New(DefaultMapping, mapping.Scope{})
 	if err != nil {
 		t.Fatal(err)
