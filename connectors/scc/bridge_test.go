@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,6 +36,8 @@ type bridge struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	// put is called from request hooks too: mu serializes SCIM writes.
+	mu      sync.Mutex
 	docs    map[string]map[string]any // SCIM id -> current resource
 	members map[string][]string       // SCIM group id -> member ids
 
@@ -169,6 +172,8 @@ func (b *bridge) putGroup(id, name string, members ...string) {
 
 func (b *bridge) put(typ, id string, doc map[string]any, members []string) {
 	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	raw, err := json.Marshal(doc)
 	if err != nil {
 		b.t.Fatal(err)
@@ -217,6 +222,8 @@ func (b *bridge) put(typ, id string, doc map[string]any, members []string) {
 // first delivery (what a process that then crashed sent).
 func (b *bridge) change(typ, id string) connectors.Change {
 	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	f, err := b.mapper.Map(typ, b.docs[id])
 	if err != nil {
 		b.t.Fatal(err)
