@@ -311,12 +311,7 @@ func TestCrash(t *testing.T) {
 	if dir := os.Getenv("CRASH_DIR"); dir != "" { // keep logs and data for a post-mortem
 		tmp = dir
 	}
-	bin := filepath.Join(tmp, "scimbridge")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/scimbridge")
-	build.Dir = moduleRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 
 	// The simulated targets, in a process of their own.
 	simOut := filepath.Join(tmp, "sim.json")
