@@ -192,7 +192,8 @@ func (l *lane) checkPeriodically(ctx context.Context, every time.Duration) {
 		l.d.check.mu.Lock()
 		busy := l.d.check.state.Running
 		if !busy {
-			l.d.check.state = TargetCheck{Running: true, StartedAt: time.Now().UTC(), Results: []TargetCheckResult{}}
+			// The last results stay shown until this check has its own.
+			l.d.check.state.Running, l.d.check.state.Repair, l.d.check.state.StartedAt = true, false, time.Now().UTC()
 		}
 		l.d.check.mu.Unlock()
 		if busy {
