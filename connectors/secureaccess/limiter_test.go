@@ -135,3 +135,73 @@ func TestLimiterWait(t *testing.T) {
 		t.Errorf("canceled: %v", err)
 	}
 }
+
+// TestLimiterShare (fake clock): background requests (waitShare at 20%)
+// flat out for an hour never hold more than 20% of any window (1 a
+// second, 2 a minute, 70 in 30 minutes), and live requests arriving at any
+// moment of that hour find the rest free: at least 12 of the 14 in their
+// first minute and 4 of the 5 in their first second, where they would get
+// 14 and 5 with no background at all.
+func TestLimiterShare(t *testing.T) {
+	const share = 0.2
+	var shareWindows []window
+	for _, w := range defaultWindows {
+		shareWindows = append(shareWindows, window{N: max(1, int(share*float64(w.N))), Per: w.Per})
+	}
+	now := t0
+	bg := newLimiter(defaultWindows)
+	bg.now = func() time.Time { return now }
+	var times []time.Time
+	for now.Before(t0.Add(time.Hour)) {
+		bg.mu.Lock()
+		now = bg.earliestShare(now, share)
+		bg.log = append(bg.log, now)
+		bg.mu.Unlock()
+		bg.stamp(now)
+		times = append(times, now)
+	}
+	if i, over := overLimit(times, shareWindows); over {
+		t.Fatalf("background request %d at %v holds more than its share of a window", i, times[i].Sub(t0))
+	}
+	if len(times) < 110 { // 2 a minute
+		t.Errorf("%d background requests in an hour, want about 120", len(times))
+	}
+	for i, at := range times {
+		if i%7 != 0 { // a sample of moments, each right after a background request
+			continue
+		}
+		live := newLimiter(defaultWindows)
+		for _, b := range times[:i+1] {
+			if b.After(at.Add(-30 * time.Minute)) {
+				live.log = append(live.log, b)
+			}
+		}
+		clock := at
+		live.now = func() time.Time { return clock }
+		var starts []time.Time
+		for clock.Before(at.Add(time.Minute)) {
+			live.mu.Lock()
+			clock = live.earliest(clock)
+			live.log = append(live.log, clock)
+			live.mu.Unlock()
+			live.stamp(clock)
+			starts = append(starts, clock)
+		}
+		inFirst := func(d time.Duration) int {
+			n := 0
+			for _, s := range starts {
+				if s.Before(at.Add(d)) {
+					n++
+				}
+			}
+			return n
+		}
+		if n := inFirst(time.Minute); n < 12 {
+			t.Errorf("live traffic arriving at %v: %d requests in its first minute, want at least 12 of 14", at.Sub(t0), n)
+		}
+		if n := inFirst(time.Second); n < 4 {
+			t.Errorf("live traffic arriving at %v: %d requests in its first second, want at least 4 of 5", at.Sub(t0), n)
+		}
+	}
+	t.Logf("%d background requests in an hour", len(times))
+}
