@@ -291,23 +291,27 @@ type plan struct {
 // duplicates it deactivated always (that happens once), the duplicates
 // it left active only when they differ from the last note of this process.
 func (c *Connector) note(p plan) string {
-	if len(p.items) == 0 || len(p.dups)+len(p.deact) == 0 {
+	if len(p.items) == 0 {
 		return ""
 	}
 	own := p.items[0]
+	n, left := fold(own.AuthName), strings.Join(p.dups, ", ")
+	c.adopt.mu.Lock()
+	seen := c.adopt.noted[n] == left
+	if left == "" {
+		delete(c.adopt.noted, n)
+	} else {
+		c.adopt.noted[n] = left
+	}
+	c.adopt.mu.Unlock()
+	if len(p.deact) == 0 && (left == "" || seen) {
+		return ""
+	}
 	s := fmt.Sprintf("duplicate registrations found for %s: kept %s", own.AuthName, own.Key)
 	if len(p.deact) > 0 {
 		s += ", deactivated " + strings.Join(p.deact, ", ")
 	}
-	if len(p.dups) > 0 {
-		n, left := fold(own.AuthName), strings.Join(p.dups, ", ")
-		c.adopt.mu.Lock()
-		seen := c.adopt.noted[n] == left
-		c.adopt.noted[n] = left
-		c.adopt.mu.Unlock()
-		if seen && len(p.deact) == 0 {
-			return ""
-		}
+	if left != "" {
 		s += ", left active " + left + " (options.dedupe: true deactivates them)"
 	}
 	return s
