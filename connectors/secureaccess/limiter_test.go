@@ -148,18 +148,7 @@ func TestLimiterShare(t *testing.T) {
 	for _, w := range defaultWindows {
 		shareWindows = append(shareWindows, window{N: max(1, int(share*float64(w.N))), Per: w.Per})
 	}
-	now := t0
-	bg := newLimiter(defaultWindows)
-	bg.now = func() time.Time { return now }
-	var times []time.Time
-	for now.Before(t0.Add(time.Hour)) {
-		bg.mu.Lock()
-		now = bg.earliestShare(now, share)
-		bg.log = append(bg.log, now)
-		bg.mu.Unlock()
-		bg.stamp(now)
-		times = append(times, now)
-	}
+	times := scheduleUntil(newLimiter(defaultWindows), t0, t0.Add(time.Hour), share)
 	if i, over := overLimit(times, shareWindows); over {
 		t.Fatalf("background request %d at %v holds more than its share of a window", i, times[i].Sub(t0))
 	}
@@ -176,17 +165,7 @@ func TestLimiterShare(t *testing.T) {
 				live.log = append(live.log, b)
 			}
 		}
-		clock := at
-		live.now = func() time.Time { return clock }
-		var starts []time.Time
-		for clock.Before(at.Add(time.Minute)) {
-			live.mu.Lock()
-			clock = live.earliest(clock)
-			live.log = append(live.log, clock)
-			live.mu.Unlock()
-			live.stamp(clock)
-			starts = append(starts, clock)
-		}
+		starts := scheduleUntil(live, at, at.Add(time.Minute), 1)
 		inFirst := func(d time.Duration) int {
 			n := 0
 			for _, s := range starts {
@@ -204,4 +183,22 @@ func TestLimiterShare(t *testing.T) {
 		}
 	}
 	t.Logf("%d background requests in an hour", len(times))
+}
+
+// scheduleUntil runs back-to-back requests through l on a fake clock from
+// start until end (answers take no time), each admitted as a request of
+// that share of the windows (1: live), and returns when each started.
+func scheduleUntil(l *limiter, start, end time.Time, share float64) []time.Time {
+	now := start
+	l.now = func() time.Time { return now }
+	var out []time.Time
+	for now.Before(end) {
+		l.mu.Lock()
+		now = l.earliestShare(now, share)
+		l.log = append(l.log, now)
+		l.mu.Unlock()
+		l.stamp(now)
+		out = append(out, now)
+	}
+	return out
 }

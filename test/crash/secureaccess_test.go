@@ -104,8 +104,11 @@ func TestSecureAccessAdoptionAcrossKills(t *testing.T) {
 		t.Skip("crash test: builds and runs the program")
 	}
 	tmp := t.TempDir()
-	if dir := os.Getenv("CRASH_DIR"); dir != "" {
-		tmp = dir
+	if dir := os.Getenv("CRASH_DIR"); dir != "" { // keep logs and data for a post-mortem
+		tmp = filepath.Join(dir, "secureaccess")
+		if err := os.MkdirAll(tmp, 0o700); err != nil {
+			t.Fatal(err)
+		}
 	}
 	bin := binary(t)
 
