@@ -10,6 +10,10 @@
 // by default (or "all") every simulated type that serve knows. Rate
 // windows run 20× faster (simulate --rate-scale 0.05, matched by the
 // connectors' options).
+//
+// TestSecureAccessAdoptionAcrossKills (secureaccess_test.go) kills the
+// bridge at chosen moments of Secure Access's adoption of a tenant's
+// existing registrations instead.
 package crash
 
 import (
