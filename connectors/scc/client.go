@@ -50,14 +50,20 @@ func (c *Connector) call(ctx context.Context, op, method, path string, q url.Val
 		target += "?" + q.Encode()
 	}
 	for attempt := 1; ; attempt++ {
-		if err := c.requests.Wait(ctx); err != nil {
+		// Background work (a periodic drift check's listing) waits for
+		// live work before it takes a token live work shares.
+		rctx, err := connectors.Pace(ctx)
+		if err != nil {
+			return connectors.Failed, answer{}, connectors.NewTransient(op+": waiting for live work", err)
+		}
+		if err := c.requests.Wait(rctx); err != nil {
 			return connectors.Failed, answer{}, connectors.NewTransient(op+": waiting for the request rate", err)
 		}
 		tok, err := c.tokens.token(ctx)
 		if err != nil {
 			return connectors.Failed, answer{}, err
 		}
-		a, err := c.send(ctx, op, method, target, payload, tok, attempt)
+		a, err := c.send(rctx, op, method, target, payload, tok, attempt)
 		if err != nil {
 			return connectors.Failed, answer{}, err
 		}
