@@ -41,6 +41,22 @@ func (g *gatedConn) Apply(_ context.Context, b []connectors.Change) []connectors
 	return out
 }
 
+// connEnv is a store and a dispatcher over one connector c with settings
+// set (and the fast test options, then opts).
+func connEnv(t *testing.T, c connectors.Connector, set connectors.Settings, opts ...connectors.Option) *env {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: set}}, zerolog.Nop(), nil, append(slices.Clone(fast), opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, db: db, d: d, set: set}
+}
+
 // Found by test/story (SCC, 1 run in 4): Entra deactivates a user, then
 // deletes it, while a group change adding it is in flight. The user's run
 // (deactivate, delete) started with an upsert, so the rule "a user's delete
@@ -49,17 +65,7 @@ func (g *gatedConn) Apply(_ context.Context, b []connectors.Change) []connectors
 // The delete must wait whatever the run starts with.
 func TestUserDeleteAfterAnUpdateWaitsForItsGroupRemoval(t *testing.T) {
 	c := &gatedConn{held: make(chan struct{}), release: make(chan struct{})}
-	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	set := connectors.Settings{Name: "gated", Concurrency: 2}
-	d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: set}}, zerolog.Nop(), nil, fast...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, db: db, d: d, set: set}
+	e := connEnv(t, c, connectors.Settings{Name: "gated", Concurrency: 2})
 	e.start()
 	e.write(createUser("u1"), store.Change{Type: store.TypeGroup, ID: "g1", After: group("g1", "Eng")})
 	e.drain()

@@ -3,16 +3,11 @@ package connectors_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/scimbridge/scimbridge/connectors"
-	"github.com/scimbridge/scimbridge/store"
 )
 
 // slowConn takes a while per call and counts its calls and the changes
@@ -58,19 +53,9 @@ func TestPartialBatchLingers(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &slowConn{batch: 50}
-			db, err := store.Open(filepath.Join(t.TempDir(), "db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
 			set := tc.set
 			set.Name = "slow"
-			d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: set}}, zerolog.Nop(), nil,
-				append(slices.Clone(fast), connectors.WithLinger(10*time.Second))...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := &env{t: t, db: db, d: d, set: set}
+			e := connEnv(t, c, set, connectors.WithLinger(10*time.Second))
 			e.start()
 			// 200 users, one write each, as an IdP sends them, from 4 writers.
 			var wg sync.WaitGroup
@@ -101,18 +86,7 @@ func TestPartialBatchLingers(t *testing.T) {
 // three changes written together are one call.
 func TestPartialBatchGoesAfterTheLinger(t *testing.T) {
 	c := &slowConn{batch: 50}
-	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	set := connectors.Settings{Name: "slow", Concurrency: 4}
-	d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: set}}, zerolog.Nop(), nil,
-		append(slices.Clone(fast), connectors.WithLinger(50*time.Millisecond))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, db: db, d: d, set: set}
+	e := connEnv(t, c, connectors.Settings{Name: "slow", Concurrency: 4}, connectors.WithLinger(50*time.Millisecond))
 	e.start()
 	e.write(createUser("a"), createUser("b"), createUser("c"))
 	e.drain()
