@@ -39,7 +39,7 @@ import (
 
 var (
 	usersFlag = flag.Int("story.users", 0, "users in the story (default 60, or $SCIMBRIDGE_STORY)")
-	killsFlag = flag.Int("story.kills", 3, "SIGKILLs of the bridge along the story")
+	killsFlag = flag.Int("story.kills", 3, "SIGKILLs of the bridge along the story, one per phase (at most 4)")
 	dirFlag   = flag.String("story.dir", "", "keep the binary, data and serve.log here (post-mortem)")
 	paceFlag  = flag.Duration("story.pace", 0, "each writer waits this long between two SCIM writes (an IdP slower than flat out)")
 )
@@ -262,8 +262,8 @@ type story struct {
 	progress atomic.Int64 // operations done in the current phase
 }
 
-// tell runs the phases; kills SIGKILLs spread over the first three,
-// each when about half of its phase is done.
+// tell runs the four phases, SIGKILLing the bridge in the first `kills`
+// of them (at most one each), when about half of the phase is done.
 func (s *story) tell(ctx context.Context, b *e2ekit.Bridge, kills int) {
 	rng := rand.New(rand.NewPCG(16, uint64(s.n)))
 	for i := range s.n {
@@ -291,7 +291,6 @@ func (s *story) tell(ctx context.Context, b *e2ekit.Bridge, kills int) {
 			p.deleted = true
 		}
 	}
-	killAt := func(phase int) bool { return phase < kills }
 	phases := []struct {
 		name string
 		ops  int
@@ -306,7 +305,7 @@ func (s *story) tell(ctx context.Context, b *e2ekit.Bridge, kills int) {
 		s.progress.Store(0)
 		done := make(chan struct{})
 		go func() { ph.run(ctx); close(done) }()
-		if killAt(i) || (i == len(phases)-1 && kills > len(phases)-1) {
+		if i < kills {
 			s.killWhenHalf(b, ph.ops, done)
 		}
 		<-done
