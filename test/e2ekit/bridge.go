@@ -118,6 +118,13 @@ func (b *Bridge) Kill() {
 	b.cmd = nil
 }
 
+// Starts counts the starts so far.
+func (b *Bridge) Starts() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.starts
+}
+
 // LogTail is the last 8 KB of serve's log.
 func (b *Bridge) LogTail() string {
 	data, _ := os.ReadFile(b.Log.Name())

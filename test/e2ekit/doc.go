@@ -4,5 +4,5 @@
 // acknowledged, the admin API, and the four connectors' simulators at their
 // shipped limits, each behind a counter of every HTTP request it serves and
 // of the moments its state changes. test/story drives a provisioning story
-// with it; test/crash could move onto it (its own copies predate it).
+// with it; test/crash runs its bridge with it.
 package e2ekit
