@@ -102,12 +102,13 @@ func (c *Counter) ByRoute() map[string]int {
 	return maps.Clone(c.byRoute)
 }
 
-// Route is "METHOD /path" with every path segment that holds a digit or
-// an @ (ids, emails, user ids) written {id}.
+// Route is "METHOD /path" with every path segment that looks like an id
+// (an @, or a digit in more than 3 characters: emails, uuids, user ids;
+// not "v2") written {id}.
 func Route(r *http.Request) string {
 	segs := strings.Split(r.URL.Path, "/")
 	for i, s := range segs {
-		if strings.ContainsAny(s, "0123456789@") {
+		if strings.Contains(s, "@") || len(s) > 3 && strings.ContainsAny(s, "0123456789") {
 			segs[i] = "{id}"
 		}
 	}
