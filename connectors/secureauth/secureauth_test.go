@@ -361,6 +361,20 @@ func TestActivation(t *testing.T) {
 	}
 }
 
+// A user created inactive (Okta's active:false create, or a create and a
+// deactivation coalesced into one change) ends as a deactivated one does:
+// scrambled, so the target holds the same whatever the coalescing.
+func TestCreateInactiveScrambles(t *testing.T) {
+	f := newFixture(t, secureauthsim.Options{}, nil)
+	ch := connectors.Change{Type: connectors.User, ID: "scim-jdoe", Op: connectors.OpUpsert, Fields: map[string]any{"userId": "jdoe", "active": false}}
+	if r := f.must(ch); r.TargetID != "jdoe" {
+		t.Fatalf("create: %+v", r)
+	}
+	if f.sim.Users()[0].Active || f.sim.PasswordWrites("jdoe") != 2 {
+		t.Errorf("an inactive create is not scrambled: %+v", f.sim.Users())
+	}
+}
+
 func member(id string) connectors.Member {
 	return connectors.Member{ID: "scim-" + id, TargetID: id}
 }

@@ -172,9 +172,11 @@ func (c *Connector) create(ctx context.Context, u user) connectors.Result {
 	if err != nil {
 		return connectors.Result{Err: err}
 	}
-	// A new account's password is random and unknown, so an inactive user
-	// is already unable to sign in.
-	return connectors.Result{TargetID: u.id}
+	// A new account's password is random and unknown already, but an
+	// inactive user is scrambled as a deactivation would be, so the target
+	// holds the same whether or not the create and the deactivation were
+	// coalesced into one change.
+	return connectors.Result{TargetID: u.id, Err: c.activation(ctx, u.id, nil, u.active)}
 }
 
 // sync makes an existing account hold u's properties (adoption, or a

@@ -21,12 +21,6 @@ func wantFields(typ string, p *person) map[string]string {
 	}
 }
 
-// noActive are targets whose simulator cannot show a person inactive:
-// SecureAuth deactivates by scrambling the password (its Active), but a
-// person whose create and deactivation reach it as one inactive create is
-// made with a random password, never scrambled.
-var noActive = map[string]bool{"secureauth": true}
-
 // keepsAssociations are targets that cannot remove a user from a group
 // (SecureAuth, connectors/secureauth/README.md): a removal is reported
 // unsupported, a renamed group's members stay in the old one too and a
@@ -77,7 +71,7 @@ func (s *story) check(targets []*e2ekit.Target) []string {
 			}
 			u := users[ix[0]]
 			targetID[p.id] = u.TargetID
-			if u.Active != p.active && !noActive[typ] {
+			if u.Active != p.active {
 				bad(typ, "%s active=%v, want %v", p.userName, u.Active, p.active)
 			}
 			for k, want := range wantFields(typ, p) {
