@@ -587,9 +587,8 @@ func fetchState(t *testing.T, control, typ string) simState {
 }
 
 // noActive are targets whose users have no active flag: SecureAuth
-// deactivates by scrambling the password (one way: enabling is
-// unsupported), and a user created inactive is not scrambled at all (its
-// password is random already), so its simulator's Active says nothing.
+// deactivates by scrambling the password one way (enabling is
+// unsupported), so a user the run reactivates stays inactive there.
 var noActive = map[string]bool{"secureauth": true}
 
 // checkTarget compares one target with the expected users and groups and
