@@ -33,6 +33,7 @@ const (
 	KindDrift       = "drift"       // drift found by a target check
 	KindRepaired    = "repaired"    // drift repaired
 	KindOperator    = "operator"    // another operator action (reconcile, verify...)
+	KindWarning     = "warning"     // a connector's finding about the resource in its target (duplicates)
 )
 
 // Outcomes.

@@ -17,6 +17,7 @@
 //	GET    /admin/lookup?q=<id|userName|email|displayName>  {"resources": [Resource]} (with WithService)
 //	GET    /admin/activity?resource=...&cursor=&limit=   activity.Page: one resource's timeline (with WithService)
 //	GET    /admin/activity?connector=&kind=&outcome=failed&since=&cursor=&limit=  activity.Page: the recent feed
+//	POST   /admin/resources/{type}/{id}/check-fields[?repair=true]  FieldReport: one resource's fields in each target (with WithService)
 //
 // Errors, unknown paths and wrong methods included, are {"error": "..."}.
 package admin

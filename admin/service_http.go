@@ -23,6 +23,7 @@ func WithService(s *Service) Option { return func(a *api) { a.svc = s } }
 func (a *api) serviceRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/lookup", a.lookup)
 	mux.HandleFunc("GET /admin/activity", a.activity)
+	mux.HandleFunc("POST /admin/resources/{type}/{id}/check-fields", a.checkFields)
 }
 
 func (a *api) lookup(w http.ResponseWriter, r *http.Request) {

@@ -107,7 +107,16 @@ func (l *lane) logOutcome(tx *store.Tx, j *job, r Result, called bool, o outcome
 		notes = append(notes, fmt.Sprintf("%d members skipped (unknown or out of scope)", len(j.skipped)))
 	}
 	ev.Detail = strings.Join(notes, "; ")
-	return l.event(tx, ev)
+	if err := l.event(tx, ev); err != nil {
+		return err
+	}
+	for _, n := range r.Notes {
+		if err := l.event(tx, activity.Event{Kind: activity.KindWarning, Outcome: activity.OutcomeOK, Type: c.Type, ID: c.ID,
+			Op: string(c.Op), TargetID: ev.TargetID, Detail: n}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // logOperator records an operator's action on a resource (a dead

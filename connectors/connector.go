@@ -98,6 +98,12 @@ type Result struct {
 	// MemberErrors are per-member failures of an otherwise applied group
 	// change (SCIM id -> error); they are dead-lettered per member.
 	MemberErrors map[string]error
+	// Notes are findings about this resource in the target that an
+	// administrator should act on or know of (Secure Access: the person
+	// holds more than one registration, which one was kept and which were
+	// deactivated). The dispatcher records each as a warning on the
+	// resource's activity timeline, in the commit that records the result.
+	Notes []string
 }
 
 // Limits are what a connector declares about its target.

@@ -172,11 +172,11 @@ func (l *lane) driftInterval() time.Duration {
 }
 
 // checkPeriodically runs the lane's drift check (report only; repair
-// stays an administrator's decision) every interval. Live traffic comes
-// first: a check is due only while the connector's queue is empty, and
-// is skipped while another check runs. Its listing goes through the
-// connector's own calls, so a rate-limited target (Secure Access) paces
-// it within the same budget.
+// stays an administrator's decision) every interval, skipped while
+// another check runs. Live traffic comes first: the check's requests are
+// background work (background.go), which waits while the connector has
+// deliveries in flight or is paused by a 429, and uses at most
+// BackgroundShare of its rate limit otherwise.
 func (l *lane) checkPeriodically(ctx context.Context, every time.Duration) {
 	if _, ok := l.conn.(Lister); !ok {
 		return
@@ -189,26 +189,31 @@ func (l *lane) checkPeriodically(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		var depth int
-		if err := l.d.db.View(func(tx *store.Tx) error {
-			n, _, err := tx.QueueStats(l.name)
-			depth = n
-			return err
-		}); err != nil || depth > 0 {
-			continue
-		}
 		l.d.check.mu.Lock()
 		busy := l.d.check.state.Running
 		if !busy {
-			l.d.check.state = TargetCheck{Running: true, StartedAt: time.Now().UTC(), Results: []TargetCheckResult{}}
+			// The last results stay shown until this check has its own.
+			l.d.check.state.Running, l.d.check.state.Repair, l.d.check.state.StartedAt = true, false, time.Now().UTC()
 		}
 		l.d.check.mu.Unlock()
 		if busy {
 			continue
 		}
-		results := l.checkTarget(ctx, false)
+		p := NewPacer(l.rate, BackgroundShare, l.liveWork)
+		results := l.checkTarget(WithPacer(ctx, p), false)
+		l.d.log.Debug().Str("connector", l.name).Int64("requests", p.Granted()).Int64("yielded", p.Yielded()).
+			Msg("periodic drift check done")
 		l.d.check.mu.Lock()
 		l.d.check.state.Running, l.d.check.state.FinishedAt, l.d.check.state.Results = false, time.Now().UTC(), results
 		l.d.check.mu.Unlock()
 	}
+}
+
+// liveWork reports whether the connector has deliveries in flight (a
+// worker holds a batch, waiting for the rate limit or for the target)
+// or is paused by a 429: background requests wait then.
+func (l *lane) liveWork() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.busy > 0 || time.Now().Before(l.throttle.until)
 }

@@ -164,7 +164,7 @@ func TestPeriodicDriftCheck(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		st := d.TargetCheck()
-		if !st.Running && len(st.Results) > 0 {
+		if len(st.Results) > 0 { // a periodic check shows its last results while the next runs
 			var u connectors.TargetCheckResult
 			for _, r := range st.Results {
 				if r.Type == connectors.User {

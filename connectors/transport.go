@@ -25,6 +25,15 @@ type limitedTransport struct {
 }
 
 func (t limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	// Background requests (a periodic drift check) first wait for their
+	// share and for live work to finish (background.go).
+	if Background(r.Context()) != nil {
+		ctx, err := Pace(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		r = r.WithContext(ctx)
+	}
 	if err := t.l.Wait(r.Context()); err != nil {
 		return nil, err
 	}

@@ -59,6 +59,7 @@ type console struct {
 	throttle *throttle
 	pages    map[string]*template.Template
 	imports  imports
+	fields   fieldReports // the latest field check of each resource (fields.go)
 }
 
 // Handler serves the console at /admin/ui/ (full paths: mount it at
@@ -80,6 +81,7 @@ func Handler(svc *admin.Service, opts Options) http.Handler {
 	mux.HandleFunc("GET /admin/ui/deadletters", c.withSession(c.deadLetters))
 	mux.HandleFunc("POST /admin/ui/deadletters", c.withSession(c.actOnDeadLetters))
 	mux.HandleFunc("GET /admin/ui/lookup", c.withSession(c.lookup))
+	mux.HandleFunc("POST /admin/ui/lookup/fields", c.withSession(c.checkFields))
 	mux.HandleFunc("GET /admin/ui/activity", c.withSession(c.activity))
 	mux.HandleFunc("GET /admin/ui/import", c.withSession(c.importPage))
 	mux.HandleFunc("POST /admin/ui/import", c.withSession(c.upload))
@@ -385,6 +387,7 @@ type lookupData struct {
 type resourceView struct {
 	admin.Resource
 	Timeline timelineView
+	Fields   *admin.FieldReport // the latest field check, nil if none
 }
 
 type timelineView struct {
@@ -424,7 +427,8 @@ func (c *console) lookup(w http.ResponseWriter, r *http.Request, q request) {
 			cursor = r.URL.Query().Get("cursor")
 		}
 		for _, res := range found {
-			d.Resources = append(d.Resources, resourceView{Resource: res, Timeline: c.timeline(r, res.ID, cursor)})
+			d.Resources = append(d.Resources, resourceView{Resource: res, Timeline: c.timeline(r, res.ID, cursor),
+				Fields: c.fields.get(res.Type, res.ID)})
 		}
 		if len(found) == 0 {
 			t := c.timeline(r, query, cursor)

@@ -30,6 +30,7 @@ type fakeDispatcher struct {
 	mu      sync.Mutex
 	dead    map[string][]store.DeadLetter
 	retried []string
+	checks  []string // field checks asked for (fields_test.go)
 }
 
 func (f *fakeDispatcher) Connectors() []string { return []string{"scc", "webex"} }

@@ -30,6 +30,7 @@ func parsePages() map[string]*template.Template {
 		"add":     func(a, b int) int { return a + b },
 		"summary": summary,
 		"join":    strings.Join,
+		"lower":   strings.ToLower,
 	}
 	pages := map[string]*template.Template{}
 	for _, p := range []string{"signin", "overview", "deadletters", "lookup", "activity", "import", "error"} {

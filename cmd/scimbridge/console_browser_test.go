@@ -297,6 +297,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Run("FailingTargetRetryAndLookup", func(t *testing.T) { consoleFailingTargetRetryAndLookup(t, newTab(t, ctx)) })
 	t.Run("RefusesFormsWithoutSessionOrCSRF", func(t *testing.T) { consoleRefusesFormsWithoutSessionOrCSRF(t, newTab(t, ctx)) })
 	t.Run("ImportPreviewAndApply", func(t *testing.T) { consoleImportPreviewAndApply(t, newTab(t, ctx)) })
+	t.Run("FieldDriftAndRepair", func(t *testing.T) { consoleFieldDriftAndRepair(t, newTab(t, ctx)) })
 }
 
 // The operator's path through a failing target: sign in, see the four

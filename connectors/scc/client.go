@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/scimbridge/scimbridge/connectors"
 )
@@ -49,14 +50,20 @@ func (c *Connector) call(ctx context.Context, op, method, path string, q url.Val
 		target += "?" + q.Encode()
 	}
 	for attempt := 1; ; attempt++ {
-		if err := c.requests.Wait(ctx); err != nil {
+		// Background work (a periodic drift check's listing) waits for
+		// live work before it takes a token live work shares.
+		rctx, err := connectors.Pace(ctx)
+		if err != nil {
+			return connectors.Failed, answer{}, connectors.NewTransient(op+": waiting for live work", err)
+		}
+		if err := c.requests.Wait(rctx); err != nil {
 			return connectors.Failed, answer{}, connectors.NewTransient(op+": waiting for the request rate", err)
 		}
 		tok, err := c.tokens.token(ctx)
 		if err != nil {
 			return connectors.Failed, answer{}, err
 		}
-		a, err := c.send(ctx, op, method, target, payload, tok, attempt)
+		a, err := c.send(rctx, op, method, target, payload, tok, attempt)
 		if err != nil {
 			return connectors.Failed, answer{}, err
 		}
@@ -69,7 +76,10 @@ func (c *Connector) call(ctx context.Context, op, method, path string, q url.Val
 			}
 			return connectors.Failed, a, connectors.Errorf(connectors.Permanent, a.status, "%s: access token rejected again after a refresh: %s", op, connectors.Redact(errorMessage(a.body), tok))
 		}
-		msg := connectors.Redact(errorMessage(a.body), tok)
+		var msg string
+		if a.status >= 300 { // a success's body is not an error (a listing's page is large)
+			msg = connectors.Redact(errorMessage(a.body), tok)
+		}
 		out, err := connectors.ClassifyHTTP(a.status, a.header, kind, op+": "+msg)
 		if kind == connectors.CallCreate && connectors.ClassOf(err) == connectors.Permanent && saysExists(msg) {
 			// The shared table also adopts on an "already exists" message
@@ -205,6 +215,11 @@ func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw),
 func jsonString(raw json.RawMessage) string {
 	if len(raw) == 0 {
 		return ""
+	}
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && bytes.IndexByte(raw[1:n-1], '\\') < 0 && utf8.Valid(raw) {
+		// No escapes: the text between the quotes is the string (raw is
+		// valid JSON, checked when the answer was decoded).
+		return string(raw[1 : n-1])
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {

@@ -34,15 +34,30 @@ type memberPatch struct {
 
 func (c *Connector) applyGroup(ctx context.Context, ch connectors.Change) connectors.Result {
 	if ch.Op == connectors.OpDelete {
+		if err := c.intents.clear(ch.ID); err != nil {
+			c.log.Warn().Err(err).Str("op", "group.intent").Msg("could not clear a group's recorded names")
+		}
 		if ch.TargetID == "" {
 			return connectors.Result{}
 		}
 		_, _, err := c.call(ctx, "delete group", http.MethodDelete, "/adminGroups/"+url.PathEscape(ch.TargetID), nil, nil, connectors.CallDelete)
+		if err == nil {
+			if err := c.intents.claim(ch.TargetID, ""); err != nil {
+				c.log.Warn().Err(err).Str("op", "group.intent").Msg("could not forget a deleted group's owner")
+			}
+		}
 		return connectors.Result{Err: err}
 	}
 	want := groupBody{Name: str(ch.Fields, fieldName), Description: str(ch.Fields, fieldDescription)}
 	if want.Name == "" {
 		return connectors.Result{TargetID: ch.TargetID, Err: connectors.NewPermanent("group has no name (the mapped field name is empty)", nil)}
+	}
+	if ch.TargetID != "" && ch.Prev != nil && !ch.MayExist {
+		// Built from an acknowledged delivery with nothing unsure: the
+		// names recorded before an earlier create have served.
+		if err := c.intents.clear(ch.ID); err != nil {
+			c.log.Warn().Err(err).Str("op", "group.intent").Msg("could not clear a group's recorded names")
+		}
 	}
 	id := ch.TargetID
 	var err error
@@ -52,7 +67,7 @@ func (c *Connector) applyGroup(ctx context.Context, ch connectors.Change) connec
 	added, removed := ch.MembersAdded, ch.MembersRemoved
 	if id == "" {
 		var adopted bool
-		id, adopted, err = c.createOrAdoptGroup(ctx, want)
+		id, adopted, err = c.findOrCreateGroup(ctx, ch, want)
 		if adopted {
 			converge = true
 			// An adopted group's name may differ in case only, and its
@@ -65,7 +80,7 @@ func (c *Connector) applyGroup(ctx context.Context, ch connectors.Change) connec
 		_, _, err = c.call(ctx, "update group", http.MethodPut, "/adminGroups/"+url.PathEscape(id), nil, upd, connectors.CallOther)
 		if statusOf(err) == http.StatusNotFound {
 			// Deleted in SCC behind our back: create it again.
-			id, err = c.createGroup(ctx, want)
+			id, err = c.createGroup(ctx, ch, want)
 		}
 	}
 	if err != nil {
@@ -78,7 +93,7 @@ func (c *Connector) applyGroup(ctx context.Context, ch connectors.Change) connec
 	}
 	memberErrs, err := c.patchMembers(ctx, id, added, removed)
 	if statusOf(err) == http.StatusNotFound {
-		if id, err = c.createGroup(ctx, want); err == nil {
+		if id, err = c.createGroup(ctx, ch, want); err == nil {
 			memberErrs, err = c.patchMembers(ctx, id, ch.MembersAdded, ch.MembersRemoved)
 		}
 	}
@@ -98,10 +113,87 @@ func groupChanges(prev map[string]any, want groupBody) groupBody {
 	return upd
 }
 
-// createGroup creates the admin group, adopting one of the same name.
-func (c *Connector) createGroup(ctx context.Context, g groupBody) (string, error) {
-	id, _, err := c.createOrAdoptGroup(ctx, g)
+// createGroup creates the admin group again (it was deleted behind the
+// bridge's back), adopting one of the same name; an adopted group found
+// under an earlier name is renamed.
+func (c *Connector) createGroup(ctx context.Context, ch connectors.Change, g groupBody) (string, error) {
+	id, adopted, err := c.findOrCreateGroup(ctx, ch, g)
+	if err == nil && adopted {
+		_, _, err = c.call(ctx, "update group", http.MethodPut, "/adminGroups/"+url.PathEscape(id), nil, groupChanges(nil, g), connectors.CallOther)
+	}
 	return id, err
+}
+
+// findOrCreateGroup creates the admin group for SCIM group ch.ID unless a
+// create of it may already have landed under another name: the names
+// recorded before earlier creates (groupIntents) and, on a retry, the
+// names of the run's earlier entries (Change.Earlier). Those are looked up
+// first, in one walk of the admin groups, and a group found is adopted
+// (adopted true: the caller writes SCIM's name, so one found under an
+// earlier name is renamed, and converges its members) unless another SCIM
+// group has created or adopted it since. The name about to be written is
+// recorded before any call, and the group's owner after.
+func (c *Connector) findOrCreateGroup(ctx context.Context, ch connectors.Change, g groupBody) (string, bool, error) {
+	id, adopted, err := c.findOrCreate(ctx, ch, g)
+	if id != "" {
+		// Best effort: the owner only keeps another group's lookup under
+		// an earlier name from taking this one.
+		if err := c.intents.claim(id, ch.ID); err != nil {
+			c.log.Warn().Err(err).Str("op", "group.intent").Msg("could not record a group's owner")
+		}
+	}
+	return id, adopted, err
+}
+
+func (c *Connector) findOrCreate(ctx context.Context, ch connectors.Change, g groupBody) (string, bool, error) {
+	earlier, err := c.intents.names(ch.ID)
+	if err != nil {
+		return "", false, connectors.NewTransient("create group: read the names recorded for it", err)
+	}
+	if ch.MayExist {
+		for _, f := range ch.Earlier {
+			earlier = append(earlier, str(f, fieldName))
+		}
+	}
+	earlier = slices.DeleteFunc(earlier, func(n string) bool { return n == "" || n == g.Name })
+	if err := c.intents.add(ch.ID, g.Name); err != nil {
+		return "", false, connectors.NewTransient("create group: record its name before creating it", err)
+	}
+	if len(earlier) > 0 {
+		names := append(slices.Clone(earlier), g.Name)
+		slices.Reverse(names) // SCIM's name first, then the newest earlier one
+		found, err := c.findGroups(ctx, names)
+		if err != nil {
+			return "", false, err
+		}
+		for _, n := range earlier {
+			// A group another SCIM group created or adopted under this
+			// name since is not this one's lost create.
+			if id := found[n]; id != "" {
+				owner, err := c.intents.owner(id)
+				if err != nil {
+					return "", false, connectors.NewTransient("create group: read the owner of "+id, err)
+				}
+				if owner != "" && owner != ch.ID {
+					delete(found, n)
+				}
+			}
+		}
+		for _, n := range names {
+			if id := found[n]; id != "" {
+				c.log.Info().Str("op", "group.adopt").Str("target_id", id).Bool("earlier_name", n != g.Name).
+					Msg("adopted an admin group a lost create may have made")
+				for _, other := range names {
+					if o := found[other]; o != "" && o != id {
+						c.log.Warn().Str("op", "group.adopt").Str("target_id", o).
+							Msg("another admin group holds a name this group had earlier; left as it is")
+					}
+				}
+				return id, true, nil
+			}
+		}
+	}
+	return c.createOrAdoptGroup(ctx, g)
 }
 
 // createOrAdoptGroup creates the admin group, or adopts the one of the
@@ -175,20 +267,42 @@ func (c *Connector) convergeMembers(ctx context.Context, id string, ch connector
 // findGroup walks the admin groups for name: an exact match, else one that
 // differs only in case.
 func (c *Connector) findGroup(ctx context.Context, name string) (string, error) {
-	var exact, folded string
+	found, err := c.findGroups(ctx, []string{name})
+	return found[name], err
+}
+
+// findGroups walks the admin groups once for several names: for each, the
+// id of the group of exactly that name, else of one that differs only in
+// case ("" when none). It stops early once every name has an exact match.
+func (c *Connector) findGroups(ctx context.Context, names []string) (map[string]string, error) {
+	exact, folded := map[string]string{}, map[string]string{}
+	for _, n := range names {
+		exact[n] = ""
+	}
+	left := len(exact)
 	err := c.walk(ctx, "list groups", "/adminGroups", "groups", nil, func(raw json.RawMessage) bool {
 		o := parseObject(raw)
 		n, id := o.str("name"), o.str("id", "groupId")
-		switch {
-		case n == name:
-			exact = id
-			return false
-		case folded == "" && strings.EqualFold(n, name):
-			folded = id
+		if id == "" {
+			return true
+		}
+		if cur, ok := exact[n]; ok && cur == "" {
+			exact[n] = id
+			left--
+			return left > 0
+		}
+		for want := range exact {
+			if folded[want] == "" && strings.EqualFold(n, want) {
+				folded[want] = id
+			}
 		}
 		return true
 	})
-	return cmp.Or(exact, folded), err
+	out := make(map[string]string, len(exact))
+	for n, id := range exact {
+		out[n] = cmp.Or(id, folded[n])
+	}
+	return out, err
 }
 
 // patchMembers sends the member delta by email, at most 100 per PATCH, and

@@ -3,6 +3,7 @@ package scc
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -348,4 +349,54 @@ func wantClass(msg string) connectors.Class {
 		return connectors.Permanent
 	}
 	return connectors.Transient
+}
+
+// FuzzJSONString: the escape-free fast path of jsonString reads any valid
+// JSON string exactly as the decoder does.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{`"ann@example.com"`, `"Zoë"`, `"a\"b"`, `"\u00e9"`, `""`, `"\xff"`, `12`, `"tab	"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var want string
+		if !json.Valid(raw) || json.Unmarshal(raw, &want) != nil {
+			return
+		}
+		if got := jsonString(raw); got != want {
+			t.Errorf("jsonString(%q) = %q, the decoder reads %q", raw, got, want)
+		}
+	})
+}
+
+// TestBackgroundListingWaitsForLiveWork: a periodic check's listing (a
+// context with a Pacer) sends nothing while live work is waiting or in
+// flight, and resumes once the connector is idle; a live listing is not
+// held.
+func TestBackgroundListingWaitsForLiveWork(t *testing.T) {
+	e := newEnv(t, sccsim.Options{}, nil)
+	c := e.connector(t)
+	e.sim.AddUser("ann@example.com", "Ann", "Lee", "")
+	var busy atomic.Bool
+	busy.Store(true)
+	p := connectors.NewPacer(0, connectors.BackgroundShare, busy.Load)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.List(connectors.WithPacer(context.Background(), p), connectors.User, func(string) error { return nil })
+	}()
+	if err := c.List(context.Background(), connectors.User, func(string) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	live := e.rec.count("GET /users")
+	for deadline := time.Now().Add(10 * time.Second); p.Yielded() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the background listing never waited (%d requests)", e.rec.count("GET /users"))
+		}
+	}
+	if n := e.rec.count("GET /users"); n != live || live != 1 {
+		t.Fatalf("%d listing requests while live work was busy (live listing: %d)", n-live, live)
+	}
+	busy.Store(false)
+	if err := <-done; err != nil || e.rec.count("GET /users") != 2 || p.Granted() == 0 {
+		t.Errorf("background listing: %v, %d requests, %d granted", err, e.rec.count("GET /users"), p.Granted())
+	}
 }

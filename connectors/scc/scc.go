@@ -105,8 +105,16 @@ type Connector struct {
 	// target's rate; the dispatcher's limiter counts Apply calls.
 	requests interface{ Wait(context.Context) error }
 
+	// intents are the names admin groups may have been created under
+	// before their target id was recorded (intent.go).
+	intents *groupIntents
+
 	mu    sync.Mutex
 	cache map[string]string // lower-cased email -> user id, learned from listings
+	// owners are the SCIM users this process invited or adopted each
+	// address for (lower-cased email -> SCIM id): a retried invite never
+	// deprovisions an earlier address another user has since taken.
+	owners map[string]string
 }
 
 // New validates s and builds the connector. Credentials: org_id and
@@ -174,7 +182,7 @@ func newConnector(s connectors.Settings, d connectors.Deps) (*Connector, error) 
 		limits.Rate = s.RateLimit
 	}
 	return &Connector{name: name, base: orgBase, hc: hc, log: log, tokens: ts, onDelete: onDelete,
-		limits: limits, pageSize: pageSize, cache: map[string]string{},
+		limits: limits, pageSize: pageSize, cache: map[string]string{}, owners: map[string]string{}, intents: newGroupIntents(d.State, org),
 		requests: connectors.RequestLimiter(limits.Rate)}, nil
 }
 
@@ -225,11 +233,22 @@ func (c *Connector) Limits() connectors.Limits { return c.limits }
 // batch: its unsent changes answer the same error.
 func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []connectors.Result {
 	results := make([]connectors.Result, len(batch))
+	// touched are the addresses the batch's user changes name: a
+	// retried invite leaves those to their own changes.
+	touched := map[string]bool{}
+	for _, ch := range batch {
+		if ch.Type == connectors.User {
+			touched[email(ch.Fields)], touched[email(ch.Prev)] = true, true
+			if isEmailID(ch.TargetID) {
+				touched[strings.ToLower(ch.TargetID)] = true
+			}
+		}
+	}
 	var work []*userWork
 	for i, ch := range batch {
 		switch ch.Type {
 		case connectors.User:
-			if w := c.planUser(ctx, ch, &results[i]); w != nil {
+			if w := c.planUser(ctx, ch, touched, &results[i]); w != nil {
 				w.index = i
 				work = append(work, w)
 			}

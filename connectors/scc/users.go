@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,6 +44,7 @@ type nameBody struct {
 // with at most one walk of the user list.
 type userWork struct {
 	index  int
+	scimID string
 	mail   string
 	fields map[string]any
 	steps  []userOpBody
@@ -66,7 +68,8 @@ func isEmailID(id string) bool { return strings.Contains(id, "@") }
 
 // planUser turns one user change into its steps (nil when nothing is
 // left to do, or r carries the outcome already).
-func (c *Connector) planUser(ctx context.Context, ch connectors.Change, r *connectors.Result) *userWork {
+// touched are the addresses the batch's user changes name.
+func (c *Connector) planUser(ctx context.Context, ch connectors.Change, touched map[string]bool, r *connectors.Result) *userWork {
 	if ch.Op == connectors.OpDelete {
 		mail := email(ch.Prev)
 		if mail == "" && isEmailID(ch.TargetID) {
@@ -94,7 +97,7 @@ func (c *Connector) planUser(ctx context.Context, ch connectors.Change, r *conne
 		r.TargetID, r.Err = ch.TargetID, connectors.NewPermanent("user has no valid email (the mapped field email is "+strconvQuote(mail)+")", nil)
 		return nil
 	}
-	w := &userWork{mail: mail, fields: ch.Fields}
+	w := &userWork{scimID: ch.ID, mail: mail, fields: ch.Fields}
 	if ch.TargetID != "" && !isEmailID(ch.TargetID) {
 		w.id = ch.TargetID
 	}
@@ -103,6 +106,20 @@ func (c *Connector) planUser(ctx context.Context, ch connectors.Change, r *conne
 		old = strings.ToLower(ch.TargetID)
 	}
 	switch {
+	case ch.TargetID == "" && ch.MayExist:
+		// An invite may have landed unrecorded under an address the user
+		// had earlier in this run: SCC cannot change an email, so that
+		// user is deprovisioned (as an email change does) before the
+		// invite, unless another change of the batch names the address
+		// (one request carries an address once).
+		for _, f := range ch.Earlier {
+			if old := email(f); old != "" && old != mail && validEmail(old) && !touched[old] &&
+				!c.ownedByAnother(old, ch.ID) &&
+				!slices.ContainsFunc(w.steps, func(s userOpBody) bool { return s.Email == old }) {
+				w.steps = append(w.steps, c.deprovisionOp(old))
+			}
+		}
+		w.steps = append(w.steps, inviteSteps(mail, ch.Fields)...)
 	case ch.TargetID == "":
 		w.steps = inviteSteps(mail, ch.Fields)
 	case old != "" && old != mail:
@@ -184,6 +201,9 @@ func (c *Connector) applyUsers(ctx context.Context, work []*userWork, results []
 	for _, w := range work {
 		r := &results[w.index]
 		r.Err = w.err
+		if w.fields != nil && w.err == nil {
+			c.own(w.mail, w.scimID)
+		}
 		if w.fields != nil {
 			r.TargetID = targetIDOf(w.mail)
 			if w.err != nil && w.id != "" && !w.reinvited {
@@ -197,7 +217,13 @@ func (c *Connector) applyUsers(ctx context.Context, work []*userWork, results []
 // PATCHes, until no steps are left. A throttled or failed call fails the
 // users it carried (a 429 also the users not sent yet).
 func (c *Connector) rounds(ctx context.Context, work []*userWork) {
-	for range 8 { // a user needs at most: deprovision, invite, disable, re-invite, disable
+	// A user needs at most: its planned steps (deprovisions, invite,
+	// disable), then a re-invite and a disable.
+	limit := 8
+	for _, w := range work {
+		limit = max(limit, len(w.steps)+3)
+	}
+	for range limit {
 		var due []*userWork
 		for _, w := range work {
 			if w.err == nil && len(w.steps) > 0 {
@@ -449,10 +475,35 @@ func (c *Connector) learn(mail, id string) {
 	c.cache[mail] = id
 }
 
+// uncache drops the SCC id remembered for an address.
+func (c *Connector) uncache(mail string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.cache, mail)
+}
+
+// forget drops what is known of an address that is gone (or about to
+// be invited again): its SCC id and its owner.
 func (c *Connector) forget(mail string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.cache, mail)
+	delete(c.owners, mail)
+}
+
+func (c *Connector) own(mail, scimID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.owners[mail] = scimID
+}
+
+// ownedByAnother reports whether this process delivered address mail
+// for a SCIM user other than scimID.
+func (c *Connector) ownedByAnother(mail, scimID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o := c.owners[mail]
+	return o != "" && o != scimID
 }
 
 // statusOf is the HTTP status carried by a classified error, or 0.

@@ -98,6 +98,7 @@ type adoption struct {
 	scanning []registration // writes made while a listing runs, replayed on its result
 	inScan   bool
 	dups     map[string][]string // lower(authName) -> duplicate keys left active
+	noted    map[string]string   // lower(authName) -> duplicates left active, as last noted in the activity log
 	gen      uint64              // snapshots taken
 }
 
@@ -282,6 +283,38 @@ func (c *Connector) wrote(its []item) {
 type plan struct {
 	items []item
 	dups  []string // duplicate keys left active (reported)
+	deact []string // duplicate keys this change deactivates (items[1:])
+}
+
+// note is what a change found about the person's registrations, for the
+// activity log (connectors.Result.Notes), once the change has landed: the
+// duplicates it deactivated always (that happens once), the duplicates
+// it left active only when they differ from the last note of this process.
+func (c *Connector) note(p plan) string {
+	if len(p.items) == 0 {
+		return ""
+	}
+	own := p.items[0]
+	n, left := fold(own.AuthName), strings.Join(p.dups, ", ")
+	c.adopt.mu.Lock()
+	seen := c.adopt.noted[n] == left
+	if left == "" {
+		delete(c.adopt.noted, n)
+	} else {
+		c.adopt.noted[n] = left
+	}
+	c.adopt.mu.Unlock()
+	if len(p.deact) == 0 && (left == "" || seen) {
+		return ""
+	}
+	s := fmt.Sprintf("duplicate registrations found for %s: kept %s", own.AuthName, own.Key)
+	if len(p.deact) > 0 {
+		s += ", deactivated " + strings.Join(p.deact, ", ")
+	}
+	if left != "" {
+		s += ", left active " + left + " (options.dedupe: true deactivates them)"
+	}
+	return s
 }
 
 // resolve picks the key for a change's item and the duplicates to
@@ -328,6 +361,7 @@ func (c *Connector) resolve(ch connectors.Change, it item) plan {
 		}
 		if c.adopt.dedupe || it.Status == "inactive" {
 			p.items = append(p.items, itemOf(r, false))
+			p.deact = append(p.deact, r.Key)
 			continue
 		}
 		p.dups = append(p.dups, r.Key)

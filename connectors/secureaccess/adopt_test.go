@@ -9,6 +9,7 @@ import (
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/secureaccess/secureaccesssim"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 // tenant is a Secure Access tenant that already holds people: the keys
@@ -254,5 +255,57 @@ func TestAdoptThenRenamedBeforeRecorded(t *testing.T) {
 	}
 	if got := byName(e, "alice.smith@example.com"); len(got) != 1 || got[0].Key != "pre-alice" {
 		t.Errorf("alice.smith: %+v", got)
+	}
+}
+
+// TestAdoptNotes: what a write finds about a person's duplicate
+// registrations comes back in Result.Notes (the dispatcher puts it on the
+// person's activity timeline): the duplicates it deactivated, or, with
+// dedupe off, those it left active, noted once and again only when they
+// change.
+func TestAdoptNotes(t *testing.T) {
+	carol := person("u-carol", "carol@example.com", "Carol", true)
+	renamed := connectors.Change{Type: connectors.User, ID: "u-carol", Op: connectors.OpUpsert, TargetID: "pre-carol-1",
+		Prev: carol.Fields, Fields: fields("carol@example.com", "Carol Jones", true)}
+	deactivated := connectors.Change{Type: connectors.User, ID: "u-carol", Op: connectors.OpUpsert, TargetID: "pre-carol-1",
+		Prev: renamed.Fields, Fields: fields("carol@example.com", "Carol Jones", false)}
+	const found = "duplicate registrations found for carol@example.com: kept pre-carol-1"
+	for _, tc := range []struct {
+		name   string
+		dedupe bool
+		steps  []connectors.Change
+		want   []string // the note of each step ("" none)
+	}{
+		{"dedupe", true, []connectors.Change{carol, renamed},
+			[]string{found + ", deactivated pre-carol-2", ""}},
+		{"report only", false, []connectors.Change{carol, renamed, deactivated},
+			[]string{found + ", left active pre-carol-2 (options.dedupe: true deactivates them)", "", found + ", deactivated pre-carol-2"}},
+		{"alice has none", false, []connectors.Change{person("u-alice", "alice@example.com", "Alice", true)}, []string{""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := adoptEnv(t, nil, tc.dedupe)
+			for i, ch := range tc.steps {
+				r := apply(t, e.c, ch)[0]
+				if r.Err != nil {
+					t.Fatalf("step %d: %v", i, r.Err)
+				}
+				got := strings.Join(r.Notes, " | ")
+				if got != tc.want[i] {
+					t.Errorf("step %d: notes %q, want %q", i, got, tc.want[i])
+				}
+			}
+		})
+	}
+	// A write that fails notes nothing; its retry does.
+	e := adoptEnv(t, nil, true)
+	if err := e.c.ensureIndex(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.FailNext(simkit.Fault5xx, 1)
+	if r := apply(t, e.c, carol)[0]; r.Err == nil || len(r.Notes) != 0 {
+		t.Fatalf("failed write: %+v, want an error and no note", r)
+	}
+	if r := apply(t, e.c, carol)[0]; r.Err != nil || strings.Join(r.Notes, "") != found+", deactivated pre-carol-2" {
+		t.Errorf("retry: %+v", r)
 	}
 }

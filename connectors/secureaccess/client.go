@@ -177,7 +177,17 @@ func (c *Connector) lookup(ctx context.Context, batch []connectors.Change, idx [
 // offset: one GET in a slot of the connector's limiter, with the token
 // and 401 renewal of every other call, its answer classified as a PUT's.
 func (c *Connector) list(ctx context.Context, offset int) (page, error) {
-	slot, err := c.lim.wait(ctx)
+	var slot func()
+	var err error
+	if p := connectors.Background(ctx); p != nil {
+		// A periodic drift check: after live work, and within its share
+		// of every window (limiter.waitShare).
+		if ctx, err = connectors.Pace(ctx); err == nil {
+			slot, err = c.lim.waitShare(ctx, p.Share())
+		}
+	} else {
+		slot, err = c.lim.wait(ctx)
+	}
 	if err != nil {
 		var w errWait
 		if errors.As(err, &w) {

@@ -123,11 +123,13 @@ func (e errWait) Error() string { return fmt.Sprintf("rate limit: next request s
 // wait blocks until a request may start and reserves it. Call the returned
 // done when the answer (or an error) arrives. It fails at once with errWait
 // when ctx's deadline comes before the slot.
-func (l *limiter) wait(ctx context.Context) (done func(), err error) {
+func (l *limiter) wait(ctx context.Context) (done func(), err error) { return l.waitFor(ctx, 1) }
+
+func (l *limiter) waitFor(ctx context.Context, share float64) (done func(), err error) {
 	for {
 		l.mu.Lock()
 		now := l.now()
-		d := l.earliest(now).Sub(now)
+		d := l.earliestShare(now, share).Sub(now)
 		if d <= 0 {
 			at := now
 			seq := l.reserve(at)
@@ -150,6 +152,32 @@ func (l *limiter) wait(ctx context.Context) (done func(), err error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// waitShare is wait for background requests (a periodic drift check):
+// one may start only while every window holds fewer than share of its N
+// requests (at least one), so live requests always find the rest of each
+// window free.
+func (l *limiter) waitShare(ctx context.Context, share float64) (done func(), err error) {
+	return l.waitFor(ctx, share)
+}
+
+// earliestShare is earliest, and with share < 1 also when every window
+// holds fewer than share of its N requests. mu is held.
+func (l *limiter) earliestShare(now time.Time, share float64) time.Time {
+	t := l.earliest(now)
+	if share >= 1 {
+		return t
+	}
+	n := len(l.log)
+	for _, w := range l.windows {
+		if k := max(1, int(share*float64(w.N))); n >= k {
+			if free := l.log[n-k].Add(w.Per); free.After(t) {
+				t = free
+			}
+		}
+	}
+	return t
 }
 
 // reserve logs a request starting at 'at'. mu is held.

@@ -135,3 +135,70 @@ func TestLimiterWait(t *testing.T) {
 		t.Errorf("canceled: %v", err)
 	}
 }
+
+// TestLimiterShare (fake clock): background requests (waitShare at 20%)
+// flat out for an hour never hold more than 20% of any window (1 a
+// second, 2 a minute, 70 in 30 minutes), and live requests arriving at any
+// moment of that hour find the rest free: at least 12 of the 14 in their
+// first minute and 4 of the 5 in their first second, where they would get
+// 14 and 5 with no background at all.
+func TestLimiterShare(t *testing.T) {
+	const share = 0.2
+	var shareWindows []window
+	for _, w := range defaultWindows {
+		shareWindows = append(shareWindows, window{N: max(1, int(share*float64(w.N))), Per: w.Per})
+	}
+	times := scheduleUntil(newLimiter(defaultWindows), t0, t0.Add(time.Hour), share)
+	if i, over := overLimit(times, shareWindows); over {
+		t.Fatalf("background request %d at %v holds more than its share of a window", i, times[i].Sub(t0))
+	}
+	if len(times) < 110 { // 2 a minute
+		t.Errorf("%d background requests in an hour, want about 120", len(times))
+	}
+	for i, at := range times {
+		if i%7 != 0 { // a sample of moments, each right after a background request
+			continue
+		}
+		live := newLimiter(defaultWindows)
+		for _, b := range times[:i+1] {
+			if b.After(at.Add(-30 * time.Minute)) {
+				live.log = append(live.log, b)
+			}
+		}
+		starts := scheduleUntil(live, at, at.Add(time.Minute), 1)
+		inFirst := func(d time.Duration) int {
+			n := 0
+			for _, s := range starts {
+				if s.Before(at.Add(d)) {
+					n++
+				}
+			}
+			return n
+		}
+		if n := inFirst(time.Minute); n < 12 {
+			t.Errorf("live traffic arriving at %v: %d requests in its first minute, want at least 12 of 14", at.Sub(t0), n)
+		}
+		if n := inFirst(time.Second); n < 4 {
+			t.Errorf("live traffic arriving at %v: %d requests in its first second, want at least 4 of 5", at.Sub(t0), n)
+		}
+	}
+	t.Logf("%d background requests in an hour", len(times))
+}
+
+// scheduleUntil runs back-to-back requests through l on a fake clock from
+// start until end (answers take no time), each admitted as a request of
+// that share of the windows (1: live), and returns when each started.
+func scheduleUntil(l *limiter, start, end time.Time, share float64) []time.Time {
+	now := start
+	l.now = func() time.Time { return now }
+	var out []time.Time
+	for now.Before(end) {
+		l.mu.Lock()
+		now = l.earliestShare(now, share)
+		l.log = append(l.log, now)
+		l.mu.Unlock()
+		l.stamp(now)
+		out = append(out, now)
+	}
+	return out
+}

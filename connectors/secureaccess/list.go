@@ -103,11 +103,7 @@ func (c *Connector) ListFields(ctx context.Context, typ string, fn func(targetID
 	default:
 		return connectors.ErrListType("secureaccess", typ)
 	}
-	// The listing reads every registration: it rebuilds the adoption
-	// index on the way (adopt.go).
-	c.adopt.build.Lock()
-	defer c.adopt.build.Unlock()
-	return c.reindex(ctx, func(r registration) error {
+	read := func(r registration) error {
 		if r.Key == "" {
 			return connectors.ErrListItemWithoutID("list registrations")
 		}
@@ -115,5 +111,15 @@ func (c *Connector) ListFields(ctx context.Context, typ string, fn func(targetID
 			fieldAuthName: r.AuthName, fieldLabel: r.Label, fieldActive: r.Status == "active",
 			fieldDomainName: r.DomainName, fieldSamAccountName: r.SamAccountName, fieldGUIDHash: r.GUIDHash,
 		})
-	})
+	}
+	if connectors.Background(ctx) != nil {
+		// A background listing pauses while deliveries run, so it must not
+		// hold the index build they may wait for: it only reads.
+		return c.scan(ctx, func(r registration) (bool, error) { return true, read(r) })
+	}
+	// The listing reads every registration: it rebuilds the adoption
+	// index on the way (adopt.go).
+	c.adopt.build.Lock()
+	defer c.adopt.build.Unlock()
+	return c.reindex(ctx, read)
 }

@@ -207,7 +207,7 @@ func New(s connectors.Settings, d connectors.Deps) (connectors.Connector, error)
 		more:      make(chan struct{}, 1),
 		lingerFor: min(windows[0].Per/20, 50*time.Millisecond),
 		state:     d.State,
-		adopt:     adoption{owner: indexOwner(base+"/identities/registrations/device", key), dedupe: op.Dedupe, dups: map[string][]string{}},
+		adopt:     adoption{owner: indexOwner(base+"/identities/registrations/device", key), dedupe: op.Dedupe, dups: map[string][]string{}, noted: map[string]string{}},
 	}
 	c.loadIndex()
 	if d.State != nil {
@@ -268,6 +268,7 @@ func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []conn
 		es      []*entry
 		at      []int // index in batch of es[i]
 		unknown []int // deletes whose fields we must look up
+		plans   = map[int]plan{}
 	)
 	add := func(i int, its []item) {
 		for _, it := range its {
@@ -275,14 +276,18 @@ func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []conn
 			at = append(at, i)
 		}
 	}
+	addPlan := func(i int, p plan) {
+		plans[i] = p
+		add(i, p.items)
+	}
 	for i, ch := range batch {
 		it, send, r := c.prepare(ch)
 		switch {
 		case send:
-			add(i, c.resolve(ch, it).items)
+			addPlan(i, c.resolve(ch, it))
 		case r == nil:
 			if known, ok := c.indexed(keyOf(ch)); ok {
-				add(i, c.resolve(ch, itemOf(known, false)).items)
+				addPlan(i, c.resolve(ch, itemOf(known, false)))
 			} else {
 				unknown = append(unknown, i)
 			}
@@ -303,7 +308,7 @@ func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []conn
 				res[i].Err = err
 			case !ok: // never registered: nothing to deactivate
 			default:
-				add(i, c.resolve(batch[i], it).items)
+				addPlan(i, c.resolve(batch[i], it))
 			}
 		}
 	}
@@ -332,6 +337,11 @@ func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []conn
 	c.mu.Unlock()
 	c.wrote(landed)
 	for i := range res {
+		if p, ok := plans[i]; ok && res[i].Err == nil {
+			if n := c.note(p); n != "" {
+				res[i].Notes = append(res[i].Notes, n)
+			}
+		}
 		res[i].Err = naming(res[i].Err, batch[i])
 	}
 	return res

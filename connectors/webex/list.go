@@ -109,20 +109,12 @@ var _ connectors.FieldLister = (*Connector)(nil)
 func (c *Connector) ListFields(ctx context.Context, typ string, fn func(targetID string, fields map[string]any) error) error {
 	attrs := "" // users: whole resources
 	if typ == connectors.Group {
-		attrs = "id,displayName,externalId" // not the members
+		attrs = groupReadBack // not the members
 	}
 	return c.listResources(ctx, typ, attrs, func(id string, raw json.RawMessage) error {
-		var u wireUser
-		if err := json.Unmarshal(raw, &u); err != nil {
-			return permanentf("GET %s: unreadable resource %s", typ, id)
-		}
-		f := map[string]any{"externalId": u.ExternalID, "displayName": u.DisplayName}
-		if typ == connectors.User {
-			f["userName"], f["nickName"], f["title"] = u.UserName, u.NickName, u.Title
-			f["active"] = u.Active == nil || *u.Active
-			if u.Name != nil {
-				f["firstName"], f["lastName"] = u.Name.GivenName, u.Name.FamilyName
-			}
+		f, err := readBack(typ, id, raw)
+		if err != nil {
+			return err
 		}
 		return fn(id, f)
 	})

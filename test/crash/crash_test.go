@@ -10,6 +10,10 @@
 // by default (or "all") every simulated type that serve knows. Rate
 // windows run 20× faster (simulate --rate-scale 0.05, matched by the
 // connectors' options).
+//
+// TestSecureAccessAdoptionAcrossKills (secureaccess_test.go) kills the
+// bridge at chosen moments of Secure Access's adoption of a tenant's
+// existing registrations instead.
 package crash
 
 import (
@@ -311,12 +315,7 @@ func TestCrash(t *testing.T) {
 	if dir := os.Getenv("CRASH_DIR"); dir != "" { // keep logs and data for a post-mortem
 		tmp = dir
 	}
-	bin := filepath.Join(tmp, "scimbridge")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/scimbridge")
-	build.Dir = moduleRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 
 	// The simulated targets, in a process of their own.
 	simOut := filepath.Join(tmp, "sim.json")

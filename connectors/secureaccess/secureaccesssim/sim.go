@@ -96,7 +96,24 @@ type Options struct {
 	// matches: a stand-in for server-side rules the contract does not state,
 	// so tests can check how a connector finds the bad item of a batch.
 	Reject func(typ string, item Registration) bool
+
+	// Hold, when set, sees every resource request that passed
+	// authentication and the rate limit: at Arrived, before it is served,
+	// and for a PUT again at Applied, once its items are stored and
+	// before the answer is written. It may block: crash tests kill the
+	// client while a request is held. Returning false at Arrived drops
+	// the request unserved (nothing stored, no answer: the connection is
+	// closed).
+	Hold func(at Stage, r *http.Request) bool
 }
+
+// Stage is where Options.Hold sees a request.
+type Stage int
+
+const (
+	Arrived Stage = iota // counted by the rate limit, not served yet
+	Applied              // a PUT's items are stored, the answer not written yet
+)
 
 // Registration is one stored identity registration.
 type Registration struct {
@@ -357,6 +374,9 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 	if s.fault(w, now) {
 		return
 	}
+	if s.opts.Hold != nil && !s.opts.Hold(Arrived, r) {
+		panic(http.ErrAbortHandler) // dropped: no answer, the connection closes
+	}
 
 	typ, ok := strings.CutPrefix(r.URL.Path, regPath)
 	if !ok || (typ != Device && typ != SecurityGroupTag) {
@@ -547,6 +567,9 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, typ string) {
 	}
 	s.puts++
 	s.mu.Unlock()
+	if s.opts.Hold != nil {
+		s.opts.Hold(Applied, r)
+	}
 	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 }
 

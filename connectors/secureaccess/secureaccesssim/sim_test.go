@@ -563,3 +563,43 @@ func TestListShape(t *testing.T) {
 		t.Errorf("stats %+v, want 6 calls, 1 rate-limited", st)
 	}
 }
+
+// TestHold: Hold sees a PUT when it arrives (false drops it: nothing
+// stored, the handler aborts) and again once it is stored, before the
+// answer; a GET only when it arrives.
+func TestHold(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		method string
+		drop   bool
+		stages []Stage
+		stored int
+	}{
+		{"put served", "PUT", false, []Stage{Arrived, Applied}, 1},
+		{"put dropped", "PUT", true, []Stage{Arrived}, 0},
+		{"get served", "GET", false, []Stage{Arrived}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen []Stage
+			var stored []int
+			var s *Server
+			s = New(Options{NoRateLimit: true, Hold: func(at Stage, r *http.Request) bool {
+				seen = append(seen, at)
+				stored = append(stored, len(s.Users()))
+				return !tc.drop
+			}})
+			auth := token(t, s)
+			aborted := func() (a bool) {
+				defer func() { a = recover() == http.ErrAbortHandler }()
+				do(t, s, tc.method, regPath+Device, auth, "application/json", items(1))
+				return false
+			}()
+			if aborted != tc.drop || !slices.Equal(seen, tc.stages) || len(s.Users()) != tc.stored {
+				t.Errorf("aborted %v, stages %v, stored %d; want %v, %v, %d", aborted, seen, len(s.Users()), tc.drop, tc.stages, tc.stored)
+			}
+			if tc.method == "PUT" && !tc.drop && !slices.Equal(stored, []int{0, 1}) {
+				t.Errorf("registrations stored when Hold saw the PUT: %v, want [0 1]", stored)
+			}
+		})
+	}
+}
