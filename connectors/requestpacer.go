@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Pacer paces single requests for a target that counts them in fixed
+// RequestPacer paces single requests for a target that counts them in fixed
 // windows ("limit requests per window"). Two rules:
 //
 //   - the schedule: grants are spaced evenly at PaceMargin of the rate
@@ -28,7 +28,7 @@ import (
 // window absorb late wake-ups at no cost; a wake-up later than that
 // delays the request limit grants later by the excess. Safe for
 // concurrent use; the zero value does not wait.
-type Pacer struct {
+type RequestPacer struct {
 	limit int           // requests per window; 0: unlimited
 	gap   time.Duration // the schedule's spacing
 	span  time.Duration // any limit+1 consecutive grants span more than this
@@ -52,19 +52,19 @@ const TransitAllowance = 0.01
 // per window everywhere means at most the rate over any longer window),
 // only its margin against transit jitter is smaller in absolute terms.
 // limit <= 0 or perSecond <= 0 means unlimited.
-func WindowLimiter(limit int, perSecond float64) *Pacer {
+func WindowLimiter(limit int, perSecond float64) *RequestPacer {
 	if limit <= 0 || perSecond <= 0 {
-		return &Pacer{}
+		return &RequestPacer{}
 	}
 	gap := time.Duration(float64(time.Second) / (perSecond * PaceMargin))
 	window := float64(limit) / perSecond * float64(time.Second)
 	span := time.Duration(window * (1 + TransitAllowance))
-	return &Pacer{limit: limit, gap: gap, span: span, turn: make(chan struct{}, 1),
+	return &RequestPacer{limit: limit, gap: gap, span: span, turn: make(chan struct{}, 1),
 		sent: make([]time.Time, limit), now: time.Now, sleep: sleepCtx}
 }
 
 // Wait blocks until the next request may go, or ctx ends.
-func (p *Pacer) Wait(ctx context.Context) error {
+func (p *RequestPacer) Wait(ctx context.Context) error {
 	if p.limit == 0 {
 		return ctx.Err()
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// fakeClock drives a Pacer without wall-clock time: each sleep advances
+// fakeClock drives a RequestPacer without wall-clock time: each sleep advances
 // the clock by what was asked plus a lateness the test chooses (a timer
 // that fires late on a loaded machine).
 type fakeClock struct {
@@ -25,7 +25,7 @@ func (c *fakeClock) sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-func pacerOn(c *fakeClock, limit int, perSecond float64) *Pacer {
+func requestPacerOn(c *fakeClock, limit int, perSecond float64) *RequestPacer {
 	p := WindowLimiter(limit, perSecond)
 	p.now, p.sleep = c.now, c.sleep
 	return p
@@ -33,7 +33,7 @@ func pacerOn(c *fakeClock, limit int, perSecond float64) *Pacer {
 
 // grants calls Wait n times back to back (a queue of waiters, as the
 // connectors' workers keep) and returns when each grant happened.
-func grants(t *testing.T, p *Pacer, c *fakeClock, n int) []time.Time {
+func grants(t *testing.T, p *RequestPacer, c *fakeClock, n int) []time.Time {
 	t.Helper()
 	out := make([]time.Time, n)
 	for i := range out {
@@ -61,9 +61,9 @@ func crowded(g []time.Time, limit int, window time.Duration) int {
 // shape, 20 requests per 500 ms. On-time wake-ups are spaced at
 // PaceMargin of the rate; with wake-ups late by random amounts (and now
 // and then by a lot), the schedule alone would put 21 grants inside one
-// window (the 429s measured before the guard), the Pacer never does, and
+// window (the 429s measured before the guard), the RequestPacer never does, and
 // its rate stays within a few percent of the paced rate.
-func TestPacerGuardsWindowsAgainstLateWakeups(t *testing.T) {
+func TestRequestPacerGuardsWindowsAgainstLateWakeups(t *testing.T) {
 	const limit, perSecond, n = 20, 40.0, 4000
 	window := time.Duration(float64(limit) / perSecond * float64(time.Second))
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -89,7 +89,7 @@ func TestPacerGuardsWindowsAgainstLateWakeups(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &fakeClock{t: time.Unix(1_800_000_000, 0), late: tc.late}
-			p := pacerOn(c, limit, perSecond)
+			p := requestPacerOn(c, limit, perSecond)
 			if !tc.guard {
 				p.span = 0
 			}
@@ -118,9 +118,9 @@ func TestPacerGuardsWindowsAgainstLateWakeups(t *testing.T) {
 
 // TestPacerIdle: after an idle spell the next request goes at once, and
 // the one after it a gap later (burst 1: idle time is not saved up).
-func TestPacerIdle(t *testing.T) {
+func TestRequestPacerIdle(t *testing.T) {
 	c := &fakeClock{t: time.Unix(1_800_000_000, 0), late: func(int) time.Duration { return 0 }}
-	p := pacerOn(c, 10, 10)
+	p := requestPacerOn(c, 10, 10)
 	g := grants(t, p, c, 3)
 	c.t = c.t.Add(time.Minute)
 	idle := c.t
@@ -132,9 +132,9 @@ func TestPacerIdle(t *testing.T) {
 
 // TestPacerCancel: a waiter whose context ends returns its error, takes
 // no grant and lets the next waiter through.
-func TestPacerCancel(t *testing.T) {
+func TestRequestPacerCancel(t *testing.T) {
 	c := &fakeClock{t: time.Unix(1_800_000_000, 0), late: func(int) time.Duration { return 0 }}
-	p := pacerOn(c, 10, 10)
+	p := requestPacerOn(c, 10, 10)
 	grants(t, p, c, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -146,9 +146,9 @@ func TestPacerCancel(t *testing.T) {
 	}
 }
 
-// TestPacerConcurrent: many goroutines share one Pacer (real clock, a
+// TestPacerConcurrent: many goroutines share one RequestPacer (real clock, a
 // fast rate); every one is granted (run with -race).
-func TestPacerConcurrent(t *testing.T) {
+func TestRequestPacerConcurrent(t *testing.T) {
 	p := WindowLimiter(20, 20000)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -172,7 +172,7 @@ func TestPacerConcurrent(t *testing.T) {
 	if granted != 160 {
 		t.Errorf("granted %d, want 160", granted)
 	}
-	for _, u := range []*Pacer{RequestLimiter(0), WindowLimiter(0, 10), {}} {
+	for _, u := range []*RequestPacer{RequestLimiter(0), WindowLimiter(0, 10), {}} {
 		if err := u.Wait(context.Background()); err != nil {
 			t.Errorf("unlimited pacer: %v", err)
 		}

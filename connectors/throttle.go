@@ -69,7 +69,7 @@ func throttled(err error) bool {
 // varying delay: paced at exactly its limit, one request now and then
 // lands in the window before its own and is answered 429 (measured: 3 in
 // 100 SCC calls), which costs a pause. 3% under the limit leaves room for
-// that jitter; Pacer spends it only on the requests' transit, not on late
+// that jitter; RequestPacer spends it only on the requests' transit, not on late
 // wake-ups of the waiters.
 const PaceMargin = 0.97
 
@@ -77,9 +77,9 @@ const PaceMargin = 0.97
 // one at a time, counted in windows of one second (WindowLimiter);
 // perSecond <= 0 means unlimited. Connectors whose Apply makes several
 // requests pace each with it: the dispatcher's limiter counts Apply calls.
-func RequestLimiter(perSecond float64) *Pacer {
+func RequestLimiter(perSecond float64) *RequestPacer {
 	if perSecond <= 0 {
-		return &Pacer{}
+		return &RequestPacer{}
 	}
 	return WindowLimiter(secondsWorth(perSecond), perSecond)
 }
