@@ -69,8 +69,8 @@ func throttled(err error) bool {
 // varying delay: paced at exactly its limit, one request now and then
 // lands in the window before its own and is answered 429 (measured: 3 in
 // 100 SCC calls), which costs a pause. 3% under the limit leaves room for
-// that jitter; RequestPacer spends it only on the requests' transit, not on late
-// wake-ups of the waiters.
+// that jitter; RequestPacer spends it on the requests' transit and on
+// late wake-ups of the waiters without letting either crowd a window.
 const PaceMargin = 0.97
 
 // RequestLimiter paces single requests at perSecond (less PaceMargin),
