@@ -194,8 +194,10 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 				continue
 			}
 			// A user's delete waits for the groups that remove it, so their
-			// removal can still name its target id.
-			if r[0].Type == store.TypeUser && r[0].Op == string(OpDelete) && removedFrom[k] {
+			// removal can still name its target id (and an add in flight
+			// does not land after the delete). The run ends with its first
+			// delete, whatever it starts with (a deactivation still queued).
+			if r[0].Type == store.TypeUser && r[len(r)-1].Op == string(OpDelete) && removedFrom[k] {
 				continue
 			}
 			j, ready, err := l.build(tx, k, r)
@@ -216,7 +218,16 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 			}
 		}
 		if len(cur) > 0 && len(batches) < free {
-			batches = append(batches, cur)
+			if due := l.lingerUntil(cur); due.After(now) {
+				for _, j := range cur { // they wait for the next scan
+					l.setInflight(j.key, false)
+				}
+				if next.IsZero() || due.Before(next) {
+					next = due
+				}
+			} else {
+				batches = append(batches, cur)
+			}
 		}
 		return nil
 	})
@@ -243,6 +254,29 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 		l.scanGrowth = 0
 	}
 	return batches, next
+}
+
+// lingerUntil is when a partial batch may go: on a lane paced by a rate
+// (not sync), once its oldest change has waited the dispatcher's linger
+// (WithLinger, default 1 s); at once otherwise. On such a target the
+// requests are what is scarce: changes that trickle in (an IdP sending
+// one user at a time) would otherwise go as one small call each, while a
+// short wait lets them share one, and lets one user's quick succession of
+// changes (create, rename, deactivate) coalesce into one. Found by
+// test/story: with the IdP's writes spread over 45 s, SCC got 132-145
+// bulk PATCHes for 1,000 users instead of 25 and 0.57 requests per user.
+// Full batches never wait; sync lanes never do (their IdP waits).
+func (l *lane) lingerUntil(cur []*job) time.Time {
+	if l.rate <= 0 || l.set.Sync || l.d.opts.linger <= 0 {
+		return time.Time{}
+	}
+	oldest := cur[0].entries[0].EnqueuedAt
+	for _, j := range cur[1:] {
+		if t := j.entries[0].EnqueuedAt; t.Before(oldest) {
+			oldest = t
+		}
+	}
+	return oldest.Add(l.d.opts.linger)
 }
 
 // maxScanGrowth bounds the scan window at base << maxScanGrowth entries

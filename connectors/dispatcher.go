@@ -38,6 +38,7 @@ type options struct {
 	minBackoff, maxBackoff time.Duration
 	maxAttempts            int
 	poll                   time.Duration
+	linger                 time.Duration
 	scanLimit              int
 	warn                   queueWarning
 	activity               *activitylog.Log // nil: no activity log
@@ -60,6 +61,11 @@ func WithScanLimit(n int) Option { return func(o *options) { o.scanLimit = n } }
 // WithPollInterval sets how often an idle connector rescans its queue (default 1s).
 func WithPollInterval(d time.Duration) Option { return func(o *options) { o.poll = d } }
 
+// WithLinger sets how long a partial batch for a rate-paced connector
+// waits for more changes, counted from its oldest (default 1s; 0 sends at
+// once). See lane.lingerUntil.
+func WithLinger(d time.Duration) Option { return func(o *options) { o.linger = d } }
+
 // ErrNotFound is returned for an unknown connector or dead letter.
 var ErrNotFound = errors.New("not found")
 
@@ -80,7 +86,7 @@ type Dispatcher struct {
 
 // NewDispatcher builds the dispatcher for targets. reg may be nil.
 func NewDispatcher(db *store.DB, targets []Target, log zerolog.Logger, reg prometheus.Registerer, opt ...Option) (*Dispatcher, error) {
-	o := options{minBackoff: time.Second, maxBackoff: 5 * time.Minute, maxAttempts: 30, poll: time.Second, scanLimit: 4096,
+	o := options{minBackoff: time.Second, maxBackoff: 5 * time.Minute, maxAttempts: 30, poll: time.Second, linger: time.Second, scanLimit: 4096,
 		warn: queueWarning{depth: 10000, age: 15 * time.Minute, every: 30 * time.Second}}
 	for _, f := range opt {
 		f(&o)

@@ -52,7 +52,13 @@ type userWork struct {
 	id     string   // the SCC id, when known (a mapping from before ids were emails)
 	// adopted: the invite found the user already there; its names and
 	// status are brought in line once the user list shows them.
-	adopted   bool
+	adopted bool
+	// verify: what SCC holds is unknown (Change.Prev is nil: an earlier
+	// attempt may have landed, or it was queued before a restart). Like an
+	// adopted user, its names and status are compared with the user list
+	// (one walk for the batch) instead of a name PUT per user sent blindly;
+	// unlike one, a user the list lacks is invited again.
+	verify    bool
 	reinvited bool // a step found the user gone and invited it again
 	err       error
 }
@@ -127,14 +133,16 @@ func (c *Connector) planUser(ctx context.Context, ch connectors.Change, touched 
 		// on_delete setting says), then invite the new one.
 		w.id = ""
 		w.steps = append([]userOpBody{c.deprovisionOp(old)}, inviteSteps(mail, ch.Fields)...)
+	case ch.Prev == nil:
+		w.verify = true
 	default:
-		if v := str(ch.Fields, fieldFirstName); v != "" && (ch.Prev == nil || v != str(ch.Prev, fieldFirstName)) {
+		if v := str(ch.Fields, fieldFirstName); v != "" && v != str(ch.Prev, fieldFirstName) {
 			w.names.FirstName = v
 		}
-		if v := str(ch.Fields, fieldLastName); v != "" && (ch.Prev == nil || v != str(ch.Prev, fieldLastName)) {
+		if v := str(ch.Fields, fieldLastName); v != "" && v != str(ch.Prev, fieldLastName) {
 			w.names.LastName = v
 		}
-		if ch.Prev == nil || active(ch.Prev) != active(ch.Fields) {
+		if active(ch.Prev) != active(ch.Fields) {
 			w.steps = []userOpBody{activeOp(mail, active(ch.Fields))}
 		}
 	}
@@ -190,7 +198,7 @@ func (c *Connector) applyUsers(ctx context.Context, work []*userWork, results []
 	c.rounds(ctx, work)
 	var wait []*userWork
 	for _, w := range work {
-		if w.err == nil && (w.adopted || (w.names != nameBody{})) {
+		if w.err == nil && (w.adopted || w.verify || (w.names != nameBody{})) {
 			wait = append(wait, w)
 		}
 	}
@@ -370,11 +378,21 @@ func (c *Connector) stepDone(w *userWork, r bulkItem, status int) {
 func (c *Connector) resolveAndRename(ctx context.Context, wait []*userWork) {
 	rest := map[string]bool{}
 	found := map[string]targetUser{}
+	// Users to compare with SCC: one GET each when their ids are known and
+	// they are few, else one walk of the list for all of them (a restart
+	// leaves a backlog of changes whose Prev is unknown).
+	compared := 0
 	for _, w := range wait {
-		if w.id == "" && !w.adopted {
+		if w.adopted || w.verify {
+			compared++
+		}
+	}
+	for _, w := range wait {
+		compare := w.adopted || w.verify
+		if w.id == "" && !compare {
 			w.id = c.cached(w.mail)
 		}
-		if w.adopted {
+		if compare && compared < maxGetsForCompare {
 			// An adopted user's names and status are needed: one GET
 			// when its id is known, else the walk.
 			if id := c.cached(w.mail); id != "" {
@@ -390,7 +408,7 @@ func (c *Connector) resolveAndRename(ctx context.Context, wait []*userWork) {
 				c.forget(w.mail)
 			}
 		}
-		if w.id == "" || w.adopted {
+		if w.id == "" || compare {
 			rest[w.mail] = true
 		}
 	}
@@ -410,7 +428,7 @@ func (c *Connector) resolveAndRename(ctx context.Context, wait []*userWork) {
 		})
 		if err != nil {
 			for _, w := range wait {
-				if _, ok := found[w.mail]; !ok && (w.id == "" || w.adopted) {
+				if _, ok := found[w.mail]; !ok && (w.id == "" || w.adopted || w.verify) {
 					w.err = err
 				}
 			}
@@ -423,8 +441,7 @@ func (c *Connector) resolveAndRename(ctx context.Context, wait []*userWork) {
 		if tu, ok := found[w.mail]; ok && w.id == "" {
 			w.id = tu.ID
 		}
-		if w.adopted {
-			tu, ok := found[w.mail]
+		if tu, ok := found[w.mail]; w.adopted || (w.verify && ok) {
 			if !ok {
 				w.err = connectors.NewTransient("invite user: "+w.mail+" already exists but is not listed", nil)
 				continue
@@ -462,6 +479,10 @@ func (c *Connector) resolveAndRename(ctx context.Context, wait []*userWork) {
 		}
 	}
 }
+
+// maxGetsForCompare: from this many users to compare in one batch, a walk
+// of the user list (100 a page) is cheaper than a GET each.
+const maxGetsForCompare = 10
 
 func (c *Connector) cached(mail string) string {
 	c.mu.Lock()

@@ -235,6 +235,7 @@ func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []conn
 	results := make([]connectors.Result, len(batch))
 	var users []*userCall
 	var groups []int
+	byExternal, listErr := c.landedCreates(ctx, batch)
 	for i, ch := range batch {
 		switch ch.Type {
 		case connectors.User:
@@ -242,7 +243,12 @@ func (c *Connector) Apply(ctx context.Context, batch []connectors.Change) []conn
 				// The create may have landed unacknowledged: update that
 				// user (all fields) rather than create another, even if the
 				// userName changed since.
-				found, err := c.lookupExternal(ctx, "user.lookup", "/Users", ch.Fields)
+				found, err := "", listErr
+				if byExternal != nil {
+					found = byExternal[text(ch.Fields, "externalId")]
+				} else if err == nil {
+					found, err = c.lookupExternal(ctx, "user.lookup", "/Users", ch.Fields)
+				}
 				if err != nil {
 					results[i].Err = err
 					continue

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/scimbridge/scimbridge/test/e2ekit"
 )
 
 // backupDuringLoad runs `scimbridge backup` against the bridge while the
@@ -17,7 +19,7 @@ import (
 func backupDuringLoad(t *testing.T, b *bridge, dir string, acked []*expected) (string, []*expected) {
 	t.Helper()
 	file := filepath.Join(dir, "backup.db")
-	out, err := exec.Command(b.bin, "backup", file, "--server", b.base, "--admin-token", adminToken).CombinedOutput()
+	out, err := exec.Command(b.Bin, "backup", file, "--server", b.Base, "--admin-token", adminToken).CombinedOutput()
 	if err != nil {
 		t.Fatalf("scimbridge backup during the load: %v\n%s", err, out)
 	}
@@ -41,16 +43,16 @@ func checkBackup(t *testing.T, bin, dir, file string, before []*expected) {
 	if err := os.WriteFile(filepath.Join(data, "scimbridge.db"), raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := e2ekit.FreePort(t)
 	cfg := filepath.Join(dir, "restored.yaml")
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, "listen: 127.0.0.1:%d\ndata_dir: %s\ntokens: [%q]\nadmin_token: %q\nlog: {level: warn}\n", port, data, scimToken, adminToken), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	logFile, _ := os.Create(filepath.Join(dir, "restored.log"))
-	r := &bridge{t: t, bin: bin, config: cfg, base: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: logFile}
-	r.start()
-	defer r.kill()
-	c := &client{base: r.base, http: http.DefaultClient}
+	r := newBridge(t, bin, cfg, port, logFile)
+	r.Start()
+	defer r.Kill()
+	c := &client{base: r.Base, http: http.DefaultClient}
 	checked := 0
 	for _, e := range before {
 		code, body := c.do(t.Context(), http.MethodGet, "/scim/v2/Users/"+e.id, nil)

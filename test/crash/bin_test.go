@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/scimbridge/scimbridge/test/e2ekit"
 )
 
 // The scimbridge binary, built once for every test of the package.
@@ -34,7 +36,7 @@ func binary(t *testing.T) string {
 		}
 		built.bin = filepath.Join(built.dir, "scimbridge")
 		build := exec.Command("go", "build", "-o", built.bin, "./cmd/scimbridge")
-		build.Dir = moduleRoot(t)
+		build.Dir = e2ekit.ModuleRoot(t)
 		built.out, built.err = build.CombinedOutput()
 	})
 	if built.err != nil {

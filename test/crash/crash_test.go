@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -37,6 +36,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scimbridge/scimbridge/test/e2ekit"
 )
 
 const (
@@ -74,75 +75,14 @@ type simState struct {
 	Calls int `json:"calls"`
 }
 
-// bridge runs `scimbridge serve` and restarts it.
-type bridge struct {
-	t       *testing.T
-	bin     string
-	config  string
-	dir     string
-	base    string
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	starts  int
-	logFile *os.File
-}
+// bridge runs `scimbridge serve` and restarts it (e2ekit.Bridge).
+type bridge = e2ekit.Bridge
 
-func (b *bridge) start() {
-	b.t.Helper()
-	defer func(t0 time.Time) {
-		b.t.Logf("serve start %d: healthy after %s", b.starts, time.Since(t0).Round(time.Millisecond))
-	}(time.Now())
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	cmd := exec.Command(b.bin, "serve", "--config", b.config)
-	cmd.Env = append(os.Environ(), "CRASH_SCIM_TOKEN="+scimToken, "CRASH_ADMIN_TOKEN="+adminToken)
-	cmd.Stdout, cmd.Stderr = b.logFile, b.logFile
-	if err := cmd.Start(); err != nil {
-		b.t.Fatalf("start serve: %v", err)
-	}
-	b.cmd, b.exited = cmd, make(chan struct{})
-	go func(c *exec.Cmd, ch chan struct{}) { _ = c.Wait(); close(ch) }(cmd, b.exited)
-	b.starts++
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(b.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-b.exited:
-			b.t.Fatalf("serve exited at start; log:\n%s", b.logTail())
-		default:
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("serve not healthy after 30s; log:\n%s", b.logTail())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// kill sends SIGKILL to the serve process this test started.
-func (b *bridge) kill() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.cmd == nil {
-		return
-	}
-	_ = b.cmd.Process.Signal(syscall.SIGKILL)
-	<-b.exited
-	b.cmd = nil
-}
-
-func (b *bridge) logTail() string {
-	data, _ := os.ReadFile(b.logFile.Name())
-	if len(data) > 8000 {
-		data = data[len(data)-8000:]
-	}
-	return string(data)
+// newBridge is serve with config at port, the tokens from CRASH_SCIM_TOKEN
+// and CRASH_ADMIN_TOKEN, logging to logFile.
+func newBridge(t *testing.T, bin, config string, port int, logFile *os.File) *bridge {
+	return &bridge{T: t, Bin: bin, Config: config, Base: fmt.Sprintf("http://127.0.0.1:%d", port), Log: logFile,
+		Env: []string{"CRASH_SCIM_TOKEN=" + scimToken, "CRASH_ADMIN_TOKEN=" + adminToken}, AdminToken: adminToken}
 }
 
 // client is a SCIM client that retries until a write is acknowledged.
@@ -284,29 +224,6 @@ type expected struct {
 	groups       []int
 }
 
-func moduleRoot(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = parent
-	}
-}
-
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: builds and runs the program (about a minute)")
@@ -342,7 +259,7 @@ func TestCrash(t *testing.T) {
 	t.Logf("connectors: %v", types)
 
 	// serve's config: every selected connector against its simulator.
-	port := freePort(t)
+	port := e2ekit.FreePort(t)
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "listen: 127.0.0.1:%d\ndata_dir: %s\ntokens: [\"${CRASH_SCIM_TOKEN}\"]\nadmin_token: ${CRASH_ADMIN_TOKEN}\nlog: {level: %s}\nserver: {shutdown_timeout: 5s}\nconnectors:\n",
 		port, filepath.Join(tmp, "data"), cmp.Or(os.Getenv("CRASH_LOG_LEVEL"), "warn"))
@@ -364,11 +281,11 @@ func TestCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	logFile, _ := os.Create(filepath.Join(tmp, "serve.log"))
-	b := &bridge{t: t, bin: bin, config: cfgPath, base: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: logFile}
-	b.start()
-	t.Cleanup(b.kill)
+	b := newBridge(t, bin, cfgPath, port, logFile)
+	b.Start()
+	t.Cleanup(b.Kill)
 
-	c := &client{base: b.base, http: &http.Client{Timeout: 10 * time.Second}}
+	c := &client{base: b.Base, http: &http.Client{Timeout: 10 * time.Second}}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -441,16 +358,16 @@ func TestCrash(t *testing.T) {
 			mu.Unlock()
 			backupFile, beforeBackup = backupDuringLoad(t, b, tmp, acked)
 		}
-		b.kill()
+		b.Kill()
 		killed++
-		b.start()
+		b.Start()
 	}
 	killsDone.Store(true)
 	<-loadDone
 	t.Logf("load done after %s", time.Since(loadStart).Round(time.Millisecond))
-	b.kill()
+	b.Kill()
 	killed++
-	b.start()
+	b.Start()
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -509,7 +426,7 @@ func TestCrash(t *testing.T) {
 	t.Logf("check-targets: %+v", checked)
 	checkBackup(t, bin, tmp, backupFile, beforeBackup)
 	if t.Failed() {
-		t.Logf("serve log tail:\n%s", b.logTail())
+		t.Logf("serve log tail:\n%s", b.LogTail())
 	}
 }
 
@@ -580,7 +497,7 @@ func adminVerify(t *testing.T, b *bridge) []string {
 
 // adminCheckTargets runs a drift check (no repair) and returns its results.
 func adminCheckTargets(t *testing.T, b *bridge) []checkResult {
-	req, _ := http.NewRequest(http.MethodPost, b.base+"/admin/check-targets", nil)
+	req, _ := http.NewRequest(http.MethodPost, b.Base+"/admin/check-targets", nil)
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -618,7 +535,7 @@ type checkResult struct {
 
 // adminGet decodes the answer of a GET on the bridge's admin API.
 func adminGet(t *testing.T, b *bridge, path string, out any) {
-	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
+	req, _ := http.NewRequest(http.MethodGet, b.Base+path, nil)
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -650,7 +567,7 @@ func waitForQueues(ctx context.Context, t *testing.T, b *bridge) {
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("queues not drained: %+v\nserve log:\n%s", st, b.logTail())
+			t.Fatalf("queues not drained: %+v\nserve log:\n%s", st, b.LogTail())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

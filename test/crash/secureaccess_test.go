@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/scimbridge/scimbridge/connectors/secureaccess/secureaccesssim"
+	"github.com/scimbridge/scimbridge/test/e2ekit"
 )
 
 // saScale runs the Secure Access windows 100× faster (a minute lasts
@@ -83,9 +84,9 @@ func killWhileHeld(t *testing.T, b *bridge, what string, reached, release chan s
 	select {
 	case <-reached:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("%s: never reached; serve log:\n%s", what, b.logTail())
+		t.Fatalf("%s: never reached; serve log:\n%s", what, b.LogTail())
 	}
-	b.kill()
+	b.Kill()
 	close(release)
 	t.Logf("SIGKILL %s", what)
 }
@@ -137,7 +138,7 @@ func TestSecureAccessAdoptionAcrossKills(t *testing.T) {
 	srv := httptest.NewServer(sim) // outlives every bridge process
 	t.Cleanup(srv.Close)
 
-	port := freePort(t)
+	port := e2ekit.FreePort(t)
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "listen: 127.0.0.1:%d\ndata_dir: %s\ntokens: [\"${CRASH_SCIM_TOKEN}\"]\nadmin_token: ${CRASH_ADMIN_TOKEN}\nlog: {level: warn}\nserver: {shutdown_timeout: 5s}\nconnectors:\n",
 		port, filepath.Join(tmp, "data"))
@@ -151,16 +152,16 @@ func TestSecureAccessAdoptionAcrossKills(t *testing.T) {
 		t.Fatal(err)
 	}
 	logFile, _ := os.Create(filepath.Join(tmp, "serve.log"))
-	b := &bridge{t: t, bin: bin, config: cfgPath, base: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: logFile}
-	c := &client{base: b.base, http: &http.Client{Timeout: 10 * time.Second}}
+	b := newBridge(t, bin, cfgPath, port, logFile)
+	c := &client{base: b.Base, http: &http.Client{Timeout: 10 * time.Second}}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
 	// 1. The IdP provisions six people the tenant holds and four it does
 	// not; the bridge dies while the second page of its index is in flight.
 	reached, release := h.arm(heldPage("250"), true)
-	b.start()
-	t.Cleanup(b.kill)
+	b.Start()
+	t.Cleanup(b.Kill)
 	names := []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"}
 	ids := map[string]string{}
 	for _, n := range names {
@@ -178,7 +179,7 @@ func TestSecureAccessAdoptionAcrossKills(t *testing.T) {
 	// 2. Between the index and the write: the listing completes, the
 	// first PUT reaches the target and is dropped unserved.
 	reached, release = h.arm(heldPut(secureaccesssim.Arrived), true)
-	b.start()
+	b.Start()
 	killWhileHeld(t, b, "between the index and the first write (PUT dropped)", reached, release)
 	if n := sim.Stats().Puts; n != 0 {
 		t.Fatalf("%d PUTs stored, want none yet", n)
@@ -188,12 +189,12 @@ func TestSecureAccessAdoptionAcrossKills(t *testing.T) {
 	// answer never arrives. The saved index means no listing again.
 	gets := h.gets.Load()
 	reached, release = h.arm(heldPut(secureaccesssim.Applied), false)
-	b.start()
+	b.Start()
 	killWhileHeld(t, b, "between a write and its recording (PUT stored, answer lost)", reached, release)
 	if n := h.gets.Load() - gets; n != 0 {
 		t.Errorf("%d GETs after the index was built and saved: the restart must load it", n)
 	}
-	b.start()
+	b.Start()
 	waitForQueues(ctx, t, b)
 	active := map[string]bool{}
 	for _, n := range names {
@@ -216,9 +217,9 @@ func TestSecureAccessAdoptionAcrossKills(t *testing.T) {
 	killWhileHeld(t, b, "after a deprovisioning write landed (answer lost)", reached, release)
 	// The changes of the lost answer are sent again: there is a PUT.
 	reached, release = h.arm(heldPut(secureaccesssim.Arrived), true)
-	b.start()
+	b.Start()
 	killWhileHeld(t, b, "with the resent deprovisioning write in flight (PUT dropped)", reached, release)
-	b.start()
+	b.Start()
 	waitForQueues(ctx, t, b)
 	checkRegistrations(t, "after deprovisioning", sim, before, ids, active)
 
@@ -242,9 +243,9 @@ func TestSecureAccessAdoptionAcrossKills(t *testing.T) {
 	}
 	st := sim.Stats()
 	t.Logf("secure access: %d starts (%d SIGKILLs), %d GETs, %d PUT requests (%d stored), %d answered 429, %d token requests",
-		b.starts, b.starts-1, h.gets.Load(), h.puts.Load(), st.Puts, st.RateLimited, st.Tokens)
+		b.Starts(), b.Starts()-1, h.gets.Load(), h.puts.Load(), st.Puts, st.RateLimited, st.Tokens)
 	if t.Failed() {
-		t.Logf("serve log tail:\n%s", b.logTail())
+		t.Logf("serve log tail:\n%s", b.LogTail())
 	}
 }
 
