@@ -259,7 +259,7 @@ func (s *Server) getRaw(w http.ResponseWriter, r *http.Request, d *resourceDef, 
 		return false
 	}
 	if version != "" {
-		w.Header().Set("ETag", version)
+		w.Header()["Etag"] = []string{version} // Set("ETag") would canonicalise the key anew each time
 	}
 	body = append(body, '\n')
 	writeRawJSON(w, http.StatusOK, body) // copied into the connection's buffer: body can be reused
