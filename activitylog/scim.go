@@ -31,9 +31,57 @@ const sampleIDs = 5
 // never, redacted attributes by name only), a group's member delta as
 // counts and the first few ids. A deleted user is scheduled for erasure.
 func (l *Log) SCIMWrite(tx *store.Tx, w Write) error {
+	pw, err := l.PrepareSCIMWrite(w)
+	if err != nil {
+		return err
+	}
+	return pw.Append(tx)
+}
+
+// PreparedWrite is a SCIM write's event built and encoded ahead of its
+// transaction (PrepareSCIMWrite), so the serialised commit only appends
+// its bytes: diffing the documents and encoding the event cost nothing
+// there. Its time is taken when it is appended.
+type PreparedWrite struct {
+	l        *Log
+	typ, id  string
+	names    []string
+	data     []byte
+	schedule bool // a deleted user: schedule the erasure of its values
+}
+
+// PrepareSCIMWrite builds the event of w as SCIMWrite would, without a
+// transaction. A nil *Log prepares nil, whose Append does nothing.
+func (l *Log) PrepareSCIMWrite(w Write) (*PreparedWrite, error) {
 	if l == nil {
+		return nil, nil
+	}
+	ev, names := l.scimEvent(w)
+	data, err := encode(ev)
+	if err != nil {
+		return nil, err
+	}
+	return &PreparedWrite{l: l, typ: w.Type, id: w.ID, names: names, data: data,
+		schedule: w.After == nil && w.Type == store.TypeUser}, nil
+}
+
+// Append adds the prepared event to the log inside tx, the write's own
+// transaction.
+func (p *PreparedWrite) Append(tx *store.Tx) error {
+	if p == nil {
 		return nil
 	}
+	now := p.l.now()
+	if p.schedule {
+		if err := tx.ScheduleActivityErase(p.typ, p.id, now); err != nil {
+			return err
+		}
+	}
+	return tx.AppendActivity(&store.ActivityRecord{Time: now.UTC(), Type: p.typ, ID: p.id, Names: p.names, Data: p.data})
+}
+
+// scimEvent is the event of w and the names it leaves behind.
+func (l *Log) scimEvent(w Write) (activity.Event, []string) {
 	ev := activity.Event{Kind: activity.KindSCIM, Outcome: activity.OutcomeOK, Client: w.Client, RequestID: w.RequestID,
 		Method: w.Method, Status: w.Status, Type: w.Type, ID: w.ID}
 	doc := w.After
@@ -72,15 +120,10 @@ func (l *Log) SCIMWrite(tx *store.Tx, w Write) error {
 	switch {
 	case w.After == nil:
 		ev.Detail = "deleted"
-		if w.Type == store.TypeUser {
-			if err := l.ScheduleErase(tx, w.Type, w.ID); err != nil {
-				return err
-			}
-		}
 	case len(ev.Changes) == 0 && w.Before != nil:
 		ev.Detail = "no change"
 	}
-	return l.Append(tx, ev, names...)
+	return ev, names
 }
 
 func nameOf(doc map[string]any, attr string) string {

@@ -35,3 +35,16 @@ func (s *Server) logWrite(tx *store.Tx, r *http.Request, typ, id string, status 
 		Type: typ, ID: id, Before: before, After: after, Added: delta.added, Removed: delta.removed,
 	})
 }
+
+// prepareWrite builds a write's event ahead of its transaction (nil when
+// the log is off); the commit then only appends it (PreparedWrite.Append).
+func (s *Server) prepareWrite(r *http.Request, typ, id string, status int, before, after map[string]any) (*activitylog.PreparedWrite, error) {
+	if s.activity == nil {
+		return nil, nil
+	}
+	ctx := r.Context()
+	return s.activity.PrepareSCIMWrite(activitylog.Write{
+		RequestID: activity.RequestIDFrom(ctx), Client: s.clientOf(ctx), Method: r.Method, Status: status,
+		Type: typ, ID: id, Before: before, After: after,
+	})
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/scimbridge/scimbridge/activitylog"
 	"github.com/scimbridge/scimbridge/internal/rawjson"
 	"github.com/scimbridge/scimbridge/scimpath"
 	"github.com/scimbridge/scimbridge/store"
@@ -411,6 +412,26 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
+		status := http.StatusNoContent
+		if withBody {
+			status = http.StatusOK
+		}
+		// The event of a write without member operations is built and
+		// encoded here too, outside the serialised commit; it is used if
+		// the plan still holds at commit time.
+		var event *activitylog.PreparedWrite
+		if len(mops) == 0 {
+			if event, err = s.prepareWrite(r, d.typ, id, status, plan.prev, plan.next); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
+		logWrite := func(tx *store.Tx, p *patchPlan, next map[string]any, delta memberDelta) error {
+			if event != nil && p == plan && delta.empty() {
+				return event.Append(tx)
+			}
+			return s.logWrite(tx, r, d.typ, id, status, p.prev, next, delta)
+		}
 		err = s.commit.Batch(func(tx *store.Tx) error {
 			out = nil
 			p := plan
@@ -432,13 +453,9 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 					return err
 				}
 			}
-			status := http.StatusNoContent
-			if withBody {
-				status = http.StatusOK
-			}
 			next := p.prev
 			if !p.changed && delta.empty() {
-				if err := s.logWrite(tx, r, d.typ, id, status, p.prev, next, delta); err != nil {
+				if err := logWrite(tx, p, next, delta); err != nil {
 					return err
 				}
 			} else {
@@ -462,7 +479,7 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 				if err != nil {
 					return err
 				}
-				if err := s.logWrite(tx, r, d.typ, id, status, p.prev, next, delta); err != nil {
+				if err := logWrite(tx, p, next, delta); err != nil {
 					return err
 				}
 				if err := s.enqueuePatch(tx, d, base, id, p.prev, next, delta); err != nil {
