@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // The activity log: an append-only record of what happened to each
@@ -73,6 +75,16 @@ func (tx *Tx) actPrefix(typ, id string) []byte {
 	return []byte("\x02" + typ + "/" + id + "/")
 }
 
+// actBucket is the named bucket, created on first use: the transaction's
+// cached handle when it exists, without CreateBucketIfNotExists's seek of
+// the root on every event.
+func (tx *Tx) actBucket(name []byte) (*bolt.Bucket, error) {
+	if b := tx.btx.Bucket(name); b != nil {
+		return b, nil
+	}
+	return tx.btx.CreateBucketIfNotExists(name)
+}
+
 // keepActivityKey notes a deleted resource's creation sequence, so its
 // events stay under their prefix (DeleteResource calls it).
 func (tx *Tx) keepActivityKey(typ, id string, cseq uint64) error {
@@ -99,7 +111,7 @@ func (tx *Tx) AppendActivity(r *ActivityRecord) error {
 	if len(key) > 0xffff {
 		return errors.New("store: activity record: resource id too long")
 	}
-	lb, err := tx.btx.CreateBucketIfNotExists(actLogBucket)
+	lb, err := tx.actBucket(actLogBucket)
 	if err != nil {
 		return err
 	}
@@ -113,7 +125,7 @@ func (tx *Tx) AppendActivity(r *ActivityRecord) error {
 	if err := lb.Put(seqKey(r.Seq), v); err != nil {
 		return err
 	}
-	rb, err := tx.btx.CreateBucketIfNotExists(actResBucket)
+	rb, err := tx.actBucket(actResBucket)
 	if err != nil {
 		return err
 	}
@@ -127,11 +139,11 @@ func (tx *Tx) putActivityNames(typ, id string, names []string) error {
 	if len(names) == 0 {
 		return nil
 	}
-	nb, err := tx.btx.CreateBucketIfNotExists(actNameBucket)
+	nb, err := tx.actBucket(actNameBucket)
 	if err != nil {
 		return err
 	}
-	rb, err := tx.btx.CreateBucketIfNotExists(actRNameBucket)
+	rb, err := tx.actBucket(actRNameBucket)
 	if err != nil {
 		return err
 	}
