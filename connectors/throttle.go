@@ -4,8 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // throttle is a connector's "the target said slow down" state. A 429 is
@@ -71,16 +69,17 @@ func throttled(err error) bool {
 // varying delay: paced at exactly its limit, one request now and then
 // lands in the window before its own and is answered 429 (measured: 3 in
 // 100 SCC calls), which costs a pause. 3% under the limit leaves room for
-// that jitter.
+// that jitter; RequestPacer spends it on the requests' transit and on
+// late wake-ups of the waiters without letting either crowd a window.
 const PaceMargin = 0.97
 
 // RequestLimiter paces single requests at perSecond (less PaceMargin),
-// one at a time; perSecond <= 0 means unlimited. Connectors whose Apply
-// makes several requests pace each with it: the dispatcher's limiter
-// counts Apply calls.
-func RequestLimiter(perSecond float64) *rate.Limiter {
+// one at a time, counted in windows of one second (WindowLimiter);
+// perSecond <= 0 means unlimited. Connectors whose Apply makes several
+// requests pace each with it: the dispatcher's limiter counts Apply calls.
+func RequestLimiter(perSecond float64) *RequestPacer {
 	if perSecond <= 0 {
-		return rate.NewLimiter(rate.Inf, 1)
+		return &RequestPacer{}
 	}
-	return rate.NewLimiter(rate.Limit(perSecond*PaceMargin), 1)
+	return WindowLimiter(secondsWorth(perSecond), perSecond)
 }

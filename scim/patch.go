@@ -454,7 +454,12 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 				if err := s.checkGroupName(tx, d, id, p.prev, next); err != nil {
 					return err
 				}
-				if err := tx.UpdateResource(d.typ, id, raw); err != nil {
+				if p.changed {
+					err = tx.ApplyUpdate(p.update)
+				} else {
+					err = tx.UpdateResource(d.typ, id, raw)
+				}
+				if err != nil {
 					return err
 				}
 				if err := s.logWrite(tx, r, d.typ, id, status, p.prev, next, delta); err != nil {
@@ -493,6 +498,7 @@ type patchPlan struct {
 	prev, next map[string]any // before and after (next stamped when changed)
 	changed    bool           // the document itself changed
 	raw        []byte         // next, encoded, when changed
+	update     *store.Update  // prevRaw -> raw, its index values read outside the commit
 }
 
 // planPatch applies ops to the stored document raw, without touching the
@@ -535,6 +541,7 @@ func (s *Server) planPatch(tx *store.Tx, r *http.Request, d *resourceDef, id str
 		return nil, err
 	}
 	p.next, p.changed = next, true
+	p.update = store.PrepareUpdate(d.typ, id, raw, p.raw)
 	return p, nil
 }
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -140,6 +141,49 @@ func (tx *Tx) UpdateResource(typ, id string, doc []byte) error {
 		return err
 	}
 	return putRecord(res, id, binary.BigEndian.Uint64(v[:8]), doc)
+}
+
+// Update is a replacement of a resource's JSON prepared outside the write
+// transaction: the indexed values of the document it replaces and of the
+// new one are read here, not in the serialised commit (two scans of the
+// documents, a quarter of a PATCH's CPU inside the commit).
+type Update struct {
+	typ, id   string
+	prev, doc []byte
+	old, keys indexed
+	err       error
+}
+
+// PrepareUpdate prepares replacing typ/id's stored JSON prev with doc. The
+// caller must not change either slice afterwards.
+func PrepareUpdate(typ, id string, prev, doc []byte) *Update {
+	u := &Update{typ: typ, id: id, prev: prev, doc: doc}
+	if u.old, u.err = indexedOf(typ, id, prev); u.err == nil {
+		u.keys, u.err = indexedOf(typ, id, doc)
+	}
+	return u
+}
+
+// ApplyUpdate is UpdateResource(typ, id, doc) for a prepared update: if
+// the stored JSON is still the prepared prev, the index values read then
+// are used; otherwise (another write got in between) it is an ordinary
+// UpdateResource.
+func (tx *Tx) ApplyUpdate(u *Update) error {
+	res := tx.btx.Bucket(resBucketName(u.typ))
+	if res == nil {
+		return notFound(u.typ, u.id)
+	}
+	v := res.Get([]byte(u.id))
+	if len(v) < 8 {
+		return notFound(u.typ, u.id)
+	}
+	if u.err != nil || !bytes.Equal(v[8:], u.prev) {
+		return tx.UpdateResource(u.typ, u.id, u.doc)
+	}
+	if err := tx.reindex(u.typ, u.id, u.old, u.keys); err != nil {
+		return err
+	}
+	return putRecord(res, u.id, binary.BigEndian.Uint64(v[:8]), u.doc)
 }
 
 // DeleteResource removes a resource and its index entries (not its

@@ -137,7 +137,9 @@ func build(s connectors.Settings, cr Credentials, op Options, d connectors.Deps)
 	if s.RateLimit > 0 {
 		c.limits.Rate = s.RateLimit
 	}
-	c.requests = connectors.RequestLimiter(c.limits.Rate)
+	// Counted in windows of Burst requests (20 a second as shipped): with
+	// rate_limit set, the window is Burst requests at that rate.
+	c.requests = connectors.WindowLimiter(c.limits.Burst, c.limits.Rate)
 	var err error
 	if c.base, err = baseURL(s.BaseURL, op.APIVersion); err != nil {
 		return nil, err
