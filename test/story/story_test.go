@@ -171,12 +171,7 @@ func TestStory(t *testing.T) {
 		}
 	}
 	t.Log(report.String())
-	if len(problems) > 0 {
-		for _, p := range problems[:min(len(problems), 40)] {
-			t.Error(p)
-		}
-		t.Fatalf("%d problems in the targets; serve log:\n%s", len(problems), b.LogTail())
-	}
+	// Dead letters first: they often explain the problems below.
 	st, err := b.Status()
 	if err != nil {
 		t.Fatal(err)
@@ -194,6 +189,13 @@ func TestStory(t *testing.T) {
 				t.Logf("  %s %s member %q: %s", d.Type, d.ScimID, d.Member, d.Reason)
 			}
 		}
+	}
+
+	if len(problems) > 0 {
+		for _, p := range problems[:min(len(problems), 40)] {
+			t.Error(p)
+		}
+		t.Fatalf("%d problems in the targets; serve log:\n%s", len(problems), b.LogTail())
 	}
 
 	if goals {
