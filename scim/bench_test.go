@@ -24,8 +24,12 @@ import (
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/scimbridge/scimbridge/activitylog"
+	"github.com/scimbridge/scimbridge/auth"
+	"github.com/scimbridge/scimbridge/internal/httpmw"
 	"github.com/scimbridge/scimbridge/scimpath"
 	"github.com/scimbridge/scimbridge/store"
 )
@@ -170,7 +174,8 @@ func baselineServer(b *testing.B) *httptest.Server {
 	return ts
 }
 
-// durableServer is scimbridge on a fresh bbolt file (or db, if given).
+// durableServer is scimbridge on a fresh bbolt file (or db, if given),
+// behind the production HTTP chain.
 func durableServer(b *testing.B, db *store.DB) (*httptest.Server, *Server) {
 	if db == nil {
 		var err error
@@ -179,13 +184,22 @@ func durableServer(b *testing.B, db *store.DB) (*httptest.Server, *Server) {
 		}
 		b.Cleanup(func() { db.Close() })
 	}
-	s, err := New(Options{ExternalURL: "https://scim.example.com"}, db, store.NopSink{}, zerolog.Nop())
+	// What cmd/scimbridge serves: its middleware chain with a real
+	// (discarded) JSON access log and Prometheus metrics, the client
+	// registry's authentication and the activity log of writes.
+	log := zerolog.New(io.Discard).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	s, err := New(Options{ExternalURL: "https://scim.example.com"}, db, store.NopSink{}, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.SetActivity(activitylog.New(db, activitylog.Options{}), auth.ClientFrom)
+	reg, err := auth.NewRegistry(func() (auth.Config, error) { return auth.Config{Tokens: []string{testToken}}, nil }, auth.Options{Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
 	r := chi.NewRouter()
-	r.Use(BearerAuth([]string{testToken}))
-	r.Mount("/scim/v2", s.Handler())
+	r.Use(httpmw.Chain(log, prometheus.NewRegistry())...)
+	r.With(reg.Middleware).Mount("/scim/v2", s.Handler())
 	ts := httptest.NewServer(r)
 	b.Cleanup(ts.Close)
 	return ts, s

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/scimbridge/scimbridge/internal/rawjson"
 	"github.com/scimbridge/scimbridge/store"
@@ -223,6 +224,15 @@ func (s *Server) getRaw(w http.ResponseWriter, r *http.Request, d *resourceDef, 
 	var body []byte
 	var version string
 	served := false
+	bp := docBufs.Get().(*[]byte)
+	defer func() {
+		// body grew from *bp (rawView only appends to the buffer it is
+		// given, never returns the stored bytes themselves).
+		if body != nil && cap(body) <= maxPooledPage {
+			*bp = body[:0]
+		}
+		docBufs.Put(bp)
+	}()
 	err := s.db.View(func(tx *store.Tx) error {
 		raw, _, err := tx.GetResource(d.typ, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -238,7 +248,7 @@ func (s *Server) getRaw(w http.ResponseWriter, r *http.Request, d *resourceDef, 
 				return err
 			}
 		}
-		body, version, served, err = s.rawView(make([]byte, 0, len(raw)+256), tx, d, id, raw, base, members)
+		body, version, served, err = s.rawView((*bp)[:0], tx, d, id, raw, base, members)
 		return err
 	})
 	if err != nil {
@@ -249,8 +259,12 @@ func (s *Server) getRaw(w http.ResponseWriter, r *http.Request, d *resourceDef, 
 		return false
 	}
 	if version != "" {
-		w.Header().Set("ETag", version)
+		w.Header()["Etag"] = []string{version} // Set("ETag") would canonicalise the key anew each time
 	}
-	writeRawJSON(w, http.StatusOK, append(body, '\n'))
+	body = append(body, '\n')
+	writeRawJSON(w, http.StatusOK, body) // copied into the connection's buffer: body can be reused
 	return true
 }
+
+// docBufs recycles the buffers single resources are rendered into.
+var docBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2<<10); return &b }}

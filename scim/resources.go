@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -296,8 +297,35 @@ func wantsMembers(attrs, excluded []string) bool {
 
 // projection reads the attributes and excludedAttributes query parameters.
 func projection(r *http.Request) (attrs, excluded []string) {
-	q := r.URL.Query()
-	return splitList(q["attributes"]), splitList(q["excludedAttributes"])
+	a, e := queryValues(r.URL.RawQuery, "attributes", "excludedAttributes")
+	return splitList(a), splitList(e)
+}
+
+// queryValues returns the values of keys a and b in raw as
+// url.ParseQuery finds them, without building the map of every key (a
+// GET asks for these two only).
+func queryValues(raw, a, b string) (av, bv []string) {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue // ParseQuery skips these (a ';' is an error it reports)
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(key)
+		if err != nil || key != a && key != b {
+			continue
+		}
+		if value, err = url.QueryUnescape(value); err != nil {
+			continue
+		}
+		if key == a {
+			av = append(av, value)
+		} else {
+			bv = append(bv, value)
+		}
+	}
+	return av, bv
 }
 
 // splitList splits comma-separated attribute lists, leaving commas inside

@@ -163,9 +163,13 @@ func (s *Server) Handler() http.Handler {
 // RFC does.
 var endpoints = map[string]string{}
 
+// canonical are the first segments as we spell them.
+var canonical = map[string]bool{}
+
 func init() {
 	for _, e := range []string{"Users", "Groups", "Schemas", "ResourceTypes", "ServiceProviderConfig", "serviceConfiguration", "Bulk"} {
 		endpoints[strings.ToLower(e)] = e
+		canonical[e] = true
 	}
 }
 
@@ -174,6 +178,9 @@ func canonicalPaths(next http.Handler) http.Handler {
 	canon := func(p string) string {
 		rest := strings.TrimPrefix(p, "/")
 		seg, tail, _ := strings.Cut(rest, "/")
+		if canonical[seg] {
+			return p // as most clients spell it: no lower-casing
+		}
 		if c, ok := endpoints[strings.ToLower(seg)]; ok && c != seg {
 			if tail != "" || strings.HasSuffix(rest, "/") {
 				return "/" + c + "/" + tail

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scimbridge/scimbridge/config"
+	"github.com/scimbridge/scimbridge/internal/httpmw"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -217,7 +218,7 @@ func nonEmptyOne(s string) []string {
 // request metrics, panic recovery, health, metrics, SCIM and admin.
 func newRouter(log zerolog.Logger, reg *prometheus.Registry, app *app, metricsToken string) http.Handler {
 	r := chi.NewRouter()
-	r.Use(withLogger(log), requestID, accessLog, newRequestMetrics(reg).middleware, recoverer)
+	r.Use(httpmw.Chain(log, reg)...)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", app.readyz)
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})

@@ -1,0 +1,255 @@
+// Package httpmw is the middleware every request to scimbridge passes
+// through (request id, access log, request metrics, panic recovery), in
+// the order cmd/scimbridge serves it. It lives outside package main so the
+// speed benchmarks (scim/speed_bench_test.go) measure the same chain.
+package httpmw
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/scimbridge/scimbridge/activity"
+	"github.com/scimbridge/scimbridge/auth"
+)
+
+// RequestIDHeader carries the request id in and out.
+const RequestIDHeader = "X-Request-Id"
+
+// Chain is the production chain: the logger, the request id, the access
+// log, the request metrics (registered with reg when it is not nil) and
+// panic recovery, in that order. The steps are fused into one handler, so
+// a request gets one response wrapper, one copy of the request and one
+// clock reading instead of one per step (the separate middlewares below
+// run the same steps one at a time).
+func Chain(log zerolog.Logger, reg prometheus.Registerer) []func(http.Handler) http.Handler {
+	m := NewRequestMetrics(reg)
+	return []func(http.Handler) http.Handler{func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			id := requestIDOf(r)
+			w.Header()[RequestIDHeader] = []string{id}
+			l := log.With().Str("request_id", id).Logger()
+			r = r.WithContext(activity.WithRequestID(auth.WithClientSlot(l.WithContext(r.Context())), id))
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			serveRecovering(next, ww, r)
+			m.count(r, ww.Status(), start)
+			logAccess(r, ww, start)
+		})
+	}}
+}
+
+// RequestID honours an incoming X-Request-Id (when it is short and plain)
+// and otherwise makes one; either way it is echoed in the response.
+func RequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := requestIDOf(r)
+		w.Header().Set(RequestIDHeader, id)
+		ctx := zerolog.Ctx(r.Context()).With().Str("request_id", id).Logger().WithContext(r.Context())
+		ctx = activity.WithRequestID(ctx, id) // for the activity log
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// requestIDOf is the request's own X-Request-Id if it is plain, else a
+// new random one.
+func requestIDOf(r *http.Request) string {
+	if id := r.Header.Get(RequestIDHeader); PlainID(id) {
+		return id
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// PlainID accepts ids of up to 128 characters from a safe alphabet, so a
+// client cannot inject into log lines.
+func PlainID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// WithLogger puts the base logger into each request's context.
+func WithLogger(log zerolog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// The slot lets the access log and metrics learn the SCIM client.
+			next.ServeHTTP(w, r.WithContext(auth.WithClientSlot(log.WithContext(r.Context()))))
+		})
+	}
+}
+
+// AccessLog writes one line per request. It logs the path but never the
+// query (filters carry user names) or any header (tokens).
+func AccessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		logAccess(r, ww, start)
+	})
+}
+
+func logAccess(r *http.Request, ww middleware.WrapResponseWriter, start time.Time) {
+	zerolog.Ctx(r.Context()).Info().
+		Str("method", r.Method).
+		Str("path", r.URL.Path).
+		Int("status", ww.Status()).
+		Int("bytes", ww.BytesWritten()).
+		Dur("duration", time.Since(start)).
+		Str("remote", r.RemoteAddr).
+		Str("client", auth.ClientFrom(r.Context())).
+		Msg("request")
+}
+
+// Recoverer turns a handler panic into a SCIM 500 error and a log line
+// with the stack, so no request can take the server down.
+func Recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serveRecovering(next, w, r) })
+}
+
+func serveRecovering(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			zerolog.Ctx(r.Context()).Error().Interface("panic", v).Bytes("stack", debug.Stack()).Msg("handler panic")
+			WriteSCIMError(w, http.StatusInternalServerError, "", "internal error; see the server log for this request id")
+		}
+	}()
+	next.ServeHTTP(w, r)
+}
+
+// WriteSCIMError writes an RFC 7644 §3.12 error body.
+func WriteSCIMError(w http.ResponseWriter, status int, scimType, detail string) {
+	w.Header().Set("Content-Type", "application/scim+json")
+	w.WriteHeader(status)
+	body := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"` + strconv.Itoa(status) + `"`
+	if scimType != "" {
+		body += `,"scimType":` + Quote(scimType)
+	}
+	body += `,"detail":` + Quote(detail) + "}"
+	_, _ = w.Write([]byte(body))
+}
+
+// Quote is s as a JSON string.
+func Quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// RequestMetrics counts requests and their latency by route pattern (not
+// path: ids would make every user a new series) and status.
+type RequestMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+
+	mu     sync.RWMutex
+	series map[seriesKey]series // the series met so far (as bounded as the labels)
+}
+
+// NewRequestMetrics registers the metrics with reg (unless nil).
+func NewRequestMetrics(reg prometheus.Registerer) *RequestMetrics {
+	m := &RequestMetrics{
+		series: map[seriesKey]series{},
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scimbridge_http_requests_total",
+			Help: "HTTP requests by method, route pattern, status and SCIM client (\"none\" when unauthenticated).",
+		}, []string{"method", "route", "status", "client"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "scimbridge_http_request_duration_seconds",
+			Help:    "HTTP request latency by method and route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+		}, []string{"method", "route"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.duration)
+	}
+	return m
+}
+
+// Middleware counts each request once it is answered.
+func (m *RequestMetrics) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		m.count(r, ww.Status(), start)
+	})
+}
+
+// seriesKey is what picks a request's series: its method, chi's route
+// patterns (which make the route label), status and client.
+type seriesKey struct {
+	method, client string
+	status, n      int
+	patterns       [4]string
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+func (m *RequestMetrics) count(r *http.Request, status int, start time.Time) {
+	method := r.Method
+	switch method {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead:
+	default:
+		method = "other"
+	}
+	client := auth.ClientFrom(r.Context()) // a configured name: bounded
+	if client == "" {
+		client = "none"
+	}
+	status = max(status, http.StatusOK)
+	rc := chi.RouteContext(r.Context())
+	// The series of a request is looked up by its key, without building
+	// the route string and hashing the label values each time.
+	key := seriesKey{method: method, client: client, status: status}
+	cacheable := rc != nil && len(rc.RoutePatterns) <= len(key.patterns)
+	if cacheable {
+		key.n = copy(key.patterns[:], rc.RoutePatterns)
+		m.mu.RLock()
+		s, ok := m.series[key]
+		m.mu.RUnlock()
+		if ok {
+			s.requests.Inc()
+			s.duration.Observe(time.Since(start).Seconds())
+			return
+		}
+	}
+	route := "other" // unknown paths: one series, whatever is probed
+	if rc != nil {
+		if p := rc.RoutePattern(); p != "" && p != "/*" {
+			route = p
+		}
+	}
+	s := series{m.requests.WithLabelValues(method, route, strconv.Itoa(status), client), m.duration.WithLabelValues(method, route)}
+	if cacheable {
+		m.mu.Lock()
+		m.series[key] = s
+		m.mu.Unlock()
+	}
+	s.requests.Inc()
+	s.duration.Observe(time.Since(start).Seconds())
+}
