@@ -645,11 +645,13 @@ func (l *lane) commit(batch []*job, results map[*job]Result) {
 			acceptedAny = true
 		}
 	}
-	switch {
-	case throttledAny:
-		l.throttle.hit(now, retryAfter)
-	case acceptedAny:
+	// A batch the target partly accepted before its 429 is a success since
+	// the last pause: the backoff starts over, then the 429 pauses.
+	if acceptedAny {
 		l.throttle.ok()
+	}
+	if throttledAny {
+		l.throttle.hit(now, retryAfter)
 	}
 	close(l.changed)
 	l.changed = make(chan struct{})

@@ -60,6 +60,7 @@ type userWork struct {
 	// unlike one, a user the list lacks is invited again.
 	verify    bool
 	reinvited bool // a step found the user gone and invited it again
+	invited   bool // an invite of this address succeeded
 	err       error
 }
 
@@ -212,12 +213,17 @@ func (c *Connector) applyUsers(ctx context.Context, work []*userWork, results []
 		if w.fields != nil && w.err == nil {
 			c.own(w.mail, w.scimID)
 		}
-		if w.fields != nil {
+		switch {
+		case w.fields == nil:
+		case w.err == nil || w.invited || w.adopted:
 			r.TargetID = targetIDOf(w.mail)
-			if w.err != nil && w.id != "" && !w.reinvited {
-				r.TargetID = w.id // keep the old mapping on failure
-			}
+		case w.id != "" && !w.reinvited:
+			r.TargetID = w.id // keep the old mapping on failure
 		}
+		// Else the change failed before SCC held the user under this
+		// address: no target id was learned. (One derived from the email
+		// would be recorded as the mapping, and a group's add would then
+		// go ahead of the invite and be refused: "user not found".)
 	}
 }
 
@@ -352,6 +358,9 @@ func (c *Connector) stepDone(w *userWork, r bulkItem, status int) {
 	case r.ok:
 		if step.Operation == "remove" {
 			c.forget(step.Email)
+		}
+		if step.Operation == "invite" && step.Email == w.mail {
+			w.invited = true
 		}
 	case step.Operation == "invite" && (strings.Contains(msg, "exist") || strings.Contains(msg, "duplicate")):
 		// Already there (a crash hid an invite that landed, or someone

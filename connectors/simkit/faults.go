@@ -28,6 +28,12 @@ type Faults struct {
 	// window, in whole seconds rounded up. 0 sends none (as most real
 	// targets do).
 	RetryAfter time.Duration
+
+	// RetryAfterShare, when in (0, 1) and RetryAfter > 0, is the share of
+	// those 429s that carry Retry-After (drawn from the generator); the
+	// others carry none, as a target that sends it only sometimes. 0 (or
+	// >= 1) means every one.
+	RetryAfterShare float64
 }
 
 // Injector decides which requests fail. It is not safe for concurrent use:
@@ -104,6 +110,9 @@ func (in *Injector) Next(now time.Time) (Fault, time.Duration) {
 
 func (in *Injector) retryAfter(left time.Duration) time.Duration {
 	if in.opts.RetryAfter <= 0 {
+		return 0
+	}
+	if sh := in.opts.RetryAfterShare; sh > 0 && sh < 1 && in.rng.Float64() >= sh {
 		return 0
 	}
 	return max(in.opts.RetryAfter, left)

@@ -127,3 +127,25 @@ func TestBinaryDoesNotLinkTesting(t *testing.T) {
 		}
 	}
 }
+
+// RetryAfterShare: about that share of the 429s carry Retry-After, the
+// others none; 0 keeps it on every one.
+func TestRetryAfterShare(t *testing.T) {
+	count := func(f Faults) (with, without int) {
+		in := NewInjector(f)
+		for range 1000 {
+			if _, ra := in.Random(); ra > 0 {
+				with++
+			} else {
+				without++
+			}
+		}
+		return with, without
+	}
+	if w, wo := count(Faults{ThrottleRate: 1, RetryAfter: time.Second, RetryAfterShare: 0.5, Seed: 3}); w < 400 || wo < 400 {
+		t.Errorf("share 0.5: %d with Retry-After, %d without; want about half each", w, wo)
+	}
+	if w, wo := count(Faults{ThrottleRate: 1, RetryAfter: time.Second}); w != 1000 || wo != 0 {
+		t.Errorf("share 0: %d with, %d without; want every one with", w, wo)
+	}
+}

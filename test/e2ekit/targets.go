@@ -36,18 +36,34 @@ type Target struct {
 // Secure Access 5/s, 14/min and 350/30 min), Secure Access's windows sped
 // up saSpeed times (its connector told the same). They are closed with t.
 func ShippedTargets(t testing.TB, saSpeed float64) []*Target {
-	perSecond := func(n int) simkit.Faults { return simkit.Faults{RateLimit: n, RateWindow: time.Second} }
-	sa := secureaccesssim.New(secureaccesssim.Options{})
+	return FaultyTargets(t, saSpeed, 0)
+}
+
+// FaultyTargets is ShippedTargets with faults injected on top of the
+// limits: every target answers the share rate of its resource requests
+// with its 5xx and as much again with 429 (each target's own seed, so a
+// run repeats). The 429s carry Retry-After as the targets do: Webex always
+// (1 s at least), SCC about half of them (issue 17's judge), SecureAuth
+// and Secure Access never. rate 0 is ShippedTargets.
+func FaultyTargets(t testing.TB, saSpeed, rate float64) []*Target {
+	faults := func(seed uint64, limit int, retryAfter time.Duration, share float64) simkit.Faults {
+		f := simkit.Faults{RateLimit: limit, RateWindow: time.Second, ErrorRate: rate, ThrottleRate: rate, Seed: seed}
+		if rate > 0 {
+			f.RetryAfter, f.RetryAfterShare = retryAfter, share
+		}
+		return f
+	}
+	sa := secureaccesssim.New(secureaccesssim.Options{Faults: faults(2, 0, 0, 0)})
 	saOpts := sa.ScaleRates(1 / saSpeed)
 	sims := []struct {
 		typ  string
 		sim  simkit.FieldSim
 		opts map[string]string
 	}{
-		{"scc", sccsim.New(sccsim.Options{Faults: perSecond(10)}), nil},
+		{"scc", sccsim.New(sccsim.Options{Faults: faults(1, 10, time.Second, 0.5)}), nil},
 		{"secureaccess", sa, saOpts},
-		{"secureauth", secureauthsim.New(secureauthsim.Options{AllowDelete: true, Faults: perSecond(20)}), nil},
-		{"webex", webexsim.New(webexsim.Options{TokenLifetime: time.Hour, Faults: perSecond(10)}), nil},
+		{"secureauth", secureauthsim.New(secureauthsim.Options{AllowDelete: true, Faults: faults(3, 20, 0, 0)}), nil},
+		{"webex", webexsim.New(webexsim.Options{TokenLifetime: time.Hour, Faults: faults(4, 10, time.Second, 0)}), nil},
 	}
 	var out []*Target
 	for _, s := range sims {
