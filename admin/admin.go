@@ -314,6 +314,21 @@ func (a *api) targets(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"type": typ, "id": r.PathValue("id"), "targets": ids})
 }
 
+// repairParam reads the optional ?repair=true|false of a drift check; a
+// value that is not a boolean is answered 400 (and ok is false).
+func repairParam(w http.ResponseWriter, r *http.Request) (repair, ok bool) {
+	v := r.URL.Query().Get("repair")
+	if v == "" {
+		return false, true
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "repair must be true or false")
+		return false, false
+	}
+	return b, true
+}
+
 // startCheck starts a drift check: what each target holds against what
 // the bridge delivered there (see connectors.Dispatcher.StartTargetCheck).
 func (a *api) startCheck(w http.ResponseWriter, r *http.Request) {
@@ -321,14 +336,9 @@ func (a *api) startCheck(w http.ResponseWriter, r *http.Request) {
 	if c := r.URL.Query().Get("connector"); c != "" {
 		names = []string{c}
 	}
-	repair := false
-	if v := r.URL.Query().Get("repair"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "repair must be true or false")
-			return
-		}
-		repair = b
+	repair, ok := repairParam(w, r)
+	if !ok {
+		return
 	}
 	switch err := a.d.StartTargetCheck(names, repair); {
 	case errors.Is(err, connectors.ErrCheckRunning):

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -86,14 +85,9 @@ func (a *api) checkFields(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "type must be Users or Groups")
 		return
 	}
-	repair := false
-	if v := r.URL.Query().Get("repair"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "repair must be true or false")
-			return
-		}
-		repair = b
+	repair, ok := repairParam(w, r)
+	if !ok {
+		return
 	}
 	rep, err := a.svc.CheckFields(r.Context(), typ, r.PathValue("id"), repair)
 	switch {

@@ -20,21 +20,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-func moduleRoot(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = parent
-	}
-}
+	"github.com/scimbridge/scimbridge/test/e2ekit"
+)
 
 // dockerfile is what the test takes from the Dockerfile: the build
 // script its build stage runs, and the final stage's ENV and USER.
@@ -102,7 +90,7 @@ func TestContainerSituation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the release binary")
 	}
-	root := moduleRoot(t)
+	root := e2ekit.ModuleRoot(t)
 	df := readDockerfile(t, root)
 	if df.env["SCIMBRIDGE_LISTEN"] != "0.0.0.0:8080" || df.env["SCIMBRIDGE_DATA_DIR"] != "/data" {
 		t.Errorf("Dockerfile ENV: %v, want SCIMBRIDGE_LISTEN=0.0.0.0:8080 and SCIMBRIDGE_DATA_DIR=/data", df.env)
