@@ -107,6 +107,12 @@ func (b *consoleBridge) createUser(t *testing.T, userName, email string) string 
 	t.Helper()
 	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"` + userName + `",
 		"name":{"givenName":"Ann","familyName":"Lee"},"emails":[{"value":"` + email + `","type":"work","primary":true}],"active":true}`
+	return b.postUser(t, userName, body)
+}
+
+// postUser POSTs a SCIM user body and returns the new id.
+func (b *consoleBridge) postUser(t *testing.T, userName, body string) string {
+	t.Helper()
 	req, _ := http.NewRequest("POST", b.base+"/scim/v2/Users", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+e2eToken)
 	req.Header.Set("Content-Type", "application/scim+json")

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -105,20 +101,7 @@ func (b *consoleBridge) createUserNamed(t *testing.T, userName, displayName stri
 	t.Helper()
 	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"` + userName + `","displayName":"` + displayName + `",
 		"name":{"givenName":"Cleo","familyName":"Park"},"emails":[{"value":"` + userName + `","type":"work","primary":true}],"active":true}`
-	req, _ := http.NewRequest("POST", b.base+"/scim/v2/Users", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+e2eToken)
-	req.Header.Set("Content-Type", "application/scim+json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	var out struct{ ID string }
-	if res.StatusCode != http.StatusCreated || json.Unmarshal(raw, &out) != nil {
-		t.Fatalf("create %s: %d %s", userName, res.StatusCode, raw)
-	}
-	return out.ID
+	return b.postUser(t, userName, body)
 }
 
 // pending reports whether a change of the user is queued for connector.
