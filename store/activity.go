@@ -18,8 +18,10 @@ import (
 // the event itself is opaque bytes encoded by its writer (package
 // activitylog), so the log can grow fields without a store change.
 //
-//	act/log    seq → time (8, unix ns) + len(key) (2) + key ("typ/id") + data
-//	act/res    resource prefix + seq → empty: one resource's events, oldest first
+//	act/log    seq → time (8, unix ns) + len(key) (2) + key ("typ/id") [+ names] + data
+//	           (the names block: activity_index.go)
+//	act/res    resource prefix + seq → empty: one resource's events, oldest first,
+//	           up to the watermark (events after it are filed by IndexActivity)
 //	act/gone   typ + "/" + id → creation seq (8) of a deleted resource with events
 //	act/name   Fold(name) + "\x00" + typ + "/" + id → empty: names a resource had
 //	act/rname  typ + "/" + id + "\x00" + Fold(name) → empty: the same, by resource
