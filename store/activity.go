@@ -318,17 +318,9 @@ func (tx *Tx) ActivityResources(name string, limit int) [][2]string {
 	}
 	if lb := tx.btx.Bucket(actLogBucket); lb != nil && folded != "" {
 		tx.activityTail(lb, func(seq uint64, v []byte) bool {
-			if !activityHasNames(v) {
-				return true
-			}
-			r, names, err := decodeActivityValue(seq, v, true)
-			if err != nil {
-				return true // Verify reports it
-			}
-			for _, n := range names {
-				if indexName(n) == folded {
+			if activityNamed(v, folded) {
+				if r, err := decodeActivity(seq, v); err == nil {
 					add(r.Type, r.ID)
-					break
 				}
 			}
 			return true

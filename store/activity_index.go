@@ -107,8 +107,34 @@ func activityOf(v, key []byte) bool {
 	return n == len(key) && len(v) >= 10+n && bytes.Equal(v[10:10+n], key)
 }
 
-func activityHasNames(v []byte) bool {
-	return len(v) >= 10 && binary.BigEndian.Uint16(v[8:])&actNamesFlag != 0
+// activityNamed reports whether the act/log value v carries a name that
+// files as folded (indexName), reading the names block in place.
+func activityNamed(v []byte, folded string) bool {
+	if len(v) < 10 || binary.BigEndian.Uint16(v[8:])&actNamesFlag == 0 {
+		return false
+	}
+	n := 10 + int(binary.BigEndian.Uint16(v[8:])&^actNamesFlag)
+	if len(v) < n {
+		return false
+	}
+	rest := v[n:]
+	count, w := binary.Uvarint(rest)
+	if w <= 0 {
+		return false
+	}
+	rest = rest[w:]
+	for range count {
+		l, w := binary.Uvarint(rest)
+		if w <= 0 || uint64(len(rest)-w) < l {
+			return false
+		}
+		name := rest[w : w+int(l)]
+		rest = rest[w+int(l):]
+		if indexName(string(name)) == folded {
+			return true
+		}
+	}
+	return false
 }
 
 // indexName is a name as act/name keeps it ("" when it is not kept).

@@ -283,3 +283,78 @@ func TestVerifyActivityWatermark(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkActivityReadWithTail: what the unindexed tail costs a reader:
+// one resource's timeline (ActivityOf, 10 events) and a past-name lookup
+// (ActivityResources) with 20,000 events filed and a tail of 0, 512 (what
+// wakes the indexer) or 4,096 events.
+//
+//	go test ./store -run '^$' -bench ActivityReadWithTail
+func BenchmarkActivityReadWithTail(b *testing.B) {
+	for _, tail := range []int{0, 512, 4096} {
+		b.Run(fmt.Sprint("tail=", tail), func(b *testing.B) {
+			db, err := Open(filepath.Join(b.TempDir(), "db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			db.SetNoSync(true)
+			add := func(from, n int) {
+				_ = db.Update(func(tx *Tx) error {
+					for k := from; k < from+n; k++ {
+						r := &ActivityRecord{Time: actT0, Type: TypeUser, ID: fmt.Sprint("u", k%2000), Data: []byte(`{"kind":"delivered","connector":"webex"}`)}
+						if k%5 == 0 {
+							r.Names = []string{fmt.Sprint("name", k, "@example.com")}
+						}
+						if err := tx.AppendActivity(r); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			}
+			add(0, 20000)
+			_ = db.Update(func(tx *Tx) error { _, err := tx.IndexActivity(0); return err })
+			add(20000, tail)
+			b.ResetTimer()
+			for i := range b.N {
+				_ = db.View(func(tx *Tx) error {
+					n := 0
+					_ = tx.ActivityOf(TypeUser, fmt.Sprint("u", i%2000), 0, func(ActivityRecord) bool { n++; return n < 10 })
+					tx.ActivityResources(fmt.Sprint("name", (i*5)%20000, "@example.com"), 10)
+					return nil
+				})
+			}
+		})
+	}
+}
+
+// An act/log value round-trips, and no damaged one panics a reader.
+func FuzzActivityValue(f *testing.F) {
+	f.Add("User/u1", "Pat@Example.com\x00pat.w@example.com", []byte(`{"kind":"scim"}`), []byte{})
+	f.Add("Group/g", "", []byte(`{}`), []byte{0x80, 0x05, 'a'})
+	f.Fuzz(func(t *testing.T, key, names string, data, junk []byte) {
+		var ns []string
+		if names != "" {
+			ns = strings.Split(names, "\x00")
+		}
+		if len(key) <= actKeyMax && strings.Contains(key, "/") {
+			v := encodeActivity(actT0, key, ns, data)
+			r, got, err := decodeActivityValue(7, v, true)
+			if err != nil || r.Type+"/"+r.ID != key || string(r.Data) != string(data) || !slices.Equal(got, ns) || !r.Time.Equal(actT0) {
+				t.Fatalf("round trip: %+v %q %v", r, got, err)
+			}
+			if !activityOf(v, []byte(key)) {
+				t.Fatal("activityOf misses its own key")
+			}
+			for _, n := range ns {
+				if f := indexName(n); f != "" && !activityNamed(v, f) {
+					t.Fatalf("activityNamed misses %q", n)
+				}
+			}
+		}
+		_, _, _ = decodeActivityValue(1, junk, true)
+		activityOf(junk, []byte(key))
+		activityNamed(junk, "x")
+	})
+}
