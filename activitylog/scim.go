@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/scimbridge/scimbridge/activity"
 	"github.com/scimbridge/scimbridge/store"
@@ -224,14 +225,116 @@ func (l *Log) changes(before, after map[string]any) map[string]any {
 	return out
 }
 
-// same compares two decoded JSON values (numbers may differ in Go type).
+// same compares two decoded JSON values (numbers may differ in Go type):
+// deeply equal, or encoded alike. plainSame decides the common case
+// without reflection or encoding (every changed attribute of every write
+// comes here); sameSlow is the definition.
 func same(a, b any) bool {
+	if eq, sure := plainSame(a, b); sure {
+		return eq
+	}
+	return sameSlow(a, b)
+}
+
+func sameSlow(a, b any) bool {
 	if reflect.DeepEqual(a, b) {
 		return true
 	}
 	x, err1 := json.Marshal(a)
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// plainSame is sameSlow(a, b) for values made of the types a JSON decode
+// gives (string, float64, bool, nil, non-nil map[string]any and []any);
+// sure is false when the answer needs sameSlow (another type, a nil map
+// or slice, or a difference that encoding could hide: two strings or map
+// keys that are not valid UTF-8 encode alike).
+func plainSame(a, b any) (eq, sure bool) {
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return x == y, x == y || (utf8.ValidString(x) && utf8.ValidString(y))
+		}
+	case float64:
+		if y, ok := b.(float64); ok {
+			return x == y, true // distinct floats encode differently (or fail: not same either)
+		}
+	case bool:
+		if y, ok := b.(bool); ok {
+			return x == y, true
+		}
+	case nil:
+		if b == nil {
+			return true, true
+		}
+	case map[string]any:
+		if y, ok := b.(map[string]any); ok && x != nil && y != nil {
+			return plainSameMaps(x, y)
+		}
+	case []any:
+		if y, ok := b.([]any); ok && x != nil && y != nil {
+			if len(x) != len(y) {
+				return false, true
+			}
+			eq = true
+			for i := range x {
+				e, s := plainSame(x[i], y[i])
+				if s && !e {
+					return false, true // one element encodes differently: so does the list
+				}
+				eq = eq && e && s
+			}
+			return eq, eq
+		}
+	}
+	// Different types: certain only between plain kinds, whose encodings
+	// start differently.
+	return false, plainKind(a) && plainKind(b)
+}
+
+func plainSameMaps(x, y map[string]any) (eq, sure bool) {
+	keysValid := func() bool {
+		for k := range x {
+			if !utf8.ValidString(k) {
+				return false
+			}
+		}
+		for k := range y {
+			if !utf8.ValidString(k) {
+				return false
+			}
+		}
+		return true
+	}
+	if len(x) != len(y) {
+		return false, keysValid()
+	}
+	eq = true
+	for k, xv := range x {
+		yv, ok := y[k]
+		if !ok {
+			return false, keysValid()
+		}
+		e, s := plainSame(xv, yv)
+		if s && !e {
+			return false, true // same keys, one value encodes differently
+		}
+		eq = eq && e && s
+	}
+	return eq, eq
+}
+
+func plainKind(v any) bool {
+	switch x := v.(type) {
+	case string, float64, bool, nil:
+		return true
+	case map[string]any:
+		return x != nil
+	case []any:
+		return x != nil
+	}
+	return false
 }
 
 // redactSubs is a complex attribute's value with its redacted

@@ -178,6 +178,15 @@ func baselineServer(b *testing.B) *httptest.Server {
 // durableServer is scimbridge on a fresh bbolt file (or db, if given),
 // behind the production HTTP chain.
 func durableServer(b *testing.B, db *store.DB) (*httptest.Server, *Server) {
+	h, s := durableHandler(b, db)
+	ts := httptest.NewServer(h)
+	b.Cleanup(ts.Close)
+	return ts, s
+}
+
+// durableHandler is durableServer's router, for benchmarks that call it
+// in-process (no network).
+func durableHandler(b *testing.B, db *store.DB) (http.Handler, *Server) {
 	if db == nil {
 		var err error
 		if db, err = store.Open(filepath.Join(b.TempDir(), "bench.db")); err != nil {
@@ -208,9 +217,7 @@ func durableServer(b *testing.B, db *store.DB) (*httptest.Server, *Server) {
 	r := chi.NewRouter()
 	r.Use(httpmw.Chain(log, prometheus.NewRegistry())...)
 	r.With(reg.Middleware).Mount("/scim/v2", s.Handler())
-	ts := httptest.NewServer(r)
-	b.Cleanup(ts.Close)
-	return ts, s
+	return r, s
 }
 
 // benchKinds are the servers the throughput benchmarks compare:
