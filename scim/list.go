@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scimbridge/scimbridge/internal/rawjson"
 	"github.com/scimbridge/scimbridge/scimpath"
 	"github.com/scimbridge/scimbridge/store"
 )
@@ -183,6 +184,9 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, d *resourceDef,
 }
 
 func decodeDoc(raw []byte) (map[string]any, error) {
+	if doc, end, ok := rawjson.DecodeObject(raw, false); ok && onlySpace(raw[end:]) {
+		return doc, nil
+	}
 	var doc map[string]any
 	err := json.Unmarshal(raw, &doc)
 	return doc, err

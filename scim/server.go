@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/scimbridge/scimbridge/activitylog"
+	"github.com/scimbridge/scimbridge/internal/rawjson"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -302,6 +303,11 @@ func (s *Server) logger(r *http.Request) *zerolog.Logger {
 
 // decodeObject decodes a JSON object, numbers kept as json.Number.
 func decodeObject(b []byte) (map[string]any, *Error) {
+	// The fast decoder takes a lone well-formed object; anything else (and
+	// any error) is encoding/json's to decide.
+	if m, end, ok := rawjson.DecodeObject(b, true); ok && onlySpace(b[end:]) {
+		return m, nil
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var m map[string]any
@@ -312,6 +318,15 @@ func decodeObject(b []byte) (map[string]any, *Error) {
 		return nil, errorf(http.StatusBadRequest, "invalidSyntax", "request body has data after the JSON object")
 	}
 	return m, nil
+}
+
+func onlySpace(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 type ctxKey struct{}
