@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"unicode/utf8"
+
+	"github.com/scimbridge/scimbridge/internal/rawjson"
 )
 
 // roundTrip normalises a document to what JSON storage gives back, so
@@ -12,7 +14,7 @@ import (
 // of doc with the types decoding would give (jsonValue); the decode is
 // the fallback for anything jsonValue does not know.
 func roundTrip(doc map[string]any) (map[string]any, []byte, error) {
-	b, err := json.Marshal(doc)
+	b, err := encodeJSON(doc, 1024)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -24,6 +26,16 @@ func roundTrip(doc map[string]any) (map[string]any, []byte, error) {
 	var out map[string]any
 	err = json.Unmarshal(b, &out)
 	return out, b, err
+}
+
+// encodeJSON is json.Marshal(v): without reflection for decoded JSON's
+// types (rawjson.AppendValue), by json.Marshal for anything else and for
+// its errors. size is a capacity hint.
+func encodeJSON(v any, size int) ([]byte, error) {
+	if b, ok := rawjson.AppendValue(make([]byte, 0, size), v); ok {
+		return b, nil
+	}
+	return json.Marshal(v)
 }
 
 // jsonValue returns a deep copy of v as json.Unmarshal into an any would

@@ -464,7 +464,7 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 				if !p.changed { // only the membership changed: new version of the group
 					next = maps.Clone(p.prev)
 					stamp(next, p.prev, d.typ)
-					if raw, err = json.Marshal(next); err != nil {
+					if raw, err = encodeJSON(next, 0); err != nil {
 						return err
 					}
 				}
@@ -546,7 +546,7 @@ func (s *Server) planPatch(tx *store.Tx, r *http.Request, d *resourceDef, id str
 		return nil, errorf(http.StatusBadRequest, "invalidValue", a+" is required and cannot be removed")
 	}
 	// Both sides are encoded with sorted keys: equal documents, equal bytes.
-	same, err := json.Marshal(next)
+	same, err := encodeJSON(next, len(raw)+64)
 	if err != nil {
 		return nil, err
 	}
@@ -574,9 +574,9 @@ func replaceMeta(enc []byte, doc map[string]any) ([]byte, error) {
 		}
 		return true
 	}, &end) || ms < 0 {
-		return json.Marshal(doc)
+		return encodeJSON(doc, len(enc)+64)
 	}
-	meta, err := json.Marshal(doc["meta"])
+	meta, err := encodeJSON(doc["meta"], 256)
 	if err != nil {
 		return nil, err
 	}
