@@ -405,8 +405,10 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 			if err != nil {
 				return err
 			}
-			plan, err = s.planPatch(tx, r, d, id, bytes.Clone(raw), ops)
-			return err
+			if plan, err = s.planPatch(tx, r, d, id, bytes.Clone(raw), ops); err != nil {
+				return err
+			}
+			return plan.prepareUserChange(tx, d, base, id)
 		})
 		if err != nil {
 			s.fail(w, r, err)
@@ -482,7 +484,7 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 				if err := logWrite(tx, p, next, delta); err != nil {
 					return err
 				}
-				if err := s.enqueuePatch(tx, d, base, id, p.prev, next, delta); err != nil {
+				if err := s.enqueuePatch(tx, d, base, id, p, next, delta); err != nil {
 					return err
 				}
 			}
@@ -516,6 +518,27 @@ type patchPlan struct {
 	changed    bool           // the document itself changed
 	raw        []byte         // next, encoded, when changed
 	update     *store.Update  // prevRaw -> raw, its index values read outside the commit
+
+	// A changed user's outbox views (as GET shows it) before and after,
+	// built outside the commit with the groups it had then; the commit
+	// uses them if it reads the same groups.
+	groups        []derivedGroup
+	before, after map[string]any
+}
+
+// prepareUserChange builds a changed user's outbox views in the planning
+// transaction (prepareUserChange does nothing for groups or no change).
+func (p *patchPlan) prepareUserChange(tx *store.Tx, d *resourceDef, base, id string) error {
+	if d.typ != store.TypeUser || !p.changed {
+		return nil
+	}
+	groups, err := derivedGroups(tx, id)
+	if err != nil {
+		return err
+	}
+	p.groups = groups
+	p.before, p.after = userViewWith(p.prev, base, groups), userViewWith(p.next, base, groups)
+	return nil
 }
 
 // planPatch applies ops to the stored document raw, without touching the
@@ -586,7 +609,8 @@ func replaceMeta(enc []byte, doc map[string]any) ([]byte, error) {
 	return append(out, enc[me:]...), nil
 }
 
-func (s *Server) enqueuePatch(tx *store.Tx, d *resourceDef, base, id string, prev, next map[string]any, delta memberDelta) error {
+func (s *Server) enqueuePatch(tx *store.Tx, d *resourceDef, base, id string, p *patchPlan, next map[string]any, delta memberDelta) error {
+	prev := p.prev
 	if d.typ == store.TypeGroup {
 		return s.enqueueGroup(tx, base, id, s.groupView(prev, base), s.groupView(next, base), delta)
 	}
@@ -595,8 +619,24 @@ func (s *Server) enqueuePatch(tx *store.Tx, d *resourceDef, base, id string, pre
 	if err != nil {
 		return err
 	}
-	before, after := userViewWith(prev, base, groups), userViewWith(next, base, groups)
+	before, after := p.before, p.after
+	if after == nil || !sameGroups(groups, p.groups) {
+		before, after = userViewWith(prev, base, groups), userViewWith(next, base, groups)
+	}
 	return s.sink.Enqueue(tx, store.Change{Type: store.TypeUser, ID: id, Before: before, After: after})
+}
+
+// sameGroups reports whether two readings of a user's groups give the
+// same views (ids and display names).
+func sameGroups(a, b []derivedGroup) bool {
+	return slices.EqualFunc(a, b, func(x, y derivedGroup) bool {
+		if x.id != y.id {
+			return false
+		}
+		xs, xok := x.display.(string)
+		ys, yok := y.display.(string)
+		return (xok && yok && xs == ys) || (x.display == nil && y.display == nil)
+	})
 }
 
 // fixup keeps what a PATCH may not change (id, meta, a group's members
