@@ -37,7 +37,7 @@ import (
 // alone so its error is its own), so fn must only act through tx.
 type groupCommit struct {
 	db     *store.DB
-	noWait bool
+	noWait bool // commit whatever is queued at once (BenchmarkGroupCommitWait's "before")
 
 	mu      sync.Mutex
 	queue   []*commitCall

@@ -241,17 +241,49 @@ func BenchmarkPatchRatio(b *testing.B) {
 	ops := map[string]func(int){}
 	for _, kind := range names {
 		c, _ := kindServer(b, kind)
-		ids := make([]string, 256)
-		for i := range ids {
-			var r struct{ ID string }
-			json.Unmarshal(c.call("POST", "/Users", userJSON(fmt.Sprintf("p%d@example.com", i)), http.StatusCreated), &r)
-			ids[i] = r.ID
+		ops[kind] = entraPatches(b, c)
+	}
+	interleave(b, 200, names, ops)
+}
+
+// entraPatches creates 256 users through c and returns the operation of
+// the PATCH benchmarks: Entra's replace of displayName and add of the
+// work email (a filtered path), on user i%256.
+func entraPatches(b *testing.B, c *client) func(int) {
+	ids := make([]string, 256)
+	for i := range ids {
+		var r struct{ ID string }
+		json.Unmarshal(c.call("POST", "/Users", userJSON(fmt.Sprintf("p%d@example.com", i)), http.StatusCreated), &r)
+		ids[i] = r.ID
+	}
+	return func(i int) {
+		c.call("PATCH", "/Users/"+ids[i%len(ids)], patchBody(
+			fmt.Sprintf(`{"op":"Replace","path":"displayName","value":"New Name %d"}`, i),
+			fmt.Sprintf(`{"op":"Add","path":"emails[type eq \"work\"].value","value":"new%d@example.com"}`, i)), http.StatusNoContent)
+	}
+}
+
+// BenchmarkGroupCommitWait: the Entra PATCH of BenchmarkPatchRatio
+// against two scimbridge servers interleaved, one whose group commit waits
+// for the writers it saw outstanding (as shipped) and one that commits
+// whatever is queued at once (as before): what the wait buys, durable and
+// without fsync.
+//
+//	go test ./scim -run '^$' -bench GroupCommitWait -benchtime 20x -count 3
+func BenchmarkGroupCommitWait(b *testing.B) {
+	names := []string{"baseline", "nowait", "wait", "nowait-nofsync", "wait-nofsync"}
+	ops := map[string]func(int){}
+	for _, name := range names {
+		kind := "baseline"
+		if name != "baseline" {
+			kind = "durable"
 		}
-		ops[kind] = func(i int) {
-			c.call("PATCH", "/Users/"+ids[i%len(ids)], patchBody(
-				fmt.Sprintf(`{"op":"Replace","path":"displayName","value":"New Name %d"}`, i),
-				fmt.Sprintf(`{"op":"Add","path":"emails[type eq \"work\"].value","value":"new%d@example.com"}`, i)), http.StatusNoContent)
+		c, s := kindServer(b, kind)
+		if s != nil {
+			s.commit.noWait = strings.HasPrefix(name, "nowait")
+			s.db.SetNoSync(strings.HasSuffix(name, "-nofsync"))
 		}
+		ops[name] = entraPatches(b, c)
 	}
 	interleave(b, 200, names, ops)
 }
