@@ -364,6 +364,9 @@ var memberSchema = scimpath.ResourceSchema{Core: scimpath.Schema{URN: scimpath.U
 // wantsBody reports whether a PATCH must answer 200 with the resource
 // (RFC 7644 §3.5.2: when attributes or excludedAttributes are given).
 func wantsBody(r *http.Request) bool {
+	if r.URL.RawQuery == "" {
+		return false // Entra's PATCH: no query to parse
+	}
 	q := r.URL.Query()
 	return q.Has("attributes") || q.Has("excludedAttributes")
 }
