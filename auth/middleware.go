@@ -18,13 +18,27 @@ import (
 type ctxKey struct{}
 
 // slot carries the client name out to middleware that ran before auth
-// (the access log and the request metrics).
-type slot struct{ name string }
+// (the access log and the request metrics), and may hold the request's
+// own logger for the auth middleware to add the client to.
+type slot struct {
+	name string
+	log  *zerolog.Logger
+}
 
 // WithClientSlot prepares ctx to report the client that the auth
 // middleware, further in, identifies; ClientFrom(ctx) reads it afterwards.
 func WithClientSlot(ctx context.Context) context.Context {
 	return context.WithValue(ctx, ctxKey{}, &slot{})
+}
+
+// WithClientSlotLogger is WithClientSlot for a ctx whose logger
+// (zerolog.Ctx(ctx), passed as log) was made for this request alone: the
+// auth middleware then adds the client to that logger in place, instead of
+// deriving another logger (a 500-byte buffer) and copying the request.
+// Copies of the logger taken before auth (Logger values, not the pointer)
+// keep logging without the client.
+func WithClientSlotLogger(ctx context.Context, log *zerolog.Logger) context.Context {
+	return context.WithValue(ctx, ctxKey{}, &slot{log: log})
 }
 
 // ClientFrom returns the authenticated SCIM client's name ("" when the
@@ -65,7 +79,16 @@ func (r *Registry) Middleware(next http.Handler) http.Handler {
 			WriteSCIMError(w, http.StatusForbidden, "", "client "+strconv.Quote(c.name)+" is read-only")
 			return
 		}
-		ctx := withClient(req.Context(), c.name)
+		ctx := req.Context()
+		if sl, ok := ctx.Value(ctxKey{}).(*slot); ok && sl.log != nil && zerolog.Ctx(ctx) == sl.log {
+			if sl.name == "" { // once, should the middleware run twice
+				sl.log.UpdateContext(func(l zerolog.Context) zerolog.Context { return l.Str("client", c.name) })
+			}
+			sl.name = c.name
+			next.ServeHTTP(w, req)
+			return
+		}
+		ctx = withClient(ctx, c.name)
 		ctx = zerolog.Ctx(ctx).With().Str("client", c.name).Logger().WithContext(ctx)
 		next.ServeHTTP(w, req.WithContext(ctx))
 	})

@@ -40,11 +40,15 @@ func Chain(log zerolog.Logger, reg prometheus.Registerer) []func(http.Handler) h
 			id := requestIDOf(r)
 			w.Header()[RequestIDHeader] = []string{id}
 			l := log.With().Str("request_id", id).Logger()
-			r = r.WithContext(activity.WithRequestID(auth.WithClientSlot(l.WithContext(r.Context())), id))
+			// The handlers log through the context's copy of l, to which
+			// auth adds the client in place; l itself, as the separate
+			// steps' loggers, logs the request without it.
+			ctx := l.WithContext(r.Context())
+			r = r.WithContext(activity.WithRequestID(auth.WithClientSlotLogger(ctx, zerolog.Ctx(ctx)), id))
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-			serveRecovering(next, ww, r)
+			serveRecoveringWith(&l, next, ww, r)
 			m.count(r, ww.Status(), start)
-			logAccess(r, ww, start)
+			logAccessWith(&l, r, ww, start)
 		})
 	}}
 }
@@ -109,7 +113,11 @@ func AccessLog(next http.Handler) http.Handler {
 }
 
 func logAccess(r *http.Request, ww middleware.WrapResponseWriter, start time.Time) {
-	zerolog.Ctx(r.Context()).Info().
+	logAccessWith(zerolog.Ctx(r.Context()), r, ww, start)
+}
+
+func logAccessWith(log *zerolog.Logger, r *http.Request, ww middleware.WrapResponseWriter, start time.Time) {
+	log.Info().
 		Str("method", r.Method).
 		Str("path", r.URL.Path).
 		Int("status", ww.Status()).
@@ -127,12 +135,16 @@ func Recoverer(next http.Handler) http.Handler {
 }
 
 func serveRecovering(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	serveRecoveringWith(zerolog.Ctx(r.Context()), next, w, r)
+}
+
+func serveRecoveringWith(log *zerolog.Logger, next http.Handler, w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			zerolog.Ctx(r.Context()).Error().Interface("panic", v).Bytes("stack", debug.Stack()).Msg("handler panic")
+			log.Error().Interface("panic", v).Bytes("stack", debug.Stack()).Msg("handler panic")
 			WriteSCIMError(w, http.StatusInternalServerError, "", "internal error; see the server log for this request id")
 		}
 	}()

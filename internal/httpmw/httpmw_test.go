@@ -13,13 +13,22 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/scimbridge/scimbridge/activity"
+	"github.com/scimbridge/scimbridge/auth"
 )
 
 // TestChainMatchesSteps: the fused chain answers, logs and counts as the
-// separate middlewares do, one after the other.
+// separate middlewares do, one after the other, with the client registry's
+// authentication further in (the fused chain lets it add the client to the
+// request's logger in place): every line names the client at most once.
 func TestChainMatchesSteps(t *testing.T) {
+	clients, err := auth.NewRegistry(func() (auth.Config, error) {
+		return auth.Config{Clients: []auth.Client{{Name: "entra", Bearer: []string{"tea-token"}}, {Name: "audit", Bearer: []string{"ro-token"}, ReadOnly: true}}}, nil
+	}, auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	handler := func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/boom/1" {
+		if strings.HasSuffix(r.URL.Path, "/boom/1") {
 			panic("boom")
 		}
 		if activity.RequestIDFrom(r.Context()) == "" || w.Header().Get(RequestIDHeader) == "" {
@@ -38,6 +47,11 @@ func TestChainMatchesSteps(t *testing.T) {
 		}
 		r.Get("/tea/{id}", handler)
 		r.Get("/boom/{id}", handler)
+		r.With(clients.Middleware).Route("/scim", func(r chi.Router) {
+			r.Get("/tea/{id}", handler)
+			r.Post("/tea/{id}", handler)
+			r.Get("/boom/{id}", handler)
+		})
 		return r
 	}
 	type result struct {
@@ -50,10 +64,18 @@ func TestChainMatchesSteps(t *testing.T) {
 		reg := prometheus.NewRegistry()
 		h := build(fused, zerolog.New(&logged), reg)
 		var res result
-		for _, req := range []struct{ path, id string }{{"/tea/1", "given-1"}, {"/tea/2", ""}, {"/tea/3", "given-3"}, {"/boom/1", "b"}, {"/nowhere", "n"}} {
-			rq := httptest.NewRequest("GET", req.path+"?filter=secret", nil)
+		for _, req := range []struct{ method, path, id, token string }{
+			{"GET", "/tea/1", "given-1", ""}, {"GET", "/tea/2", "", ""}, {"GET", "/tea/3", "given-3", ""}, {"GET", "/boom/1", "b", ""}, {"GET", "/nowhere", "n", ""},
+			{"GET", "/scim/tea/1", "s1", "tea-token"}, {"GET", "/scim/tea/2", "", "tea-token"}, {"GET", "/scim/boom/1", "s3", "tea-token"},
+			{"GET", "/scim/tea/4", "s4", "wrong"}, {"GET", "/scim/tea/5", "s5", ""}, {"GET", "/scim/tea/6", "s6", "ro-token"},
+			{"POST", "/scim/tea/7", "s7", "ro-token"}, {"POST", "/scim/tea/8", "s8", "tea-token"}, {"GET", "/scim/nowhere", "s9", "tea-token"},
+		} {
+			rq := httptest.NewRequest(req.method, req.path+"?filter=secret", nil)
 			if req.id != "" {
 				rq.Header.Set(RequestIDHeader, req.id)
+			}
+			if req.token != "" {
+				rq.Header.Set("Authorization", "Bearer "+req.token)
 			}
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, rq)
@@ -64,6 +86,9 @@ func TestChainMatchesSteps(t *testing.T) {
 			}
 		}
 		for _, line := range strings.Split(strings.TrimSpace(logged.String()), "\n") {
+			if n := strings.Count(line, `"client":`); n > 1 {
+				t.Errorf("fused %v: %d clients in %s", fused, n, line)
+			}
 			var m map[string]any
 			if err := json.Unmarshal([]byte(line), &m); err != nil {
 				t.Fatalf("log line %q: %v", line, err)
@@ -86,8 +111,21 @@ func TestChainMatchesSteps(t *testing.T) {
 	if !equalJSON(steps.codes, fused.codes) || !equalJSON(steps.log, fused.log) {
 		t.Errorf("fused chain differs:\ncodes %v vs %v\nlog %v\nvs  %v", fused.codes, steps.codes, fused.log, steps.log)
 	}
-	if steps.codes[3] != http.StatusInternalServerError || len(steps.log) != 2*3+2+1 {
+	if steps.codes[3] != http.StatusInternalServerError || len(steps.log) != 9+16 {
 		t.Errorf("steps: codes %v, %d log lines", steps.codes, len(steps.log))
+	}
+	// Inside, and on the access line, the authenticated client is named.
+	var inside, access int
+	for _, m := range fused.log {
+		if m["client"] == "entra" && m["message"] == "inside" {
+			inside++
+		}
+		if m["client"] == "entra" && m["message"] == "request" {
+			access++
+		}
+	}
+	if inside != 3 || access != 5 || fused.count["scimbridge_http_requests_total entra POST /scim/tea/{id} 418"] != 1 {
+		t.Errorf("entra: %d lines inside, %d access lines, series %v\nlog %v", inside, access, fused.count, fused.log)
 	}
 }
 
