@@ -64,7 +64,6 @@ func withClient(ctx context.Context, name string) context.Context {
 func (r *Registry) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s := r.cur.Load()
-		src := r.sourceAddr(req)
 		cred, err := ParseAuthorization(req.Header.Get("Authorization"))
 		var c *client
 		var name string
@@ -72,7 +71,7 @@ func (r *Registry) Middleware(next http.Handler) http.Handler {
 			c, name, err = r.authenticate(req.Context(), s, cred)
 		}
 		if err != nil {
-			r.refuse(w, req, s, src, name, cred.Scheme, err)
+			r.refuse(w, req, s, name, cred.Scheme, err)
 			return
 		}
 		if c.readOnly && !readRequest(req) {
@@ -105,7 +104,7 @@ func readRequest(r *http.Request) bool {
 	return false
 }
 
-func (r *Registry) refuse(w http.ResponseWriter, req *http.Request, s *snapshot, src, name string, scheme Scheme, err error) {
+func (r *Registry) refuse(w http.ResponseWriter, req *http.Request, s *snapshot, name string, scheme Scheme, err error) {
 	if errors.Is(err, ErrBusy) {
 		w.Header().Set("Retry-After", "1")
 		WriteSCIMError(w, http.StatusServiceUnavailable, "", "too many credential checks in progress; retry")
@@ -123,7 +122,7 @@ func (r *Registry) refuse(w http.ResponseWriter, req *http.Request, s *snapshot,
 	}
 	retry := r.Fail(req, name, reason)
 	// The credential is never logged: only its scheme and the reason.
-	zerolog.Ctx(req.Context()).Warn().Str("source", src).Str("scheme", scheme.String()).Str("client", name).
+	zerolog.Ctx(req.Context()).Warn().Str("source", r.sourceAddr(req)).Str("scheme", scheme.String()).Str("client", name).
 		Str("reason", reason).Msg("SCIM authentication failed")
 	if retry > 0 {
 		w.Header().Set("Retry-After", RetryAfter(retry))
