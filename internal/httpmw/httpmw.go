@@ -7,8 +7,8 @@ package httpmw
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"math/rand/v2"
 	"encoding/json"
+	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
 	"strconv"
