@@ -22,7 +22,14 @@ type ctxKey struct{}
 // own logger for the auth middleware to add the client to.
 type slot struct {
 	name string
-	log  *zerolog.Logger
+	log  RequestLogger
+}
+
+// RequestLogger is a request's own logger (the one zerolog.Ctx finds in
+// its context, made for that request alone), which the auth middleware
+// names the client in.
+type RequestLogger interface {
+	AddClient(name string)
 }
 
 // WithClientSlot prepares ctx to report the client that the auth
@@ -31,13 +38,11 @@ func WithClientSlot(ctx context.Context) context.Context {
 	return context.WithValue(ctx, ctxKey{}, &slot{})
 }
 
-// WithClientSlotLogger is WithClientSlot for a ctx whose logger
-// (zerolog.Ctx(ctx), passed as log) was made for this request alone: the
-// auth middleware then adds the client to that logger in place, instead of
-// deriving another logger (a 500-byte buffer) and copying the request.
-// Copies of the logger taken before auth (Logger values, not the pointer)
-// keep logging without the client.
-func WithClientSlotLogger(ctx context.Context, log *zerolog.Logger) context.Context {
+// WithClientSlotLogger is WithClientSlot for a ctx whose logger was made
+// for this request alone (log): the auth middleware names the client in
+// it, instead of deriving another logger (a 500-byte buffer) and copying
+// the request.
+func WithClientSlotLogger(ctx context.Context, log RequestLogger) context.Context {
 	return context.WithValue(ctx, ctxKey{}, &slot{log: log})
 }
 
@@ -79,9 +84,9 @@ func (r *Registry) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		ctx := req.Context()
-		if sl, ok := ctx.Value(ctxKey{}).(*slot); ok && sl.log != nil && zerolog.Ctx(ctx) == sl.log {
+		if sl, ok := ctx.Value(ctxKey{}).(*slot); ok && sl.log != nil {
 			if sl.name == "" { // once, should the middleware run twice
-				sl.log.UpdateContext(func(l zerolog.Context) zerolog.Context { return l.Str("client", c.name) })
+				sl.log.AddClient(c.name)
 			}
 			sl.name = c.name
 			next.ServeHTTP(w, req)

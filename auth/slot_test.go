@@ -11,9 +11,9 @@ import (
 )
 
 // TestClientSlotLogger: with the request's own logger in its slot, the
-// middleware adds the client to that logger in place (once, however often
-// it runs in one request) and passes the request on uncopied; a copy of the logger taken
-// before auth logs without the client. Without it (WithClientSlot), the
+// middleware names the client in that logger (once, however often it runs
+// in one request) and passes the request on uncopied; a copy of the logger
+// taken before auth logs without the client. Without it (WithClientSlot), the
 // handler still gets a logger naming the client.
 func TestClientSlotLogger(t *testing.T) {
 	f := newFixture(t, Config{Clients: []Client{{Name: "entra", Bearer: []string{bearerTok}}}}, Options{})
@@ -24,7 +24,7 @@ func TestClientSlotLogger(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+bearerTok)
 		ctx := before.WithContext(req.Context())
 		if own {
-			ctx = WithClientSlotLogger(ctx, zerolog.Ctx(ctx))
+			ctx = WithClientSlotLogger(ctx, ownLogger{zerolog.Ctx(ctx)})
 		} else {
 			ctx = WithClientSlot(ctx)
 		}
@@ -48,4 +48,11 @@ func TestClientSlotLogger(t *testing.T) {
 			t.Errorf("own logger %v: client %q, request copied: %v", own, ClientFrom(req.Context()), seen != req)
 		}
 	}
+}
+
+// ownLogger adds the client to a logger in place.
+type ownLogger struct{ l *zerolog.Logger }
+
+func (o ownLogger) AddClient(name string) {
+	o.l.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("client", name) })
 }

@@ -5,6 +5,7 @@
 package httpmw
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -32,7 +33,8 @@ const RequestIDHeader = "X-Request-Id"
 // panic recovery, in that order. The steps are fused into one handler, so
 // a request gets one response wrapper, one copy of the request and one
 // clock reading instead of one per step (the separate middlewares below
-// run the same steps one at a time).
+// run the same steps one at a time), and its logger is built only if
+// something asks for it (requestLog).
 func Chain(log zerolog.Logger, reg prometheus.Registerer) []func(http.Handler) http.Handler {
 	m := NewRequestMetrics(reg)
 	return []func(http.Handler) http.Handler{func(next http.Handler) http.Handler {
@@ -40,19 +42,83 @@ func Chain(log zerolog.Logger, reg prometheus.Registerer) []func(http.Handler) h
 			start := time.Now()
 			id := requestIDOf(r)
 			w.Header()[RequestIDHeader] = []string{id}
-			l := log.With().Str("request_id", id).Logger()
-			// The handlers log through the context's copy of l, to which
-			// auth adds the client in place; l itself, as the separate
-			// steps' loggers, logs the request without it.
-			ctx := l.WithContext(r.Context())
-			r = r.WithContext(activity.WithRequestID(auth.WithClientSlotLogger(ctx, zerolog.Ctx(ctx)), id))
+			rl := &requestLog{Context: r.Context(), base: &log, id: id}
+			r = r.WithContext(activity.WithRequestID(auth.WithClientSlotLogger(rl, rl), id))
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-			serveRecoveringWith(&l, next, ww, r)
+			// The chain's own lines, as the separate steps' do, carry the
+			// request id but not the client.
+			serveRecoveringWith(&log, id, next, ww, r)
 			d := time.Since(start)
 			m.count(r, ww.Status(), d)
-			logAccessWith(&l, r, ww, d)
+			logAccessWith(&log, id, r, ww, d)
 		})
 	}}
+}
+
+// requestLog is a request's context in the fused chain, answering for
+// its logger: the base logger with the request id, and the client once
+// auth names it (auth.RequestLogger), as the separate steps make it. The
+// logger (zerolog's With(): a 500-byte buffer) is built only when the
+// request first asks for it (zerolog.Ctx): an answered GET logs nothing
+// but the access line, which the chain writes from the base logger.
+type requestLog struct {
+	context.Context
+	base *zerolog.Logger
+	id   string
+
+	mu     sync.Mutex
+	built  bool
+	client string
+	log    zerolog.Logger
+}
+
+func (c *requestLog) Value(key any) any {
+	if key == zerologKey {
+		return c.logger()
+	}
+	return c.Context.Value(key)
+}
+
+func (c *requestLog) logger() *zerolog.Logger {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.built {
+		l := c.base.With().Str("request_id", c.id)
+		if c.client != "" {
+			l = l.Str("client", c.client)
+		}
+		c.log, c.built = l.Logger(), true
+	}
+	return &c.log
+}
+
+// AddClient names the client in the request's logger, built or not.
+func (c *requestLog) AddClient(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.built {
+		c.log.UpdateContext(func(l zerolog.Context) zerolog.Context { return l.Str("client", name) })
+		return
+	}
+	c.client = name
+}
+
+// zerologKey is the context key zerolog.Ctx looks the logger up by
+// (unexported in zerolog: learnt by asking once).
+var zerologKey = func() any {
+	var p keyProbe
+	zerolog.Ctx(&p)
+	return p.key
+}()
+
+type keyProbe struct {
+	context.Context
+	key any
+}
+
+func (p *keyProbe) Value(key any) any {
+	p.key = key
+	return nil
 }
 
 // RequestID honours an incoming X-Request-Id (when it is short and plain)
@@ -117,11 +183,18 @@ func AccessLog(next http.Handler) http.Handler {
 }
 
 func logAccess(r *http.Request, ww middleware.WrapResponseWriter, d time.Duration) {
-	logAccessWith(zerolog.Ctx(r.Context()), r, ww, d)
+	logAccessWith(zerolog.Ctx(r.Context()), "", r, ww, d)
 }
 
-func logAccessWith(log *zerolog.Logger, r *http.Request, ww middleware.WrapResponseWriter, d time.Duration) {
-	log.Info().
+// logAccessWith writes the access line with log, adding the request id
+// as the first field when it is given (where a logger made With() it
+// would have it: the line is the same).
+func logAccessWith(log *zerolog.Logger, id string, r *http.Request, ww middleware.WrapResponseWriter, d time.Duration) {
+	ev := log.Info()
+	if id != "" {
+		ev = ev.Str("request_id", id)
+	}
+	ev.
 		Str("method", r.Method).
 		Str("path", r.URL.Path).
 		Int("status", ww.Status()).
@@ -139,16 +212,20 @@ func Recoverer(next http.Handler) http.Handler {
 }
 
 func serveRecovering(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	serveRecoveringWith(zerolog.Ctx(r.Context()), next, w, r)
+	serveRecoveringWith(zerolog.Ctx(r.Context()), "", next, w, r)
 }
 
-func serveRecoveringWith(log *zerolog.Logger, next http.Handler, w http.ResponseWriter, r *http.Request) {
+func serveRecoveringWith(log *zerolog.Logger, id string, next http.Handler, w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			log.Error().Interface("panic", v).Bytes("stack", debug.Stack()).Msg("handler panic")
+			ev := log.Error()
+			if id != "" {
+				ev = ev.Str("request_id", id)
+			}
+			ev.Interface("panic", v).Bytes("stack", debug.Stack()).Msg("handler panic")
 			WriteSCIMError(w, http.StatusInternalServerError, "", "internal error; see the server log for this request id")
 		}
 	}()

@@ -158,3 +158,37 @@ func gatherSeries(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	}
 	return out
 }
+
+// TestChainLoggerBeforeAuth: a request whose logger is asked for before
+// auth names the client (a middleware logging in between) still logs the
+// client once inside, and not before.
+func TestChainLoggerBeforeAuth(t *testing.T) {
+	clients, err := auth.NewRegistry(func() (auth.Config, error) {
+		return auth.Config{Clients: []auth.Client{{Name: "entra", Bearer: []string{"tea-token"}}}}, nil
+	}, auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	r := chi.NewRouter()
+	r.Use(Chain(zerolog.New(&logged), nil)...)
+	r.Use(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			zerolog.Ctx(r.Context()).Info().Msg("before")
+			next.ServeHTTP(w, r)
+		})
+	}, clients.Middleware)
+	r.Get("/tea", func(w http.ResponseWriter, r *http.Request) { zerolog.Ctx(r.Context()).Info().Msg("inside") })
+	req := httptest.NewRequest("GET", "/tea", nil)
+	req.Header.Set("Authorization", "Bearer tea-token")
+	req.Header.Set(RequestIDHeader, "r1")
+	r.ServeHTTP(httptest.NewRecorder(), req)
+	want := []string{
+		`{"level":"info","request_id":"r1","message":"before"}`,
+		`{"level":"info","request_id":"r1","client":"entra","message":"inside"}`,
+	}
+	lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
+	if len(lines) != 3 || lines[0] != want[0] || lines[1] != want[1] || strings.Count(lines[2], `"client":"entra"`) != 1 || !strings.HasPrefix(lines[2], `{"level":"info","request_id":"r1","method":"GET"`) {
+		t.Errorf("lines:\n%s", strings.Join(lines, "\n"))
+	}
+}
