@@ -9,11 +9,13 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -256,14 +258,15 @@ type RequestMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 
-	mu     sync.RWMutex
-	series map[seriesKey]series // the series met so far (as bounded as the labels)
+	// series are the series met so far (as bounded as the labels), read
+	// without a lock: a new one replaces the map with a copy (under mu).
+	series atomic.Pointer[map[seriesKey]series]
+	mu     sync.Mutex
 }
 
 // NewRequestMetrics registers the metrics with reg (unless nil).
 func NewRequestMetrics(reg prometheus.Registerer) *RequestMetrics {
 	m := &RequestMetrics{
-		series: map[seriesKey]series{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scimbridge_http_requests_total",
 			Help: "HTTP requests by method, route pattern, status and SCIM client (\"none\" when unauthenticated).",
@@ -274,6 +277,7 @@ func NewRequestMetrics(reg prometheus.Registerer) *RequestMetrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 		}, []string{"method", "route"}),
 	}
+	m.series.Store(&map[seriesKey]series{})
 	if reg != nil {
 		reg.MustRegister(m.requests, m.duration)
 	}
@@ -322,10 +326,7 @@ func (m *RequestMetrics) count(r *http.Request, status int, d time.Duration) {
 	cacheable := rc != nil && len(rc.RoutePatterns) <= len(key.patterns)
 	if cacheable {
 		key.n = copy(key.patterns[:], rc.RoutePatterns)
-		m.mu.RLock()
-		s, ok := m.series[key]
-		m.mu.RUnlock()
-		if ok {
+		if s, ok := (*m.series.Load())[key]; ok {
 			s.requests.Inc()
 			s.duration.Observe(d.Seconds())
 			return
@@ -340,7 +341,11 @@ func (m *RequestMetrics) count(r *http.Request, status int, d time.Duration) {
 	s := series{m.requests.WithLabelValues(method, route, strconv.Itoa(status), client), m.duration.WithLabelValues(method, route)}
 	if cacheable {
 		m.mu.Lock()
-		m.series[key] = s
+		old := *m.series.Load()
+		next := make(map[seriesKey]series, len(old)+1)
+		maps.Copy(next, old)
+		next[key] = s
+		m.series.Store(&next)
 		m.mu.Unlock()
 	}
 	s.requests.Inc()
