@@ -198,9 +198,8 @@ func durableServer(b *testing.B, db *store.DB) (*httptest.Server, *Server) {
 		b.Fatal(err)
 	}
 	r := chi.NewRouter()
-	r.Use(httpmw.Chain(log, prometheus.NewRegistry())...)
 	r.With(reg.Middleware).Mount("/scim/v2", s.Handler())
-	ts := httptest.NewServer(r)
+	ts := httptest.NewServer(httpmw.Handler(log, prometheus.NewRegistry(), r))
 	b.Cleanup(ts.Close)
 	return ts, s
 }

@@ -38,23 +38,52 @@ const RequestIDHeader = "X-Request-Id"
 // run the same steps one at a time), and its logger is built only if
 // something asks for it (requestLog).
 func Chain(log zerolog.Logger, reg prometheus.Registerer) []func(http.Handler) http.Handler {
-	m := NewRequestMetrics(reg)
+	c := &chain{log: log, metrics: NewRequestMetrics(reg)}
 	return []func(http.Handler) http.Handler{func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			id := requestIDOf(r)
-			w.Header()[RequestIDHeader] = []string{id}
-			rl := &requestLog{Context: r.Context(), base: &log, id: id}
-			r = r.WithContext(activity.WithRequestID(auth.WithClientSlotLogger(rl, rl), id))
-			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-			// The chain's own lines, as the separate steps' do, carry the
-			// request id but not the client.
-			serveRecoveringWith(&log, id, next, ww, r)
-			d := time.Since(start)
-			m.count(r, ww.Status(), d)
-			logAccessWith(&log, id, r, ww, d)
-		})
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { c.serve(w, r, next, nil) })
 	}}
+}
+
+// Handler serves routes (a chi router) behind the chain, as
+// router.Use(Chain(log, reg)...) does, but from outside the router: the
+// request's one copy carries chi's routing context along with the chain's
+// values, so the router does not copy the request again to add it.
+func Handler(log zerolog.Logger, reg prometheus.Registerer, routes http.Handler) http.Handler {
+	c := &chain{log: log, metrics: NewRequestMetrics(reg)}
+	rt, _ := routes.(chi.Routes)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rctx := routeContexts.Get().(*chi.Context)
+		rctx.Reset()
+		rctx.Routes = rt
+		c.serve(w, r, routes, rctx)
+		routeContexts.Put(rctx)
+	})
+}
+
+// routeContexts recycles Handler's routing contexts, as chi's router does
+// its own.
+var routeContexts = sync.Pool{New: func() any { return chi.NewRouteContext() }}
+
+type chain struct {
+	log     zerolog.Logger
+	metrics *RequestMetrics
+}
+
+// serve runs the chain's steps around next; route, when not nil, is the
+// routing context the request's context gives chi.
+func (c *chain) serve(w http.ResponseWriter, r *http.Request, next http.Handler, route *chi.Context) {
+	start := time.Now()
+	id := requestIDOf(r)
+	w.Header()[RequestIDHeader] = []string{id}
+	rl := &requestLog{Context: r.Context(), route: route, base: &c.log, id: id}
+	r = r.WithContext(activity.WithRequestID(auth.WithClientSlotLogger(rl, rl), id))
+	ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+	// The chain's own lines, as the separate steps' do, carry the request
+	// id but not the client.
+	serveRecoveringWith(&c.log, id, next, ww, r)
+	d := time.Since(start)
+	c.metrics.count(r, ww.Status(), d)
+	logAccessWith(&c.log, id, r, ww, d)
 }
 
 // requestLog is a request's context in the fused chain, answering for
@@ -65,8 +94,9 @@ func Chain(log zerolog.Logger, reg prometheus.Registerer) []func(http.Handler) h
 // but the access line, which the chain writes from the base logger.
 type requestLog struct {
 	context.Context
-	base *zerolog.Logger
-	id   string
+	route *chi.Context // Handler's routing context (nil: the parent's)
+	base  *zerolog.Logger
+	id    string
 
 	mu     sync.Mutex
 	built  bool
@@ -75,7 +105,10 @@ type requestLog struct {
 }
 
 func (c *requestLog) Value(key any) any {
-	if key == zerologKey {
+	switch {
+	case key == chi.RouteCtxKey && c.route != nil:
+		return c.route
+	case key == zerologKey:
 		return c.logger()
 	}
 	return c.Context.Value(key)

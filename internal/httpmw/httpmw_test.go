@@ -16,8 +16,9 @@ import (
 	"github.com/scimbridge/scimbridge/auth"
 )
 
-// TestChainMatchesSteps: the fused chain answers, logs and counts as the
-// separate middlewares do, one after the other, with the client registry's
+// TestChainMatchesSteps: the fused chain (Chain inside the router, and
+// Handler around it) answers, logs and counts as the separate middlewares
+// do, one after the other, with the client registry's
 // authentication further in (the fused chain lets it add the client to the
 // request's logger in place): every line names the client at most once.
 func TestChainMatchesSteps(t *testing.T) {
@@ -38,11 +39,14 @@ func TestChainMatchesSteps(t *testing.T) {
 		w.WriteHeader(http.StatusTeapot)
 		_, _ = w.Write([]byte("tea"))
 	}
-	build := func(fused bool, log zerolog.Logger, reg prometheus.Registerer) http.Handler {
+	// mode: "steps" (the separate middlewares), "chain" (Chain, as the
+	// router's middleware) or "handler" (Handler, around the router).
+	build := func(mode string, log zerolog.Logger, reg prometheus.Registerer) http.Handler {
 		r := chi.NewRouter()
-		if fused {
+		switch mode {
+		case "chain":
 			r.Use(Chain(log, reg)...)
-		} else {
+		case "steps":
 			r.Use(WithLogger(log), RequestID, AccessLog, NewRequestMetrics(reg).Middleware, Recoverer)
 		}
 		r.Get("/tea/{id}", handler)
@@ -52,6 +56,9 @@ func TestChainMatchesSteps(t *testing.T) {
 			r.Post("/tea/{id}", handler)
 			r.Get("/boom/{id}", handler)
 		})
+		if mode == "handler" {
+			return Handler(log, reg, r)
+		}
 		return r
 	}
 	type result struct {
@@ -59,10 +66,10 @@ func TestChainMatchesSteps(t *testing.T) {
 		log   []map[string]any
 		count map[string]float64
 	}
-	run := func(fused bool) result {
+	run := func(mode string) result {
 		var logged bytes.Buffer
 		reg := prometheus.NewRegistry()
-		h := build(fused, zerolog.New(&logged), reg)
+		h := build(mode, zerolog.New(&logged), reg)
 		var res result
 		for _, req := range []struct{ method, path, id, token string }{
 			{"GET", "/tea/1", "given-1", ""}, {"GET", "/tea/2", "", ""}, {"GET", "/tea/3", "given-3", ""}, {"GET", "/boom/1", "b", ""}, {"GET", "/nowhere", "n", ""},
@@ -82,12 +89,12 @@ func TestChainMatchesSteps(t *testing.T) {
 			res.codes = append(res.codes, rec.Code)
 			got := rec.Header().Get(RequestIDHeader)
 			if req.id != "" && got != req.id || got == "" {
-				t.Errorf("fused %v: request id %q, want %q", fused, got, req.id)
+				t.Errorf("%s: request id %q, want %q", mode, got, req.id)
 			}
 		}
 		for _, line := range strings.Split(strings.TrimSpace(logged.String()), "\n") {
 			if n := strings.Count(line, `"client":`); n > 1 {
-				t.Errorf("fused %v: %d clients in %s", fused, n, line)
+				t.Errorf("%s: %d clients in %s", mode, n, line)
 			}
 			var m map[string]any
 			if err := json.Unmarshal([]byte(line), &m); err != nil {
@@ -103,20 +110,23 @@ func TestChainMatchesSteps(t *testing.T) {
 		res.count = gatherSeries(t, reg)
 		return res
 	}
-	steps, fused := run(false), run(true)
-	if fused.count["scimbridge_http_requests_total none GET /tea/{id} 418"] != 3 || fused.count["scimbridge_http_request_duration_seconds GET /boom/{id}"] != 1 ||
-		!equalJSON(steps.count, fused.count) {
-		t.Errorf("series: fused %v, steps %v", fused.count, steps.count)
-	}
-	if !equalJSON(steps.codes, fused.codes) || !equalJSON(steps.log, fused.log) {
-		t.Errorf("fused chain differs:\ncodes %v vs %v\nlog %v\nvs  %v", fused.codes, steps.codes, fused.log, steps.log)
+	steps := run("steps")
+	for _, mode := range []string{"chain", "handler"} {
+		fused := run(mode)
+		if fused.count["scimbridge_http_requests_total none GET /tea/{id} 418"] != 3 || fused.count["scimbridge_http_request_duration_seconds GET /boom/{id}"] != 1 ||
+			!equalJSON(steps.count, fused.count) {
+			t.Errorf("series: %s %v, steps %v", mode, fused.count, steps.count)
+		}
+		if !equalJSON(steps.codes, fused.codes) || !equalJSON(steps.log, fused.log) {
+			t.Errorf("%s differs:\ncodes %v vs %v\nlog %v\nvs  %v", mode, fused.codes, steps.codes, fused.log, steps.log)
+		}
 	}
 	if steps.codes[3] != http.StatusInternalServerError || len(steps.log) != 9+16 {
 		t.Errorf("steps: codes %v, %d log lines", steps.codes, len(steps.log))
 	}
 	// Inside, and on the access line, the authenticated client is named.
 	var inside, access int
-	for _, m := range fused.log {
+	for _, m := range steps.log {
 		if m["client"] == "entra" && m["message"] == "inside" {
 			inside++
 		}
@@ -124,8 +134,8 @@ func TestChainMatchesSteps(t *testing.T) {
 			access++
 		}
 	}
-	if inside != 3 || access != 5 || fused.count["scimbridge_http_requests_total entra POST /scim/tea/{id} 418"] != 1 {
-		t.Errorf("entra: %d lines inside, %d access lines, series %v\nlog %v", inside, access, fused.count, fused.log)
+	if inside != 3 || access != 5 || steps.count["scimbridge_http_requests_total entra POST /scim/tea/{id} 418"] != 1 {
+		t.Errorf("entra: %d lines inside, %d access lines, series %v\nlog %v", inside, access, steps.count, steps.log)
 	}
 }
 
