@@ -232,5 +232,7 @@ func newRouter(log zerolog.Logger, reg *prometheus.Registry, app *app, metricsTo
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		writeSCIMError(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path)
 	})
-	return httpmw.Handler(log, reg, r)
+	h := httpmw.Handler(log, reg, r)
+	app.served = h // the console's in-process imports take the whole chain too
+	return h
 }
