@@ -99,9 +99,8 @@ type requestLog struct {
 	id    string
 
 	mu     sync.Mutex
-	built  bool
 	client string
-	log    zerolog.Logger
+	log    *zerolog.Logger // nil until asked for
 }
 
 func (c *requestLog) Value(key any) any {
@@ -117,21 +116,22 @@ func (c *requestLog) Value(key any) any {
 func (c *requestLog) logger() *zerolog.Logger {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.built {
+	if c.log == nil {
 		l := c.base.With().Str("request_id", c.id)
 		if c.client != "" {
 			l = l.Str("client", c.client)
 		}
-		c.log, c.built = l.Logger(), true
+		log := l.Logger()
+		c.log = &log
 	}
-	return &c.log
+	return c.log
 }
 
 // AddClient names the client in the request's logger, built or not.
 func (c *requestLog) AddClient(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.built {
+	if c.log != nil {
 		c.log.UpdateContext(func(l zerolog.Context) zerolog.Context { return l.Str("client", name) })
 		return
 	}
