@@ -95,7 +95,7 @@ type snapshot struct {
 	basicOn  bool
 	oauthOn  bool
 
-	mu   sync.Mutex
+	mu   sync.RWMutex        // readers: the lookups of every request
 	good map[[32]byte]cached // verified credentials
 	bad  map[[32]byte]struct{}
 }
@@ -261,15 +261,22 @@ func sha(s string) []byte {
 }
 
 func (s *snapshot) lookup(key [32]byte, now time.Time) (*client, bool, bool) {
+	s.mu.RLock()
+	e, ok := s.good[key]
+	_, bad := s.bad[key]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, false, bad
+	}
+	if e.exp.IsZero() || now.Before(e.exp) {
+		return e.client, true, false
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.good[key]; ok {
-		if e.exp.IsZero() || now.Before(e.exp) {
-			return e.client, true, false
-		}
+	if e, ok := s.good[key]; ok && !e.exp.IsZero() && !now.Before(e.exp) { // not renewed meanwhile
 		delete(s.good, key)
 	}
-	_, bad := s.bad[key]
+	_, bad = s.bad[key]
+	s.mu.Unlock()
 	return nil, false, bad
 }
 
