@@ -58,6 +58,7 @@ func newServer(b *testing.B, on bool, opts activitylog.Options) *server {
 		b.Fatal(err)
 	}
 	s.SetActivity(log, nil)
+	runLog(b, log)
 	r := chi.NewRouter()
 	r.With(scim.BearerAuth([]string{benchToken})).Mount("/scim/v2", s.Handler())
 	svc := &admin.Service{DB: db}
@@ -70,6 +71,18 @@ func newServer(b *testing.B, on bool, opts activitylog.Options) *server {
 	tr := &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128}
 	b.Cleanup(tr.CloseIdleConnections)
 	return &server{db: db, log: log, url: ts.URL, hc: &http.Client{Transport: tr}}
+}
+
+// runLog runs the log's background work (indexing, pruning) as the
+// server does, until the benchmark ends.
+func runLog(b *testing.B, log *activitylog.Log) {
+	if log == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); log.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
 }
 
 func (s *server) call(b *testing.B, method, path, body string, want int) {
@@ -188,6 +201,9 @@ func fill(b *testing.B, s *server, users, perUser int) {
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+	if _, err := s.log.Index(context.Background()); err != nil { // as the server would have meanwhile
+		b.Fatal(err)
 	}
 }
 

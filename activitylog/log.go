@@ -84,6 +84,7 @@ type Log struct {
 	redact map[string]bool // folded attribute names and paths
 	now    func() time.Time
 	m      *metrics
+	idx    *indexer
 }
 
 // New returns the log over db, or nil when opts disable it.
@@ -91,7 +92,7 @@ func New(db *store.DB, opts Options) *Log {
 	if !opts.On() {
 		return nil
 	}
-	l := &Log{db: db, opts: opts.WithDefaults(), redact: map[string]bool{"password": true}, now: time.Now}
+	l := &Log{db: db, opts: opts.WithDefaults(), redact: map[string]bool{"password": true}, now: time.Now, idx: newIndexer()}
 	for _, a := range opts.Redact {
 		l.redact[strings.ToLower(strings.TrimSpace(a))] = true
 	}
@@ -155,7 +156,11 @@ func (l *Log) Append(tx *store.Tx, ev activity.Event, names ...string) error {
 	if err != nil {
 		return err
 	}
-	return tx.AppendActivity(&store.ActivityRecord{Time: ev.Time.UTC(), Type: ev.Type, ID: ev.ID, Names: names, Data: data})
+	if err := tx.AppendActivity(&store.ActivityRecord{Time: ev.Time.UTC(), Type: ev.Type, ID: ev.ID, Names: names, Data: data}); err != nil {
+		return err
+	}
+	l.idx.appended()
+	return nil
 }
 
 // ScheduleErase notes that a user was deleted now: its events' values are

@@ -24,10 +24,10 @@ const (
 func pause(start time.Time) { time.Sleep(max(prunePause, time.Since(start))) }
 
 type metrics struct {
-	events, oldest prometheus.GaugeFunc
-	pruned, erased prometheus.Counter
-	txs            prometheus.Counter
-	l              *Log
+	events, oldest    prometheus.GaugeFunc
+	pruned, erased    prometheus.Counter
+	txs               prometheus.Counter
+	indexed, indexTxs prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -38,11 +38,15 @@ func newMetrics() *metrics {
 			Help: "Deleted users whose activity events had their values erased (activity.deleted_values_retention)."}),
 		txs: prometheus.NewCounter(prometheus.CounterOpts{Name: "scimbridge_activity_prune_transactions_total",
 			Help: "Write transactions pruning and erasure have run."}),
+		indexed: prometheus.NewCounter(prometheus.CounterOpts{Name: "scimbridge_activity_indexed_events_total",
+			Help: "Activity log events filed by resource and name after their write's transaction."}),
+		indexTxs: prometheus.NewCounter(prometheus.CounterOpts{Name: "scimbridge_activity_index_transactions_total",
+			Help: "Write transactions the activity indexer has run."}),
 	}
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.pruned, m.erased, m.txs, m.events, m.oldest}
+	return []prometheus.Collector{m.pruned, m.erased, m.txs, m.indexed, m.indexTxs, m.events, m.oldest}
 }
 
 func (l *Log) initGauges() {
@@ -63,11 +67,15 @@ func (l *Log) initGauges() {
 	})
 }
 
-// Run prunes and erases every minute until ctx ends.
+// Run indexes the events appended (runIndexer) and prunes and erases
+// every minute until ctx ends.
 func (l *Log) Run(ctx context.Context) {
 	if l == nil {
 		return
 	}
+	done := make(chan struct{})
+	go func() { defer close(done); l.runIndexer(ctx) }()
+	defer func() { <-done }()
 	t := time.NewTicker(pruneEvery)
 	defer t.Stop()
 	for {
@@ -86,6 +94,10 @@ func (l *Log) Run(ctx context.Context) {
 func (l *Log) Prune(ctx context.Context) (pruned, erased int, err error) {
 	if l == nil {
 		return 0, 0, nil
+	}
+	// Pruning stops at the unindexed tail: file it first.
+	if _, err = l.Index(ctx); err != nil {
+		return 0, 0, err
 	}
 	for ctx.Err() == nil {
 		cutoff := l.now().Add(-l.opts.Retention)

@@ -77,7 +77,11 @@ func (p *PreparedWrite) Append(tx *store.Tx) error {
 			return err
 		}
 	}
-	return tx.AppendActivity(&store.ActivityRecord{Time: now.UTC(), Type: p.typ, ID: p.id, Names: p.names, Data: p.data})
+	if err := tx.AppendActivity(&store.ActivityRecord{Time: now.UTC(), Type: p.typ, ID: p.id, Names: p.names, Data: p.data}); err != nil {
+		return err
+	}
+	p.l.idx.appended()
+	return nil
 }
 
 // scimEvent is the event of w and the names it leaves behind.

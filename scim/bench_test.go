@@ -2,6 +2,7 @@ package scim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -192,7 +193,14 @@ func durableServer(b *testing.B, db *store.DB) (*httptest.Server, *Server) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.SetActivity(activitylog.New(db, activitylog.Options{}), auth.ClientFrom)
+	// The activity log with its background indexing and pruning running,
+	// as the server runs it.
+	al := activitylog.New(db, activitylog.Options{})
+	s.SetActivity(al, auth.ClientFrom)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); al.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
 	reg, err := auth.NewRegistry(func() (auth.Config, error) { return auth.Config{Tokens: []string{testToken}}, nil }, auth.Options{Log: log})
 	if err != nil {
 		b.Fatal(err)

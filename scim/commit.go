@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/scimbridge/scimbridge/store"
 )
@@ -19,18 +20,41 @@ import (
 // meanwhile joins the next one, so batches grow exactly as fast as the
 // disk is slow.
 //
+// Left at that, busy clients split into two cohorts that take turns: the
+// writers of one commit get their answers while the other cohort's commit
+// starts, so their next writes miss it and wait for the one after — with
+// 4 clients, 2 writes share each fsync however long it takes. So the group
+// remembers how many writes were outstanding at once during the last
+// commit and, between commits, waits for that many to have arrived: the
+// cohorts merge and each fsync carries every client's write. The wait is
+// bounded by half the last commit's time (a commit's worth of clients
+// comes back well within it) and by maxGroupWait; a wait that runs out
+// lowers the expectation to what came, so a client that left costs at
+// most one wait. A write after an idle spell never waits.
+//
 // Semantics match Batch: fn may run more than once (if another function
 // in its batch fails, the rest are retried, and the failing one runs
 // alone so its error is its own), so fn must only act through tx.
 type groupCommit struct {
-	db    *store.DB
-	mu    sync.Mutex
-	queue []*commitCall
-	busy  bool
+	db     *store.DB
+	noWait bool
 
-	// Counters for benchmarks: how many transactions ran, and how
-	// many writes they carried.
-	commits, writes atomic.Int64
+	mu      sync.Mutex
+	queue   []*commitCall
+	busy    bool          // a leader goroutine is committing or waiting
+	arrived chan struct{} // wakes a leader waiting for its group (cap 1)
+	running int           // writes in the transaction being committed
+	peak    int           // most writes outstanding at once this cycle
+	expect  int           // writes the next group waits for
+	took    time.Duration // how long the last commit took
+
+	// after returns a channel that fires once d has passed: time.After,
+	// replaced by tests to make the wait's end deterministic.
+	after func(d time.Duration) <-chan time.Time
+
+	// Counters for benchmarks and tests: how many transactions ran, how
+	// many writes they carried, and how many waits for a group ran out.
+	commits, writes, waitsRunOut atomic.Int64
 }
 
 type commitCall struct {
@@ -38,8 +62,17 @@ type commitCall struct {
 	done chan error
 }
 
-// maxGroup bounds one transaction's size.
-const maxGroup = 512
+const (
+	// maxGroup bounds one transaction's size.
+	maxGroup = 512
+	// maxGroupWait bounds the wait for a group to fill, whatever the
+	// disk's commit time.
+	maxGroupWait = 2 * time.Millisecond
+)
+
+func newGroupCommit(db *store.DB) *groupCommit {
+	return &groupCommit{db: db, arrived: make(chan struct{}, 1), after: time.After}
+}
 
 // Batch runs fn in the next group's transaction and returns when that
 // has committed (or fn's own error). As with store.DB.Batch, fn may run
@@ -48,9 +81,15 @@ func (g *groupCommit) Batch(fn func(*store.Tx) error) error {
 	c := &commitCall{fn: fn, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, c)
+	g.peak = max(g.peak, g.running+len(g.queue))
 	if !g.busy {
 		g.busy = true
 		go g.lead()
+	} else {
+		select {
+		case g.arrived <- struct{}{}:
+		default:
+		}
 	}
 	g.mu.Unlock()
 	return <-c.done
@@ -59,26 +98,79 @@ func (g *groupCommit) Batch(fn func(*store.Tx) error) error {
 // lead commits queued calls, group after group, until none are left.
 func (g *groupCommit) lead() {
 	g.mu.Lock()
-	for len(g.queue) > 0 {
+	for {
+		if len(g.queue) < g.expect && !g.noWait {
+			g.waitForGroup()
+		}
+		if len(g.queue) == 0 {
+			break
+		}
 		n := min(len(g.queue), maxGroup)
 		calls := g.queue[:n:n]
 		g.queue = g.queue[n:]
+		g.running = n
+		g.peak = n + len(g.queue)
 		g.mu.Unlock()
-		g.run(calls)
+
+		start := time.Now()
+		errs := g.run(calls)
+		took := time.Since(start)
+
+		// The group is done before its writers hear so: a writer that
+		// sends its next write at once is not counted twice.
+		g.mu.Lock()
+		g.took = took
+		g.running = 0
+		g.expect = g.peak
+		g.peak = len(g.queue)
+		g.mu.Unlock()
+		for i, c := range calls {
+			c.done <- errs[i]
+		}
 		g.mu.Lock()
 	}
 	g.queue = nil
 	g.busy = false
+	g.expect, g.peak = 0, 0
 	g.mu.Unlock()
 }
 
-func (g *groupCommit) run(calls []*commitCall) {
-	for len(calls) > 0 {
+// waitForGroup waits, with g.mu held on entry and on return, until
+// g.expect writes are queued or half the last commit's time has passed.
+// A wait that runs out expects only what came next time.
+func (g *groupCommit) waitForGroup() {
+	timeout := g.after(min(g.took/2, maxGroupWait))
+	for len(g.queue) < g.expect {
+		g.mu.Unlock()
+		ranOut := false
+		select {
+		case <-g.arrived:
+		case <-timeout:
+			ranOut = true
+		}
+		g.mu.Lock()
+		if ranOut && len(g.queue) < g.expect {
+			g.waitsRunOut.Add(1)
+			g.expect = len(g.queue)
+		}
+	}
+}
+
+// run commits calls in one transaction and returns each call's error. A
+// call that fails is taken out and run alone (so its error is its own),
+// and the others are committed without it.
+func (g *groupCommit) run(calls []*commitCall) []error {
+	errs := make([]error, len(calls))
+	pending := make([]int, len(calls)) // indexes into calls
+	for i := range pending {
+		pending[i] = i
+	}
+	for len(pending) > 0 {
 		failed := -1
 		err := g.db.Update(func(tx *store.Tx) error {
-			for i, c := range calls {
-				if err := safeCall(c.fn, tx); err != nil {
-					failed = i
+			for j, i := range pending {
+				if err := safeCall(calls[i].fn, tx); err != nil {
+					failed = j
 					return err
 				}
 			}
@@ -86,18 +178,19 @@ func (g *groupCommit) run(calls []*commitCall) {
 		})
 		g.commits.Add(1)
 		if failed < 0 {
-			g.writes.Add(int64(len(calls)))
-			for _, c := range calls {
-				c.done <- err
+			g.writes.Add(int64(len(pending)))
+			for _, i := range pending {
+				errs[i] = err
 			}
-			return
+			return errs
 		}
-		bad := calls[failed]
-		calls = append(calls[:failed:failed], calls[failed+1:]...)
-		bad.done <- g.db.Update(func(tx *store.Tx) error { return safeCall(bad.fn, tx) })
+		bad := pending[failed]
+		pending = append(pending[:failed:failed], pending[failed+1:]...)
+		errs[bad] = g.db.Update(func(tx *store.Tx) error { return safeCall(calls[bad].fn, tx) })
 		g.commits.Add(1)
 		g.writes.Add(1)
 	}
+	return errs
 }
 
 func safeCall(fn func(*store.Tx) error, tx *store.Tx) (err error) {

@@ -82,7 +82,7 @@ func New(opts Options, db *store.DB, sink store.Sink, log zerolog.Logger) (*Serv
 		opts: opts, db: db, sink: sink, log: log,
 		user: user, group: group,
 		base:   strings.TrimRight(opts.ExternalURL, "/"),
-		commit: &groupCommit{db: db},
+		commit: newGroupCommit(db),
 		patchChecks: map[*resourceDef]*patchChecker{
 			user: newPatchChecker(user), group: newPatchChecker(group),
 		},

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,8 +18,10 @@ import (
 // the event itself is opaque bytes encoded by its writer (package
 // activitylog), so the log can grow fields without a store change.
 //
-//	act/log    seq → time (8, unix ns) + len(key) (2) + key ("typ/id") + data
-//	act/res    resource prefix + seq → empty: one resource's events, oldest first
+//	act/log    seq → time (8, unix ns) + len(key) (2) + key ("typ/id") [+ names] + data
+//	           (the names block: activity_index.go)
+//	act/res    resource prefix + seq → empty: one resource's events, oldest first,
+//	           up to the watermark (events after it are filed by IndexActivity)
 //	act/gone   typ + "/" + id → creation seq (8) of a deleted resource with events
 //	act/name   Fold(name) + "\x00" + typ + "/" + id → empty: names a resource had
 //	act/rname  typ + "/" + id + "\x00" + Fold(name) → empty: the same, by resource
@@ -101,14 +104,16 @@ func (tx *Tx) keepActivityKey(typ, id string, cseq uint64) error {
 	return g.Put([]byte(actKey(typ, id)), u64(cseq))
 }
 
-// AppendActivity adds r to the log (setting r.Seq) and indexes it by
-// resource and by r.Names.
+// AppendActivity adds r to the log (setting r.Seq). It writes act/log
+// only: the event carries r.Names, and IndexActivity files it by resource
+// and by those names later, in a transaction of its own (readers see the
+// unindexed tail through a scan, so nothing is missing meanwhile).
 func (tx *Tx) AppendActivity(r *ActivityRecord) error {
 	if r.Type == "" || r.ID == "" {
 		return errors.New("store: activity record without a resource")
 	}
 	key := actKey(r.Type, r.ID)
-	if len(key) > 0xffff {
+	if len(key) > actKeyMax {
 		return errors.New("store: activity record: resource id too long")
 	}
 	lb, err := tx.actBucket(actLogBucket)
@@ -118,21 +123,7 @@ func (tx *Tx) AppendActivity(r *ActivityRecord) error {
 	if r.Seq, err = lb.NextSequence(); err != nil {
 		return err
 	}
-	v := make([]byte, 10, 10+len(key)+len(r.Data))
-	binary.BigEndian.PutUint64(v, uint64(r.Time.UnixNano()))
-	binary.BigEndian.PutUint16(v[8:], uint16(len(key)))
-	v = append(append(v, key...), r.Data...)
-	if err := lb.Put(seqKey(r.Seq), v); err != nil {
-		return err
-	}
-	rb, err := tx.actBucket(actResBucket)
-	if err != nil {
-		return err
-	}
-	if err := rb.Put(append(tx.actPrefix(r.Type, r.ID), seqKey(r.Seq)...), nil); err != nil {
-		return err
-	}
-	return tx.putActivityNames(r.Type, r.ID, r.Names)
+	return lb.Put(seqKey(r.Seq), encodeActivity(r.Time, key, r.Names, r.Data))
 }
 
 func (tx *Tx) putActivityNames(typ, id string, names []string) error {
@@ -149,8 +140,7 @@ func (tx *Tx) putActivityNames(typ, id string, names []string) error {
 	}
 	key := actKey(typ, id)
 	for _, n := range names {
-		n = Fold(strings.TrimSpace(n))
-		if n == "" || strings.Contains(n, "\x00") {
+		if n = indexName(n); n == "" {
 			continue
 		}
 		rk := []byte(key + "\x00" + n)
@@ -191,19 +181,11 @@ func (tx *Tx) dropActivityNames(typ, id string) error {
 	return nil
 }
 
+// decodeActivity reads an act/log value; the names it carries (for the
+// indexer) are skipped.
 func decodeActivity(seq uint64, v []byte) (ActivityRecord, error) {
-	if len(v) < 10 {
-		return ActivityRecord{}, fmt.Errorf("store: activity event %d is %d bytes", seq, len(v))
-	}
-	n := int(binary.BigEndian.Uint16(v[8:]))
-	if len(v) < 10+n {
-		return ActivityRecord{}, fmt.Errorf("store: activity event %d is cut short", seq)
-	}
-	typ, id, ok := strings.Cut(string(v[10:10+n]), "/")
-	if !ok {
-		return ActivityRecord{}, fmt.Errorf("store: activity event %d names no resource", seq)
-	}
-	return ActivityRecord{Seq: seq, Time: time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC(), Type: typ, ID: id, Data: v[10+n:]}, nil
+	r, _, err := decodeActivityValue(seq, v, false)
+	return r, err
 }
 
 // ActivityOf calls fn with the resource's events, newest first, starting
@@ -211,15 +193,34 @@ func decodeActivity(seq uint64, v []byte) (ActivityRecord, error) {
 // stops. Data is valid only during fn. It costs the resource's own events.
 func (tx *Tx) ActivityOf(typ, id string, before uint64, fn func(r ActivityRecord) bool) error {
 	rb, lb := tx.btx.Bucket(actResBucket), tx.btx.Bucket(actLogBucket)
-	if rb == nil || lb == nil {
+	if lb == nil {
 		return nil
+	}
+	if before == 0 {
+		before = ^uint64(0)
+	}
+	// The unindexed tail first: its events are newer than any indexed.
+	stopped := false
+	var ferr error
+	key := []byte(actKey(typ, id))
+	tx.activityTail(lb, func(seq uint64, v []byte) bool {
+		if seq >= before || !activityOf(v, key) {
+			return true
+		}
+		r, err := decodeActivity(seq, v)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		stopped = !fn(r)
+		return !stopped
+	})
+	if ferr != nil || stopped || rb == nil {
+		return ferr
 	}
 	prefix := tx.actPrefix(typ, id)
 	c := rb.Cursor()
 	var k []byte
-	if before == 0 {
-		before = ^uint64(0)
-	}
 	k, _ = c.Seek(append(bytes.Clone(prefix), seqKey(before)...))
 	if k == nil {
 		k, _ = c.Last()
@@ -248,18 +249,21 @@ func (tx *Tx) ActivityOf(typ, id string, before uint64, fn func(r ActivityRecord
 
 // HasActivity reports whether the resource has events in the log.
 func (tx *Tx) HasActivity(typ, id string) bool {
-	rb := tx.btx.Bucket(actResBucket)
-	if rb == nil {
-		return false
-	}
-	prefix := tx.actPrefix(typ, id)
-	c := rb.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if len(k) == len(prefix)+8 {
-			return true
+	if rb := tx.btx.Bucket(actResBucket); rb != nil {
+		prefix := tx.actPrefix(typ, id)
+		c := rb.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if len(k) == len(prefix)+8 {
+				return true
+			}
 		}
 	}
-	return false
+	found := false
+	if lb := tx.btx.Bucket(actLogBucket); lb != nil {
+		key := []byte(actKey(typ, id))
+		tx.activityTail(lb, func(_ uint64, v []byte) bool { found = activityOf(v, key); return !found })
+	}
+	return found
 }
 
 // RecentActivity calls fn with every event, newest first, starting below
@@ -292,19 +296,40 @@ func (tx *Tx) RecentActivity(before uint64, fn func(r ActivityRecord) bool) erro
 }
 
 // ActivityResources returns the resources (type, id) that had name, as
-// recorded in their events, at most limit of them.
+// recorded in their events, at most limit of them, ordered by type and id.
 func (tx *Tx) ActivityResources(name string, limit int) [][2]string {
-	nb := tx.btx.Bucket(actNameBucket)
-	if nb == nil {
-		return nil
-	}
-	prefix := []byte(Fold(strings.TrimSpace(name)) + "\x00")
+	folded := Fold(strings.TrimSpace(name))
 	var out [][2]string
-	c := nb.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
-		if typ, id, ok := strings.Cut(string(k[len(prefix):]), "/"); ok {
-			out = append(out, [2]string{typ, id})
+	seen := map[[2]string]bool{}
+	add := func(typ, id string) {
+		if k := [2]string{typ, id}; !seen[k] {
+			seen[k] = true
+			out = append(out, k)
 		}
+	}
+	if nb := tx.btx.Bucket(actNameBucket); nb != nil {
+		prefix := []byte(folded + "\x00")
+		c := nb.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+			if typ, id, ok := strings.Cut(string(k[len(prefix):]), "/"); ok {
+				add(typ, id)
+			}
+		}
+	}
+	if lb := tx.btx.Bucket(actLogBucket); lb != nil && folded != "" {
+		tx.activityTail(lb, func(seq uint64, v []byte) bool {
+			if activityNamed(v, folded) {
+				if r, err := decodeActivity(seq, v); err == nil {
+					add(r.Type, r.ID)
+				}
+			}
+			return true
+		})
+	}
+	// The same answer as once the tail is indexed: act/name's order.
+	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[0]+"/"+a[1], b[0]+"/"+b[1]) })
+	if len(out) > limit {
+		out = out[:limit]
 	}
 	return out
 }
@@ -339,11 +364,15 @@ func (tx *Tx) PruneActivity(before time.Time, keep, limit int) (int, error) {
 	}
 	rb := tx.btx.Bucket(actResBucket)
 	count, _ := tx.ActivityStats()
+	indexed := tx.activityWatermark(lb)
 	c := lb.Cursor()
 	n := 0
 	emptied := map[string][2]string{}
 	for k, v := c.First(); k != nil && n < limit; k, v = c.First() {
 		seq := binary.BigEndian.Uint64(k)
+		if seq > indexed {
+			break // not indexed yet: IndexActivity first
+		}
 		r, err := decodeActivity(seq, v)
 		if err != nil {
 			return n, err
@@ -439,7 +468,7 @@ func (tx *Tx) EraseActivity(e ActivityErasure, rewrite func(data []byte) ([]byte
 		if err != nil {
 			return 0, err
 		}
-		nv := append(append(bytes.Clone(v[:10]), key...), data...)
+		nv := encodeActivity(r.Time, key, nil, data) // the names it carried go too
 		if err := lb.Put(seqKey(seq), nv); err != nil {
 			return 0, err
 		}
@@ -456,14 +485,24 @@ func (tx *Tx) EraseActivity(e ActivityErasure, rewrite func(data []byte) ([]byte
 }
 
 // activity checks the activity log's buckets against each other: act/log
-// keys are contiguous and every event decodes and is in act/res; act/res
-// names only logged events of its own resource; act/name and act/rname
-// mirror each other and name only resources with events.
+// keys are contiguous and every event decodes; every event up to the
+// watermark is in act/res and none after it; act/res names only logged
+// events of its own resource; act/name and act/rname mirror each other and
+// name only resources with events.
 func (v *verifier) activity() {
 	lb, rb := v.tx.btx.Bucket(actLogBucket), v.tx.btx.Bucket(actResBucket)
-	var prev uint64
-	events := 0
+	var prev, first, mark uint64
+	events, upToMark := 0, 0
 	if lb != nil {
+		mark = v.tx.activityWatermark(lb)
+		if m := v.tx.btx.Bucket(metaBucket); m != nil {
+			if val := m.Get(actIndexedKey); val != nil && len(val) != 8 {
+				v.report("meta: activityIndexed holds %d bytes, not a sequence", len(val))
+			}
+		}
+		if mark > lb.Sequence() {
+			v.report("meta: activityIndexed is %d, past the last event logged (%d)", mark, lb.Sequence())
+		}
 		_ = lb.ForEach(func(k, val []byte) error {
 			events++
 			if len(k) != 8 {
@@ -474,17 +513,30 @@ func (v *verifier) activity() {
 			if prev != 0 && seq != prev+1 {
 				v.report("act/log: events %d to %d are missing (the log is pruned only from its oldest end)", prev+1, seq-1)
 			}
+			if first == 0 {
+				first = seq
+			}
 			prev = seq
-			r, err := decodeActivity(seq, val)
+			r, _, err := decodeActivityValue(seq, val, true)
 			if err != nil {
 				v.report("act/log: %v", err)
 				return nil
 			}
-			if rb == nil || rb.Get(append(v.tx.actPrefix(r.Type, r.ID), k...)) == nil {
+			in := rb != nil && rb.Get(append(v.tx.actPrefix(r.Type, r.ID), k...)) != nil
+			switch {
+			case seq <= mark && !in:
 				v.report("act/log: event %d (%s/%s) is missing from act/res", seq, r.Type, r.ID)
+			case seq > mark && in:
+				v.report("act/log: event %d (%s/%s) is in act/res but after the index's watermark %d", seq, r.Type, r.ID, mark)
+			}
+			if seq <= mark {
+				upToMark++
 			}
 			return nil
 		})
+		if first > mark+1 {
+			v.report("act/log: events %d to %d were pruned before they were indexed (watermark %d)", mark+1, first-1, mark)
+		}
 	}
 	if rb != nil {
 		indexed := 0
@@ -508,8 +560,8 @@ func (v *verifier) activity() {
 			}
 			return nil
 		})
-		if indexed != events {
-			v.report("act/log holds %d events, act/res %d", events, indexed)
+		if indexed != upToMark {
+			v.report("act/log holds %d events up to the index's watermark, act/res %d", upToMark, indexed)
 		}
 	}
 	if g := v.tx.btx.Bucket(actGoneBucket); g != nil {

@@ -26,7 +26,9 @@ Keys are bytes; "+" is concatenation, seq an 8-byte big-endian integer,
 typ a ResourceType ("User" or "Group"), c a connector's name.
 
 	meta                  "schemaVersion" → seq (SchemaVersion); "index/<name>/<typ>" → 1 once
-	                      an index added after the file was first written is complete
+	                      an index added after the file was first written is complete;
+	                      "activityIndexed" → seq: the last act/log event filed in act/res and
+	                      act/name (absent in a file from before layout 2: all are filed)
 	res/<typ>             id → seq (creation sequence) + the resource JSON as stored
 	                      (groups without members, users without groups, no password)
 	order/<typ>           seq → id: the listing order (creation order)
@@ -44,8 +46,10 @@ typ a ResourceType ("User" or "Group"), c a connector's name.
 	rmap/<c>              typ + "/" + targetID → SCIM id
 	dead/<c>              seq → DeadLetter JSON (a member failure: 1<<63 | the bucket's sequence)
 	state/<c>             key → value (ConnectorState)
-	act/log               seq → time (8, unix ns) + len(key) (2) + key ("typ/id") + event data
-	                      (the activity log, written by package activitylog; data is opaque here)
+	act/log               seq → time (8, unix ns) + len(key) (2; top bit: names follow) + key
+	                      ("typ/id") [+ uvarint count + (uvarint len + name)...] + event data
+	                      (the activity log, written by package activitylog; data is opaque here;
+	                      the names are what IndexActivity files in act/name)
 	act/res               0x01 + typ + "/" + creation seq + seq → empty (a resource res/<typ> holds
 	                      or act/gone remembers), 0x02 + typ + "/" + id + "/" + seq otherwise
 	act/gone              "typ/id" → creation seq of a deleted resource that has events
@@ -78,12 +82,18 @@ Verify checks each of these and names every breach; nothing repairs.
     DeleteMapping.
   - shadow/<c> and dead/<c> values decode.
   - act/log's keys are contiguous (pruning deletes only from its oldest
-    end, so its count is last - first + 1); each event decodes and is in
-    act/res under its resource's prefix, and act/res holds nothing else;
-    act/gone names only deleted resources with events; act/name and
-    act/rname mirror each other and name only resources with events.
-    Kept by Tx.AppendActivity, PruneActivity, EraseActivity and
-    DeleteResource (which moves a resource's prefix to act/gone).
+    end, so its count is last - first + 1); each event decodes; every event
+    up to meta "activityIndexed" (the watermark) is in act/res under its
+    resource's prefix and none after it, act/res holds nothing else, and
+    the watermark is neither past the log's sequence nor below its oldest
+    event (pruning stops at the watermark); act/gone names only deleted
+    resources with events; act/name and act/rname mirror each other and
+    name only resources with events (filed or not). Kept by
+    Tx.AppendActivity (act/log only), IndexActivity (files events after
+    the watermark and moves it in the same transaction), PruneActivity,
+    EraseActivity and DeleteResource (which moves a resource's prefix to
+    act/gone). Readers (ActivityOf, HasActivity, ActivityResources) add
+    the unindexed tail by scanning it.
 
 Not checked: that a member id, a shadow or a mapping names a stored
 resource.

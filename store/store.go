@@ -66,6 +66,10 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
 	db := &DB{bolt: b}
+	if err := db.Update(migrateActivityIndex); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("store: %s: activity index: %w", path, err)
+	}
 	if err := db.Update(buildEmailIndex); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("store: %s: build email index: %w", path, err)
@@ -109,7 +113,10 @@ func (db *DB) CompactTo(path string) error {
 // SchemaVersion is the layout of the buckets this build reads and writes.
 // A file written by a newer build is refused rather than misread; an older
 // one is migrated here when the layout changes.
-const SchemaVersion = 1
+//
+// 2: activity events are indexed after their transaction (act/log values
+// may carry names; meta "activityIndexed" is the index's watermark).
+const SchemaVersion = 2
 
 var (
 	metaBucket    = []byte("meta")

@@ -2,6 +2,7 @@ package store
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -95,35 +96,36 @@ func TestVerify(t *testing.T) {
 		{"reverse mapping missing", del("rmap/webex", "User/t2"), "map/webex: User/u2 maps to target id t2"},
 		{"unreadable shadow", put("shadow/webex", "User/u2", "nope"), `shadow/webex: "User/u2" is unreadable`},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			db, err := Open(filepath.Join(t.TempDir(), "db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			seedConsistent(t, db)
-			if err := db.Update(tt.damage); err != nil {
-				t.Fatal(err)
-			}
-			var problems []string
-			_ = db.View(func(tx *Tx) error { problems, _ = tx.Verify(0); return nil })
-			if tt.want == "" {
-				if len(problems) > 0 {
-					t.Fatalf("consistent store reported: %q", problems)
-				}
-				return
-			}
-			found := false
-			for _, p := range problems {
-				found = found || strings.Contains(p, tt.want)
-			}
-			if !found {
-				t.Errorf("problems %q, want one containing %q", problems, tt.want)
-			}
-			if testing.Verbose() {
-				t.Log(problems)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { damageAndVerify(t, seedConsistent, tt.damage, tt.want) })
+	}
+}
+
+// damageAndVerify seeds a new store, damages it and checks that Verify
+// names the damage in a line containing want ("": reports nothing).
+func damageAndVerify(t *testing.T, seed func(*testing.T, *DB), damage func(tx *Tx) error, want string) {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	seed(t, db)
+	if err := db.Update(damage); err != nil {
+		t.Fatal(err)
+	}
+	var problems []string
+	_ = db.View(func(tx *Tx) error { problems, _ = tx.Verify(0); return nil })
+	if want == "" {
+		if len(problems) > 0 {
+			t.Fatalf("consistent store reported: %q", problems)
+		}
+		return
+	}
+	if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, want) }) {
+		t.Errorf("problems %q, want one containing %q", problems, want)
+	}
+	if testing.Verbose() {
+		t.Log(problems)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimbridge/scimbridge/store"
 )
 
 // Each start-up failure an operator must fix says so in one line on
@@ -104,7 +106,7 @@ func TestStartupFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			return base(dir, "")
-		}, exitNewerData, "was written by a newer scimbridge (data file has layout version 99, this build knows only up to 1: run the newer scimbridge): run that release again"},
+		}, exitNewerData, "was written by a newer scimbridge (data file has layout version 99, this build knows only up to " + fmt.Sprint(store.SchemaVersion) + ": run the newer scimbridge): run that release again"},
 		{"missing TLS file", func(t *testing.T, dir string) string {
 			return base(dir, fmt.Sprintf("tls: {cert_file: %s/cert.pem, key_file: %s/key.pem}\n", dir, dir))
 		}, exitTLS, "tls: cannot load cert_file"},
