@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -163,6 +164,11 @@ func BenchmarkGroupGetVsBaseline(b *testing.B) {
 // (ops[name](i) does operation i), and reports each side's ops/s and each
 // side's rate over the first side's as "<name>/<first>".
 func interleave(b *testing.B, per int, names []string, ops map[string]func(i int)) {
+	interleaveClients(b, per, 4, names, ops)
+}
+
+// interleaveClients is interleave with the given number of clients.
+func interleaveClients(b *testing.B, per, clients int, names []string, ops map[string]func(i int)) {
 	elapsed := make(map[string]time.Duration, len(names))
 	b.ResetTimer()
 	for round := range b.N {
@@ -171,7 +177,7 @@ func interleave(b *testing.B, per int, names []string, ops map[string]func(i int
 			start := time.Now()
 			var next atomic.Int64
 			var wg sync.WaitGroup
-			for range 4 {
+			for range clients {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -241,19 +247,75 @@ func BenchmarkPatchRatio(b *testing.B) {
 	ops := map[string]func(int){}
 	for _, kind := range names {
 		c, _ := kindServer(b, kind)
-		ids := make([]string, 256)
-		for i := range ids {
-			var r struct{ ID string }
-			json.Unmarshal(c.call("POST", "/Users", userJSON(fmt.Sprintf("p%d@example.com", i)), http.StatusCreated), &r)
-			ids[i] = r.ID
-		}
-		ops[kind] = func(i int) {
-			c.call("PATCH", "/Users/"+ids[i%len(ids)], patchBody(
-				fmt.Sprintf(`{"op":"Replace","path":"displayName","value":"New Name %d"}`, i),
-				fmt.Sprintf(`{"op":"Add","path":"emails[type eq \"work\"].value","value":"new%d@example.com"}`, i)), http.StatusNoContent)
-		}
+		ops[kind] = entraPatches(b, c)
 	}
 	interleave(b, 200, names, ops)
+}
+
+// entraPatches creates 256 users through c and returns the operation of
+// the PATCH benchmarks: Entra's replace of displayName and add of the
+// work email (a filtered path), on user i%256.
+func entraPatches(b *testing.B, c *client) func(int) {
+	ids := make([]string, 256)
+	for i := range ids {
+		var r struct{ ID string }
+		json.Unmarshal(c.call("POST", "/Users", userJSON(fmt.Sprintf("p%d@example.com", i)), http.StatusCreated), &r)
+		ids[i] = r.ID
+	}
+	return func(i int) {
+		c.call("PATCH", "/Users/"+ids[i%len(ids)], patchBody(
+			fmt.Sprintf(`{"op":"Replace","path":"displayName","value":"New Name %d"}`, i),
+			fmt.Sprintf(`{"op":"Add","path":"emails[type eq \"work\"].value","value":"new%d@example.com"}`, i)), http.StatusNoContent)
+	}
+}
+
+// BenchmarkGroupCommitWait: the Entra PATCH of BenchmarkPatchRatio
+// against two scimbridge servers interleaved, one whose group commit waits
+// for the writers it saw outstanding (as shipped) and one that commits
+// whatever is queued at once (as before): what the wait buys, durable and
+// without fsync.
+//
+//	go test ./scim -run '^$' -bench GroupCommitWait -benchtime 20x -count 3
+func BenchmarkGroupCommitWait(b *testing.B) {
+	names := []string{"baseline", "nowait", "wait", "nowait-nofsync", "wait-nofsync"}
+	workloads := []struct {
+		name    string
+		clients int
+		op      func(*testing.B, *client) func(int)
+	}{
+		{"patch/clients=4", 4, entraPatches},
+		{"patch/clients=32", 32, entraPatches},
+		{"import/clients=4", 4, oktaImports},
+	}
+	for _, w := range workloads {
+		b.Run(w.name, func(b *testing.B) {
+			ops := map[string]func(int){}
+			for _, name := range names {
+				kind := "baseline"
+				if name != "baseline" {
+					kind = "durable"
+				}
+				c, s := kindServer(b, kind)
+				if s != nil {
+					s.commit.noWait = strings.HasPrefix(name, "nowait")
+					s.db.SetNoSync(strings.HasSuffix(name, "-nofsync"))
+				}
+				ops[name] = w.op(b, c)
+			}
+			interleaveClients(b, 200, w.clients, names, ops)
+		})
+	}
+}
+
+// oktaImports is Okta's import: look the user up by userName, then create
+// it (user i of a run).
+func oktaImports(b *testing.B, c *client) func(int) {
+	run := runID.Add(1)
+	return func(i int) {
+		name := fmt.Sprintf("u%d-%d@example.com", run, i)
+		c.call("GET", "/Users?filter="+url.QueryEscape(`userName eq "`+name+`"`)+"&startIndex=1&count=100", "", http.StatusOK)
+		c.call("POST", "/Users", userJSON(name), http.StatusCreated)
+	}
 }
 
 // BenchmarkListPageDepth: a page of 100 users at 1,000 and 100,000 users:
