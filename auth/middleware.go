@@ -18,13 +18,32 @@ import (
 type ctxKey struct{}
 
 // slot carries the client name out to middleware that ran before auth
-// (the access log and the request metrics).
-type slot struct{ name string }
+// (the access log and the request metrics), and may hold the request's
+// own logger for the auth middleware to add the client to.
+type slot struct {
+	name string
+	log  RequestLogger
+}
+
+// RequestLogger is a request's own logger (the one zerolog.Ctx finds in
+// its context, made for that request alone), which the auth middleware
+// names the client in.
+type RequestLogger interface {
+	AddClient(name string)
+}
 
 // WithClientSlot prepares ctx to report the client that the auth
 // middleware, further in, identifies; ClientFrom(ctx) reads it afterwards.
 func WithClientSlot(ctx context.Context) context.Context {
 	return context.WithValue(ctx, ctxKey{}, &slot{})
+}
+
+// WithClientSlotLogger is WithClientSlot for a ctx whose logger was made
+// for this request alone (log): the auth middleware names the client in
+// it, instead of deriving another logger (a 500-byte buffer) and copying
+// the request.
+func WithClientSlotLogger(ctx context.Context, log RequestLogger) context.Context {
+	return context.WithValue(ctx, ctxKey{}, &slot{log: log})
 }
 
 // ClientFrom returns the authenticated SCIM client's name ("" when the
@@ -50,7 +69,6 @@ func withClient(ctx context.Context, name string) context.Context {
 func (r *Registry) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s := r.cur.Load()
-		src := r.sourceAddr(req)
 		cred, err := ParseAuthorization(req.Header.Get("Authorization"))
 		var c *client
 		var name string
@@ -58,14 +76,23 @@ func (r *Registry) Middleware(next http.Handler) http.Handler {
 			c, name, err = r.authenticate(req.Context(), s, cred)
 		}
 		if err != nil {
-			r.refuse(w, req, s, src, name, cred.Scheme, err)
+			r.refuse(w, req, s, name, cred.Scheme, err)
 			return
 		}
 		if c.readOnly && !readRequest(req) {
 			WriteSCIMError(w, http.StatusForbidden, "", "client "+strconv.Quote(c.name)+" is read-only")
 			return
 		}
-		ctx := withClient(req.Context(), c.name)
+		ctx := req.Context()
+		if sl, ok := ctx.Value(ctxKey{}).(*slot); ok && sl.log != nil {
+			if sl.name == "" { // once, should the middleware run twice
+				sl.log.AddClient(c.name)
+			}
+			sl.name = c.name
+			next.ServeHTTP(w, req)
+			return
+		}
+		ctx = withClient(ctx, c.name)
 		ctx = zerolog.Ctx(ctx).With().Str("client", c.name).Logger().WithContext(ctx)
 		next.ServeHTTP(w, req.WithContext(ctx))
 	})
@@ -82,7 +109,7 @@ func readRequest(r *http.Request) bool {
 	return false
 }
 
-func (r *Registry) refuse(w http.ResponseWriter, req *http.Request, s *snapshot, src, name string, scheme Scheme, err error) {
+func (r *Registry) refuse(w http.ResponseWriter, req *http.Request, s *snapshot, name string, scheme Scheme, err error) {
 	if errors.Is(err, ErrBusy) {
 		w.Header().Set("Retry-After", "1")
 		WriteSCIMError(w, http.StatusServiceUnavailable, "", "too many credential checks in progress; retry")
@@ -100,7 +127,7 @@ func (r *Registry) refuse(w http.ResponseWriter, req *http.Request, s *snapshot,
 	}
 	retry := r.Fail(req, name, reason)
 	// The credential is never logged: only its scheme and the reason.
-	zerolog.Ctx(req.Context()).Warn().Str("source", src).Str("scheme", scheme.String()).Str("client", name).
+	zerolog.Ctx(req.Context()).Warn().Str("source", r.sourceAddr(req)).Str("scheme", scheme.String()).Str("client", name).
 		Str("reason", reason).Msg("SCIM authentication failed")
 	if retry > 0 {
 		w.Header().Set("Retry-After", RetryAfter(retry))

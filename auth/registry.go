@@ -95,7 +95,7 @@ type snapshot struct {
 	basicOn  bool
 	oauthOn  bool
 
-	mu   sync.Mutex
+	mu   sync.RWMutex        // readers: the lookups of every request
 	good map[[32]byte]cached // verified credentials
 	bad  map[[32]byte]struct{}
 }
@@ -260,16 +260,28 @@ func sha(s string) []byte {
 	return b[:]
 }
 
-func (s *snapshot) lookup(key [32]byte, now time.Time) (*client, bool, bool) {
+// lookup reads the clock (now) only for an entry that expires.
+func (s *snapshot) lookup(key [32]byte, now func() time.Time) (*client, bool, bool) {
+	s.mu.RLock()
+	e, ok := s.good[key]
+	_, bad := s.bad[key]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, false, bad
+	}
+	if e.exp.IsZero() {
+		return e.client, true, false
+	}
+	t := now()
+	if t.Before(e.exp) {
+		return e.client, true, false
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.good[key]; ok {
-		if e.exp.IsZero() || now.Before(e.exp) {
-			return e.client, true, false
-		}
+	if e, ok := s.good[key]; ok && !e.exp.IsZero() && !t.Before(e.exp) { // not renewed meanwhile
 		delete(s.good, key)
 	}
-	_, bad := s.bad[key]
+	_, bad = s.bad[key]
+	s.mu.Unlock()
 	return nil, false, bad
 }
 
@@ -324,8 +336,7 @@ func (r *Registry) authenticate(ctx context.Context, s *snapshot, cred Credentia
 	default:
 		key = sha256.Sum256([]byte("bearer\x00" + cred.Token))
 	}
-	now := r.opts.Now()
-	if c, ok, bad := s.lookup(key, now); ok {
+	if c, ok, bad := s.lookup(key, r.opts.Now); ok {
 		return c, c.name, nil
 	} else if bad {
 		return nil, r.knownName(s, cred), errInvalid

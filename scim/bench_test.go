@@ -215,9 +215,8 @@ func durableHandler(b *testing.B, db *store.DB) (http.Handler, *Server) {
 		b.Fatal(err)
 	}
 	r := chi.NewRouter()
-	r.Use(httpmw.Chain(log, prometheus.NewRegistry())...)
 	r.With(reg.Middleware).Mount("/scim/v2", s.Handler())
-	return r, s
+	return httpmw.Handler(log, prometheus.NewRegistry(), r), s
 }
 
 // benchKinds are the servers the throughput benchmarks compare:

@@ -29,8 +29,8 @@ import (
 // cohorts merge and each fsync carries every client's write. The wait is
 // bounded by half the last commit's time (a commit's worth of clients
 // comes back well within it) and by maxGroupWait. A wait that runs out
-// lowers the expectation to what came and the next skipAfterRunOut
-// commits do not wait: a client that left costs one wait, and writers too
+// lowers the expectation to what came and the next 16 commits do not
+// wait: a client that left costs one wait, and writers too
 // many or too slow to come back in time cost one wait in 17 commits. A
 // write after an idle spell never waits.
 //
@@ -50,6 +50,12 @@ type groupCommit struct {
 	expect  int           // writes the next group waits for
 	took    time.Duration // how long the last commit took
 	skip    int           // commits to go before the group waits again
+
+	// skipAfterRunOut is how many commits go by without waiting after a
+	// wait ran out: when the writers cannot come back within half a
+	// commit (many clients, CPU-bound requests), waiting would only add
+	// to every commit, so the group tries again only now and then.
+	skipAfterRunOut int
 
 	// after returns a channel that fires once d has passed: time.After,
 	// replaced by tests to make the wait's end deterministic.
@@ -71,15 +77,10 @@ const (
 	// maxGroupWait bounds the wait for a group to fill, whatever the
 	// disk's commit time.
 	maxGroupWait = 2 * time.Millisecond
-	// skipAfterRunOut is how many commits go by without waiting after a
-	// wait ran out: when the writers cannot come back within half a
-	// commit (many clients, CPU-bound requests), waiting would only add
-	// to every commit, so the group tries again only now and then.
-	skipAfterRunOut = 16
 )
 
 func newGroupCommit(db *store.DB) *groupCommit {
-	return &groupCommit{db: db, arrived: make(chan struct{}, 1), after: time.After}
+	return &groupCommit{db: db, arrived: make(chan struct{}, 1), after: time.After, skipAfterRunOut: 16}
 }
 
 // Batch runs fn in the next group's transaction and returns when that
@@ -162,7 +163,7 @@ func (g *groupCommit) waitForGroup() {
 		if ranOut && len(g.queue) < g.expect {
 			g.waitsRunOut.Add(1)
 			g.expect = len(g.queue)
-			g.skip = skipAfterRunOut
+			g.skip = g.skipAfterRunOut
 		}
 	}
 }

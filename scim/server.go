@@ -130,9 +130,11 @@ func (s *Server) Collectors() []prometheus.Collector {
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		labelResourceMiss(r)
 		WriteError(w, http.StatusNotFound, "", "no such endpoint: "+r.URL.Path)
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		labelResourceMiss(r)
 		WriteError(w, http.StatusMethodNotAllowed, "", "method "+r.Method+" not allowed on "+r.URL.Path)
 	})
 	// Each bulk operation runs through this same router (h, set below).
@@ -143,20 +145,52 @@ func (s *Server) Handler() http.Handler {
 	for _, p := range []string{"/Schemas", "/Schemas/*", "/ResourceTypes", "/ResourceTypes/*"} {
 		r.Get(p, s.discovery)
 	}
+	// The resource routes sit on this router itself, not on a subrouter
+	// each (chi's Route): a level less to route through for every request
+	// (TestRoutesGolden checks the answers and route labels are the same).
 	for _, d := range []*resourceDef{s.user, s.group} {
-		r.Route(d.endpoint, func(r chi.Router) {
-			// "/Users/?filter=..." is a list, not a Get with an empty id.
-			r.Get("/", s.list(d))
-			r.Post("/", s.create(d))
-			r.Post("/.search", s.search(d))
-			r.Get("/{id}", s.get(d))
-			r.Put("/{id}", s.replace(d))
-			r.Patch("/{id}", s.patch(d))
-			r.Delete("/{id}", s.delete(d))
-		})
+		e := d.endpoint
+		list, create := s.list(d), s.create(d)
+		// "/Users/?filter=..." is a list, not a Get with an empty id.
+		r.Get(e, list)
+		r.Get(e+"/", list)
+		r.Post(e, create)
+		r.Post(e+"/", create)
+		r.Post(e+"/.search", s.search(d))
+		r.Get(e+"/{id}", s.get(d))
+		r.Put(e+"/{id}", s.replace(d))
+		r.Patch(e+"/{id}", s.patch(d))
+		r.Delete(e+"/{id}", s.delete(d))
 	}
 	h = canonicalPaths(r)
 	return h
+}
+
+// labelResourceMiss gives a request under /Users or /Groups that no route
+// answers the route label it had when each resource type had its own
+// subrouter (chi's Route mounts "/Users", "/Users/" and "/Users/*"), so the
+// request metrics count 404s and 405s as before.
+func labelResourceMiss(r *http.Request) {
+	rctx := chi.RouteContext(r.Context())
+	if rctx == nil {
+		return
+	}
+	p := rctx.RoutePath
+	if p == "" {
+		p = r.URL.Path
+	}
+	seg, rest, slash := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	if seg != "Users" && seg != "Groups" {
+		return
+	}
+	switch {
+	case !slash:
+		rctx.RoutePatterns = append(rctx.RoutePatterns, "/"+seg)
+	case rest == "":
+		rctx.RoutePatterns = append(rctx.RoutePatterns, "/"+seg+"/")
+	default:
+		rctx.RoutePatterns = append(rctx.RoutePatterns, "/"+seg+"/*")
+	}
 }
 
 // endpoints are the first path segments we serve, by lower-case name:

@@ -362,3 +362,73 @@ func BenchmarkListPageDepth(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGroupGetInProcess is BenchmarkGroupGetRatio's request served
+// in-process (ServeHTTP on each side's handler by 4 goroutines, no
+// network), so a profile shows the server's own work instead of loopback
+// syscalls, and allocs/op count exactly what the server allocates per
+// request (the response writer is reused, as net/http's buffers are).
+//
+//	go test ./scim -run '^$' -bench GroupGetInProcess -benchmem -cpuprofile cpu.out -memprofile mem.out
+func BenchmarkGroupGetInProcess(b *testing.B) {
+	for _, kind := range readKinds {
+		b.Run(kind, func(b *testing.B) {
+			var ts *httptest.Server
+			if kind == "baseline" {
+				ts = baselineUsersGroups(b)
+			} else {
+				ts, _ = durableServer(b, nil)
+			}
+			c := newClient(b, ts)
+			members := make([]string, 2000)
+			for i := range members {
+				var u struct{ ID string }
+				json.Unmarshal(c.call("POST", "/Users", userJSON(fmt.Sprintf("m%d@example.com", i)), http.StatusCreated), &u)
+				members[i] = `{"value":"` + u.ID + `"}`
+			}
+			var g struct{ ID string }
+			json.Unmarshal(c.call("POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"big","members":[`+strings.Join(members, ",")+`]}`, http.StatusCreated), &g)
+			req := httptest.NewRequest("GET", "/scim/v2/Groups/"+g.ID+"?excludedAttributes=members", nil)
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			h := ts.Config.Handler
+			b.ReportAllocs()
+			b.SetParallelism(2) // 4 goroutines on the 2 cores, as the ratio benchmarks' 4 clients
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				w := &discardWriter{header: http.Header{}}
+				for pb.Next() {
+					clear(w.header)
+					w.status, w.n = 0, 0
+					h.ServeHTTP(w, req)
+					if w.status != http.StatusOK || w.n < 100 {
+						b.Errorf("status %d, %d bytes", w.status, w.n)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// discardWriter is a reusable http.ResponseWriter that keeps only the
+// status and the body's length.
+type discardWriter struct {
+	header    http.Header
+	status, n int
+}
+
+func (w *discardWriter) Header() http.Header { return w.header }
+
+func (w *discardWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *discardWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.n += len(p)
+	return len(p), nil
+}

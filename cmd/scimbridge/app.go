@@ -29,6 +29,7 @@ import (
 // endpoint, the dispatcher and, for connectors with simulate: true, their
 // built-in simulators on loopback.
 type app struct {
+	served     http.Handler // what newRouter serves: the chain around the router
 	log        zerolog.Logger
 	db         *store.DB
 	scim       *scim.Server

@@ -53,7 +53,7 @@ func withConsoleProvenance(opts scim.Options) scim.Options {
 // (request id, access log, metrics, the auth middleware, /scim/v2), so the
 // import takes the same validation and outbox as any client's.
 func (a *app) consoleImport(router http.Handler) *console.ImportOptions {
-	hc := &http.Client{Transport: inProcess{router}}
+	hc := &http.Client{Transport: inProcess{a, router}}
 	token := a.console.importToken
 	startup := a.console.importConfig
 	return &console.ImportOptions{
@@ -70,8 +70,13 @@ func (a *app) consoleImport(router http.Handler) *console.ImportOptions {
 	}
 }
 
-// inProcess is an http.RoundTripper that serves requests with a handler.
-type inProcess struct{ h http.Handler }
+// inProcess is an http.RoundTripper that serves requests with what the
+// program serves (app.served: the chain around the router), or with the
+// router alone where nothing wraps it (tests that mount it bare).
+type inProcess struct {
+	a      *app
+	router http.Handler
+}
 
 func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	// A fresh context that only follows the caller's cancellation: the
@@ -84,7 +89,11 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.RemoteAddr = consoleClientName // the access log's "remote"; auth's source address
 	r.RequestURI = req.URL.RequestURI()
 	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
+	h := t.router
+	if t.a.served != nil {
+		h = t.a.served
+	}
+	h.ServeHTTP(rec, r)
 	if req.Body != nil {
 		_ = req.Body.Close()
 	}

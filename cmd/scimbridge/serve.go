@@ -218,7 +218,6 @@ func nonEmptyOne(s string) []string {
 // request metrics, panic recovery, health, metrics, SCIM and admin.
 func newRouter(log zerolog.Logger, reg *prometheus.Registry, app *app, metricsToken string) http.Handler {
 	r := chi.NewRouter()
-	r.Use(httpmw.Chain(log, reg)...)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", app.readyz)
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
@@ -233,5 +232,7 @@ func newRouter(log zerolog.Logger, reg *prometheus.Registry, app *app, metricsTo
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		writeSCIMError(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path)
 	})
-	return r
+	h := httpmw.Handler(log, reg, r)
+	app.served = h // the console's in-process imports take the whole chain too
+	return h
 }
