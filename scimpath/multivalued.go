@@ -120,6 +120,47 @@ func takePrimarySnapshot(res map[string]any) primarySnapshot {
 	return snap
 }
 
+// mayAffectPrimary reports whether settlePrimary could change anything
+// after op: op names "primary" (in its path, or as a key anywhere in its
+// value), or a list of res already has two primary values. Otherwise no
+// list can end with two primaries and the snapshot (a copy of every
+// primary value) is not needed.
+func mayAffectPrimary(res map[string]any, op Operation) bool {
+	if containsFold(op.Path, "primary") || mentionsPrimary(op.Value) {
+		return true
+	}
+	two := false
+	eachList(res, func(_ string, list []any) { two = two || countPrimary(list) > 1 })
+	return two
+}
+
+func mentionsPrimary(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if containsFold(k, "primary") || mentionsPrimary(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if mentionsPrimary(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
 // settlePrimary makes the values an operation marked primary the only
 // primary ones of their attribute (RFC 7644 §3.5.2): the others get
 // "primary": false. An operation that marks two values of one attribute

@@ -26,11 +26,15 @@ type Operation struct {
 func ApplyPatch(res map[string]any, ops []Operation, rs *ResourceSchema) error {
 	for i, op := range ops {
 		err := checkValuePrimary(op)
-		if err == nil {
+		switch {
+		case err != nil:
+		case mayAffectPrimary(res, op):
 			before := takePrimarySnapshot(res)
 			if err = applyOp(res, op, rs); err == nil {
 				err = settlePrimary(res, before)
 			}
+		default:
+			err = applyOp(res, op, rs)
 		}
 		if err != nil {
 			if e, ok := err.(*Error); ok {
