@@ -27,8 +27,9 @@ import (
 // remembers how many writes were outstanding at once during the last
 // commit and, between commits, waits for that many to have arrived: the
 // cohorts merge and each fsync carries every client's write. The wait is
-// bounded by half the last commit's time (a commit's worth of clients
-// comes back well within it) and by maxGroupWait. A wait that runs out
+// bounded by the last commit's time (waiting longer than a commit for a
+// write costs more than giving it a commit of its own) and by
+// maxGroupWait. A wait that runs out
 // commits what came and lowers the expectation to it, so a client that
 // left costs one wait; one that got nothing ends the busy spell. A write
 // after an idle spell never waits. (Pausing the waits for a while after
@@ -139,10 +140,10 @@ func (g *groupCommit) lead() {
 }
 
 // waitForGroup waits, with g.mu held on entry and on return, until
-// g.expect writes are queued or half the last commit's time has passed.
+// g.expect writes are queued or the last commit's time has passed.
 // A wait that runs out expects only what came next time.
 func (g *groupCommit) waitForGroup() {
-	timeout := g.after(min(g.took/2, maxGroupWait))
+	timeout := g.after(min(g.took, maxGroupWait))
 	for len(g.queue) < g.expect {
 		g.mu.Unlock()
 		ranOut := false
