@@ -27,12 +27,14 @@ import (
 // remembers how many writes were outstanding at once during the last
 // commit and, between commits, waits for that many to have arrived: the
 // cohorts merge and each fsync carries every client's write. The wait is
-// bounded by half the last commit's time (a commit's worth of clients
-// comes back well within it) and by maxGroupWait. A wait that runs out
-// lowers the expectation to what came and the next 16 commits do not
-// wait: a client that left costs one wait, and writers too
-// many or too slow to come back in time cost one wait in 17 commits. A
-// write after an idle spell never waits.
+// bounded by the last commit's time (waiting longer than a commit for a
+// write costs more than giving it a commit of its own) and by
+// maxGroupWait. A wait that runs out
+// commits what came and lowers the expectation to it, so a client that
+// left costs one wait; one that got nothing ends the busy spell. A write
+// after an idle spell never waits. (Pausing the waits for a while after
+// one ran out was tried: at 4 clients, where a third of the waits run
+// out with 3 of 4 writers in, it gave back most of the gain.)
 //
 // Semantics match Batch: fn may run more than once (if another function
 // in its batch fails, the rest are retried, and the failing one runs
@@ -49,13 +51,6 @@ type groupCommit struct {
 	peak    int           // most writes outstanding at once this cycle
 	expect  int           // writes the next group waits for
 	took    time.Duration // how long the last commit took
-	skip    int           // commits to go before the group waits again
-
-	// skipAfterRunOut is how many commits go by without waiting after a
-	// wait ran out: when the writers cannot come back within half a
-	// commit (many clients, CPU-bound requests), waiting would only add
-	// to every commit, so the group tries again only now and then.
-	skipAfterRunOut int
 
 	// after returns a channel that fires once d has passed: time.After,
 	// replaced by tests to make the wait's end deterministic.
@@ -80,7 +75,7 @@ const (
 )
 
 func newGroupCommit(db *store.DB) *groupCommit {
-	return &groupCommit{db: db, arrived: make(chan struct{}, 1), after: time.After, skipAfterRunOut: 16}
+	return &groupCommit{db: db, arrived: make(chan struct{}, 1), after: time.After}
 }
 
 // Batch runs fn in the next group's transaction and returns when that
@@ -108,9 +103,7 @@ func (g *groupCommit) Batch(fn func(*store.Tx) error) error {
 func (g *groupCommit) lead() {
 	g.mu.Lock()
 	for {
-		if g.skip > 0 {
-			g.skip--
-		} else if len(g.queue) < g.expect && !g.noWait {
+		if len(g.queue) < g.expect && !g.noWait {
 			g.waitForGroup()
 		}
 		if len(g.queue) == 0 {
@@ -142,15 +135,15 @@ func (g *groupCommit) lead() {
 	}
 	g.queue = nil
 	g.busy = false
-	g.expect, g.peak, g.skip = 0, 0, 0
+	g.expect, g.peak = 0, 0
 	g.mu.Unlock()
 }
 
 // waitForGroup waits, with g.mu held on entry and on return, until
-// g.expect writes are queued or half the last commit's time has passed.
+// g.expect writes are queued or the last commit's time has passed.
 // A wait that runs out expects only what came next time.
 func (g *groupCommit) waitForGroup() {
-	timeout := g.after(min(g.took/2, maxGroupWait))
+	timeout := g.after(min(g.took, maxGroupWait))
 	for len(g.queue) < g.expect {
 		g.mu.Unlock()
 		ranOut := false
@@ -163,7 +156,6 @@ func (g *groupCommit) waitForGroup() {
 		if ranOut && len(g.queue) < g.expect {
 			g.waitsRunOut.Add(1)
 			g.expect = len(g.queue)
-			g.skip = g.skipAfterRunOut
 		}
 	}
 }

@@ -33,10 +33,6 @@ func TestGroupCommitMergesCohorts(t *testing.T) {
 			// ends them (a wait runs out at the start, at the end, and
 			// if a writer is not scheduled for that long).
 			g.after = func(time.Duration) <-chan time.Time { return time.After(100 * time.Millisecond) }
-			// And the group waits again right after one ran out (a writer
-			// descheduled for that long on a loaded machine would
-			// otherwise cost 16 commits without waiting).
-			g.skipAfterRunOut = 0
 			const each = 60
 			write := func(key string) {
 				if err := g.Batch(func(tx *store.Tx) error {
@@ -156,17 +152,17 @@ func TestGroupCommitWaitRunsOutWhenAWriterLeaves(t *testing.T) {
 	if n := g.waitsRunOut.Load(); n != 1 {
 		t.Errorf("waits run out: %d, want 1", n)
 	}
-	// e arrives while d commits, so the group saw two outstanding; but
-	// after a run-out it does not wait again at once: e commits without
-	// the test ending a wait.
-	e := write("e")
-	waitFor(t, locked(func() bool { return len(g.queue) == 1 }))
+	if expect := g.expectation(); expect != 1 {
+		t.Errorf("the group expects %d writers after one came, want 1", expect)
+	}
 	close(holdD)
 	<-d
-	<-e
-	if n := g.waitsRunOut.Load(); n != 1 {
-		t.Errorf("waits run out: %d, want 1", n)
-	}
+}
+
+func (g *groupCommit) expectation() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.expect
 }
 
 // waitFor polls cond until it holds (the state it waits for is reached by
