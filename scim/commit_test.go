@@ -3,7 +3,6 @@ package scim
 import (
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,57 +23,75 @@ func newTestGroupCommit(t *testing.T) *groupCommit {
 // Writers in a closed loop (each sends its next write when the last is
 // acknowledged, as an IdP's workers do) would split into two cohorts that
 // take turns; the group waits for the writers it saw and they share each
-// commit.
+// commit. The test plays the writers one write at a time, so the order of
+// arrivals is exact and no wait runs out.
 func TestGroupCommitMergesCohorts(t *testing.T) {
 	for _, writers := range []int{2, 4, 7} {
 		t.Run(fmt.Sprint(writers), func(t *testing.T) {
 			g := newTestGroupCommit(t)
-			// Waits long enough that, in the loop, only a full group
-			// ends them (a wait runs out at the start, at the end, and
-			// if a writer is not scheduled for that long).
-			g.after = func(time.Duration) <-chan time.Time { return time.After(100 * time.Millisecond) }
-			const each = 60
-			write := func(key string) {
-				if err := g.Batch(func(tx *store.Tx) error {
-					return tx.PutMapping("test", "User", key, store.Mapping{TargetID: key})
-				}); err != nil {
-					t.Error(err)
-				}
+			never := make(chan time.Time)
+			g.after = func(time.Duration) <-chan time.Time { return never }
+			defer close(never) // lets the last wait end
+			locked := func(f func() bool) func() bool {
+				return func() bool { g.mu.Lock(); defer g.mu.Unlock(); return f() }
 			}
-			// Every writer makes its first write before any makes its
-			// second, so the loop starts with all writers in it.
-			var started, wg sync.WaitGroup
-			var once sync.Once
-			var commitsAtStart int64
-			started.Add(writers)
-			for w := range writers {
-				wg.Add(1)
+			write := func(key string) <-chan struct{} {
+				done := make(chan struct{})
 				go func() {
-					defer wg.Done()
-					write(fmt.Sprintf("%d/start", w))
-					started.Done()
-					started.Wait()
-					once.Do(func() { commitsAtStart = g.commits.Load() })
-					for i := range each {
-						write(fmt.Sprintf("%d/%d", w, i))
+					defer close(done)
+					if err := g.Batch(func(tx *store.Tx) error {
+						return tx.PutMapping("test", "User", key, store.Mapping{TargetID: key})
+					}); err != nil {
+						t.Error(err)
 					}
 				}()
+				return done
 			}
-			wg.Wait()
-			commits, writes := g.commits.Load()-commitsAtStart, g.writes.Load()
-			if writes != int64(writers*(each+1)) {
-				t.Fatalf("writes %d, want %d", writes, writers*(each+1))
+			// The group sees every writer outstanding at once: the first
+			// commit is held until the others are queued.
+			hold := make(chan struct{})
+			first := make(chan struct{})
+			go func() {
+				defer close(first)
+				g.Batch(func(tx *store.Tx) error { <-hold; return nil })
+			}()
+			waitFor(t, locked(func() bool { return g.running == 1 }))
+			pending := make([]<-chan struct{}, 0, writers)
+			for w := 1; w < writers; w++ {
+				pending = append(pending, write(fmt.Sprintf("%d/0", w)))
+				waitFor(t, locked(func() bool { return len(g.queue) == w }))
 			}
-			// A few commits go by before the group has seen every writer
-			// outstanding at once.
-			if limit := int64(each + 2*writers); commits > limit {
-				t.Errorf("%d writers: %d commits for %d writes in the loop (%.2f per commit), want at most %d",
-					writers, commits, writers*each, float64(writers*each)/float64(commits), limit)
+			close(hold)
+			<-first
+			pending = append(pending, write("0/0"))
+			for _, p := range pending {
+				<-p
+			}
+			// Now the writers come back one by one, as their answers
+			// reach them: no commit starts before the last is in.
+			for round := 1; round <= 5; round++ {
+				commits := g.commits.Load()
+				pending = pending[:0]
+				for w := range writers {
+					pending = append(pending, write(fmt.Sprintf("%d/%d", w, round)))
+					if w < writers-1 {
+						waitFor(t, locked(func() bool { return len(g.queue) == w+1 }))
+						if n := g.commits.Load() - commits; n != 0 {
+							t.Fatalf("round %d: %d commits with %d of %d writers in", round, n, w+1, writers)
+						}
+					}
+				}
+				for _, p := range pending {
+					<-p
+				}
+				if n := g.commits.Load() - commits; n != 1 {
+					t.Errorf("round %d: %d writers took %d commits, want 1", round, writers, n)
+				}
 			}
 			if err := g.db.View(func(tx *store.Tx) error {
 				for w := range writers {
-					for i := range each {
-						key := fmt.Sprintf("%d/%d", w, i)
+					for round := 0; round <= 5; round++ {
+						key := fmt.Sprintf("%d/%d", w, round)
 						if _, err := tx.GetMapping("test", "User", key); err != nil {
 							return fmt.Errorf("%s: %w", key, err)
 						}
