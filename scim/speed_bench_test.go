@@ -133,19 +133,10 @@ func BenchmarkListPageVsBaseline(b *testing.B) {
 // members. The baseline drops the members from its in-memory copy (see
 // memGroups.Get); scimbridge never reads them.
 func BenchmarkGroupGetVsBaseline(b *testing.B) {
-	const size = 2000
 	for _, kind := range readKinds {
 		b.Run(kind, func(b *testing.B) {
 			c := readServer(b, kind)
-			members := make([]string, size)
-			for i := range members {
-				var u struct{ ID string }
-				json.Unmarshal(c.call("POST", "/Users", userJSON(fmt.Sprintf("m%d@example.com", i)), http.StatusCreated), &u)
-				members[i] = `{"value":"` + u.ID + `"}`
-			}
-			var g struct{ ID string }
-			json.Unmarshal(c.call("POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"big","members":[`+strings.Join(members, ",")+`]}`, http.StatusCreated), &g)
-			path := "/Groups/" + g.ID + "?excludedAttributes=members"
+			path := "/Groups/" + bigGroup(c) + "?excludedAttributes=members"
 			parallel(b, 4, func(int) { c.call("GET", path, "", http.StatusOK) })
 		})
 	}
