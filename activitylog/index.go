@@ -44,7 +44,7 @@ func (x *indexer) appended() {
 func (l *Log) runIndexer(ctx context.Context) {
 	t := time.NewTicker(indexEvery)
 	defer t.Stop()
-	_, _ = l.Index(ctx)
+	l.indexReporting(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -53,8 +53,16 @@ func (l *Log) runIndexer(ctx context.Context) {
 		case <-l.idx.kick:
 		}
 		if l.idx.pending.Load() > 0 {
-			_, _ = l.Index(ctx)
+			l.indexReporting(ctx)
 		}
+	}
+}
+
+// indexReporting indexes and logs a failure (not one that ctx's end
+// caused).
+func (l *Log) indexReporting(ctx context.Context) {
+	if _, err := l.Index(ctx); err != nil && ctx.Err() == nil {
+		l.errs.report("indexing", err, l.now())
 	}
 }
 

@@ -85,6 +85,7 @@ type Log struct {
 	now    func() time.Time
 	m      *metrics
 	idx    *indexer
+	errs   *errorReporter
 }
 
 // New returns the log over db, or nil when opts disable it.
@@ -92,7 +93,7 @@ func New(db *store.DB, opts Options) *Log {
 	if !opts.On() {
 		return nil
 	}
-	l := &Log{db: db, opts: opts.WithDefaults(), redact: map[string]bool{"password": true}, now: time.Now, idx: newIndexer()}
+	l := &Log{db: db, opts: opts.WithDefaults(), redact: map[string]bool{"password": true}, now: time.Now, idx: newIndexer(), errs: newErrorReporter()}
 	for _, a := range opts.Redact {
 		l.redact[strings.ToLower(strings.TrimSpace(a))] = true
 	}

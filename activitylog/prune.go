@@ -79,7 +79,9 @@ func (l *Log) Run(ctx context.Context) {
 	t := time.NewTicker(pruneEvery)
 	defer t.Stop()
 	for {
-		_, _, _ = l.Prune(ctx)
+		if _, _, err := l.Prune(ctx); err != nil && ctx.Err() == nil {
+			l.errs.report("pruning", err, l.now())
+		}
 		select {
 		case <-ctx.Done():
 			return

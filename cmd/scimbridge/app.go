@@ -130,6 +130,7 @@ func buildApp(cfg *config.Config, db *store.DB, tokens []string, adminToken stri
 	}
 
 	a.activity = activitylog.New(db, cfg.Activity)
+	a.activity.SetLogger(log)
 	if a.activity != nil {
 		a.console.activity = a.activity
 	}
