@@ -29,6 +29,87 @@ type composeFile struct {
 	} `yaml:"services"`
 }
 
+// startSimulate runs simulate's compose command on loopback, on a block of
+// free ports (its control port, then one per simulator), and waits for its
+// compose healthcheck. Between the probe and the start another test's
+// socket may take a port of the block (the suite runs packages in
+// parallel); simulate then exits, and it is started again on another
+// block. It returns simulate's control port.
+func startSimulate(t *testing.T, bin string, command, healthcheck []string, simDir string) int {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		port := freePortBlock(t, 5)
+		args := slices.Clone(command)
+		for i := 0; i+1 < len(args); i++ {
+			switch args[i] {
+			case "--host":
+				args[i+1] = "127.0.0.1"
+			case "--port":
+				args[i+1] = fmt.Sprint(port)
+			case "--advertise":
+				args[i+1] = "127.0.0.1"
+			case "--credentials-dir":
+				args[i+1] = simDir
+			}
+		}
+		cmd := exec.Command(bin, args...)
+		logPath := filepath.Join(t.TempDir(), "simulate.log")
+		simLog, _ := os.Create(logPath)
+		cmd.Stdout, cmd.Stderr = simLog, simLog
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		hc := slices.Clone(healthcheck)
+		hc[0] = bin
+		for i := range hc {
+			hc[i] = strings.Replace(hc[i], "127.0.0.1:9000", fmt.Sprintf("127.0.0.1:%d", port), 1)
+		}
+		gone := func() bool {
+			select {
+			case <-exited:
+				return true
+			default:
+				return false
+			}
+		}
+		waitFor(t, "simulate healthcheck", func() bool { return gone() || exec.Command(hc[0], hc[1:]...).Run() == nil }, logPath)
+		if !gone() {
+			t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+			return port
+		}
+		data, _ := os.ReadFile(logPath)
+		if attempt == 3 {
+			t.Fatalf("simulate exited on three blocks of ports; the last said:\n%s", data)
+		}
+		t.Logf("simulate exited (ports %d-%d), trying other ports:\n%s", port, port+4, data)
+	}
+}
+
+// freePortBlock returns the first of n consecutive loopback ports that
+// were free just now.
+func freePortBlock(t *testing.T, n int) int {
+	t.Helper()
+	for range 100 {
+		base := freePort(t)
+		free := true
+		for p := base; p < base+n && free; p++ {
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				free = false
+				break
+			}
+			ln.Close()
+		}
+		if free {
+			return base
+		}
+	}
+	t.Fatal("no block of free ports")
+	return 0
+}
+
 func freePort(t *testing.T) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -65,36 +146,9 @@ func TestCompose(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	// simulate, as compose runs it, but on loopback.
+	// simulate, as compose runs it, but on loopback, and its healthcheck.
 	simDir := filepath.Join(tmp, "sim")
-	port := freePort(t) + 100 // leaves room below for the simulators
-	args := slices.Clone(sim.Command)
-	for i := 0; i+1 < len(args); i++ {
-		switch args[i] {
-		case "--host":
-			args[i+1] = "127.0.0.1"
-		case "--port":
-			args[i+1] = fmt.Sprint(port)
-		case "--advertise":
-			args[i+1] = "127.0.0.1"
-		case "--credentials-dir":
-			args[i+1] = simDir
-		}
-	}
-	simCmd := exec.Command(bin, args...)
-	simLog, _ := os.Create(filepath.Join(tmp, "simulate.log"))
-	simCmd.Stdout, simCmd.Stderr = simLog, simLog
-	if err := simCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = simCmd.Process.Kill(); _ = simCmd.Wait() })
-	// Its healthcheck, as compose runs it.
-	hc := slices.Clone(sim.Healthcheck.Test[1:])
-	hc[0] = bin
-	for i := range hc {
-		hc[i] = strings.Replace(hc[i], "127.0.0.1:9000", fmt.Sprintf("127.0.0.1:%d", port), 1)
-	}
-	waitFor(t, "simulate healthcheck", func() bool { return exec.Command(hc[0], hc[1:]...).Run() == nil })
+	port := startSimulate(t, bin, sim.Command, sim.Healthcheck.Test[1:], simDir)
 
 	// The bridge: the service's environment, config.yaml with /sim moved.
 	cfgData, err := os.ReadFile(filepath.Join("compose", "config.yaml"))
