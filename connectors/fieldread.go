@@ -208,16 +208,9 @@ func (l *lane) repairMissing(typ, id, targetID string, repair bool) (bool, error
 	repaired := false
 	err := l.d.db.Batch(func(tx *store.Tx) error {
 		repaired = false // Batch may run fn again
-		m, err := store.Optional(tx.GetMapping(l.name, typ, id))
-		if err != nil {
+		sh, err := l.stillMissing(tx, typ, id, targetID)
+		if err != nil || sh == nil {
 			return err
-		}
-		sh, err := store.Optional(tx.GetShadow(l.name, typ, id))
-		if err != nil {
-			return err
-		}
-		if m == nil || m.TargetID != targetID || tx.HasPending(l.name, typ, id) || sh == nil || !sh.InScope {
-			return nil
 		}
 		if err := l.logDrift(tx, typ, id, targetID, repair); err != nil {
 			return err

@@ -195,17 +195,11 @@ func (l *lane) checkTarget(ctx context.Context, repair bool) []TargetCheckResult
 				if held[i][tid] {
 					continue
 				}
-				m, err := store.Optional(tx.GetMapping(l.name, typ, id))
+				sh, err := l.stillMissing(tx, typ, id, tid)
 				if err != nil {
 					return err
 				}
-				sh, err := store.Optional(tx.GetShadow(l.name, typ, id))
-				if err != nil {
-					return err
-				}
-				// Changed since the snapshot, on its way, or out of scope:
-				// not a finding (its own delivery decides).
-				if m == nil || m.TargetID != tid || tx.HasPending(l.name, typ, id) || sh == nil || !sh.InScope {
+				if sh == nil {
 					continue
 				}
 				res.Missing = append(res.Missing, id)
@@ -288,4 +282,23 @@ func (l *lane) requeue(tx *store.Tx, typ, id string, sh *store.Shadow, now time.
 		return l.joinGroups(tx, id, now)
 	}
 	return nil
+}
+
+// stillMissing returns the shadow of an object found missing from the
+// target (delivered to it as targetID) if it is still a finding in tx,
+// and nil if it is not: its mapping changed since, a change of it is on
+// its way, or it is out of scope (its own delivery decides then).
+func (l *lane) stillMissing(tx *store.Tx, typ, id, targetID string) (*store.Shadow, error) {
+	m, err := store.Optional(tx.GetMapping(l.name, typ, id))
+	if err != nil {
+		return nil, err
+	}
+	sh, err := store.Optional(tx.GetShadow(l.name, typ, id))
+	if err != nil {
+		return nil, err
+	}
+	if m == nil || m.TargetID != targetID || tx.HasPending(l.name, typ, id) || sh == nil || !sh.InScope {
+		return nil, nil
+	}
+	return sh, nil
 }
