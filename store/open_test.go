@@ -2,9 +2,12 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,5 +30,70 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := Open(junk); !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrLocked) {
 		t.Errorf("a file of junk: %v, want ErrCorrupt", err)
+	}
+}
+
+// The server's Open rebuilds bbolt's free page list by walking the file
+// (the list is not written by commits): a damaged page met on that walk is
+// ErrCorrupt, not a panic. Its commits write no free list, and the file
+// still opens read-only, verifies, and opens again with every record.
+func TestOpenRebuildsFreeList(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const users = 500
+	for i := range users {
+		id := fmt.Sprintf("u%04d", i)
+		err := db.Update(func(tx *Tx) error {
+			_, err := tx.CreateResource(TypeUser, id, []byte(`{"id":"`+id+`","userName":"`+id+`@example.com","displayName":"`+strings.Repeat("x", 200)+`"}`))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := db.bolt.Stats(); st.FreePageN+st.PendingPageN == 0 {
+		t.Fatalf("no free pages after %d commits: the test needs some", users)
+	}
+	db.Close()
+
+	if _, problems, _, err := VerifyFile(path, 10); err != nil || len(problems) > 0 {
+		t.Errorf("verify: %v %v", problems, err)
+	}
+	db, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *Tx) error {
+		if n := tx.CountResources(TypeUser); n != users {
+			t.Errorf("reopened: %d users, want %d", n, users)
+		}
+		return nil
+	})
+	db.Close()
+
+	// Damage every leaf page (flags 0x02) past the two meta pages.
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pageSize = 4096
+	damaged := 0
+	for off := 2 * pageSize; off+pageSize <= len(raw); off += pageSize {
+		if binary.LittleEndian.Uint16(raw[off+8:]) == 0x02 {
+			binary.LittleEndian.PutUint16(raw[off+8:], 0x40)
+			damaged++
+		}
+	}
+	if damaged == 0 {
+		t.Fatal("no leaf page found")
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("a file with damaged pages: %v, want ErrCorrupt", err)
 	}
 }
