@@ -176,6 +176,10 @@ func BenchmarkCommitWithFreePages(b *testing.B) {
 	rebuild := time.Since(start)
 	defer unsynced.Close()
 	free := unsynced.Stats().FreePageN
+	info, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
 
 	var took [2]time.Duration
 	b.ResetTimer()
@@ -195,6 +199,7 @@ func BenchmarkCommitWithFreePages(b *testing.B) {
 	b.ReportMetric(float64(took[0].Microseconds())/float64(b.N), "synced-µs/commit")
 	b.ReportMetric(float64(took[1].Microseconds())/float64(b.N), "unsynced-µs/commit")
 	b.ReportMetric(float64(free), "free-pages")
+	b.ReportMetric(float64(info.Size())/(1<<20), "file-MiB")
 	b.ReportMetric(float64(walk.Microseconds())/1000, "walk-ms")
 	b.ReportMetric(float64(rebuild.Microseconds())/1000, "rebuild-ms")
 }
