@@ -120,6 +120,7 @@ func (tx *Tx) AppendActivity(r *ActivityRecord) error {
 	if err != nil {
 		return err
 	}
+	appendOnly(lb)
 	if r.Seq, err = lb.NextSequence(); err != nil {
 		return err
 	}

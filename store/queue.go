@@ -47,6 +47,7 @@ func (tx *Tx) Append(connector string, e *Entry) error {
 	if err != nil {
 		return err
 	}
+	appendOnly(b)
 	if e.Seq, err = b.NextSequence(); err != nil {
 		return err
 	}

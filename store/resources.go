@@ -104,7 +104,7 @@ func (tx *Tx) CreateResource(typ, id string, doc []byte) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	seq, err := order.NextSequence()
+	seq, err := appendOnly(order).NextSequence()
 	if err != nil {
 		return 0, err
 	}
