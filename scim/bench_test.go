@@ -150,7 +150,7 @@ func (h *memHandler) Patch(r *http.Request, id string, ops []elimity.PatchOperat
 	return elimity.Resource{}, nil
 }
 
-func baselineServer(b *testing.B) *httptest.Server {
+func baselineServer(b testing.TB) *httptest.Server {
 	user, _, err := buildDefs(nil)
 	if err != nil {
 		b.Fatal(err)
@@ -177,7 +177,7 @@ func baselineServer(b *testing.B) *httptest.Server {
 
 // durableServer is scimbridge on a fresh bbolt file (or db, if given),
 // behind the production HTTP chain.
-func durableServer(b *testing.B, db *store.DB) (*httptest.Server, *Server) {
+func durableServer(b testing.TB, db *store.DB) (*httptest.Server, *Server) {
 	h, s := durableHandler(b, db)
 	ts := httptest.NewServer(h)
 	b.Cleanup(ts.Close)
@@ -186,7 +186,7 @@ func durableServer(b *testing.B, db *store.DB) (*httptest.Server, *Server) {
 
 // durableHandler is durableServer's router, for benchmarks that call it
 // in-process (no network).
-func durableHandler(b *testing.B, db *store.DB) (http.Handler, *Server) {
+func durableHandler(b testing.TB, db *store.DB) (http.Handler, *Server) {
 	if db == nil {
 		var err error
 		if db, err = store.Open(filepath.Join(b.TempDir(), "bench.db")); err != nil {
@@ -275,10 +275,13 @@ type client struct {
 	hc   *http.Client
 }
 
-func newClient(b *testing.B, ts *httptest.Server) *client {
+func newClient(b *testing.B, ts *httptest.Server) *client { return urlClient(b, ts.URL) }
+
+// urlClient is a client of the server at base (http://host:port).
+func urlClient(b *testing.B, base string) *client {
 	tr := &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128}
 	b.Cleanup(tr.CloseIdleConnections)
-	return &client{b: b, base: ts.URL + "/scim/v2", hc: &http.Client{Transport: tr}}
+	return &client{b: b, base: base + "/scim/v2", hc: &http.Client{Transport: tr}}
 }
 
 func (c *client) call(method, path, body string, want int) []byte {

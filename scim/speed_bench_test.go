@@ -27,7 +27,7 @@ import (
 
 // baselineUsersGroups is the baseline with a Groups endpoint too (a
 // separate map, so groups do not meet the users' userName index).
-func baselineUsersGroups(b *testing.B) *httptest.Server {
+func baselineUsersGroups(b testing.TB) *httptest.Server {
 	user, group, err := buildDefs(nil)
 	if err != nil {
 		b.Fatal(err)
@@ -97,6 +97,12 @@ func (h *memGroups) Get(r *http.Request, id string) (elimity.Resource, error) {
 var readKinds = []string{"baseline", "durable"}
 
 func readServer(b *testing.B, kind string) *client {
+	if *benchProcs {
+		if kind == "baseline" {
+			kind = "baseline-groups"
+		}
+		return processServer(b, kind)
+	}
 	if kind == "baseline" {
 		return newClient(b, baselineUsersGroups(b))
 	}
@@ -243,7 +249,12 @@ func BenchmarkPatchRatio(b *testing.B) {
 	names := benchKinds
 	ops := map[string]func(int){}
 	for _, kind := range names {
-		c, _ := kindServer(b, kind)
+		var c *client
+		if *benchProcs {
+			c = processServer(b, kind)
+		} else {
+			c, _ = kindServer(b, kind)
+		}
 		ops[kind] = entraPatches(b, c)
 	}
 	interleave(b, 200, names, ops)
