@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/scimbridge/scimbridge/internal/rawjson"
 	"github.com/scimbridge/scimbridge/scimpath"
@@ -32,6 +33,12 @@ func (s *Server) list(d *resourceDef) http.HandlerFunc {
 		q := listQuery{filter: strings.TrimSpace(v.Get("filter")),
 			sortBy: strings.TrimSpace(v.Get("sortBy")), sortOrder: strings.TrimSpace(v.Get("sortOrder"))}
 		q.attrs, q.excluded = projection(r)
+		if !utf8.ValidString(q.filter) {
+			// As a body that is not UTF-8 (invalidSyntax): a SCIM string is
+			// Unicode, so such a filter could only ever match by accident.
+			s.fail(w, r, errorf(http.StatusBadRequest, "invalidFilter", "filter is not valid UTF-8 (after percent-decoding)"))
+			return
+		}
 		var e *Error
 		if q.startIndex, e = intParam(v.Get("startIndex"), 1); e == nil {
 			q.count, e = intParam(v.Get("count"), s.opts.MaxResults)

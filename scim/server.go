@@ -133,13 +133,33 @@ func (s *Server) Handler() http.Handler {
 		labelResourceMiss(r)
 		WriteError(w, http.StatusNotFound, "", "no such endpoint: "+r.URL.Path)
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		labelResourceMiss(r)
-		WriteError(w, http.StatusMethodNotAllowed, "", "method "+r.Method+" not allowed on "+r.URL.Path)
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		labelResourceMiss(req)
+		// RFC 9110 §15.5.6: a 405 lists the methods the path has.
+		if rctx := chi.RouteContext(req.Context()); rctx != nil {
+			p := rctx.RoutePath
+			if p == "" {
+				p = req.URL.Path
+			}
+			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+				if r.Match(chi.NewRouteContext(), m, p) {
+					w.Header().Add("Allow", m)
+				}
+			}
+		}
+		WriteError(w, http.StatusMethodNotAllowed, "", "method "+req.Method+" not allowed on "+req.URL.Path)
 	})
 	// Each bulk operation runs through this same router (h, set below).
 	var h http.Handler
 	r.Post("/Bulk", func(w http.ResponseWriter, req *http.Request) { s.bulk(h)(w, req) })
+	// A query at the server root (GET on it, POST to its /.search) is one
+	// the RFC lets a server leave out (RFC 7644 §3.4.2.1 "MAY"): say so with
+	// the RFC's "not supported" status, not as an unknown path.
+	rootQuery := func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotImplemented, "", "queries at the server root are not supported (optional in RFC 7644 §3.4.2.1): query /Users or /Groups")
+	}
+	r.Get("/", rootQuery)
+	r.Post("/.search", rootQuery)
 	r.Get("/ServiceProviderConfig", s.serviceProviderConfig)
 	r.Get("/serviceConfiguration", s.serviceProviderConfig) // Microsoft's reference name
 	for _, p := range []string{"/Schemas", "/Schemas/*", "/ResourceTypes", "/ResourceTypes/*"} {

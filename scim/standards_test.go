@@ -124,6 +124,12 @@ func TestStandards(t *testing.T) {
 		{name: "POST /Bulk with invalid UTF-8", method: "POST", path: "/Bulk",
 			body:   `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[{"method":"POST","path":"/Users","bulkId":"1","data":{"userName":"` + "\xff" + `"}}]}`,
 			status: 400, scimType: "invalidSyntax"},
+		{name: "filter with invalid UTF-8 (percent-encoded)", method: "GET", path: "/Users?filter=userName%20eq%20%22a%FF%22", status: 400, scimType: "invalidFilter", detail: "UTF-8"},
+		{name: "filter with UTF-8 still fine", method: "GET", path: "/Users?filter=userName%20eq%20%22%C3%A9%22", status: 200},
+
+		// Queries at the server root are optional (RFC 7644 §3.4.2.1): 501.
+		{name: "GET at the server root", method: "GET", path: "/?filter=userName%20eq%20%22u%40x%22", status: 501, detail: "/Users or /Groups"},
+		{name: "POST /.search at the server root", method: "POST", path: "/.search", body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}`, status: 501},
 		{name: "POST user with a surrogate pair and escaped backslash", method: "POST", path: "/Users",
 			body:   `{"userName":"emoji\ud83d\ude00@x","displayName":"a\\udcff"}`,
 			status: 201, check: func(t *testing.T, u map[string]any) {
@@ -163,7 +169,7 @@ func TestStandards(t *testing.T) {
 				t.Fatalf("%s %s: status %d, want %d: %s", tt.method, path, r.status, tt.status, r.raw)
 			}
 			if tt.status >= 400 {
-				if r.body["scimType"] != tt.scimType || !strings.Contains(r.body["detail"].(string), tt.detail) {
+				if got, _ := r.body["scimType"].(string); got != tt.scimType || !strings.Contains(r.body["detail"].(string), tt.detail) {
 					t.Errorf("scimType %v detail %q, want %s containing %q", r.body["scimType"], r.body["detail"], tt.scimType, tt.detail)
 				}
 				if got := e.stored(store.TypeUser, uid); mustJSON(t, got) != mustJSON(t, userBefore) {
