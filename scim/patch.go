@@ -56,6 +56,10 @@ func parsePatch(d *resourceDef, body []byte) (ops []scimpath.Operation, mops []m
 		if op != "add" && op != "replace" && op != "remove" {
 			return nil, nil, errorf(http.StatusBadRequest, "invalidSyntax", "op must be add, replace or remove")
 		}
+		if op == "remove" && path == "" {
+			// RFC 7644 §3.5.2.2 names the error (the library says invalidValue).
+			return nil, nil, errorf(http.StatusBadRequest, "noTarget", "remove needs a path (RFC 7644 §3.5.2.2)")
+		}
 		if d.typ == store.TypeGroup {
 			mop, rest, isMember, e := splitMemberOp(op, path, value)
 			if e != nil {
