@@ -31,6 +31,15 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(junk); !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrLocked) {
 		t.Errorf("a file of junk: %v, want ErrCorrupt", err)
 	}
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if db, err := Open(empty); err != nil {
+		t.Errorf("an empty file (a first start cut short): %v, want it initialised", err)
+	} else {
+		db.Close()
+	}
 }
 
 // The server's Open rebuilds bbolt's free page list by walking the file

@@ -93,7 +93,8 @@ func Open(path string) (*DB, error) {
 // own, so a damaged page would crash the process with a panic. walkPages
 // reads the same pages first where a damaged one is an error (ErrCorrupt).
 func openWritable(path string) (b *bolt.DB, err error) {
-	if _, err := os.Stat(path); err == nil {
+	// An empty file (a first start cut short) is bbolt's to initialise.
+	if info, err := os.Stat(path); err == nil && info.Size() > 0 {
 		if err := walkPages(path); err != nil {
 			return nil, err
 		}
