@@ -44,7 +44,7 @@ func TestOpenErrors(t *testing.T) {
 
 // The server's Open rebuilds bbolt's free page list by walking the file
 // (the list is not written by commits): a damaged page met on that walk is
-// ErrCorrupt, not a panic. Its commits write no free list, and the file
+// ErrCorrupt, not a panic, and so it is for the offline commands. Its commits write no free list, and the file
 // still opens read-only, verifies, and opens again with every record.
 func TestOpenRebuildsFreeList(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data.db")
@@ -104,5 +104,12 @@ func TestOpenRebuildsFreeList(t *testing.T) {
 	}
 	if _, err := Open(path); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("a file with damaged pages: %v, want ErrCorrupt", err)
+	}
+	// The offline commands (verify, compact, a backup's check) too.
+	if _, err := OpenReadOnly(path, time.Second); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("read-only, a file with damaged pages: %v, want ErrCorrupt", err)
+	}
+	if _, _, _, err := VerifyFile(path, 10); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("VerifyFile, a file with damaged pages: %v, want ErrCorrupt", err)
 	}
 }

@@ -109,15 +109,21 @@ func openWritable(path string) (b *bolt.DB, err error) {
 	return bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true})
 }
 
-// walkPages reads every branch and leaf page of the file at path through
-// read-only cursors, turning bbolt's assertions (and a page number past
-// the end of the file) into ErrCorrupt.
-func walkPages(path string) (err error) {
+// walkPages reads every branch and leaf page of the file at path (see
+// checkPages) before the server opens it for writing.
+func walkPages(path string) error {
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	return checkPages(b)
+}
+
+// checkPages reads every branch and leaf page through read-only cursors,
+// turning bbolt's assertions (and a page number past the end of the file)
+// into ErrCorrupt: bbolt panics on a damaged page wherever it meets one.
+func checkPages(b *bolt.DB) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
@@ -163,6 +169,12 @@ func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
 	if err != nil {
+		return nil, openError(path, err)
+	}
+	// The offline commands exist to look at a file that may be damaged:
+	// they say so instead of crashing on the page.
+	if err := checkPages(b); err != nil {
+		b.Close()
 		return nil, openError(path, err)
 	}
 	if err := b.View(checkSchemaVersion); err != nil {

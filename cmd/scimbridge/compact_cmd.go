@@ -32,7 +32,7 @@ func init() {
 func compact(path string, out interface{ Write([]byte) (int, error) }) error {
 	src, err := store.OpenReadOnly(path, time.Second)
 	if err != nil {
-		return fmt.Errorf("open %s (is the server still running?): %w", path, err)
+		return offlineOpenFailure(path, "is the server still running?", err)
 	}
 	defer src.Close()
 	tmp := path + ".compact"

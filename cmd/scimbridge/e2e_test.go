@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -203,6 +205,25 @@ func TestVerifyFile(t *testing.T) {
 	}
 	if perr := printVerify(&out, problems, total); !errors.Is(perr, errInconsistent) || !strings.Contains(out.String(), `User u1: userName "a@x" is not indexed`) {
 		t.Errorf("damaged file: %v %q", perr, out.String())
+	}
+
+	// Damaged pages (leaf pages' type overwritten): the server's exit 5
+	// and its one line, not a bbolt panic.
+	buf, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := 2 * 4096; off+4096 <= len(buf); off += 4096 {
+		if binary.LittleEndian.Uint16(buf[off+8:]) == 0x02 {
+			binary.LittleEndian.PutUint16(buf[off+8:], 0x40)
+		}
+	}
+	if err := os.WriteFile(path, buf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = verifyFile(path)
+	if code, line := explain(err); code != exitDataFile || !strings.Contains(line, "is damaged") || !strings.Contains(line, "damaged page") {
+		t.Errorf("damaged pages: exit %d %q", code, line)
 	}
 }
 

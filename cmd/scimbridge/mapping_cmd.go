@@ -358,7 +358,7 @@ func readStored(path, typ, id string) (map[string]any, error) {
 	}
 	db, err := store.OpenReadOnly(path, time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("plan: open %s (stop the server first, or use --file): %w", path, err)
+		return nil, offlineOpenFailure(path, "plan: stop the server first, or use --file", err)
 	}
 	defer db.Close()
 	var res map[string]any

@@ -139,6 +139,17 @@ func dataFileFailure(path string, err error) error {
 		msg: fmt.Sprintf("data file %s: %v: check the file and its directory, or restore the latest backup", path, rootCause(err))}
 }
 
+// offlineOpenFailure explains why an offline command (verify --file,
+// compact, plan) could not open the data file: a damaged file as the
+// server says it (exit 5), anything else with the command's hint (most
+// often a running server holding the lock).
+func offlineOpenFailure(path, hint string, err error) error {
+	if errors.Is(err, store.ErrCorrupt) {
+		return dataFileFailure(path, err)
+	}
+	return fmt.Errorf("open %s (%s): %w", path, hint, err)
+}
+
 func lockedFailure(path string, err error) error {
 	return &startupError{code: exitLocked, err: err,
 		msg: fmt.Sprintf("data file %s is locked by another process (another scimbridge on the same data_dir?): stop it, or give this one its own data_dir", path)}

@@ -58,7 +58,7 @@ data file directly, read-only, which needs the server stopped. Exit status 1 whe
 func verifyFile(path string) ([]string, int, error) {
 	db, err := store.OpenReadOnly(path, time.Second)
 	if err != nil {
-		return nil, 0, fmt.Errorf("open %s (is the server still running? then leave out --file): %w", path, err)
+		return nil, 0, offlineOpenFailure(path, "is the server still running? then leave out --file", err)
 	}
 	defer db.Close()
 	var problems []string
