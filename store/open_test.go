@@ -113,3 +113,45 @@ func TestOpenRebuildsFreeList(t *testing.T) {
 		t.Errorf("VerifyFile, a file with damaged pages: %v, want ErrCorrupt", err)
 	}
 }
+
+// CheckPages finds a page damaged under a running server (the admin API's
+// verify runs it before Verify, whose reads would panic on the page).
+func TestCheckPagesOnTheLiveFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *Tx) error {
+		_, err := tx.CreateResource(TypeUser, "u1", []byte(`{"id":"u1","userName":"a@x"}`))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckPages(); err != nil {
+		t.Fatalf("sound file: %v", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	page := make([]byte, 10)
+	for off := int64(2 * 4096); off+4096 <= st.Size(); off += 4096 {
+		if _, err := f.ReadAt(page, off); err != nil {
+			t.Fatal(err)
+		}
+		if binary.LittleEndian.Uint16(page[8:]) == 0x02 {
+			binary.LittleEndian.PutUint16(page[8:], 0x40)
+			if _, err := f.WriteAt(page[8:], off+8); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := db.CheckPages(); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("damaged under the server: %v, want ErrCorrupt", err)
+	}
+}

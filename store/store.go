@@ -138,6 +138,11 @@ func checkPages(b *bolt.DB) (err error) {
 	})
 }
 
+// CheckPages reads every page of the live file (one read transaction):
+// ErrCorrupt names the first damaged one. Verify checks what the pages
+// mean; this, that bbolt can read them at all.
+func (db *DB) CheckPages() error { return checkPages(db.bolt) }
+
 func walkBucket(bk *bolt.Bucket) {
 	c := bk.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {

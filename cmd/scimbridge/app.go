@@ -235,6 +235,10 @@ func (a *app) close() {
 
 // verify runs store.Verify on a snapshot of the live data file.
 func (a *app) verify(limit int) (problems []string, total int, err error) {
+	// A page damaged since start-up would panic inside Verify's reads.
+	if err := a.db.CheckPages(); err != nil {
+		return []string{err.Error()}, 1, nil
+	}
 	err = a.db.View(func(tx *store.Tx) error {
 		problems, total = tx.Verify(limit)
 		return nil
