@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scimbridge/scimbridge/internal/testkit"
 )
 
 // Open's failures say why, as store errors, without the engine's types.
@@ -83,25 +84,7 @@ func TestOpenRebuildsFreeList(t *testing.T) {
 	})
 	db.Close()
 
-	// Damage every leaf page (flags 0x02) past the two meta pages.
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const pageSize = 4096
-	damaged := 0
-	for off := 2 * pageSize; off+pageSize <= len(raw); off += pageSize {
-		if binary.LittleEndian.Uint16(raw[off+8:]) == 0x02 {
-			binary.LittleEndian.PutUint16(raw[off+8:], 0x40)
-			damaged++
-		}
-	}
-	if damaged == 0 {
-		t.Fatal("no leaf page found")
-	}
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.DamageLeafPages(t, path)
 	if _, err := Open(path); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("a file with damaged pages: %v, want ErrCorrupt", err)
 	}
@@ -133,24 +116,7 @@ func TestCheckPagesOnTheLiveFile(t *testing.T) {
 	if err := db.CheckPages(); err != nil {
 		t.Fatalf("sound file: %v", err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	page := make([]byte, 10)
-	for off := int64(2 * 4096); off+4096 <= st.Size(); off += 4096 {
-		if _, err := f.ReadAt(page, off); err != nil {
-			t.Fatal(err)
-		}
-		if binary.LittleEndian.Uint16(page[8:]) == 0x02 {
-			binary.LittleEndian.PutUint16(page[8:], 0x40)
-			if _, err := f.WriteAt(page[8:], off+8); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	testkit.DamageLeafPages(t, path)
 	if err := db.CheckPages(); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("damaged under the server: %v, want ErrCorrupt", err)
 	}

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,6 +22,7 @@ import (
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/connectortest"
 	"github.com/scimbridge/scimbridge/connectors/webex/webexsim"
+	"github.com/scimbridge/scimbridge/internal/testkit"
 	"github.com/scimbridge/scimbridge/store"
 )
 
@@ -209,18 +208,7 @@ func TestVerifyFile(t *testing.T) {
 
 	// Damaged pages (leaf pages' type overwritten): the server's exit 5
 	// and its one line, not a bbolt panic.
-	buf, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for off := 2 * 4096; off+4096 <= len(buf); off += 4096 {
-		if binary.LittleEndian.Uint16(buf[off+8:]) == 0x02 {
-			binary.LittleEndian.PutUint16(buf[off+8:], 0x40)
-		}
-	}
-	if err := os.WriteFile(path, buf, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.DamageLeafPages(t, path)
 	_, _, err = verifyFile(path)
 	if code, line := explain(err); code != exitDataFile || !strings.Contains(line, "is damaged") || !strings.Contains(line, "damaged page") {
 		t.Errorf("damaged pages: exit %d %q", code, line)

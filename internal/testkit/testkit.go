@@ -1,5 +1,6 @@
 // Package testkit holds the test helpers several packages' tests share:
-// golden files and a log sink safe for concurrent writers. Only tests
+// golden files, a log sink safe for concurrent writers, and damaged data
+// files. Only tests
 // import it.
 package testkit
 
