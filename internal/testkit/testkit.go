@@ -1,7 +1,6 @@
 // Package testkit holds the test helpers several packages' tests share:
 // golden files, a log sink safe for concurrent writers, and damaged data
-// files. Only tests
-// import it.
+// files. Only tests import it.
 package testkit
 
 import (
