@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -99,59 +98,24 @@ func openWritable(path string) (b *bolt.DB, err error) {
 			return nil, err
 		}
 	}
-	// What the walk cannot see (keys out of order, a page reached twice)
-	// bbolt's own walk reports by panicking in this goroutine.
+	// What the walk cannot see (a page number past the file's last page)
+	// bbolt's own walk reports by panicking in this goroutine. The file is
+	// then open inside bbolt, holding its lock: closing it lets go.
+	var file *os.File
 	defer func() {
 		if p := recover(); p != nil {
+			if file != nil {
+				file.Close()
+			}
 			b, err = nil, &openFailure{kind: ErrCorrupt, err: fmt.Errorf("rebuilding the free page list: %v", p)}
 		}
 	}()
-	return bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true})
-}
-
-// walkPages reads every branch and leaf page of the file at path (see
-// checkPages) before the server opens it for writing.
-func walkPages(path string) error {
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	return checkPages(b)
-}
-
-// checkPages reads every branch and leaf page through read-only cursors,
-// turning bbolt's assertions (and a page number past the end of the file)
-// into ErrCorrupt: bbolt panics on a damaged page wherever it meets one.
-func checkPages(b *bolt.DB) (err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if p := recover(); p != nil {
-			err = &openFailure{kind: ErrCorrupt, err: fmt.Errorf("damaged page: %v", p)}
-		}
-	}()
-	return b.View(func(tx *bolt.Tx) error {
-		return tx.ForEach(func(_ []byte, bk *bolt.Bucket) error {
-			walkBucket(bk)
-			return nil
-		})
-	})
-}
-
-// CheckPages reads every page of the live file (one read transaction):
-// ErrCorrupt names the first damaged one. Verify checks what the pages
-// mean; this, that bbolt can read them at all.
-func (db *DB) CheckPages() error { return checkPages(db.bolt) }
-
-func walkBucket(bk *bolt.Bucket) {
-	c := bk.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if v == nil {
-			if child := bk.Bucket(k); child != nil {
-				walkBucket(child)
-			}
-		}
-	}
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, perm)
+			file = f
+			return f, err
+		}})
 }
 
 // appendOnly marks a bucket whose keys only grow (a sequence) for this
