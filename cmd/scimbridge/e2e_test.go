@@ -210,7 +210,7 @@ func TestVerifyFile(t *testing.T) {
 	// and its one line, not a bbolt panic.
 	testkit.DamageLeafPages(t, path)
 	_, _, err = verifyFile(path)
-	if code, line := explain(err); code != exitDataFile || !strings.Contains(line, "is damaged") || !strings.Contains(line, "damaged page") {
+	if code, line := explain(err); code != exitDataFile || !strings.Contains(line, "is damaged") || !strings.Contains(line, "not a branch or leaf") {
 		t.Errorf("damaged pages: exit %d %q", code, line)
 	}
 }
