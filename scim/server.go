@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,17 +135,29 @@ func (s *Server) Handler() http.Handler {
 		WriteError(w, http.StatusNotFound, "", "no such endpoint: "+r.URL.Path)
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		rctx := chi.RouteContext(req.Context())
+		p := rctx.RoutePath
+		if p == "" {
+			p = req.URL.Path
+		}
+		// HEAD is GET without the body (RFC 9110 §9.3.2; every server MUST
+		// support it): routed as GET here, where no route took it, so
+		// other requests pay nothing for it. net/http sends no body for a
+		// HEAD request whatever the handler writes.
+		if req.Method == http.MethodHead && r.Match(chi.NewRouteContext(), http.MethodGet, p) {
+			get := req.Clone(req.Context())
+			get.Method = http.MethodGet
+			mounts := slices.Clone(rctx.RoutePatterns) // where this router is mounted: the route label keeps it
+			rctx.Reset()
+			rctx.RoutePath, rctx.RoutePatterns = p, mounts
+			r.ServeHTTP(w, get)
+			return
+		}
 		labelResourceMiss(req)
 		// RFC 9110 §15.5.6: a 405 lists the methods the path has.
-		if rctx := chi.RouteContext(req.Context()); rctx != nil {
-			p := rctx.RoutePath
-			if p == "" {
-				p = req.URL.Path
-			}
-			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-				if r.Match(chi.NewRouteContext(), m, p) {
-					w.Header().Add("Allow", m)
-				}
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if r.Match(chi.NewRouteContext(), m, p) {
+				w.Header().Add("Allow", m)
 			}
 		}
 		WriteError(w, http.StatusMethodNotAllowed, "", "method "+req.Method+" not allowed on "+req.URL.Path)
