@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -45,8 +46,9 @@ func TestOpenErrors(t *testing.T) {
 
 // The server's Open rebuilds bbolt's free page list by walking the file
 // (the list is not written by commits): a damaged page met on that walk is
-// ErrCorrupt, not a panic, and so it is for the offline commands. Its commits write no free list, and the file
-// still opens read-only, verifies, and opens again with every record.
+// ErrCorrupt, not a panic, and so it is for the offline commands. Its
+// commits write no free list, and the file still opens read-only,
+// verifies, and opens again with every record.
 func TestOpenRebuildsFreeList(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data.db")
 	db, err := Open(path)
@@ -68,6 +70,16 @@ func TestOpenRebuildsFreeList(t *testing.T) {
 		t.Fatalf("no free pages after %d commits: the test needs some", users)
 	}
 	db.Close()
+	// Both meta pages name no free-list page (bbolt's "none": all ones).
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for slot := range 2 {
+		if fl := binary.NativeEndian.Uint64(raw[slot*4096+pageHeader+32:]); fl != ^uint64(0) {
+			t.Errorf("meta page %d names free-list page %d: commits still write the list", slot, fl)
+		}
+	}
 
 	if _, problems, _, err := VerifyFile(path, 10); err != nil || len(problems) > 0 {
 		t.Errorf("verify: %v %v", problems, err)
