@@ -127,7 +127,7 @@ func (w *pageWalker) tree(id uint64, lo, hi []byte) ([]byte, error) {
 	if id < 2 || id >= w.pages {
 		return nil, damaged(fmt.Errorf("page %d: outside the file's %d pages in use", id, w.pages))
 	}
-	page, err := w.read(id)
+	page, err := w.read(id, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (w *pageWalker) tree(id uint64, lo, hi []byte) ([]byte, error) {
 		w.seen[p] = true
 	}
 	if overflow > 0 {
-		if page, err = w.readOverflow(id, overflow); err != nil {
+		if page, err = w.read(id, overflow); err != nil {
 			return nil, err
 		}
 	}
@@ -157,20 +157,12 @@ func (w *pageWalker) tree(id uint64, lo, hi []byte) ([]byte, error) {
 	return w.elements(fmt.Sprintf("page %d", id), page, lo, hi, true)
 }
 
-// read reads the page at id into this depth's buffer.
-func (w *pageWalker) read(id uint64) ([]byte, error) {
+// read reads the page at id, and overflow pages after it, into this
+// depth's buffer.
+func (w *pageWalker) read(id, overflow uint64) ([]byte, error) {
 	for len(w.bufs) <= w.depth {
-		w.bufs = append(w.bufs, make([]byte, w.pageSize))
+		w.bufs = append(w.bufs, nil)
 	}
-	page := w.bufs[w.depth][:w.pageSize]
-	if _, err := w.f.ReadAt(page, int64(id*w.pageSize)); err != nil {
-		return nil, damaged(fmt.Errorf("page %d: %v", id, err))
-	}
-	return page, nil
-}
-
-// readOverflow reads the page at id with its overflow pages.
-func (w *pageWalker) readOverflow(id, overflow uint64) ([]byte, error) {
 	size := (overflow + 1) * w.pageSize
 	if uint64(cap(w.bufs[w.depth])) < size {
 		w.bufs[w.depth] = make([]byte, size)

@@ -14,9 +14,9 @@ import (
 // refused with an error (ErrCorrupt for damaged pages), for the server and
 // for the offline commands: never a crash or a hang (bbolt's own walk at
 // Open panics in a goroutine of its own), and a refused file is left
-// unlocked. The seeds under testdata/fuzz are
-// damage that once got past the check: a key out of order, a key or an
-// inline bucket reaching past its page, a branch key longer than it was.
+// unlocked. The seeds under testdata/fuzz are damage that once got past
+// the check: a key out of order, a key or an inline bucket reaching past
+// its page, a branch key longer than it was.
 //
 //	go test ./store -run '^$' -fuzz FuzzOpenDamagedFile -fuzztime 2m
 func FuzzOpenDamagedFile(f *testing.F) {
