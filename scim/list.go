@@ -59,6 +59,9 @@ func (s *Server) search(d *resourceDef) http.HandlerFunc {
 			return
 		}
 		m, e := decodeObject(body)
+		if e == nil {
+			e = checkMessageSchemas(m, urnSearchRequest)
+		}
 		if e != nil {
 			s.fail(w, r, e)
 			return

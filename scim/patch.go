@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -36,6 +37,9 @@ func parsePatch(d *resourceDef, body []byte) (ops []scimpath.Operation, mops []m
 	if e != nil {
 		return nil, nil, e
 	}
+	if e := checkMessageSchemas(env, urnPatchOp); e != nil {
+		return nil, nil, e
+	}
 	rawOps, _ := lookupFold(env, "Operations")
 	list, ok := rawOps.([]any)
 	if !ok || len(list) == 0 {
@@ -55,6 +59,12 @@ func parsePatch(d *resourceDef, body []byte) (ops []scimpath.Operation, mops []m
 		path = strings.TrimSpace(path)
 		if op != "add" && op != "replace" && op != "remove" {
 			return nil, nil, errorf(http.StatusBadRequest, "invalidSyntax", "op must be add, replace or remove")
+		}
+		if a := commonReadOnly(d, path); a != "" {
+			// RFC 7644 §3.5.2: an operation on a readOnly attribute is a
+			// mutability error. id and meta are in no schema, so the
+			// validator would call the path invalid instead.
+			return nil, nil, errorf(http.StatusBadRequest, "mutability", a+" is readOnly (RFC 7643 §3.1): "+strconv.Quote(path))
 		}
 		if op == "remove" && path == "" {
 			// RFC 7644 §3.5.2.2 names the error (the library says invalidValue).
@@ -85,6 +95,26 @@ func parsePatch(d *resourceDef, body []byte) (ops []scimpath.Operation, mops []m
 		}
 	}
 	return ops, mops, nil
+}
+
+// commonReadOnly returns "id" or "meta" when path names one of these
+// common attributes (or a sub-attribute of meta), with or without the
+// core schema's URN.
+func commonReadOnly(d *resourceDef, path string) string {
+	if len(path) > len(d.core.ID) && strings.EqualFold(path[:len(d.core.ID)+1], d.core.ID+":") {
+		path = path[len(d.core.ID)+1:]
+	}
+	attr := path
+	if i := strings.IndexAny(attr, ".["); i >= 0 {
+		attr = attr[:i]
+	}
+	switch {
+	case strings.EqualFold(attr, "id"):
+		return "id"
+	case strings.EqualFold(attr, "meta"):
+		return "meta"
+	}
+	return ""
 }
 
 // unassign turns "replace with null" into "remove": RFC 7643 §2.5 makes

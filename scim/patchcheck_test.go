@@ -48,6 +48,9 @@ func TestCheckPatchMatchesLibrary(t *testing.T) {
 		group bool
 		ops   []string
 		want  string // "" accepted, else the scimType
+		// parsePatch refuses these first with this scimType (and so does
+		// the endpoint); the checker is still compared with the library.
+		parseErr string
 	}{
 		{name: "replace displayName", ops: []string{`{"op":"Replace","path":"displayName","value":"N"}`}},
 		{name: "add filtered sub-attribute", ops: []string{`{"op":"Add","path":"emails[type eq \"work\"].value","value":"a@b"}`}},
@@ -69,8 +72,8 @@ func TestCheckPatchMatchesLibrary(t *testing.T) {
 
 		{name: "unknown path", ops: []string{`{"op":"replace","path":"favouriteColour","value":"blue"}`}, want: "invalidPath"},
 		{name: "unknown sub-attribute", ops: []string{`{"op":"replace","path":"name.nickname","value":"x"}`}, want: "invalidPath"},
-		{name: "id is not patchable", ops: []string{`{"op":"replace","path":"id","value":"x"}`}, want: "invalidPath"},
-		{name: "meta is not patchable", ops: []string{`{"op":"replace","path":"meta.version","value":"x"}`}, want: "invalidPath"},
+		{name: "id is not patchable", ops: []string{`{"op":"replace","path":"id","value":"x"}`}, want: "invalidPath", parseErr: "mutability"},
+		{name: "meta is not patchable", ops: []string{`{"op":"replace","path":"meta.version","value":"x"}`}, want: "invalidPath", parseErr: "mutability"},
 		{name: "unknown extension", ops: []string{`{"op":"add","path":"urn:example:nope:2.0:User:x","value":"x"}`}, want: "invalidPath"},
 		{name: "unknown extension attribute", ops: []string{`{"op":"add","path":"` + ent + `:nope","value":"x"}`}, want: "invalidPath"},
 		{name: "malformed filter", ops: []string{`{"op":"add","path":"emails[type eq]","value":"x"}`}, want: "invalidPath"},
@@ -108,7 +111,22 @@ func TestCheckPatchMatchesLibrary(t *testing.T) {
 			}
 			body := patchBody(tt.ops...)
 			ops, _, pe := parsePatch(d, []byte(body))
-			if pe != nil {
+			if tt.parseErr != "" {
+				if pe == nil || pe.ScimType != tt.parseErr {
+					t.Fatalf("parsePatch = %v, want scimType %q", pe, tt.parseErr)
+				}
+				if r := e.must(pe.Status, "PATCH", target, body); r.body["scimType"] != tt.parseErr {
+					t.Errorf("PATCH answered %s", r.raw)
+				}
+				ops = nil
+				for _, o := range tt.ops {
+					var op scimpath.Operation
+					if err := json.Unmarshal([]byte(o), &op); err != nil {
+						t.Fatal(err)
+					}
+					ops = append(ops, op)
+				}
+			} else if pe != nil {
 				t.Fatalf("parsePatch: %v", pe)
 			}
 			got := e.s.checkPatch(d, ops)
@@ -122,7 +140,7 @@ func TestCheckPatchMatchesLibrary(t *testing.T) {
 			if want := replayPatch(t, e.s, d, ops); !reflect.DeepEqual(got, want) {
 				t.Errorf("checkPatch = %+v, library replay = %+v", got, want)
 			}
-			if got == nil {
+			if got == nil || tt.parseErr != "" {
 				return
 			}
 			r := e.must(got.Status, "PATCH", target, body)

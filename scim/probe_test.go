@@ -186,7 +186,7 @@ func TestThirdPartyProbe(t *testing.T) {
 			}
 			r := e.do(tt.method, path, body)
 			if r.status != tt.status {
-				t.Fatalf("%s %s: status %d, want %d: %s", tt.method, path, r.status, tt.status, r.raw)
+				t.Fatalf("%s %s: status %d, want %d: %.300s", tt.method, path, r.status, tt.status, r.raw)
 			}
 			if tt.status >= 400 {
 				if r.body["status"] != strconv.Itoa(tt.status) {
