@@ -29,3 +29,37 @@ func checkMessageSchemas(body map[string]any, urn string) *Error {
 	}
 	return errorf(http.StatusBadRequest, "invalidSyntax", `"schemas" must be ["`+urn+`"]`)
 }
+
+// notImplementedMe answers every request to /Me: RFC 7644 §3.11 asks a
+// server without the alias to say so with 501 rather than 404. (Our
+// clients are provisioning services, not the users themselves.)
+func notImplementedMe(w http.ResponseWriter, r *http.Request) {
+	WriteError(w, http.StatusNotImplemented, "", "/Me is not supported (RFC 7644 §3.11): address the user as /Users/{id}")
+}
+
+// refuseDiscoveryFilter answers 403 to a filter on a discovery endpoint:
+// RFC 7644 §4 has them ignore query parameters, and a filter SHOULD be
+// refused so that no client takes the answer as matching it. Paging and
+// sorting parameters stay ignored. It reports whether it answered.
+func refuseDiscoveryFilter(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.RawQuery == "" || !r.URL.Query().Has("filter") {
+		return false
+	}
+	WriteError(w, http.StatusForbidden, "", "filter is not supported on "+r.URL.Path+" (RFC 7644 §4): its resources are all listed")
+	return true
+}
+
+// withDiscoveryMeta adds meta (resourceType and location, as the examples
+// of RFC 7643 §8.6 and §8.7 show) to a ResourceType or Schema resource.
+func withDiscoveryMeta(res map[string]any, resourceType, base string) map[string]any {
+	id, _ := res["id"].(string)
+	if id == "" {
+		return res
+	}
+	endpoint := "/Schemas/"
+	if resourceType == "ResourceType" {
+		endpoint = "/ResourceTypes/"
+	}
+	res["meta"] = map[string]any{"resourceType": resourceType, "location": base + endpoint + id}
+	return res
+}

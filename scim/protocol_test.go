@@ -339,8 +339,10 @@ func TestDiscoveryGolden(t *testing.T) {
 	}
 	// Endpoint names in another letter case (Microsoft's suite asks for /users).
 	e.must(http.StatusOK, "GET", "/users", nil)
-	// Filters on discovery lists are ignored (the library's evaluator panics).
-	e.must(http.StatusOK, "GET", "/Schemas?filter="+url.QueryEscape(`id eq 5`), nil)
+	// A filter on a discovery list is 403 (RFC 7644 §4; the library's
+	// evaluator would panic on it anyway), other parameters are ignored.
+	e.must(http.StatusForbidden, "GET", "/Schemas?filter="+url.QueryEscape(`id eq 5`), nil)
+	e.must(http.StatusOK, "GET", "/Schemas?count=1", nil)
 	r := e.must(http.StatusOK, "GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", nil)
 	if r.body["id"] != "urn:ietf:params:scim:schemas:core:2.0:User" || !strings.Contains(r.raw, "User Account") {
 		t.Errorf("schema: %.300s", r.raw)

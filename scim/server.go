@@ -173,6 +173,8 @@ func (s *Server) Handler() http.Handler {
 	}
 	r.Get("/", rootQuery)
 	r.Post("/.search", rootQuery)
+	r.Handle("/Me", http.HandlerFunc(notImplementedMe))
+	r.Handle("/Me/*", http.HandlerFunc(notImplementedMe))
 	r.Get("/ServiceProviderConfig", s.serviceProviderConfig)
 	r.Get("/serviceConfiguration", s.serviceProviderConfig) // Microsoft's reference name
 	for _, p := range []string{"/Schemas", "/Schemas/*", "/ResourceTypes", "/ResourceTypes/*"} {
@@ -235,7 +237,7 @@ var endpoints = map[string]string{}
 var canonical = map[string]bool{}
 
 func init() {
-	for _, e := range []string{"Users", "Groups", "Schemas", "ResourceTypes", "ServiceProviderConfig", "serviceConfiguration", "Bulk"} {
+	for _, e := range []string{"Users", "Groups", "Schemas", "ResourceTypes", "ServiceProviderConfig", "serviceConfiguration", "Bulk", "Me"} {
 		endpoints[strings.ToLower(e)] = e
 		canonical[e] = true
 	}
@@ -283,6 +285,9 @@ func (s *Server) baseURL(r *http.Request) string {
 }
 
 func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
+	if refuseDiscoveryFilter(w, r) {
+		return
+	}
 	writeJSON(w, http.StatusOK, serviceProviderConfig(s.opts, s.baseURL(r)))
 }
 
@@ -293,15 +298,23 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	if rc != nil && rc.RoutePath != "" {
 		path = rc.RoutePath
 	}
+	if refuseDiscoveryFilter(w, r) {
+		return
+	}
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = path
 	r2.URL.RawPath = ""
 	// The library's filter evaluation panics on type mismatches, and these
-	// lists are a handful of items: query parameters are ignored.
+	// lists are a handful of items: other query parameters are ignored
+	// (RFC 7644 §4).
 	r2.URL.RawQuery = ""
-	if strings.HasPrefix(path, "/Schemas/") {
-		if sc, ok := s.libraryJSON(w, r2); ok {
-			writeJSON(w, http.StatusOK, withExternalID(sc))
+	resourceType, base := "Schema", s.baseURL(r)
+	if strings.HasPrefix(path, "/ResourceTypes") {
+		resourceType = "ResourceType"
+	}
+	if strings.HasPrefix(path, "/Schemas/") || strings.HasPrefix(path, "/ResourceTypes/") {
+		if res, ok := s.libraryJSON(w, r2); ok {
+			writeJSON(w, http.StatusOK, withDiscoveryMeta(withExternalID(res), resourceType, base))
 		}
 		return
 	}
@@ -321,7 +334,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, x := range res {
 		if sc, ok := x.(map[string]any); ok {
-			withExternalID(sc)
+			withDiscoveryMeta(withExternalID(sc), resourceType, base)
 		}
 	}
 	lr["Resources"] = res
