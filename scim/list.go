@@ -267,5 +267,49 @@ func indexRank(d *resourceDef, attr string) int {
 func (s *Server) project(d *resourceDef, doc map[string]any, attrs, excluded []string) map[string]any {
 	out := scimpath.Project(doc, attrs, excluded, &d.path)
 	delete(out, "password")
+	if len(attrs) > 0 {
+		narrowMeta(d, out, attrs)
+	}
 	return out
+}
+
+// narrowMeta keeps meta in a resource projected by attributes only as far
+// as attributes asks for it: meta's sub-attributes are returned
+// "default", not "always" (RFC 7643 §3.1), and attributes replaces the
+// default set (RFC 7644 §3.4.2.5). scimpath.Project keeps all of meta.
+func narrowMeta(d *resourceDef, out map[string]any, attrs []string) {
+	meta, ok := out["meta"].(map[string]any)
+	if !ok {
+		return
+	}
+	var subs []string
+	for _, a := range attrs {
+		if i := strings.IndexByte(a, '['); i >= 0 {
+			a = a[:i]
+		}
+		if len(a) > len(d.core.ID) && strings.EqualFold(a[:len(d.core.ID)+1], d.core.ID+":") {
+			a = a[len(d.core.ID)+1:]
+		}
+		attr, sub, dotted := strings.Cut(a, ".")
+		if !strings.EqualFold(attr, "meta") {
+			continue
+		}
+		if !dotted {
+			return // all of meta asked for
+		}
+		subs = append(subs, sub)
+	}
+	narrowed := map[string]any{}
+	for k, v := range meta {
+		for _, sub := range subs {
+			if strings.EqualFold(k, sub) {
+				narrowed[k] = v
+			}
+		}
+	}
+	if len(narrowed) == 0 {
+		delete(out, "meta")
+		return
+	}
+	out["meta"] = narrowed
 }
