@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -43,7 +44,8 @@ func (e *openFailure) Is(target error) bool { return target == e.kind }
 
 // DB is the scimbridge data file.
 type DB struct {
-	bolt *bolt.DB
+	bolt    *bolt.DB
+	updates atomic.Uint64 // Updates committed: when to look at the bucket list (bucketlist.go)
 }
 
 // Open opens (creating if needed) the bbolt file at path for the server:
@@ -66,6 +68,9 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
 	db := &DB{bolt: b}
+	// The bucket list's check (bucketlist.go) comes due at the first
+	// Update, so a file opens with its list merged.
+	db.updates.Store(bucketListCheckEvery - 1)
 	if err := db.Update(migrateActivityIndex); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("store: %s: activity index: %w", path, err)
@@ -231,7 +236,18 @@ func (db *DB) View(fn func(tx *Tx) error) error {
 // Update runs fn alone in a write transaction, committed (and synced)
 // when Update returns. fn runs exactly once; an error rolls it back.
 func (db *DB) Update(fn func(tx *Tx) error) error {
-	return db.bolt.Update(func(b *bolt.Tx) error { return fn(&Tx{btx: b}) })
+	split := false
+	err := db.bolt.Update(func(b *bolt.Tx) error {
+		if err := fn(&Tx{btx: b}); err != nil {
+			return err
+		}
+		split = db.updates.Add(1)%bucketListCheckEvery == 0 && bucketListSplit(b)
+		return nil
+	})
+	if err == nil && split {
+		db.mergeBucketList()
+	}
+	return err
 }
 
 // Batch runs fn in a write transaction that may share its commit (and its
