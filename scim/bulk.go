@@ -260,12 +260,16 @@ func (b *bulkRun) run(op bulkOperation) *bulkResult {
 	b.single.ServeHTTP(&rec, req)
 	status := max(rec.status, http.StatusOK)
 	res := &bulkResult{Method: method, BulkID: op.BulkID, Status: strconv.Itoa(status), Version: rec.Header().Get("ETag")}
+	// location is required in every result but a failed POST's (RFC 7644
+	// §3.7.3): a DELETE's, and a PUT's or PATCH's that failed, too.
+	if method != http.MethodPost {
+		res.Location = b.s.baseURL(b.outer) + "/" + endpoints[strings.ToLower(endpoint)] + "/" + id
+	}
 	if status >= 300 {
 		res.Response = json.RawMessage(bytes.Clone(rec.body.Bytes()))
 		return res
 	}
-	switch method {
-	case http.MethodPost:
+	if method == http.MethodPost {
 		res.Location = rec.Header().Get("Location")
 		var created struct {
 			ID string `json:"id"`
@@ -273,9 +277,6 @@ func (b *bulkRun) run(op bulkOperation) *bulkResult {
 		if json.Unmarshal(rec.body.Bytes(), &created) == nil && created.ID != "" {
 			b.ids[op.BulkID] = created.ID
 		}
-	case http.MethodDelete:
-	default:
-		res.Location = b.s.baseURL(b.outer) + path
 	}
 	return res
 }

@@ -88,6 +88,32 @@ func TestThirdPartyProbe(t *testing.T) {
 			body: `{"schemas":["` + userURN + `"],"count":1}`, status: 400, scimType: "invalidSyntax", detail: "SearchRequest"},
 		{name: ".search without schemas (accepted)", method: "POST", path: "/Users/.search", body: `{"count":1}`, status: 200},
 
+		// Every bulk result but a failed POST's has a location (RFC 7644
+		// §3.7.3); a DELETE's and a failed PUT's/PATCH's had none.
+		{name: "bulk results carry location", method: "POST", path: "/Bulk",
+			body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[` +
+				`{"method":"PATCH","path":"/users/$uid","version":"W/\"99\"","data":` + patchBody(`{"op":"replace","path":"displayName","value":"D"}`) + `},` +
+				`{"method":"PATCH","path":"/Users/nosuch","data":` + patchBody(`{"op":"replace","path":"displayName","value":"D"}`) + `},` +
+				`{"method":"POST","path":"/Users","bulkId":"dup","data":{"userName":"u@x"}},` +
+				`{"method":"DELETE","path":"/Groups/$gid"}]}`,
+			status: 200, check: func(t *testing.T, r resp) {
+				ops, _ := r.body["Operations"].([]any)
+				want := []struct{ status, location string }{
+					{"412", "/Users/$uid"}, {"404", "/Users/nosuch"}, {"409", ""}, {"204", "/Groups/$gid"},
+				}
+				if len(ops) != len(want) {
+					t.Fatalf("operations %v", ops)
+				}
+				for i, w := range want {
+					op := ops[i].(map[string]any)
+					loc, _ := op["location"].(string)
+					if op["status"] != w.status || (w.location == "") != (loc == "") ||
+						w.location != "" && !strings.HasPrefix(loc, "https://scim.example.com/scim/v2/") {
+						t.Errorf("operation %d: %v, want status %s and a location like %s", i, op, w.status, w.location)
+					}
+				}
+			}},
+
 		// /Me: a server without it SHOULD answer 501 (RFC 7644 §3.11).
 		{name: "GET /Me", method: "GET", path: "/Me", status: 501, detail: "/Me"},
 		{name: "PATCH /Me", method: "PATCH", path: "/Me", body: patchBody(`{"op":"replace","path":"displayName","value":"D"}`), status: 501},
