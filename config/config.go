@@ -68,6 +68,10 @@ type TLS struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
 	Pretty bool   `yaml:"pretty"` // console output instead of JSON
+	// FlushInterval is how long a JSON log line may wait to be written
+	// with others (fewer writes under load); warnings and errors never
+	// wait. 0 writes every line at once.
+	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
 // Server holds the HTTP server's timeouts.
@@ -95,7 +99,7 @@ func Default() Config {
 	return Config{
 		Listen:  "127.0.0.1:8080",
 		DataDir: "./data",
-		Log:     Log{Level: "info"},
+		Log:     Log{Level: "info", FlushInterval: 100 * time.Millisecond},
 		Server: Server{
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       60 * time.Second,
@@ -213,6 +217,9 @@ func (c *Config) validate() error {
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("tls: set both cert_file and key_file, or neither"))
+	}
+	if c.Log.FlushInterval < 0 {
+		errs = append(errs, errors.New("log.flush_interval: must not be negative"))
 	}
 	if c.SCIM.MaxResults <= 0 {
 		errs = append(errs, errors.New("scim.max_results: must be positive"))

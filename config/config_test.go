@@ -108,6 +108,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad on_delete", "connectors:\n  a:\n    on_delete: nuke\n", "connectors.a.on_delete"},
 		{"half tls", "tls:\n  cert_file: a\n", "tls:"},
 		{"bad duration", "server:\n  read_timeout: soon\n", `invalid duration "soon"`},
+		{"negative log flush interval", "log:\n  flush_interval: -1s\n", "log.flush_interval: must not be negative"},
 		{"sync outlasting the write timeout", "server:\n  write_timeout: 5s\nconnectors:\n  a:\n    enabled: true\n    sync: true\n    sync_timeout: 5s\n",
 			"connectors.a.sync_timeout: 5s must be shorter than server.write_timeout (5s)"},
 		{"unknown import transform", "import:\n  transforms:\n    Start: datum\n", `import.transforms.Start: unknown transform "datum"`},
@@ -151,5 +152,19 @@ func TestShippedConfigLoads(t *testing.T) {
 	}
 	if len(c.Tokens) != 0 {
 		t.Errorf("shipped config must not carry a token: %q", c.Tokens)
+	}
+	if c.Log.FlushInterval != Default().Log.FlushInterval {
+		t.Errorf("log.flush_interval %s, the default is %s", c.Log.FlushInterval, Default().Log.FlushInterval)
+	}
+}
+
+// log.flush_interval: 0 is every line at once, not the default.
+func TestLogFlushIntervalZero(t *testing.T) {
+	c, err := Parse([]byte("log:\n  flush_interval: 0s\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Log.FlushInterval != 0 {
+		t.Errorf("flush_interval %s, want 0", c.Log.FlushInterval)
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/scimbridge/scimbridge/config"
 	"github.com/scimbridge/scimbridge/internal/httpmw"
+	"github.com/scimbridge/scimbridge/internal/logwriter"
 	"github.com/scimbridge/scimbridge/scim"
 )
 
@@ -36,18 +37,24 @@ func init() {
 // dbFile is the bbolt file inside the data directory.
 const dbFile = "scimbridge.db"
 
-func newLogger(c config.Log) zerolog.Logger {
+// newLogger is the server's logger on stderr, and the writer to Close
+// when the server ends. JSON lines are written in batches (logwriter: at
+// most c.FlushInterval late, warnings at once); the pretty console, for a
+// person watching, line by line.
+func newLogger(c config.Log) (zerolog.Logger, io.Closer) {
 	level, err := zerolog.ParseLevel(c.Level)
 	if err != nil || c.Level == "" {
 		level = zerolog.InfoLevel
 	}
 	var log zerolog.Logger
+	var closer io.Closer = io.NopCloser(nil)
 	if c.Pretty {
 		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr})
 	} else {
-		log = zerolog.New(os.Stderr)
+		w := logwriter.New(os.Stderr, c.FlushInterval)
+		log, closer = zerolog.New(w), w
 	}
-	return log.Level(level).With().Timestamp().Logger()
+	return log.Level(level).With().Timestamp().Logger(), closer
 }
 
 func runServe(ctx context.Context) error {
@@ -74,7 +81,8 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	log := newLogger(cfg.Log)
+	log, logs := newLogger(cfg.Log)
+	defer logs.Close()
 	// SIGHUP reloads; it must never end the process (Go's default).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
