@@ -63,3 +63,15 @@ func withDiscoveryMeta(res map[string]any, resourceType, base string) map[string
 	res["meta"] = map[string]any{"resourceType": resourceType, "location": base + endpoint + id}
 	return res
 }
+
+// searchID is the last segment of /Users/.search: chi routes its methods
+// other than POST to /{id}.
+const searchID = ".search"
+
+// searchTakesPost answers GET/PUT/PATCH/DELETE on /Users/.search (or
+// /Groups/.search): the path is the query endpoint, which takes POST only
+// (RFC 7644 §3.4.3), not a resource whose id is ".search".
+func searchTakesPost(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", http.MethodPost)
+	WriteError(w, http.StatusMethodNotAllowed, "", "method "+r.Method+" not allowed on "+r.URL.Path+": a search is a POST (RFC 7644 §3.4.3)")
+}

@@ -408,6 +408,10 @@ func wantsBody(r *http.Request) bool {
 func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
+		if id == searchID {
+			searchTakesPost(w, r)
+			return
+		}
 		body, e := s.readBody(w, r)
 		if e != nil {
 			s.fail(w, r, e)

@@ -43,6 +43,12 @@ func TestThirdPartyProbe(t *testing.T) {
 			t.Errorf("meta %v, want resourceType %s and a location ending in %s", res["meta"], resourceType, location)
 		}
 	}
+	allowPost := func(t *testing.T, r resp) {
+		t.Helper()
+		if a := r.header.Values("Allow"); len(a) != 1 || a[0] != "POST" {
+			t.Errorf("Allow %q, want POST", a)
+		}
+	}
 	tests := []struct {
 		name, method, path, body string
 		status                   int
@@ -113,6 +119,12 @@ func TestThirdPartyProbe(t *testing.T) {
 					}
 				}
 			}},
+
+		// /Users/.search takes POST only (RFC 7644 §3.4.3): other methods
+		// are 405 with Allow, not a resource whose id is ".search".
+		{name: "GET /Users/.search", method: "GET", path: "/Users/.search", status: 405, detail: "POST", check: allowPost},
+		{name: "DELETE /Groups/.search", method: "DELETE", path: "/Groups/.search", status: 405, check: allowPost},
+		{name: "PATCH /users/.search", method: "PATCH", path: "/users/.search", body: patchBody(`{"op":"replace","path":"displayName","value":"D"}`), status: 405, check: allowPost},
 
 		// /Me: a server without it SHOULD answer 501 (RFC 7644 §3.11).
 		{name: "GET /Me", method: "GET", path: "/Me", status: 501, detail: "/Me"},

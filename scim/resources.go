@@ -380,6 +380,10 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, d *resourceDef,
 func (s *Server) get(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
+		if id == searchID {
+			searchTakesPost(w, r)
+			return
+		}
 		attrs, excluded := projection(r)
 		if plain, withMembers := plainView(d, attrs, excluded); plain && r.Header.Get("If-None-Match") == "" &&
 			s.getRaw(w, r, d, id, withMembers) {
@@ -599,6 +603,10 @@ func (s *Server) uniqueGroupNames() bool {
 func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
+		if id == searchID {
+			searchTakesPost(w, r)
+			return
+		}
 		raw, attrs, e := s.parseResourceBody(w, r, d)
 		if e != nil {
 			s.fail(w, r, e)
@@ -683,6 +691,10 @@ func (s *Server) replace(d *resourceDef) http.HandlerFunc {
 func (s *Server) delete(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
+		if id == searchID {
+			searchTakesPost(w, r)
+			return
+		}
 		base := s.baseURL(r)
 		err := s.commit.Batch(func(tx *store.Tx) error {
 			doc, e := loadDoc(tx, d.typ, id)

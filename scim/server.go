@@ -154,6 +154,10 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		labelResourceMiss(req)
+		if strings.HasSuffix(p, "/"+searchID) {
+			searchTakesPost(w, req)
+			return
+		}
 		// RFC 9110 §15.5.6: a 405 lists the methods the path has.
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 			if r.Match(chi.NewRouteContext(), m, p) {
