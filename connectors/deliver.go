@@ -68,11 +68,21 @@ func (l *lane) run(ctx context.Context) {
 	}()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	freed := func() {
+		l.mu.Lock()
+		l.busy--
+		l.mu.Unlock()
+	}
+	var scanned time.Time // when the last scan ended
+	var scanCost time.Duration
 	for {
 		if ctx.Err() != nil {
 			return
 		}
+		start := time.Now()
 		batches, next := l.schedule()
+		scanned = time.Now()
+		scanCost = scanned.Sub(start)
 		for _, b := range batches {
 			l.mu.Lock()
 			l.busy++
@@ -88,17 +98,56 @@ func (l *lane) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-l.wake:
+			// A commit added entries. Scanning a deep queue costs
+			// milliseconds and IdP commits come by the hundred a second:
+			// a scan per commit took most of the CPU during an onboarding
+			// and slowed the IdP's writes fivefold. So the next scan waits
+			// until scanPace times the last one's cost has passed (nothing
+			// on a short queue); the commits in between share it. A
+			// finished batch or a due retry still scans at once.
+			if !l.paceScan(ctx, timer, done, freed, scanned.Add(scanPace*scanCost)) {
+				return
+			}
+			continue
 		case <-done:
-			l.mu.Lock()
-			l.busy--
-			l.mu.Unlock()
+			freed()
 		case <-timer.C:
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
+		stopTimer(timer)
+	}
+}
+
+// scanPace bounds the scheduler's share of time while commits keep
+// waking it: at most one part in scanPace spent scanning.
+const scanPace = 20
+
+// paceScan waits until at, or until a batch finishes, whichever is first,
+// with timer (stopped on return); it reports false when ctx ended.
+func (l *lane) paceScan(ctx context.Context, timer *time.Timer, done <-chan struct{}, freed func(), at time.Time) bool {
+	stopTimer(timer)
+	wait := time.Until(at)
+	if wait <= 0 {
+		return true
+	}
+	timer.Reset(wait)
+	defer stopTimer(timer)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-done:
+		freed()
+	case <-timer.C:
+	}
+	return true
+}
+
+// stopTimer stops t and drains a tick it already sent, so a Reset starts
+// clean.
+func stopTimer(t *time.Timer) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
 		}
 	}
 }
@@ -133,6 +182,7 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 	if now.Before(paused) {
 		return nil, paused
 	}
+	defer func() { l.d.m.scans.WithLabelValues(l.name).Observe(time.Since(now).Seconds()) }()
 	var order []string
 	runs := map[string][]store.Entry{}
 	firstAt := map[string]int{}      // resource key -> position of its first entry in the scan

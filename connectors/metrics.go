@@ -12,6 +12,7 @@ type metrics struct {
 	d          *Dispatcher
 	deliveries *prometheus.CounterVec
 	retries    *prometheus.CounterVec
+	scans      *prometheus.HistogramVec
 	latency    *prometheus.HistogramVec
 	depth      *prometheus.Desc
 	age        *prometheus.Desc
@@ -30,6 +31,11 @@ func newMetrics(d *Dispatcher) *metrics {
 			Name: "scimbridge_delivery_retries_total",
 			Help: "Transient delivery failures scheduled for a retry.",
 		}, []string{"connector"}),
+		scans: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "scimbridge_queue_scan_duration_seconds",
+			Help:    "Duration of one pass of the delivery scheduler over the head of the queue.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 8),
+		}, []string{"connector"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "scimbridge_delivery_duration_seconds",
 			Help:    "Duration of one connector call (one batch).",
@@ -43,7 +49,7 @@ func newMetrics(d *Dispatcher) *metrics {
 }
 
 func (m *metrics) register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.deliveries, m.retries, m.latency, m} {
+	for _, c := range []prometheus.Collector{m.deliveries, m.retries, m.scans, m.latency, m} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
