@@ -103,9 +103,10 @@ func (l *lane) run(ctx context.Context) {
 			// a scan per commit took most of the CPU during an onboarding
 			// and slowed the IdP's writes fivefold. So the next scan waits
 			// until scanPace times the last one's cost has passed (nothing
-			// on a short queue); the commits in between share it. A
-			// finished batch or a due retry still scans at once.
-			if !l.paceScan(ctx, timer, done, freed, scanned.Add(scanPace*scanCost)) {
+			// on a short queue; never longer than the poll interval); the
+			// commits in between share it. A finished batch or a due
+			// retry still scans at once.
+			if !l.paceScan(ctx, timer, done, freed, scanned.Add(min(scanPace*scanCost, l.d.opts.poll))) {
 				return
 			}
 			continue
