@@ -2,13 +2,8 @@ package connectors_test
 
 import (
 	"fmt"
-	"path/filepath"
-	"slices"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/store"
@@ -21,22 +16,11 @@ import (
 // onboarding (four lanes reading their queue's head after each IdP write)
 // and slowed those writes fivefold.
 func TestDeepQueueScansArePaced(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	reg := prometheus.NewRegistry()
 	c := &scriptedConn{answer: func(c connectors.Change) connectors.Result { return connectors.Result{TargetID: "t-" + c.ID} }}
 	// A rate-paced lane holds a partial batch for the linger (an hour
 	// here); no poll, so only commits wake the scheduler.
-	set := connectors.Settings{Name: "scripted", Concurrency: 1, RateLimit: 1000}
-	d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: set}}, zerolog.Nop(), reg,
-		append(slices.Clone(fast), connectors.WithLinger(time.Hour), connectors.WithPollInterval(time.Hour))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, db: db, d: d, set: set, reg: reg}
+	e, reg := scriptedEnvWith(t, c, connectors.Settings{Name: "scripted", Concurrency: 1, RateLimit: 1000},
+		connectors.WithLinger(time.Hour), connectors.WithPollInterval(time.Hour))
 	change := func(i int) store.Change {
 		return store.Change{Type: store.TypeUser, ID: "u1", After: user("u1", fmt.Sprintf("u1-%d@example.com", i), true, "A")}
 	}

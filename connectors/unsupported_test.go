@@ -42,13 +42,18 @@ func (s *scriptedConn) Apply(_ context.Context, b []connectors.Change) []connect
 
 func scriptedEnv(t *testing.T, c connectors.Connector, opts ...connectors.Option) (*env, *prometheus.Registry) {
 	t.Helper()
+	return scriptedEnvWith(t, c, connectors.Settings{Name: "scripted", Concurrency: 1}, opts...)
+}
+
+// scriptedEnvWith is scriptedEnv with the connector's settings given.
+func scriptedEnvWith(t *testing.T, c connectors.Connector, set connectors.Settings, opts ...connectors.Option) (*env, *prometheus.Registry) {
+	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	reg := prometheus.NewRegistry()
-	set := connectors.Settings{Name: "scripted", Concurrency: 1}
 	d, err := connectors.NewDispatcher(db, []connectors.Target{{Connector: c, Settings: set}}, zerolog.Nop(), reg, append(slices.Clone(fast), opts...)...)
 	if err != nil {
 		t.Fatal(err)
