@@ -73,6 +73,9 @@ func membersFromValue(v any) ([]member, *Error) {
 		if m.id == "" {
 			return nil, errorf(http.StatusBadRequest, "invalidValue", "a member needs a non-empty \"value\" (the member's id)")
 		}
+		if e := checkIndexedValue("members.value", m.id); e != nil {
+			return nil, e
+		}
 		if len(keep) > 0 {
 			m.doc, _ = json.Marshal(keep)
 		} else {

@@ -49,12 +49,7 @@ func TestThirdPartyProbe(t *testing.T) {
 			t.Errorf("Allow %q, want POST", a)
 		}
 	}
-	tests := []struct {
-		name, method, path, body string
-		status                   int
-		scimType, detail         string // on errors; detail is a substring
-		check                    func(t *testing.T, r resp)
-	}{
+	tests := []probeCase{
 		// PATCH of a readOnly common attribute is a mutability error (RFC
 		// 7644 §3.5.2, §3.12), whatever the path's spelling; it was
 		// invalidPath for a path (the path-less form was already right).
@@ -210,6 +205,24 @@ func TestThirdPartyProbe(t *testing.T) {
 			}
 		}},
 	}
+	runProbe(t, tests)
+}
+
+// probeCase is one request of a probe table: its answer's status, and on
+// errors the scimType and a substring of the detail.
+type probeCase struct {
+	name, method, path, body string
+	status                   int
+	scimType, detail         string // on errors; detail is a substring
+	check                    func(t *testing.T, r resp)
+}
+
+// runProbe runs each case on a fresh server holding one user ($uid, "u@x",
+// with a work email, in the group) and one group ($gid, "G"). A refused
+// request must answer a SCIM Error (status as a string) and leave both as
+// stored.
+func runProbe(t *testing.T, tests []probeCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, Options{})

@@ -264,6 +264,11 @@ func canonicalPaths(next http.Handler) http.Handler {
 		return p
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if q, ok := canonicalQuery(r.URL.RawQuery); ok {
+			r2 := r.Clone(r.Context())
+			r2.URL.RawQuery = q
+			r = r2
+		}
 		if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.RoutePath != "" {
 			rctx.RoutePath = canon(rctx.RoutePath)
 		} else if c := canon(r.URL.Path); c != r.URL.Path {
@@ -273,6 +278,49 @@ func canonicalPaths(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// queryNames are RFC 7644's query parameters (§3.4.2, §3.4.2.5, §3.9) by
+// lower-case name.
+var queryNames = map[string]string{}
+
+func init() {
+	for _, n := range []string{"filter", "startIndex", "count", "attributes", "excludedAttributes", "sortBy", "sortOrder"} {
+		queryNames[strings.ToLower(n)] = n
+	}
+}
+
+// canonicalQuery spells RFC 7644's query parameter names as the RFC does,
+// and reports whether it changed any. Attribute names are
+// case-insensitive in SCIM (RFC 7643 §2.1) and clients carry that over to
+// the parameters: read case-sensitively, "Filter=userName eq …" was
+// ignored and the whole list came back, which a match-before-create
+// client takes for a match.
+func canonicalQuery(raw string) (string, bool) {
+	if raw == "" {
+		return raw, false
+	}
+	var pairs []string
+	for i, rest := 0, raw; rest != ""; i++ {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		key, value, hasValue := strings.Cut(pair, "=")
+		c, ok := queryNames[strings.ToLower(key)]
+		if !ok || c == key {
+			continue
+		}
+		if pairs == nil {
+			pairs = strings.Split(raw, "&")
+		}
+		pairs[i] = c
+		if hasValue {
+			pairs[i] += "=" + value
+		}
+	}
+	if pairs == nil {
+		return raw, false
+	}
+	return strings.Join(pairs, "&"), true
 }
 
 // baseURL is the absolute URL of the SCIM root: the configured external

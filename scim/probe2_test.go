@@ -1,0 +1,83 @@
+package scim
+
+import (
+	"strings"
+	"testing"
+)
+
+// Session 7, second probe (groups, users, PUT, HTTP; docs/notes/scim.md
+// § Session 7: second probe). Same runner as TestThirdPartyProbe: a fresh
+// server with user $uid (u@x) in group $gid (G) for every case.
+func TestSecondProbe(t *testing.T) {
+	long := strings.Repeat("a", 40000)
+	runProbe(t, []probeCase{
+		// Values the store keeps in bbolt keys: over 32 KiB they were a
+		// 500 ("key too large"); a NUL made "G\u0000x" a prefix match of
+		// "G" in the displayName index. 400 invalidValue (RFC 7644 §3.12).
+		{name: "POST user with a 40,000-byte userName", method: "POST", path: "/Users",
+			body: `{"userName":"` + long + `"}`, status: 400, scimType: "invalidValue", detail: "userName"},
+		{name: "POST user with a 40,000-byte externalId", method: "POST", path: "/Users",
+			body: `{"userName":"n@x","externalId":"` + long + `"}`, status: 400, scimType: "invalidValue", detail: "externalId"},
+		{name: "POST user with a 40,000-byte email", method: "POST", path: "/Users",
+			body: `{"userName":"n@x","emails":[{"value":"` + long + `"}]}`, status: 400, scimType: "invalidValue", detail: "emails"},
+		{name: "POST user with a long displayName (not indexed)", method: "POST", path: "/Users",
+			body: `{"userName":"n@x","displayName":"` + long + `"}`, status: 201},
+		{name: "POST user with an 8 KiB userName", method: "POST", path: "/Users",
+			body: `{"userName":"` + long[:maxIndexedBytes] + `"}`, status: 201},
+		{name: "PATCH userName to 40,000 bytes", method: "PATCH", path: "/Users/$uid",
+			body: patchBody(`{"op":"replace","path":"userName","value":"` + long + `"}`), status: 400, scimType: "invalidValue", detail: "userName"},
+		{name: "PUT user with a 40,000-byte userName", method: "PUT", path: "/Users/$uid",
+			body: `{"userName":"` + long + `"}`, status: 400, scimType: "invalidValue"},
+		{name: "POST group with a 40,000-byte displayName", method: "POST", path: "/Groups",
+			body: `{"displayName":"` + long + `"}`, status: 400, scimType: "invalidValue", detail: "displayName"},
+		{name: "PATCH group displayName to 40,000 bytes", method: "PATCH", path: "/Groups/$gid",
+			body: patchBody(`{"op":"replace","value":{"id":"$gid","displayName":"` + long + `"}}`), status: 400, scimType: "invalidValue"},
+		{name: "POST group with a 40,000-byte member id", method: "POST", path: "/Groups",
+			body: `{"displayName":"H","members":[{"value":"` + long + `"}]}`, status: 400, scimType: "invalidValue", detail: "members"},
+		{name: "PATCH add a 40,000-byte member id", method: "PATCH", path: "/Groups/$gid",
+			body: patchBody(`{"op":"add","path":"members","value":[{"value":"` + long + `"}]}`), status: 400, scimType: "invalidValue"},
+		{name: "POST group whose displayName holds a NUL", method: "POST", path: "/Groups",
+			body: `{"displayName":"G\u0000x"}`, status: 400, scimType: "invalidValue", detail: "U+0000"},
+		{name: "POST user whose externalId holds a NUL", method: "POST", path: "/Users",
+			body: `{"userName":"n@x","externalId":"e\u0000x"}`, status: 400, scimType: "invalidValue"},
+		{name: "PATCH email value with a NUL", method: "PATCH", path: "/Users/$uid",
+			body: patchBody(`{"op":"replace","path":"emails[type eq \"work\"].value","value":"w\u0000@x"}`), status: 400, scimType: "invalidValue"},
+
+		// Query parameter names in another case (attribute names are
+		// case-insensitive, RFC 7643 §2.1, and clients carry it over):
+		// "Filter=" was ignored and the whole list answered.
+		{name: "Filter= in another case filters", method: "GET", path: "/Users?Filter=userName%20eq%20%22nobody%22", status: 200,
+			check: total(0)},
+		{name: "STARTINDEX and Count in another case page", method: "GET", path: "/Users?STARTINDEX=2&Count=0", status: 200,
+			check: func(t *testing.T, r resp) {
+				if r.body["startIndex"] != float64(2) || r.body["itemsPerPage"] != float64(0) {
+					t.Errorf("startIndex %v itemsPerPage %v, want 2 and 0", r.body["startIndex"], r.body["itemsPerPage"])
+				}
+			}},
+		{name: "Attributes= in another case projects", method: "GET", path: "/Users/$uid?Attributes=userName", status: 200,
+			check: func(t *testing.T, r resp) {
+				if r.body["emails"] != nil || r.body["userName"] != "u@x" {
+					t.Errorf("body %v", r.body)
+				}
+			}},
+		{name: "ExcludedAttributes= on a group", method: "GET", path: "/Groups/$gid?EXCLUDEDATTRIBUTES=members", status: 200,
+			check: func(t *testing.T, r resp) {
+				if r.body["members"] != nil {
+					t.Errorf("members returned: %v", r.body)
+				}
+			}},
+		{name: "FILTER= on /Schemas is refused too", method: "GET", path: "/Schemas?FILTER=id%20eq%20%22x%22", status: 403},
+		{name: "filter= as spelled still filters", method: "GET", path: "/Users?count=5&filter=userName%20eq%20%22U@X%22", status: 200,
+			check: total(1)},
+	})
+}
+
+// total checks a list answer's totalResults.
+func total(n int) func(t *testing.T, r resp) {
+	return func(t *testing.T, r resp) {
+		t.Helper()
+		if r.body["totalResults"] != float64(n) {
+			t.Errorf("totalResults %v, want %d", r.body["totalResults"], n)
+		}
+	}
+}
