@@ -43,6 +43,24 @@ func TestSecondProbe(t *testing.T) {
 		{name: "PATCH email value with a NUL", method: "PATCH", path: "/Users/$uid",
 			body: patchBody(`{"op":"replace","path":"emails[type eq \"work\"].value","value":"w\u0000@x"}`), status: 400, scimType: "invalidValue"},
 
+		// A lone object for a multi-valued attribute is a list of one (RFC
+		// 7643 §2.4), as PATCH already read it; POST/PUT stored the object.
+		{name: "POST emails as one object", method: "POST", path: "/Users",
+			body: `{"userName":"n@x","emails":{"value":"one@x","type":"work"},"phoneNumbers":{"value":"1"}}`, status: 201,
+			check: func(t *testing.T, r resp) {
+				l, ok := r.body["emails"].([]any)
+				if _, isList := r.body["phoneNumbers"].([]any); !ok || len(l) != 1 || !isList {
+					t.Errorf("emails %v phoneNumbers %v, want lists of one", r.body["emails"], r.body["phoneNumbers"])
+				}
+			}},
+		{name: "PUT addresses as one object", method: "PUT", path: "/Users/$uid",
+			body: `{"userName":"u@x","addresses":{"type":"work","locality":"L"}}`, status: 200,
+			check: func(t *testing.T, r resp) {
+				if l, ok := r.body["addresses"].([]any); !ok || len(l) != 1 {
+					t.Errorf("addresses %v, want a list of one", r.body["addresses"])
+				}
+			}},
+
 		// Query parameter names in another case (attribute names are
 		// case-insensitive, RFC 7643 §2.1, and clients carry it over):
 		// "Filter=" was ignored and the whole list answered.

@@ -445,6 +445,7 @@ func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *re
 	if e != nil {
 		return nil, nil, s.explain(d, raw, e)
 	}
+	wrapSingleValues(&d.path, attrs)
 	// The library takes "" (or blanks) for a required string: a user
 	// without a userName would be stored unindexed, a PUT of one failed
 	// with 500 (found by FuzzBulk with store.Verify).
