@@ -423,7 +423,7 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 			return
 		}
 		if e := s.checkPatch(d, ops); e != nil {
-			s.fail(w, r, e)
+			s.fail(w, r, s.explainPatch(d, ops, e))
 			return
 		}
 		if provenanceInPatch(ops) && !s.mayWriteProvenance(r) {

@@ -2,6 +2,8 @@ package scim
 
 import (
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -299,4 +301,31 @@ func (s *Server) checkPatch(d *resourceDef, ops []scimpath.Operation) *Error {
 		return c.check(ops)
 	}
 	return errorf(http.StatusInternalServerError, "", "no PATCH validator for "+d.typ)
+}
+
+// explainPatch names the operation a PATCH was refused for: the library's
+// details ("A required value was missing, or the value specified was not
+// compatible …") name no attribute, and a client sending ten operations
+// could not tell which one. Runs on the error path only.
+func (s *Server) explainPatch(d *resourceDef, ops []scimpath.Operation, e *Error) *Error {
+	c := s.patchChecks[d]
+	if c == nil {
+		return e
+	}
+	for _, op := range ops {
+		if c.checkOp(op) == nil {
+			continue
+		}
+		where := op.Path
+		if obj, ok := op.Value.(map[string]any); ok && where == "" {
+			keys := make([]string, 0, len(obj))
+			for k := range obj {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			where = strings.Join(keys, ",")
+		}
+		return &Error{Status: e.Status, ScimType: e.ScimType, Detail: strings.ToLower(op.Op) + " " + strconv.Quote(where) + ": " + e.Detail}
+	}
+	return e
 }

@@ -143,9 +143,10 @@ func TestCheckPatchMatchesLibrary(t *testing.T) {
 			if got == nil || tt.parseErr != "" {
 				return
 			}
+			// The answer's detail names the failing operation (explainPatch).
 			r := e.must(got.Status, "PATCH", target, body)
-			if r.body["scimType"] != got.ScimType || r.body["detail"] != got.Detail {
-				t.Errorf("PATCH answered %s, want %+v", r.raw, got)
+			if want := e.s.explainPatch(d, ops, got); r.body["scimType"] != want.ScimType || r.body["detail"] != want.Detail {
+				t.Errorf("PATCH answered %s, want %+v", r.raw, want)
 			}
 		})
 	}

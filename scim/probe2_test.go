@@ -61,6 +61,17 @@ func TestSecondProbe(t *testing.T) {
 				}
 			}},
 
+		// A PATCH refused by the validator names the operation: the
+		// library's detail names no attribute (RFC 7644 §3.12 asks a
+		// detail a human can act on).
+		{name: "PATCH wrong type names its path", method: "PATCH", path: "/Users/$uid",
+			body:   patchBody(`{"op":"replace","path":"title","value":"T"},{"op":"Replace","path":"displayName","value":5}`),
+			status: 400, scimType: "invalidValue", detail: `replace "displayName": `},
+		{name: "path-less PATCH wrong type names its keys", method: "PATCH", path: "/Users/$uid",
+			body: patchBody(`{"op":"replace","value":{"title":"T","active":"maybe"}}`), status: 400, scimType: "invalidValue", detail: `"active,title"`},
+		{name: "PATCH unknown path names it", method: "PATCH", path: "/Groups/$gid",
+			body: patchBody(`{"op":"add","path":"nosuch","value":"x"}`), status: 400, scimType: "invalidPath", detail: `add "nosuch"`},
+
 		// Query parameter names in another case (attribute names are
 		// case-insensitive, RFC 7643 §2.1, and clients carry it over):
 		// "Filter=" was ignored and the whole list answered.
