@@ -72,6 +72,17 @@ func TestSecondProbe(t *testing.T) {
 		{name: "PATCH unknown path names it", method: "PATCH", path: "/Groups/$gid",
 			body: patchBody(`{"op":"add","path":"nosuch","value":"x"}`), status: 400, scimType: "invalidPath", detail: `add "nosuch"`},
 
+		// A body that is not JSON says why (it said "not a JSON object"
+		// for an empty body, broken JSON and nesting past the decoder's
+		// limit alike); still 400 invalidSyntax (RFC 7644 §3.12).
+		{name: "POST an empty body", method: "POST", path: "/Users", body: " ", status: 400, scimType: "invalidSyntax", detail: "empty"},
+		{name: "POST broken JSON", method: "POST", path: "/Users", body: `{"userName":"x`, status: 400, scimType: "invalidSyntax", detail: "not valid JSON"},
+		{name: "POST JSON nested past the limit", method: "POST", path: "/Users",
+			body: `{"userName":"n@x","x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, status: 400, scimType: "invalidSyntax", detail: "depth"},
+		{name: "POST an array", method: "POST", path: "/Users", body: `[{"userName":"n@x"}]`, status: 400, scimType: "invalidSyntax", detail: "not a JSON object"},
+		{name: "POST null", method: "POST", path: "/Users", body: `null`, status: 400, scimType: "invalidSyntax", detail: "not a JSON object"},
+		{name: "PATCH broken JSON", method: "PATCH", path: "/Groups/$gid", body: `{"Operations":[`, status: 400, scimType: "invalidSyntax", detail: "not valid JSON"},
+
 		// Query parameter names in another case (attribute names are
 		// case-insensitive, RFC 7643 §2.1, and clients carry it over):
 		// "Filter=" was ignored and the whole list answered.

@@ -444,6 +444,15 @@ func decodeObject(b []byte) (map[string]any, *Error) {
 	d.UseNumber()
 	var m map[string]any
 	if err := d.Decode(&m); err != nil || m == nil {
+		// Say what is wrong: empty, not JSON (with the decoder's reason,
+		// e.g. its nesting limit), or JSON but not an object.
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil, errorf(http.StatusBadRequest, "invalidSyntax", "request body is empty")
+		case err != nil && !errors.As(err, &typeErr):
+			return nil, errorf(http.StatusBadRequest, "invalidSyntax", "request body is not valid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+		}
 		return nil, errorf(http.StatusBadRequest, "invalidSyntax", "request body is not a JSON object")
 	}
 	if d.More() {
