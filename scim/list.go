@@ -30,7 +30,7 @@ type listQuery struct {
 func (s *Server) list(d *resourceDef) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := r.URL.Query()
-		q := listQuery{filter: strings.TrimSpace(v.Get("filter")),
+		q := listQuery{filter: strings.TrimSpace(filterParam(r.URL.RawQuery, v.Get("filter"))),
 			sortBy: strings.TrimSpace(v.Get("sortBy")), sortOrder: strings.TrimSpace(v.Get("sortOrder"))}
 		q.attrs, q.excluded = projection(r)
 		if !utf8.ValidString(q.filter) {

@@ -121,3 +121,27 @@ func total(n int) func(t *testing.T, r resp) {
 		}
 	}
 }
+
+// TestFilterPlus: a "+" in a filter is a plus when the client writes its
+// spaces as %20 (RFC 3986: "+" is an ordinary query character), a space
+// when it uses form encoding ("+" for spaces, %2B for a plus). The first
+// found nobody, and a match-before-create IdP went on to a 409.
+func TestFilterPlus(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.createUser("john+tag@x")
+	e.createUser("john tag@x")
+	for _, tt := range []struct{ query, want string }{
+		{`filter=userName%20eq%20%22john+tag@x%22`, "john+tag@x"},
+		{`filter=userName%20eq%20%22john%2Btag@x%22`, "john+tag@x"},
+		{`filter=userName+eq+%22john%2Btag@x%22`, "john+tag@x"},
+		{`filter=userName+eq+%22john+tag@x%22`, "john tag@x"},
+		{`filter=userName%20eq%20%22john%20tag@x%22`, "john tag@x"},
+		{`count=5&Filter=userName%20eq%20%22john+tag@x%22&startIndex=1`, "john+tag@x"},
+	} {
+		r := e.must(200, "GET", "/Users?"+tt.query, nil)
+		l, _ := r.body["Resources"].([]any)
+		if len(l) != 1 || l[0].(map[string]any)["userName"] != tt.want {
+			t.Errorf("%s: %v, want only %s", tt.query, l, tt.want)
+		}
+	}
+}
