@@ -21,8 +21,11 @@ func filterParam(raw, decoded string) string {
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue // url.ParseQuery skips these too
+		}
 		key, value, _ := strings.Cut(pair, "=")
-		if key != "filter" {
+		if k, err := url.QueryUnescape(key); err != nil || k != "filter" {
 			continue
 		}
 		if !strings.Contains(value, "+") || !strings.Contains(value, "%20") {
