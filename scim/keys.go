@@ -32,33 +32,55 @@ func checkIndexedValue(attr, v string) *Error {
 }
 
 // checkIndexed checks the indexed attributes of a resource about to be
-// stored (POST, PUT, or the result of a PATCH).
-func checkIndexed(d *resourceDef, m map[string]any) *Error {
-	names := []string{"externalId", "displayName"}
-	if d.typ == store.TypeUser {
-		names = []string{"userName", "externalId"}
-		if emails, ok := lookupFold(m, "emails"); ok {
-			l, _ := emails.([]any)
-			for _, e := range l {
-				em, _ := e.(map[string]any)
-				if v, ok := lookupFold(em, "value"); ok {
-					if s, ok := v.(string); ok {
-						if e := checkIndexedValue("emails.value", s); e != nil {
-							return e
-						}
-					}
-				}
-			}
+// stored (POST, PUT, or the result of a PATCH). A PATCH passes the stored
+// document as prev: a value it already held (stored before this check
+// existed) is not the PATCH's doing and does not block it (an Okta
+// deactivation must still go through).
+func checkIndexed(d *resourceDef, m, prev map[string]any) *Error {
+	var bad *Error
+	eachIndexed(d, m, func(name, v string) bool {
+		e := checkIndexedValue(name, v)
+		if e == nil {
+			return true
+		}
+		held := false
+		if prev != nil {
+			eachIndexed(d, prev, func(pn, pv string) bool {
+				held = pn == name && pv == v
+				return !held
+			})
+		}
+		if held {
+			return true
+		}
+		bad = e
+		return false
+	})
+	return bad
+}
+
+// eachIndexed calls f with each indexed attribute's string value in m
+// until f returns false.
+func eachIndexed(d *resourceDef, m map[string]any, f func(attr, v string) bool) {
+	one := func(name string) bool {
+		v, _ := lookupFold(m, name)
+		s, ok := v.(string)
+		return !ok || f(name, s)
+	}
+	if d.typ != store.TypeUser {
+		_ = one("displayName") && one("externalId")
+		return
+	}
+	if !one("userName") || !one("externalId") {
+		return
+	}
+	emails, _ := lookupFold(m, "emails")
+	l, _ := emails.([]any)
+	for _, e := range l {
+		em, _ := e.(map[string]any)
+		v, _ := lookupFold(em, "value")
+		if s, ok := v.(string); ok && !f("emails.value", s) {
+			return
 		}
 	}
-	for _, n := range names {
-		if v, ok := lookupFold(m, n); ok {
-			if s, ok := v.(string); ok {
-				if e := checkIndexedValue(n, s); e != nil {
-					return e
-				}
-			}
-		}
-	}
-	return nil
 }

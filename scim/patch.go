@@ -609,7 +609,7 @@ func (s *Server) planPatch(tx *store.Tx, r *http.Request, d *resourceDef, id str
 	if a := missingRequiredIn(d, next); a != "" {
 		return nil, errorf(http.StatusBadRequest, "invalidValue", a+" is required and cannot be removed")
 	}
-	if e := checkIndexed(d, next); e != nil {
+	if e := checkIndexed(d, next, prev); e != nil {
 		return nil, e
 	}
 	// Both sides are encoded with sorted keys: equal documents, equal bytes.

@@ -1,8 +1,11 @@
 package scim
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/scimbridge/scimbridge/store"
 )
 
 // Session 7, second probe (groups, users, PUT, HTTP; docs/notes/scim.md
@@ -143,5 +146,36 @@ func TestFilterPlus(t *testing.T) {
 		if len(l) != 1 || l[0].(map[string]any)["userName"] != tt.want {
 			t.Errorf("%s: %v, want only %s", tt.query, l, tt.want)
 		}
+	}
+}
+
+// TestIndexedValueAlreadyStored: a value stored before checkIndexed
+// existed (a NUL in an externalId) does not block a PATCH of something
+// else (Okta's deactivation), but a PATCH may not write a new one.
+func TestIndexedValueAlreadyStored(t *testing.T) {
+	e := newEnv(t, Options{})
+	uid := e.createUser("old@x")
+	doc := e.stored(store.TypeUser, uid)
+	doc["externalId"] = "a\x00b"
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Update(func(tx *store.Tx) error { return tx.UpdateResource(store.TypeUser, uid, raw) }); err != nil {
+		t.Fatal(err)
+	}
+	e.must(204, "PATCH", "/Users/"+uid, patchBody(`{"op":"replace","value":{"active":false}}`))
+	e.must(400, "PATCH", "/Users/"+uid, patchBody(`{"op":"replace","path":"externalId","value":"c\u0000d"}`))
+	got := e.stored(store.TypeUser, uid)
+	if got["active"] != false || got["externalId"] != "a\x00b" {
+		t.Errorf("stored %v", got)
+	}
+	// The NUL key is what store.Verify (run at cleanup) calls corrupt.
+	got["externalId"] = "clean"
+	if raw, err = json.Marshal(got); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Update(func(tx *store.Tx) error { return tx.UpdateResource(store.TypeUser, uid, raw) }); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -452,7 +452,7 @@ func (s *Server) parseResourceBody(w http.ResponseWriter, r *http.Request, d *re
 	if a := missingRequiredIn(d, attrs); a != "" {
 		return nil, nil, errorf(http.StatusBadRequest, "invalidValue", a+" is required and must not be empty")
 	}
-	if e := checkIndexed(d, attrs); e != nil {
+	if e := checkIndexed(d, attrs, nil); e != nil {
 		return nil, nil, e
 	}
 	if e := checkMultiValued(attrs); e != nil {
