@@ -82,6 +82,7 @@ func TestSecondProbe(t *testing.T) {
 		{name: "POST broken JSON", method: "POST", path: "/Users", body: `{"userName":"x`, status: 400, scimType: "invalidSyntax", detail: "not valid JSON"},
 		{name: "POST JSON nested past the limit", method: "POST", path: "/Users",
 			body: `{"userName":"n@x","x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, status: 400, scimType: "invalidSyntax", detail: "depth"},
+		{name: "POST with a byte order mark", method: "POST", path: "/Users", body: "\xef\xbb\xbf" + `{"userName":"n@x"}`, status: 400, scimType: "invalidSyntax", detail: "byte order mark"},
 		{name: "POST an array", method: "POST", path: "/Users", body: `[{"userName":"n@x"}]`, status: 400, scimType: "invalidSyntax", detail: "not a JSON object"},
 		{name: "POST null", method: "POST", path: "/Users", body: `null`, status: 400, scimType: "invalidSyntax", detail: "not a JSON object"},
 		{name: "PATCH broken JSON", method: "PATCH", path: "/Groups/$gid", body: `{"Operations":[`, status: 400, scimType: "invalidSyntax", detail: "not valid JSON"},

@@ -450,6 +450,9 @@ func decodeObject(b []byte) (map[string]any, *Error) {
 		switch {
 		case errors.Is(err, io.EOF):
 			return nil, errorf(http.StatusBadRequest, "invalidSyntax", "request body is empty")
+		case bytes.HasPrefix(b, []byte("\xef\xbb\xbf")):
+			// RFC 8259 §8.1: senders MUST NOT add one; a parser MAY skip it.
+			return nil, errorf(http.StatusBadRequest, "invalidSyntax", "request body starts with a byte order mark (RFC 8259 §8.1: JSON has none)")
 		case err != nil && !errors.As(err, &typeErr):
 			return nil, errorf(http.StatusBadRequest, "invalidSyntax", "request body is not valid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
 		}
