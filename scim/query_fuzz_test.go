@@ -29,7 +29,7 @@ func FuzzCanonicalQuery(f *testing.F) {
 			if iv != ov || ieq != oeq || !strings.EqualFold(ik, ok) {
 				t.Fatalf("%q -> %q: pair %d changed beyond its name's case", raw, got, i)
 			}
-			if c, known := queryNames[strings.ToLower(ok)]; known && ok != c {
+			if c := queryName(ok); c != "" && ok != c {
 				t.Fatalf("%q -> %q: %q left in another case", raw, got, ok)
 			}
 		}
@@ -37,7 +37,7 @@ func FuzzCanonicalQuery(f *testing.F) {
 		a, _ := url.ParseQuery(raw)
 		b, _ := url.ParseQuery(got)
 		for k, v := range a {
-			if c, known := queryNames[strings.ToLower(k)]; known {
+			if c := queryName(k); c != "" {
 				k = c
 			}
 			for _, x := range v {

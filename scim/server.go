@@ -280,14 +280,19 @@ func canonicalPaths(next http.Handler) http.Handler {
 	})
 }
 
-// queryNames are RFC 7644's query parameters (§3.4.2, §3.4.2.5, §3.9) by
-// lower-case name.
-var queryNames = map[string]string{}
+// queryNames are RFC 7644's query parameters (§3.4.2, §3.4.2.5, §3.9).
+var queryNames = []string{"filter", "startIndex", "count", "attributes", "excludedAttributes", "sortBy", "sortOrder"}
 
-func init() {
-	for _, n := range []string{"filter", "startIndex", "count", "attributes", "excludedAttributes", "sortBy", "sortOrder"} {
-		queryNames[strings.ToLower(n)] = n
+// queryName is the RFC's spelling of a query parameter name given in any
+// case, or "" for another parameter. EqualFold, not a map of lower-case
+// names: lowering "excludedAttributes" cost every group GET an allocation.
+func queryName(key string) string {
+	for _, n := range queryNames {
+		if len(n) == len(key) && strings.EqualFold(n, key) {
+			return n
+		}
 	}
+	return ""
 }
 
 // canonicalQuery spells RFC 7644's query parameter names as the RFC does,
@@ -305,8 +310,8 @@ func canonicalQuery(raw string) (string, bool) {
 		var pair string
 		pair, rest, _ = strings.Cut(rest, "&")
 		key, value, hasValue := strings.Cut(pair, "=")
-		c, ok := queryNames[strings.ToLower(key)]
-		if !ok || c == key {
+		c := queryName(key)
+		if c == "" || c == key {
 			continue
 		}
 		if pairs == nil {
