@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // The activity log: an append-only record of what happened to each
@@ -81,7 +79,7 @@ func (tx *Tx) actPrefix(typ, id string) []byte {
 // actBucket is the named bucket, created on first use: the transaction's
 // cached handle when it exists, without CreateBucketIfNotExists's seek of
 // the root on every event.
-func (tx *Tx) actBucket(name []byte) (*bolt.Bucket, error) {
+func (tx *Tx) actBucket(name []byte) (*bucket, error) {
 	if b := tx.btx.Bucket(name); b != nil {
 		return b, nil
 	}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Deferred indexing. A write's transaction appends its event to act/log
@@ -149,7 +147,7 @@ func indexName(n string) string {
 // activityWatermark is the last event filed in act/res and act/name. A
 // file written before deferred indexing has no mark: everything it logged
 // is indexed.
-func (tx *Tx) activityWatermark(lb *bolt.Bucket) uint64 {
+func (tx *Tx) activityWatermark(lb *bucket) uint64 {
 	if m := tx.btx.Bucket(metaBucket); m != nil {
 		if v := m.Get(actIndexedKey); len(v) == 8 {
 			return binary.BigEndian.Uint64(v)
@@ -163,7 +161,7 @@ func (tx *Tx) activityWatermark(lb *bolt.Bucket) uint64 {
 
 // activityTail calls fn with each unindexed event (after the watermark),
 // newest first, until fn returns false.
-func (tx *Tx) activityTail(lb *bolt.Bucket, fn func(seq uint64, v []byte) bool) {
+func (tx *Tx) activityTail(lb *bucket, fn func(seq uint64, v []byte) bool) {
 	w := tx.activityWatermark(lb)
 	if w >= lb.Sequence() {
 		return

@@ -32,7 +32,7 @@ func BenchmarkBareCommit(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		binary.BigEndian.PutUint64(key[:], uint64(i))
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
+		err := db.update(func(tx boltTx) error {
 			bk, err := tx.CreateBucketIfNotExists([]byte("bench"))
 			if err != nil {
 				return err

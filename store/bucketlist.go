@@ -18,12 +18,12 @@ import (
 // bbolt's commit merges each piece under a quarter page into its
 // neighbour, and drops the branch when one page is left. A list too big
 // for one page stays split (bbolt splits it again as it writes it).
-func mergeBucketList(tx *bolt.Tx) (bool, error) {
-	if !bucketListSplit(tx) {
+func mergeBucketList(tx boltTx) (bool, error) {
+	if !bucketListSplit(tx.tx) {
 		return false, nil
 	}
 	var names [][]byte
-	if err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+	if err := tx.ForEach(func(name []byte, _ *bucket) error {
 		names = append(names, append([]byte(nil), name...))
 		return nil
 	}); err != nil {
@@ -60,7 +60,7 @@ const bucketListCheckEvery = 256
 // mergeBucketList runs mergeBucketList in a commit of its own. A failure
 // changes nothing and the next check tries again, so it is not reported.
 func (db *DB) mergeBucketList() {
-	_ = db.bolt.Update(func(tx *bolt.Tx) error {
+	_ = db.update(func(tx boltTx) error {
 		_, err := mergeBucketList(tx)
 		return err
 	})

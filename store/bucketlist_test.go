@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // splitBucketList gives db's bucket list the shape a young file's takes:
@@ -16,7 +14,7 @@ func splitBucketList(t *testing.T, db *DB, buckets int, nameLen int) map[string]
 	t.Helper()
 	keys := map[string]int{}
 	put := func(round int) {
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
+		err := db.update(func(tx boltTx) error {
 			for i := range buckets {
 				name := fmt.Sprintf("t%0*d", nameLen-1, i)
 				b, err := tx.CreateBucketIfNotExists([]byte(name))
@@ -48,9 +46,9 @@ func splitBucketList(t *testing.T, db *DB, buckets int, nameLen int) map[string]
 func bucketListState(t *testing.T, db *DB) (split bool, keys map[string]int) {
 	t.Helper()
 	keys = map[string]int{}
-	err := db.bolt.Update(func(tx *bolt.Tx) error { // tx.Page needs a writer
-		split = bucketListSplit(tx)
-		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+	err := db.update(func(tx boltTx) error { // tx.Page needs a writer
+		split = bucketListSplit(tx.tx)
+		return tx.ForEach(func(name []byte, b *bucket) error {
 			if name[0] != 't' {
 				return nil
 			}
@@ -89,7 +87,7 @@ func TestMergeBucketList(t *testing.T) {
 				t.Fatal("setup: the bucket list did not split")
 			}
 			var changed bool
-			if err := db.bolt.Update(func(tx *bolt.Tx) (err error) {
+			if err := db.update(func(tx boltTx) (err error) {
 				changed, err = mergeBucketList(tx)
 				return err
 			}); err != nil {

@@ -2,8 +2,6 @@ package store
 
 import (
 	"bytes"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Group memberships, one key per (group, member) pair in each direction,
@@ -95,7 +93,7 @@ func (tx *Tx) GroupsOf(memberID string) ([]string, error) {
 	return ids, err
 }
 
-func scanPairs(b *bolt.Bucket, first string, fn func(second string, v []byte) error) error {
+func scanPairs(b *bucket, first string, fn func(second string, v []byte) error) error {
 	if b == nil {
 		return nil
 	}

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Entry is one queue entry: what one committed write owes one connector.
@@ -61,7 +59,7 @@ func (tx *Tx) Append(connector string, e *Entry) error {
 	return putEntry(b, e)
 }
 
-func putEntry(b *bolt.Bucket, e *Entry) error {
+func putEntry(b *bucket, e *Entry) error {
 	v, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("store: encode queue entry: %w", err)

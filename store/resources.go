@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Resource storage.
@@ -42,7 +40,7 @@ func notFound(what ...string) error {
 // bucket returns the named bucket, creating it in a writable transaction.
 // In a read-only transaction a missing bucket yields nil: callers treat it
 // as empty.
-func (tx *Tx) bucket(name []byte) (*bolt.Bucket, error) {
+func (tx *Tx) bucket(name []byte) (*bucket, error) {
 	if b := tx.btx.Bucket(name); b != nil || !tx.btx.Writable() {
 		return b, nil
 	}
@@ -219,7 +217,7 @@ func (tx *Tx) DeleteResource(typ, id string) error {
 	return tx.addCount(typ, -1)
 }
 
-func putRecord(b *bolt.Bucket, id string, seq uint64, doc []byte) error {
+func putRecord(b *bucket, id string, seq uint64, doc []byte) error {
 	rec := make([]byte, 8+len(doc))
 	binary.BigEndian.PutUint64(rec, seq)
 	copy(rec[8:], doc)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,7 @@ func (e *openFailure) Is(target error) bool { return target == e.kind }
 type DB struct {
 	bolt    *bolt.DB
 	updates atomic.Uint64 // Updates committed: when to look at the bucket list (bucketlist.go)
+	log     *writeLog     // the write-ahead log (wal.go); nil where bbolt's own fsyncs make commits durable
 }
 
 // Open opens (creating if needed) the bbolt file at path for the server:
@@ -54,7 +56,11 @@ func Open(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
-	b, err := openWritable(path)
+	// A log left by a server that did not stop cleanly is replayed first.
+	if err := recoverLog(path, 5*time.Second); err != nil {
+		return nil, openError(path, err)
+	}
+	b, err := openWritable(path, mapReserve)
 	if err != nil {
 		return nil, openError(path, err)
 	}
@@ -79,6 +85,11 @@ func Open(path string) (*DB, error) {
 		b.Close()
 		return nil, fmt.Errorf("store: %s: build email index: %w", path, err)
 	}
+	if err := db.startLog(); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("store: %s: write-ahead log: %w", path, err)
+	}
+	b.NoSync = db.log != nil
 	return db, nil
 }
 
@@ -96,7 +107,11 @@ func Open(path string) (*DB, error) {
 // bbolt's walk asserts that every page is sound, in a goroutine of its
 // own, so a damaged page would crash the process with a panic. walkPages
 // reads the same pages first where a damaged one is an error (ErrCorrupt).
-func openWritable(path string) (b *bolt.DB, err error) {
+//
+// mapSize is the address space mapped for the file up front (bbolt's
+// InitialMmapSize): while the file fits, bbolt never remaps it, which it
+// could not do while the write-ahead log's snapshot is open (wal.go).
+func openWritable(path string, mapSize int) (b *bolt.DB, err error) {
 	// An empty file (a first start cut short) is bbolt's to initialise.
 	if info, err := os.Stat(path); err == nil && info.Size() > 0 {
 		if err := walkPages(path); err != nil {
@@ -115,22 +130,15 @@ func openWritable(path string) (b *bolt.DB, err error) {
 			b, err = nil, &openFailure{kind: ErrCorrupt, err: fmt.Errorf("rebuilding the free page list: %v", p)}
 		}
 	}()
-	return bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true,
+	if strconv.IntSize < 64 {
+		mapSize = 0
+	}
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, InitialMmapSize: mapSize,
 		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
 			f, err := os.OpenFile(name, flag, perm)
 			file = f
 			return f, err
 		}})
-}
-
-// appendOnly marks a bucket whose keys only grow (a sequence) for this
-// transaction: bbolt then splits its pages full rather than half full,
-// since nothing will be inserted between its keys. Half the pages on disk,
-// and fewer splits, so fewer dirty pages, per commit. bbolt does not keep
-// the setting, so it is set on each transaction's handle.
-func appendOnly(b *bolt.Bucket) *bolt.Bucket {
-	b.FillPercent = 1
-	return b
 }
 
 // OpenReadOnly opens an existing file for the offline commands (verify,
@@ -140,6 +148,11 @@ func appendOnly(b *bolt.Bucket) *bolt.Bucket {
 func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
+	}
+	// What a server that did not stop cleanly left in its log is applied
+	// first: the file alone may be missing it.
+	if err := recoverLog(path, timeout); err != nil {
+		return nil, openError(path, err)
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
 	if err != nil {
@@ -215,14 +228,20 @@ func checkSchemaVersion(tx *bolt.Tx) error {
 }
 
 // Close closes the file.
-func (db *DB) Close() error { return db.bolt.Close() }
+func (db *DB) Close() error {
+	err := db.stopLog()
+	if cerr := db.bolt.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 // Tx is a transaction on the data file. Its methods read and write the
 // store's buckets; a write and the queue entries it owes commit together
 // because both go through the same Tx. A Tx is valid only inside the
 // function it is given to.
 type Tx struct {
-	btx *bolt.Tx
+	btx boltTx
 }
 
 // Writable reports whether tx can write.
@@ -230,18 +249,18 @@ func (tx *Tx) Writable() bool { return tx.btx.Writable() }
 
 // View runs fn in a read-only transaction.
 func (db *DB) View(fn func(tx *Tx) error) error {
-	return db.bolt.View(func(b *bolt.Tx) error { return fn(&Tx{btx: b}) })
+	return db.bolt.View(func(b *bolt.Tx) error { return fn(&Tx{btx: boltTx{tx: b}}) })
 }
 
 // Update runs fn alone in a write transaction, committed (and synced)
 // when Update returns. fn runs exactly once; an error rolls it back.
 func (db *DB) Update(fn func(tx *Tx) error) error {
 	split := false
-	err := db.bolt.Update(func(b *bolt.Tx) error {
-		if err := fn(&Tx{btx: b}); err != nil {
+	err := db.update(func(tx boltTx) error {
+		if err := fn(&Tx{btx: tx}); err != nil {
 			return err
 		}
-		split = db.updates.Add(1)%bucketListCheckEvery == 0 && bucketListSplit(b)
+		split = db.updates.Add(1)%bucketListCheckEvery == 0 && bucketListSplit(tx.tx)
 		return nil
 	})
 	if err == nil && split {
@@ -250,13 +269,42 @@ func (db *DB) Update(fn func(tx *Tx) error) error {
 	return err
 }
 
+// update runs fn in a write transaction of its own and returns once its
+// commit is durable: every write goes through here or Batch, so the
+// write-ahead log sees every commit.
+func (db *DB) update(fn func(tx boltTx) error) error {
+	if err := db.log.err(); err != nil {
+		return err
+	}
+	var rec *txRecord
+	err := db.bolt.Update(func(b *bolt.Tx) error {
+		rec = db.log.begin(b)
+		return fn(boltTx{tx: b, rec: rec})
+	})
+	if err != nil {
+		return err
+	}
+	return db.log.wait(rec)
+}
+
 // Batch runs fn in a write transaction that may share its commit (and its
 // fsync) with concurrent callers (bbolt's Batch). fn may run more than
 // once if another function in the same batch fails, so it must be
 // idempotent and act only through tx: no side effects until Batch
 // returns.
 func (db *DB) Batch(fn func(tx *Tx) error) error {
-	return db.bolt.Batch(func(b *bolt.Tx) error { return fn(&Tx{btx: b}) })
+	if err := db.log.err(); err != nil {
+		return err
+	}
+	var rec *txRecord
+	err := db.bolt.Batch(func(b *bolt.Tx) error {
+		rec = db.log.begin(b)
+		return fn(&Tx{btx: boltTx{tx: b, rec: rec}})
+	})
+	if err != nil {
+		return err
+	}
+	return db.log.wait(rec)
 }
 
 // OnCommit runs fn after tx commits (never if it rolls back): the place
@@ -265,7 +313,15 @@ func (tx *Tx) OnCommit(fn func()) { tx.btx.OnCommit(fn) }
 
 // SetNoSync turns off the fsync of every commit. Only for bulk loads in
 // tests and benchmarks: a crash loses what was written meanwhile.
-func (db *DB) SetNoSync(on bool) { db.bolt.NoSync = on }
+func (db *DB) SetNoSync(on bool) {
+	if db.log != nil {
+		db.log.syncMu.Lock()
+		db.log.noSync = on
+		db.log.syncMu.Unlock()
+		return
+	}
+	db.bolt.NoSync = on
+}
 
 // WriteTime is the total time commits have spent writing pages to disk
 // since the file was opened (for benchmarks: flush cost per commit).
@@ -277,7 +333,7 @@ func (db *DB) WriteTime() time.Duration {
 // Dump calls fn for every key of every bucket (nested buckets excluded),
 // for tests that look for a value anywhere in the file.
 func (tx *Tx) Dump(fn func(bucket string, k, v []byte) error) error {
-	return tx.btx.ForEach(func(name []byte, b *bolt.Bucket) error {
+	return tx.btx.ForEach(func(name []byte, b *bucket) error {
 		return b.ForEach(func(k, v []byte) error { return fn(string(name), k, v) })
 	})
 }

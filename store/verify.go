@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Verify checks that the data file agrees with itself: every resource is
@@ -247,7 +245,7 @@ func (v *verifier) memberships() {
 func (v *verifier) connectors() []string {
 	seen := map[string]bool{}
 	var out []string
-	_ = v.tx.btx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+	_ = v.tx.btx.ForEach(func(name []byte, _ *bucket) error {
 		for _, p := range []string{"queue/", "qidx/", "map/", "rmap/", "shadow/", "dead/"} {
 			if c, ok := strings.CutPrefix(string(name), p); ok && !seen[c] {
 				seen[c] = true
@@ -325,7 +323,7 @@ func (v *verifier) mappings(c string) {
 	}
 }
 
-func lookup(b *bolt.Bucket, key string) string {
+func lookup(b *bucket, key string) string {
 	if b == nil {
 		return ""
 	}
