@@ -282,6 +282,11 @@ func (l *lane) schedule() (batches [][]*job, next time.Time) {
 		}
 		return nil
 	})
+	if err == nil && len(batches) > 0 {
+		// A commit is visible a moment before the store's log has flushed
+		// it: nothing read here leaves the process before it is durable.
+		err = l.d.db.WaitDurable()
+	}
 	if err != nil {
 		l.d.log.Error().Err(err).Str("connector", l.name).Msg("scan queue")
 		for _, b := range batches {

@@ -89,7 +89,6 @@ func Open(path string) (*DB, error) {
 		b.Close()
 		return nil, fmt.Errorf("store: %s: write-ahead log: %w", path, err)
 	}
-	b.NoSync = db.log != nil
 	return db, nil
 }
 
@@ -241,7 +240,8 @@ func (db *DB) Close() error {
 // because both go through the same Tx. A Tx is valid only inside the
 // function it is given to.
 type Tx struct {
-	btx boltTx
+	btx   boltTx
+	after *[]func() // OnCommit's functions, run once the commit is durable; nil in View
 }
 
 // Writable reports whether tx can write.
@@ -256,17 +256,25 @@ func (db *DB) View(fn func(tx *Tx) error) error {
 // when Update returns. fn runs exactly once; an error rolls it back.
 func (db *DB) Update(fn func(tx *Tx) error) error {
 	split := false
+	var after []func()
 	err := db.update(func(tx boltTx) error {
-		if err := fn(&Tx{btx: tx}); err != nil {
+		after = after[:0]
+		if err := fn(&Tx{btx: tx, after: &after}); err != nil {
 			return err
 		}
 		split = db.updates.Add(1)%bucketListCheckEvery == 0 && bucketListSplit(tx.tx)
 		return nil
 	})
-	if err == nil && split {
+	if err != nil {
+		return err
+	}
+	for _, f := range after {
+		f()
+	}
+	if split {
 		db.mergeBucketList()
 	}
-	return err
+	return nil
 }
 
 // update runs fn in a write transaction of its own and returns once its
@@ -297,19 +305,52 @@ func (db *DB) Batch(fn func(tx *Tx) error) error {
 		return err
 	}
 	var rec *txRecord
+	var after []func()
 	err := db.bolt.Batch(func(b *bolt.Tx) error {
 		rec = db.log.begin(b)
-		return fn(&Tx{btx: boltTx{tx: b, rec: rec}})
+		after = after[:0] // a batch that failed may run fn again
+		return fn(&Tx{btx: boltTx{tx: b, rec: rec}, after: &after})
 	})
+	if err == nil {
+		err = db.log.wait(rec)
+	}
 	if err != nil {
 		return err
 	}
-	return db.log.wait(rec)
+	for _, f := range after {
+		f()
+	}
+	return nil
 }
 
 // OnCommit runs fn after tx commits (never if it rolls back): the place
 // for a side effect of a write, such as waking a worker.
-func (tx *Tx) OnCommit(fn func()) { tx.btx.OnCommit(fn) }
+//
+// It runs once the commit is durable (after the write-ahead log's flush),
+// in the goroutine that called Update or Batch, before that returns: a
+// worker woken by it never acts on a change a power cut could still undo.
+func (tx *Tx) OnCommit(fn func()) {
+	if tx.after != nil {
+		*tx.after = append(*tx.after, fn)
+	}
+}
+
+// WaitDurable returns once every commit made so far is on disk. A reader
+// that sends what it read out of the process (a connector delivering a
+// queue entry) calls it after its read: a commit is visible to readers
+// from bbolt's commit on, a little before the log has flushed it.
+func (db *DB) WaitDurable() error {
+	if db.log == nil {
+		return nil
+	}
+	tx, err := db.bolt.Begin(false)
+	if err != nil {
+		return err
+	}
+	txid := uint64(tx.ID())
+	tx.Rollback()
+	return db.log.waitThrough(txid)
+}
 
 // SetNoSync turns off the fsync of every commit. Only for bulk loads in
 // tests and benchmarks: a crash loses what was written meanwhile.

@@ -28,3 +28,5 @@ func lockData(f *os.File, timeout time.Duration) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func unlockData(f *os.File) { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ var errLocked = bolterrors.ErrTimeout
 // its complete records.
 type segmentFile struct {
 	txid    uint64
+	id      [16]byte // the log's id, as the data file holds it
 	meta    []byte
 	records []logRecord
 	torn    bool // it ends in a partial or damaged record
@@ -45,11 +47,11 @@ func readSegment(dir string, txid uint64) (*segmentFile, error) {
 	if binary.LittleEndian.Uint64(buf[20:]) != txid || size < 1024 || len(buf) < segmentHeader+size {
 		return nil, fmt.Errorf("%s: damaged header", name)
 	}
-	sum := crc32.Checksum(append(append([]byte(nil), buf[16:28]...), buf[segmentHeader:segmentHeader+size]...), castagnoli)
-	if sum != binary.LittleEndian.Uint32(buf[28:]) {
+	if headerSum(buf, buf[segmentHeader:segmentHeader+size]) != binary.LittleEndian.Uint32(buf[28:]) {
 		return nil, fmt.Errorf("%s: damaged header (checksum)", name)
 	}
 	s := &segmentFile{txid: txid, meta: buf[segmentHeader : segmentHeader+size]}
+	copy(s.id[:], buf[32:48])
 	rest := buf[segmentHeader+size:]
 	for len(rest) > 0 {
 		if len(rest) < 16 {
@@ -108,11 +110,30 @@ func recoverLog(path string, timeout time.Duration) error {
 		}
 	}
 
-	if err := restoreMeta(path, segs[0].meta, timeout); err != nil {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("store: write-ahead log without its data file: %w", err)
+	}
+	defer f.Close()
+	if err := lockData(f, timeout); err != nil {
 		return err
 	}
-	b, err := openWritable(path, 0)
+	saved, err := writeMeta(f, segs[0].meta)
 	if err != nil {
+		return err
+	}
+	unlockData(f) // bbolt takes the lock itself, on a descriptor of its own
+	b, err := openWritable(path, 0)
+	if err == nil && !sameLog(b, segs[0].id) {
+		b.Close()
+		err = fmt.Errorf("%w: the write-ahead log in %s belongs to another data file (was a backup put in place without moving the log aside?)", ErrCorrupt, dir)
+	}
+	if err != nil {
+		// Not this file's log, or the file will not open from it: the
+		// file is left as it was.
+		if rerr := writeSlots(f, saved); rerr != nil {
+			return fmt.Errorf("%w (and putting its meta pages back failed: %v)", err, rerr)
+		}
 		return err
 	}
 	if err := replay(b, segs); err != nil {
@@ -128,25 +149,38 @@ func recoverLog(path string, timeout time.Duration) error {
 	return os.Remove(dir)
 }
 
-// restoreMeta writes meta, a saved meta page, into both of the data
-// file's meta slots and flushes them, holding the file's lock.
-func restoreMeta(path string, meta []byte, timeout time.Duration) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("store: write-ahead log without its data file: %w", err)
+// writeMeta writes meta, a saved meta page, into both of the data file's
+// meta slots (its header's page id set to each) and flushes them. It
+// returns the two slots it overwrote, for putting back.
+func writeMeta(f *os.File, meta []byte) (old []byte, err error) {
+	n := len(meta)
+	old = make([]byte, 2*n)
+	if _, err := f.ReadAt(old, 0); err != nil {
+		return nil, fmt.Errorf("store: read meta pages: %w", err)
 	}
-	defer f.Close()
-	if err := lockData(f, timeout); err != nil {
-		return err
-	}
-	page := append([]byte(nil), meta...)
-	for slot := uint64(0); slot < 2; slot++ {
-		binary.LittleEndian.PutUint64(page, slot) // the page header's id
-		if _, err := f.WriteAt(page, int64(slot)*int64(len(page))); err != nil {
-			return fmt.Errorf("store: restore meta page: %w", err)
-		}
+	slots := append(append([]byte(nil), meta...), meta...)
+	binary.LittleEndian.PutUint64(slots[0:], 0)
+	binary.LittleEndian.PutUint64(slots[n:], 1)
+	return old, writeSlots(f, slots)
+}
+
+func writeSlots(f *os.File, slots []byte) error {
+	if _, err := f.WriteAt(slots, 0); err != nil {
+		return fmt.Errorf("store: write meta pages: %w", err)
 	}
 	return fdatasync(f)
+}
+
+// sameLog reports whether b's data file holds the log id id.
+func sameLog(b *bolt.DB, id [16]byte) bool {
+	same := false
+	b.View(func(tx *bolt.Tx) error {
+		if m := tx.Bucket(metaBucket); m != nil {
+			same = bytes.Equal(m.Get(logIDKey), id[:])
+		}
+		return nil
+	})
+	return same
 }
 
 // replay applies the records in batches of commits, each flushed by bbolt.

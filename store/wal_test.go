@@ -20,9 +20,9 @@ import (
 // a power cut would leave.
 func noCheckpoints(t *testing.T) {
 	t.Helper()
-	old := checkpointEvery
-	checkpointEvery = time.Hour
-	t.Cleanup(func() { checkpointEvery = old })
+	every, after := checkpointEvery, checkpointAfter
+	checkpointEvery, checkpointAfter = time.Hour, 1<<30
+	t.Cleanup(func() { checkpointEvery, checkpointAfter = every, after })
 }
 
 // dumpFile lists every bucket, key, value and sequence of the bbolt file
@@ -37,7 +37,7 @@ func dumpFile(t *testing.T, db *DB) string {
 		b.ForEach(func(k, v []byte) error {
 			if v == nil {
 				walk(path+"/"+string(k), b.Bucket(k))
-			} else {
+			} else if path != "meta" || string(k) != "logID" { // new at every start
 				out = append(out, fmt.Sprintf("%s %q=%q", path, k, v))
 			}
 			return nil
@@ -445,4 +445,163 @@ func firstDiff(want, got string) string {
 		}
 	}
 	return "(no difference)"
+}
+
+// TestLogRefusesAnotherFile: a log left beside a data file that was
+// replaced (a backup put in place) is not replayed into it, and the file
+// is left as it was.
+func TestLogRefusesAnotherFile(t *testing.T) {
+	noCheckpoints(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "data.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	randomWork(t, db, rand.New(rand.NewSource(7)), 30)
+	dst := copyState(t, path, t.TempDir())
+
+	other := filepath.Join(t.TempDir(), "other.db")
+	odb, err := Open(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	randomWork(t, odb, rand.New(rand.NewSource(8)), 30)
+	want := dumpFile(t, odb)
+	if err := odb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, other, dst) // the "backup" put in place, the log left
+	before, _ := os.ReadFile(dst)
+	if _, err := Open(dst); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "belongs to another data file") {
+		t.Fatalf("Open with another file's log: %v", err)
+	}
+	if after, _ := os.ReadFile(dst); !bytes.Equal(before, after) {
+		t.Fatal("the refused file was changed")
+	}
+	// With the log moved aside it opens as it is.
+	if err := os.Rename(logDir(dst), dst+".wal-aside"); err != nil {
+		t.Fatal(err)
+	}
+	if got := reopenDump(t, dst); got != want {
+		t.Fatalf("the put-in-place file:\n%s", firstDiff(want, got))
+	}
+}
+
+// TestOnCommitRunsWhenDurable: OnCommit's functions run after the log
+// has flushed the commit, and WaitDurable covers every commit before it.
+func TestOnCommitRunsWhenDurable(t *testing.T) {
+	noCheckpoints(t)
+	db, err := Open(filepath.Join(t.TempDir(), "data.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l := db.log
+	position := func() (synced, end uint64) {
+		l.syncMu.Lock()
+		defer l.syncMu.Unlock()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.synced, l.end
+	}
+	for i := range 3 {
+		ran := false
+		write := func(tx *Tx) error {
+			tx.OnCommit(func() {
+				ran = true
+				if synced, end := position(); synced < end {
+					t.Errorf("OnCommit ran at %d with the log flushed to %d", end, synced)
+				}
+			})
+			_, err := tx.CreateResource(TypeUser, fmt.Sprintf("u%d", i), []byte(`{}`))
+			return err
+		}
+		if i == 1 {
+			err = db.Batch(write)
+		} else {
+			err = db.Update(write)
+		}
+		if err != nil || !ran {
+			t.Fatalf("write %d: %v, OnCommit ran: %v", i, err, ran)
+		}
+	}
+	// A commit whose writer has not waited yet: WaitDurable flushes it.
+	l.cur = nil
+	var rec *txRecord
+	if err := db.bolt.Update(func(b *bolt.Tx) error {
+		rec = l.begin(b)
+		_, err := boltTx{tx: b, rec: rec}.CreateBucketIfNotExists([]byte("late"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if synced, end := position(); synced >= end {
+		t.Fatal("setup: the commit was flushed already")
+	}
+	if err := db.WaitDurable(); err != nil {
+		t.Fatal(err)
+	}
+	if synced, end := position(); synced < end {
+		t.Errorf("after WaitDurable the log is flushed to %d of %d", synced, end)
+	}
+}
+
+// TestLogRetiresWhenLarge: a file that grows past logLimit goes back to
+// bbolt's own fsyncs at the next checkpoint, keeping its data.
+func TestLogRetiresWhenLarge(t *testing.T) {
+	noCheckpoints(t)
+	old := logLimit
+	logLimit = 1 << 20
+	t.Cleanup(func() { logLimit = old })
+	path := filepath.Join(t.TempDir(), "data.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.log == nil || db.log.off {
+		t.Fatal("setup: the log is off")
+	}
+	rng := rand.New(rand.NewSource(9))
+	for {
+		var size int64
+		db.bolt.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil })
+		if size > 2<<20 {
+			break
+		}
+		for range 20 {
+			if err := db.Update(func(tx *Tx) error {
+				_, err := tx.CreateResource(TypeUser, fmt.Sprint(rng.Int63()), []byte(`{"x":"`+strings.Repeat("x", 3000)+`"}`))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := db.checkpointWith(db.log); !errors.Is(err, errLogRetired) {
+		t.Fatalf("checkpoint of a large file: %v", err)
+	}
+	if !db.log.off || db.bolt.NoSync {
+		t.Fatalf("after retiring: off=%v NoSync=%v", db.log.off, db.bolt.NoSync)
+	}
+	if _, err := os.Stat(logDir(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("log directory after retiring: %v", err)
+	}
+	randomWork(t, db, rng, 20)
+	want := dumpFile(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if db.log != nil {
+		t.Error("a file over the limit opened with the log on")
+	}
+	if got := dumpFile(t, db); got != want {
+		t.Fatalf("after reopening:\n%s", firstDiff(want, got))
+	}
 }
