@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,7 @@ type DB struct {
 	bolt    *bolt.DB
 	updates atomic.Uint64 // Updates committed: when to look at the bucket list (bucketlist.go)
 	log     *writeLog     // the write-ahead log (wal.go); nil where bbolt's own fsyncs make commits durable
+	closing sync.Once
 }
 
 // Open opens (creating if needed) the bbolt file at path for the server:
@@ -228,7 +230,8 @@ func checkSchemaVersion(tx *bolt.Tx) error {
 
 // Close closes the file.
 func (db *DB) Close() error {
-	err := db.stopLog()
+	var err error
+	db.closing.Do(func() { err = db.stopLog() })
 	if cerr := db.bolt.Close(); err == nil {
 		err = cerr
 	}
