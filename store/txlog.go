@@ -63,9 +63,10 @@ func (t boltTx) ForEach(fn func(name []byte, b *bucket) error) error {
 // offers only the methods the store uses, so a change cannot go around
 // the record.
 type bucket struct {
-	b    *bolt.Bucket
-	rec  *txRecord
-	path [][]byte // names from the top level down to this bucket; nil unless recording
+	b      *bolt.Bucket
+	rec    *txRecord
+	parent *bucket // nil for a top-level bucket
+	name   []byte  // the store's bucket names are never changed once made
 }
 
 func (b *bucket) Get(key []byte) []byte                    { return b.b.Get(key) }
@@ -85,24 +86,18 @@ func appendOnly(b *bucket) *bucket {
 	return b
 }
 
-func wrapBucket(b *bolt.Bucket, rec *txRecord, parent [][]byte, name []byte) *bucket {
+func wrapBucket(b *bolt.Bucket, rec *txRecord, parent *bucket, name []byte) *bucket {
 	if b == nil {
 		return nil
 	}
-	w := &bucket{b: b, rec: rec}
-	if rec != nil {
-		w.path = make([][]byte, len(parent)+1)
-		copy(w.path, parent)
-		w.path[len(parent)] = append([]byte(nil), name...)
-	}
-	return w
+	return &bucket{b: b, rec: rec, parent: parent, name: name}
 }
 
 func (b *bucket) Put(key, value []byte) error {
 	if err := b.b.Put(key, value); err != nil {
 		return err
 	}
-	b.rec.add(opPut, b.path, key, value)
+	b.rec.add(opPut, b, key, value)
 	return nil
 }
 
@@ -110,7 +105,7 @@ func (b *bucket) Delete(key []byte) error {
 	if err := b.b.Delete(key); err != nil {
 		return err
 	}
-	b.rec.add(opDelete, b.path, key, nil)
+	b.rec.add(opDelete, b, key, nil)
 	return nil
 }
 
@@ -119,7 +114,7 @@ func (b *bucket) NextSequence() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	b.rec.add(opSetSequence, b.path, nil, u64(n))
+	b.rec.add(opSetSequence, b, nil, u64(n))
 	return n, nil
 }
 
@@ -127,13 +122,13 @@ func (b *bucket) SetSequence(n uint64) error {
 	if err := b.b.SetSequence(n); err != nil {
 		return err
 	}
-	b.rec.add(opSetSequence, b.path, nil, u64(n))
+	b.rec.add(opSetSequence, b, nil, u64(n))
 	return nil
 }
 
 // Bucket is the nested bucket name, or nil.
 func (b *bucket) Bucket(name []byte) *bucket {
-	return wrapBucket(b.b.Bucket(name), b.rec, b.path, name)
+	return wrapBucket(b.b.Bucket(name), b.rec, b, name)
 }
 
 func (b *bucket) CreateBucket(name []byte) (*bucket, error) {
@@ -141,8 +136,8 @@ func (b *bucket) CreateBucket(name []byte) (*bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.rec.add(opCreateBucket, b.path, name, nil)
-	return wrapBucket(c, b.rec, b.path, name), nil
+	b.rec.add(opCreateBucket, b, name, nil)
+	return wrapBucket(c, b.rec, b, name), nil
 }
 
 func (b *bucket) CreateBucketIfNotExists(name []byte) (*bucket, error) {
@@ -150,15 +145,15 @@ func (b *bucket) CreateBucketIfNotExists(name []byte) (*bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.rec.add(opCreateBucket, b.path, name, nil)
-	return wrapBucket(c, b.rec, b.path, name), nil
+	b.rec.add(opCreateBucket, b, name, nil)
+	return wrapBucket(c, b.rec, b, name), nil
 }
 
 func (b *bucket) DeleteBucket(name []byte) error {
 	if err := b.b.DeleteBucket(name); err != nil {
 		return err
 	}
-	b.rec.add(opDeleteBucket, b.path, name, nil)
+	b.rec.add(opDeleteBucket, b, name, nil)
 	return nil
 }
 
@@ -189,7 +184,7 @@ func (c *cursor) Delete() error {
 	if err := c.c.Delete(); err != nil {
 		return err
 	}
-	c.b.rec.add(opDelete, c.b.path, key, nil)
+	c.b.rec.add(opDelete, c.b, key, nil)
 	return nil
 }
 
@@ -214,15 +209,25 @@ type txRecord struct {
 	err error    // why it was not appended
 }
 
-func (r *txRecord) add(kind byte, path [][]byte, key, value []byte) {
+// add records a change in bucket b (nil: the top level).
+func (r *txRecord) add(kind byte, b *bucket, key, value []byte) {
 	if r == nil {
 		return
 	}
 	r.n++
 	r.buf = append(r.buf, kind)
-	r.buf = binary.AppendUvarint(r.buf, uint64(len(path)))
-	for _, p := range path {
-		r.buf = appendBytes(r.buf, p)
+	var path [8]*bucket // from b up; the store nests two deep
+	depth := 0
+	for ; b != nil && depth < len(path); b = b.parent {
+		path[depth] = b
+		depth++
+	}
+	if b != nil {
+		panic("store: buckets nested too deep for the log")
+	}
+	r.buf = binary.AppendUvarint(r.buf, uint64(depth))
+	for i := depth - 1; i >= 0; i-- {
+		r.buf = appendBytes(r.buf, path[i].name)
 	}
 	r.buf = appendBytes(r.buf, key)
 	r.buf = appendBytes(r.buf, value)

@@ -106,6 +106,9 @@ const segmentMagic = "scimbridge-wal\x00\x01"
 // CRC-32C of them (4), txid (8), payload (txRecord's encoding).
 const segmentHeader = 16 + 4 + 8 + 4 + 16
 
+// frameHeader: a record's length, checksum and txid, before its changes.
+const frameHeader = 16
+
 // headerSum is the checksum of a segment's header and meta page.
 func headerSum(hdr, meta []byte) uint32 {
 	h := crc32.Update(0, castagnoli, hdr[16:28])
@@ -169,7 +172,7 @@ func (l *writeLog) begin(b *bolt.Tx) *txRecord {
 	if l.cur != nil && l.cur.tx == b {
 		return l.cur
 	}
-	rec := &txRecord{tx: b}
+	rec := &txRecord{tx: b, buf: make([]byte, frameHeader, 2048)}
 	l.cur = rec
 	txid := uint64(b.ID())
 	b.OnCommit(func() { rec.end, rec.err = l.append(txid, rec) })
@@ -180,10 +183,10 @@ func (l *writeLog) begin(b *bolt.Tx) *txRecord {
 // transaction before it: bbolt runs commit handlers after it lets the
 // next writer in, so two may arrive here out of order.
 func (l *writeLog) append(txid uint64, rec *txRecord) (uint64, error) {
-	frame := make([]byte, 16, 16+len(rec.buf))
-	binary.LittleEndian.PutUint32(frame[0:], uint32(8+len(rec.buf)))
+	// The record's first frameHeader bytes were left for this.
+	frame := rec.buf
+	binary.LittleEndian.PutUint32(frame[0:], uint32(len(frame)-8))
 	binary.LittleEndian.PutUint64(frame[8:], txid)
-	frame = append(frame, rec.buf...)
 	binary.LittleEndian.PutUint32(frame[4:], crc32.Checksum(frame[8:], castagnoli))
 
 	l.mu.Lock()
