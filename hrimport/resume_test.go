@@ -60,7 +60,10 @@ func TestInterruptedImportFinishesOnRerun(t *testing.T) {
 		t.Fatalf("interrupted run: %v", err)
 	}
 	sum, out, err := b.run([]byte(file.String()), Options{})
-	if err != nil || !sum.OK() || sum.Created != 10 || sum.Unchanged != 30 { // the failed request's 10 rows are left
+	// The failed request's 10 rows are left, and those of any request the
+	// batcher had not sent yet when the failure came back (how many were
+	// in flight depends on timing: 30 rows landed when all were).
+	if err != nil || !sum.OK() || sum.Created < 10 || sum.Created%10 != 0 || sum.Created+sum.Unchanged != 40 {
 		t.Fatalf("re-run: %v %s\n%s", err, sum, out)
 	}
 	boss := b.user("u00@example.com")["id"]
