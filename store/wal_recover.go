@@ -16,6 +16,11 @@ import (
 
 var errLocked = bolterrors.ErrTimeout
 
+// ErrForeignLog: the write-ahead log next to the data file is not this
+// file's (a backup was put in place while a crash's log was left); the
+// file is left as it was.
+var ErrForeignLog = errors.New("write-ahead log of another data file")
+
 // segmentFile is one log segment read back: its snapshot's meta page and
 // its complete records.
 type segmentFile struct {
@@ -126,7 +131,7 @@ func recoverLog(path string, timeout time.Duration) error {
 	b, err := openWritable(path, 0)
 	if err == nil && !sameLog(b, segs[0].id) {
 		b.Close()
-		err = fmt.Errorf("%w: the write-ahead log in %s belongs to another data file (was a backup put in place without moving the log aside?)", ErrCorrupt, dir)
+		err = fmt.Errorf("%w: %s belongs to another data file than %s", ErrForeignLog, dir, path)
 	}
 	if err != nil {
 		// Not this file's log, or the file will not open from it: the

@@ -474,7 +474,7 @@ func TestLogRefusesAnotherFile(t *testing.T) {
 	}
 	copyFile(t, other, dst) // the "backup" put in place, the log left
 	before, _ := os.ReadFile(dst)
-	if _, err := Open(dst); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "belongs to another data file") {
+	if _, err := Open(dst); !errors.Is(err, ErrForeignLog) {
 		t.Fatalf("Open with another file's log: %v", err)
 	}
 	if after, _ := os.ReadFile(dst); !bytes.Equal(before, after) {

@@ -127,6 +127,9 @@ func dataFileFailure(path string, err error) error {
 	case errors.Is(err, fs.ErrPermission):
 		return &startupError{code: exitDataFile, err: err,
 			msg: fmt.Sprintf("data file %s: permission denied: make it readable and writable by the user scimbridge runs as (uid %d)", path, os.Geteuid())}
+	case errors.Is(err, store.ErrForeignLog):
+		return &startupError{code: exitDataFile, err: err,
+			msg: fmt.Sprintf("data file %s: %v: the file was put in place while a crash's log was left; the file is unchanged: move %s.wal aside (docs/guides/operations.md, Restore) and start again", path, rootCause(err), path)}
 	case errors.Is(err, store.ErrCorrupt),
 		strings.Contains(err.Error(), "file size too small"), strings.Contains(err.Error(), "schemaVersion"):
 		return &startupError{code: exitDataFile, err: err,

@@ -69,6 +69,34 @@ func TestStartupFailures(t *testing.T) {
 			}
 			return base(dir, "")
 		}, exitDataFile, "is damaged or not a scimbridge data file"},
+		{"a crash's log left beside a restored file", func(t *testing.T, dir string) string {
+			// The log of another file's run (copied while it ran, as a
+			// kill leaves it), next to a file that stopped cleanly.
+			other := filepath.Join(t.TempDir(), dbFile)
+			a, err := store.Open(other)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			b, err := store.Open(dbPath(dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Close()
+			entries, err := os.ReadDir(other + ".wal")
+			if err != nil || len(entries) == 0 {
+				t.Fatalf("no log to copy: %v", err)
+			}
+			os.MkdirAll(dbPath(dir)+".wal", 0o700)
+			for _, e := range entries {
+				data, err := os.ReadFile(filepath.Join(other+".wal", e.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.WriteFile(filepath.Join(dbPath(dir)+".wal", e.Name()), data, 0o600)
+			}
+			return base(dir, "")
+		}, exitDataFile, "write-ahead log of another data file: the file was put in place while a crash's log was left; the file is unchanged: move"},
 		{"data file is a directory", func(t *testing.T, dir string) string {
 			if err := os.MkdirAll(dbPath(dir), 0o700); err != nil {
 				t.Fatal(err)
