@@ -273,6 +273,21 @@ func (l *writeLog) syncTo(pos uint64) error {
 	return nil
 }
 
+// flush is fdatasync, skipped under SetNoSync (benchmarks' CPU ceiling).
+func (l *writeLog) flush(f *os.File) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	return l.flushLocked(f)
+}
+
+// flushLocked is flush with syncMu held.
+func (l *writeLog) flushLocked(f *os.File) error {
+	if l.noSync {
+		return nil
+	}
+	return fdatasync(f)
+}
+
 // err is the log's failure, if any: writes are refused after one.
 func (l *writeLog) err() error {
 	if l == nil {
@@ -367,7 +382,7 @@ func (db *DB) checkpointWith(l *writeLog) error {
 		return fmt.Errorf("store: checkpoint: %w", err)
 	}
 	// The snapshot's tree on disk: from here recovery may start from it.
-	if err := fdatasync(l.data); err != nil {
+	if err := l.flush(l.data); err != nil {
 		pin.Rollback()
 		return fmt.Errorf("store: checkpoint: flush data file: %w", err)
 	}
@@ -416,7 +431,7 @@ func (l *writeLog) rotate(txid uint64, meta []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.seg != nil {
-		if err := fdatasync(l.seg); err != nil {
+		if err := l.flushLocked(l.seg); err != nil {
 			return err
 		}
 		l.synced = l.end
@@ -434,9 +449,9 @@ func (l *writeLog) rotate(txid uint64, meta []byte) error {
 		return err
 	}
 	if _, err := f.Write(hdr); err == nil {
-		err = fdatasync(f)
+		err = l.flushLocked(f)
 	}
-	if err == nil {
+	if err == nil && !l.noSync {
 		err = syncDir(l.dir)
 	}
 	if err != nil {
