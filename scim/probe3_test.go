@@ -26,6 +26,15 @@ func TestThirdProbe(t *testing.T) {
 		{name: ".search with a filter a number is still refused", method: "POST", path: "/Users/.search",
 			body: `{` + search + `,"filter":5}`, status: 400, scimType: "invalidFilter"},
 
+		// A BulkRequest without Operations (REQUIRED, RFC 7644 §3.7) was
+		// answered 200 with no results, as if it had been done.
+		{name: "bulk without Operations", method: "POST", path: "/Bulk",
+			body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"]}`, status: 400, scimType: "invalidSyntax", detail: "Operations"},
+		{name: "bulk with null Operations", method: "POST", path: "/Bulk",
+			body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":null}`, status: 400, scimType: "invalidSyntax"},
+		{name: "bulk with no operations", method: "POST", path: "/Bulk",
+			body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[]}`, status: 200},
+
 		// If-None-Match on a write (RFC 9110 §13.1.2, §13.2.2): a matching
 		// tag or "*" for a resource that exists fails the condition, and a
 		// method other than GET/HEAD answers 412. It was ignored and the
