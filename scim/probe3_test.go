@@ -2,6 +2,8 @@ package scim
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 	"testing"
 )
 
@@ -96,5 +98,35 @@ func TestPreconditionHeaderLines(t *testing.T) {
 	}
 	if got := send("DELETE", "If-Match", `W/"7"`, `W/"1"`); got != http.StatusNoContent {
 		t.Errorf("DELETE If-Match on two lines, the second current: %d, want 204", got)
+	}
+}
+
+// TestSortMultiValued pins, end to end, RFC 7644 §3.4.2.3 for a
+// multi-valued sortBy (the third probe found it right): the primary
+// value, else the first, case-insensitively; resources without one last
+// ascending and first descending; with a filter and a page too.
+func TestSortMultiValued(t *testing.T) {
+	e := newEnv(t, Options{})
+	email := func(v string, primary bool) map[string]any {
+		return map[string]any{"value": v, "type": "work", "primary": primary}
+	}
+	e.createUser("a", map[string]any{"emails": []any{email("z@x", false), email("B@x", true)}})  // primary B@x
+	e.createUser("b", map[string]any{"emails": []any{email("c@x", false), email("a@x", false)}}) // first c@x
+	e.createUser("c")                                                                            // none
+	e.createUser("d", map[string]any{"emails": []any{email("A@x", false)}})
+	for _, tt := range []struct {
+		query string
+		want  []string
+	}{
+		{"sortBy=emails", []string{"d", "a", "b", "c"}},
+		{"sortBy=Emails.Value", []string{"d", "a", "b", "c"}},
+		{"sortBy=emails.value&sortOrder=descending", []string{"c", "b", "a", "d"}},
+		{"sortBy=emails.value&startIndex=2&count=2", []string{"a", "b"}},
+		{"sortBy=emails.value&filter=" + url.QueryEscape(`userName ne "d"`) + "&sortOrder=descending&startIndex=2", []string{"b", "a"}},
+	} {
+		r := e.must(http.StatusOK, "GET", "/Users?attributes=userName&"+tt.query, nil)
+		if got := names(t, r, "userName"); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.query, got, tt.want)
+		}
 	}
 }
