@@ -81,6 +81,10 @@ func (s *Server) bulk(single http.Handler) http.HandlerFunc {
 			s.fail(w, r, errorf(http.StatusBadRequest, "invalidSyntax", "schemas must be ["+urnBulkRequest+"]"))
 			return
 		}
+		if req.Operations == nil {
+			s.fail(w, r, errorf(http.StatusBadRequest, "invalidSyntax", "a BulkRequest needs Operations (a list)"))
+			return
+		}
 		if n, limit := len(req.Operations), s.maxBulkOperations(); n > limit {
 			s.fail(w, r, errorf(http.StatusRequestEntityTooLarge, "",
 				fmt.Sprintf("the bulk request has %d operations, more than maxOperations (%d)", n, limit)))

@@ -68,6 +68,9 @@ func (s *Server) search(d *resourceDef) http.HandlerFunc {
 		}
 		q := listQuery{startIndex: 1, count: s.opts.MaxResults}
 		for k, v := range m {
+			if v == nil {
+				continue // null is unassigned (RFC 7643 §2.5): the default
+			}
 			switch strings.ToLower(k) {
 			case "filter":
 				f, ok := v.(string)

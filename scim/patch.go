@@ -583,8 +583,8 @@ func (p *patchPlan) prepareUserChange(tx *store.Tx, d *resourceDef, base, id str
 }
 
 // planPatch applies ops to the stored document raw, without touching the
-// store: If-Match, scimpath.ApplyPatch, the fixed attributes, and, when
-// the document changed, a new version and its encoding.
+// store: the preconditions, scimpath.ApplyPatch, the fixed attributes,
+// and, when the document changed, a new version and its encoding.
 func (s *Server) planPatch(tx *store.Tx, r *http.Request, d *resourceDef, id string, raw []byte, ops []scimpath.Operation) (*patchPlan, error) {
 	prev, err := decodeDoc(raw)
 	if err != nil || prev == nil {

@@ -212,6 +212,7 @@ func TestThirdPartyProbe(t *testing.T) {
 // errors the scimType and a substring of the detail.
 type probeCase struct {
 	name, method, path, body string
+	header                   []string // name, value, ...; $uetag is the user's ETag
 	status                   int
 	scimType, detail         string // on errors; detail is a substring
 	check                    func(t *testing.T, r resp)
@@ -235,7 +236,14 @@ func runProbe(t *testing.T, tests []probeCase) {
 			if tt.body != "" {
 				body = repl.Replace(tt.body)
 			}
-			r := e.do(tt.method, path, body)
+			var hdr []string
+			for _, h := range tt.header {
+				if strings.Contains(h, "$uetag") {
+					h = strings.ReplaceAll(h, "$uetag", e.must(200, "GET", "/Users/"+uid, nil).header.Get("ETag"))
+				}
+				hdr = append(hdr, repl.Replace(h))
+			}
+			r := e.do(tt.method, path, body, hdr...)
 			if r.status != tt.status {
 				t.Fatalf("%s %s: status %d, want %d: %.300s", tt.method, path, r.status, tt.status, r.raw)
 			}

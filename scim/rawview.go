@@ -218,7 +218,7 @@ func unescapeHTML(dst []byte, from int) []byte {
 }
 
 // getRaw answers a GET of one resource from its stored bytes when the
-// request asks no projection and no If-None-Match. It reports false, having
+// request asks no projection and no precondition. It reports false, having
 // written nothing, when the resource must be rendered the decoding way.
 func (s *Server) getRaw(w http.ResponseWriter, r *http.Request, d *resourceDef, id string, withMembers bool) bool {
 	var body []byte

@@ -102,21 +102,35 @@ func etagMatches(header, version string) bool {
 	return false
 }
 
-// checkIfMatch answers 412 when the request's If-Match names another
-// version than the stored resource's current (served) one.
+// conditionHeader is a precondition's list of entity tags, however many
+// header lines carry it (RFC 9110 §5.3).
+func conditionHeader(r *http.Request, name string) string {
+	if v := r.Header.Values(name); len(v) > 1 {
+		return strings.Join(v, ",")
+	}
+	return r.Header.Get(name)
+}
+
+// checkIfMatch evaluates a write's preconditions on the stored resource's
+// current (served) version, in RFC 9110 §13.2.2's order: If-Match naming
+// another version, or If-None-Match naming this one (or "*": it exists),
+// answers 412.
 func (s *Server) checkIfMatch(tx *store.Tx, r *http.Request, d *resourceDef, doc map[string]any) error {
-	h := r.Header.Get("If-Match")
-	if h == "" {
+	im, inm := conditionHeader(r, "If-Match"), conditionHeader(r, "If-None-Match")
+	if im == "" && inm == "" {
 		return nil
 	}
 	v, err := s.servedVersion(tx, d, doc)
 	if err != nil {
 		return err
 	}
-	if etagMatches(h, v) {
-		return nil
+	if im != "" && !etagMatches(im, v) {
+		return errorf(http.StatusPreconditionFailed, "", "If-Match does not match the current version "+v)
 	}
-	return errorf(http.StatusPreconditionFailed, "", "If-Match does not match the current version "+v)
+	if inm != "" && etagMatches(inm, v) {
+		return errorf(http.StatusPreconditionFailed, "", "If-None-Match matches the current version "+v)
+	}
+	return nil
 }
 
 // servedVersion is the ETag of a stored resource as GET shows it. A
@@ -385,7 +399,8 @@ func (s *Server) get(d *resourceDef) http.HandlerFunc {
 			return
 		}
 		attrs, excluded := projection(r)
-		if plain, withMembers := plainView(d, attrs, excluded); plain && r.Header.Get("If-None-Match") == "" &&
+		im, inm := conditionHeader(r, "If-Match"), conditionHeader(r, "If-None-Match")
+		if plain, withMembers := plainView(d, attrs, excluded); plain && im == "" && inm == "" &&
 			s.getRaw(w, r, d, id, withMembers) {
 			return
 		}
@@ -395,12 +410,16 @@ func (s *Server) get(d *resourceDef) http.HandlerFunc {
 			if e != nil {
 				return e
 			}
-			if h := r.Header.Get("If-None-Match"); h != "" {
+			if im != "" || inm != "" {
 				v, err := s.servedVersion(tx, d, doc)
 				if err != nil {
 					return err
 				}
-				if etagMatches(h, v) {
+				if im != "" && !etagMatches(im, v) {
+					// RFC 9110 §13.1.1: If-Match is evaluated on GET too.
+					return errorf(http.StatusPreconditionFailed, "", "If-Match does not match the current version "+v)
+				}
+				if inm != "" && etagMatches(inm, v) {
 					out = map[string]any{"meta": map[string]any{"version": v}}
 					return nil
 				}
@@ -413,7 +432,7 @@ func (s *Server) get(d *resourceDef) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		if h := r.Header.Get("If-None-Match"); h != "" && etagMatches(h, versionOf(out)) {
+		if inm != "" && etagMatches(inm, versionOf(out)) {
 			w.Header().Set("ETag", versionOf(out))
 			w.WriteHeader(http.StatusNotModified)
 			return
