@@ -16,6 +16,17 @@ owes the connectors (Sink.Enqueue receives the same Tx) commit together,
 so an acknowledged write is never lost and never delivered without being
 stored. The offline commands open the file with OpenReadOnly.
 
+# Durability: the write-ahead log
+
+bbolt commits to the page cache only; a commit is durable once its record
+(every put, delete, bucket and sequence change, recorded by the bucket
+wrappers of txlog.go) is flushed in the log next to the file (wal.go:
+DATA.wal/, one segment per checkpoint). Update and Batch return after that
+flush, and Tx.OnCommit's functions run then, in the caller's goroutine. A
+commit is visible to readers a little earlier: a reader that sends what it
+read out of the process calls DB.WaitDurable first. Open replays a log a
+crash left (wal_recover.go); so does OpenReadOnly. Decision record 0007.
+
 Every Get reports a record that is not stored as ErrNotFound (errors.Is);
 a stored record that does not decode is a different error. Optional turns
 ErrNotFound into (nil, nil) where absence is an ordinary state.
@@ -25,7 +36,8 @@ ErrNotFound into (nil, nil) where absence is an ordinary state.
 Keys are bytes; "+" is concatenation, seq an 8-byte big-endian integer,
 typ a ResourceType ("User" or "Group"), c a connector's name.
 
-	meta                  "schemaVersion" → seq (SchemaVersion); "index/<name>/<typ>" → 1 once
+	meta                  "schemaVersion" → seq (SchemaVersion); "logID" → the write-ahead log's id
+	                      (16 random bytes, new at each start); "index/<name>/<typ>" → 1 once
 	                      an index added after the file was first written is complete;
 	                      "activityIndexed" → seq: the last act/log event filed in act/res and
 	                      act/name (absent in a file from before layout 2: all are filed)
