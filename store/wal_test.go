@@ -25,6 +25,23 @@ func noCheckpoints(t *testing.T) {
 	t.Cleanup(func() { checkpointEvery, checkpointAfter = every, after })
 }
 
+// openLogged opens a new store with the log on and no checkpoints after
+// the first, closed with the test.
+func openLogged(t *testing.T) (*DB, string) {
+	t.Helper()
+	noCheckpoints(t)
+	path := filepath.Join(t.TempDir(), "data.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if db.log == nil {
+		t.Fatal("the log is off")
+	}
+	return db, path
+}
+
 // dumpFile lists every bucket, key, value and sequence of the bbolt file
 // db holds, nested buckets included: two files with the same dump hold
 // the same data.
@@ -203,13 +220,7 @@ func reopenDump(t *testing.T, path string) string {
 // TestLogRecoversAfterKill: a copy of the file and log taken while the
 // store runs (what a SIGKILL leaves) opens to exactly the data written.
 func TestLogRecoversAfterKill(t *testing.T) {
-	noCheckpoints(t)
-	path := filepath.Join(t.TempDir(), "data.db")
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := openLogged(t)
 	if db.log == nil {
 		t.Fatal("the log is off")
 	}
@@ -231,13 +242,7 @@ func TestLogRecoversAfterKill(t *testing.T) {
 // must still reach exactly the data written. A mix that used a new page
 // inside the snapshot's tree would show the snapshot pin failing.
 func TestLogSurvivesPowerCut(t *testing.T) {
-	noCheckpoints(t)
-	path := filepath.Join(t.TempDir(), "data.db")
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := openLogged(t)
 	rng := rand.New(rand.NewSource(2))
 	randomWork(t, db, rng, 100)
 	storeWork(t, db, 0)
@@ -300,13 +305,7 @@ func TestLogSurvivesPowerCut(t *testing.T) {
 // TestLogIgnoresTornTail: a record cut short (never answered) is dropped;
 // the commits before it are kept.
 func TestLogIgnoresTornTail(t *testing.T) {
-	noCheckpoints(t)
-	path := filepath.Join(t.TempDir(), "data.db")
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := openLogged(t)
 	randomWork(t, db, rand.New(rand.NewSource(3)), 50)
 	want := dumpFile(t, db)
 	dst := copyState(t, path, t.TempDir())
@@ -406,13 +405,7 @@ func TestLogCheckpoints(t *testing.T) {
 // TestReadOnlyOpenRecovers: the offline commands apply a log left behind
 // before they read the file.
 func TestReadOnlyOpenRecovers(t *testing.T) {
-	noCheckpoints(t)
-	path := filepath.Join(t.TempDir(), "data.db")
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := openLogged(t)
 	randomWork(t, db, rand.New(rand.NewSource(6)), 40)
 	want := dumpFile(t, db)
 	dst := copyState(t, path, t.TempDir())
