@@ -116,7 +116,7 @@ func Open(path string) (*DB, error) {
 // freed pages pile up, and the array list copied all of them at every
 // commit (22 KB a PATCH, BenchmarkPatchHandler); the map adds only what
 // each commit frees.
-func openWritable(path string, mapSize int) (b *bolt.DB, err error) {
+func openWritable(path string, mapSize int64) (b *bolt.DB, err error) {
 	// An empty file (a first start cut short) is bbolt's to initialise.
 	if info, err := os.Stat(path); err == nil && info.Size() > 0 {
 		if err := walkPages(path); err != nil {
@@ -136,9 +136,9 @@ func openWritable(path string, mapSize int) (b *bolt.DB, err error) {
 		}
 	}()
 	if strconv.IntSize < 64 {
-		mapSize = 0
+		mapSize = 0 // no address space to spare (and no log: startLog)
 	}
-	return bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, InitialMmapSize: mapSize, FreelistType: bolt.FreelistMapType,
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, InitialMmapSize: int(mapSize), FreelistType: bolt.FreelistMapType,
 		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
 			f, err := os.OpenFile(name, flag, perm)
 			file = f

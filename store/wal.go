@@ -83,9 +83,9 @@ var (
 // never remap its file while the snapshot is pinned (a writer would wait
 // for the next checkpoint, which waits for it), so the file is mapped
 // with room to grow (mapReserve) and the log stops at half of it.
-const mapReserve = 16 << 30
+const mapReserve int64 = 16 << 30
 
-var logLimit int64 = mapReserve / 2 // a variable for tests
+var logLimit = mapReserve / 2 // a variable for tests
 
 // ErrLogFailed: a write to the write-ahead log failed; the store takes no
 // more writes until it is restarted (which recovers what was answered).

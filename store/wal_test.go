@@ -18,7 +18,7 @@ import (
 // noCheckpoints keeps the log's first segment for the whole test, so a
 // copy of the data file and the log taken at any point is what a kill or
 // a power cut would leave.
-func noCheckpoints(t *testing.T) {
+func noCheckpoints(t testing.TB) {
 	t.Helper()
 	every, after := checkpointEvery, checkpointAfter
 	checkpointEvery, checkpointAfter = time.Hour, 1<<30
