@@ -43,14 +43,14 @@ type writeLog struct {
 	pageSize int
 
 	mu       sync.Mutex
-	appended *sync.Cond // signalled when next moves
-	next     uint64     // the transaction id whose record is appended next
-	seg      *os.File   // the segment being appended to
-	segTxid  uint64     // the transaction its header's snapshot is of
-	end      uint64     // bytes appended to all segments so far (the log's position)
-	failed   error      // a write or flush failed: no more writes
+	appended *sync.Cond    // signalled when next moves
+	next     uint64        // the transaction id whose record is appended next
+	seg      *os.File      // the segment being appended to
+	segTxid  uint64        // the transaction its header's snapshot is of
+	end      uint64        // bytes appended to all segments so far (the log's position)
+	failed   error         // a write or flush failed: no more writes
 	failedCh chan struct{} // closed when failed is set
-	closed   bool       // retired or closed: everything appended is on disk
+	closed   bool          // retired or closed: everything appended is on disk
 
 	syncMu sync.Mutex // one flush at a time; waiters behind it find theirs done
 	synced uint64     // the position known to be on disk
