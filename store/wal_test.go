@@ -385,13 +385,22 @@ func TestLogCheckpoints(t *testing.T) {
 	}
 	rng := rand.New(rand.NewSource(5))
 	first, _ := segments(logDir(path))
-	for range 10 {
+	// Writes go on until a checkpoint has replaced the first segment (on a
+	// loaded machine that may take more than a few ticks).
+	var later []uint64
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		randomWork(t, db, rng, 20)
 		time.Sleep(30 * time.Millisecond)
+		later, _ = segments(logDir(path))
+		if len(later) > 0 && later[0] != first[0] || time.Now().After(deadline) {
+			break
+		}
 	}
-	later, _ := segments(logDir(path))
 	if len(later) == 0 || len(later) > 2 || later[0] == first[0] {
 		t.Errorf("segments %v after checkpoints (first %v)", later, first)
+	}
+	if err := db.Err(); err != nil {
+		t.Fatalf("the log failed: %v", err)
 	}
 	want := dumpFile(t, db)
 	if err := db.Close(); err != nil {
