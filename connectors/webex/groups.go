@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/scimbridge/scimbridge/connectors"
 )
@@ -320,7 +321,21 @@ func (c *Connector) sendPatch(ctx context.Context, id string, pack []unit) error
 		ops = append(ops, patchOp{Op: "add", Path: "members", Value: added})
 	}
 	_, err := c.gdo(ctx, call{op: "group.patch", method: http.MethodPatch, path: "/Groups/" + url.PathEscape(id), body: newPatch(ops), kind: kind}, nil)
+	if kind == connectors.CallDelete && isNoTarget(err) {
+		// Removals only, and a filter matched nothing: the members are
+		// not there (a retry of a removal that landed), which is done.
+		return nil
+	}
 	return err
+}
+
+// isNoTarget says whether err is a 400 with scimType noTarget: "the
+// specified path did not yield an attribute or attribute value that
+// could be operated on", e.g. a filter that yields no match (RFC 7644
+// §3.12). errorMessage puts the scimType first.
+func isNoTarget(err error) bool {
+	var e *connectors.Error
+	return errors.As(err, &e) && e.Status == http.StatusBadRequest && strings.HasPrefix(e.Msg, "noTarget:")
 }
 
 func nilIfEmpty(m map[string]error) map[string]error {
