@@ -57,3 +57,37 @@ func TestRemovedMemberNoTarget(t *testing.T) {
 		})
 	}
 }
+
+// TestLostCreateWithoutExternalIDFilter: a create whose answer was lost
+// is retried (MayExist) against a target that cannot filter on
+// externalId (400 invalidFilter; the vendor's documents show filters on
+// userName and displayName). The lookup's refusal must not fail the
+// change: the create goes ahead and its 409 adopts by userName or
+// displayName, so nothing is made twice.
+func TestLostCreateWithoutExternalIDFilter(t *testing.T) {
+	e := newEnv(t, webexsim.Options{NoExternalIDFilter: true}, nil)
+	u1 := e.sim.AddUser("s1@example.com")
+	m1 := connectors.Member{ID: "1", TargetID: u1}
+	group := connectors.Change{Type: connectors.Group, ID: "g-sales", Op: connectors.OpUpsert,
+		Fields:       map[string]any{"displayName": "Sales", "externalId": "g-sales"},
+		MembersAdded: []connectors.Member{m1}, Members: []connectors.Member{m1}}
+	user := createUser("u1", "ann@example.com", "externalId", "u1", "displayName", "Ann")
+	first := e.apply(group, user)
+	for i, r := range first {
+		if r.Err != nil {
+			t.Fatalf("first delivery %d: %v", i, r.Err)
+		}
+	}
+	group.MayExist, user.MayExist = true, true
+	for i, ch := range []connectors.Change{group, user} {
+		if r := e.apply(ch)[0]; r.Err != nil || r.TargetID != first[i].TargetID {
+			t.Errorf("retry %d: %+v, want %s", i, r, first[i].TargetID)
+		}
+	}
+	if g := e.sim.Groups(); len(g) != 1 || !slices.Equal(g[0].MemberTargetIDs, []string{u1}) {
+		t.Errorf("groups = %+v", g)
+	}
+	if u := e.sim.Users(); len(u) != 2 {
+		t.Errorf("users = %+v", u)
+	}
+}

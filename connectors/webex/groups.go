@@ -128,6 +128,15 @@ func (c *Connector) lookupExternal(ctx context.Context, op, path string, f map[s
 		return "", nil
 	}
 	id, err := c.findOne(ctx, op, path, "externalId", ext)
+	var e *connectors.Error
+	if errors.As(err, &e) && e.Status == http.StatusBadRequest {
+		// The target cannot filter on externalId (the vendor's documents
+		// show userName and displayName filters only): create, and a 409
+		// adopts by userName or displayName. Only a rename since the lost
+		// create goes unnoticed, as it would without this lookup.
+		c.log.Warn().Str("op", op).Err(err).Msg("lookup by externalId refused; relying on the create's 409")
+		return "", nil
+	}
 	if err == nil && id != "" {
 		c.log.Info().Str("op", op).Str("target_id", id).Msg("found an earlier create by externalId")
 	}

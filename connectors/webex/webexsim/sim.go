@@ -49,6 +49,11 @@ type Options struct {
 	// match"); by default such a remove is a no-op.
 	NoTargetOnRemove bool
 
+	// NoExternalIDFilter refuses filters on externalId (400 invalidFilter),
+	// as a service whose search takes the filters the vendor's documents
+	// show (userName, displayName, id) may.
+	NoExternalIDFilter bool
+
 	// MaxCount caps count on GET /Users and /Groups below the contract's
 	// 500 (0 = 500), as a service with a smaller page would.
 	MaxCount int
