@@ -3,6 +3,7 @@ package webex
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/scimbridge/scimbridge/connectors"
@@ -89,5 +90,33 @@ func TestLostCreateWithoutExternalIDFilter(t *testing.T) {
 	}
 	if u := e.sim.Users(); len(u) != 2 {
 		t.Errorf("users = %+v", u)
+	}
+}
+
+// TestFilterEncoding: a lookup's filter is RFC 7644's, with its value a
+// JSON string (§3.4.2.2), so a name holding a character Go quotes in its
+// own way (DEL, \v) still finds the group; and the query is percent-
+// encoded (RFC 3986), spaces as %20: "+" for a space is HTML form
+// encoding, which a service may read as a plus sign.
+func TestFilterEncoding(t *testing.T) {
+	e := newEnv(t, webexsim.Options{}, nil)
+	name := "Ops \x7f\v team"
+	gid := e.sim.AddGroup(name)
+	r := e.apply(connectors.Change{Type: connectors.Group, ID: "g-ops", Op: connectors.OpUpsert,
+		Fields: map[string]any{"displayName": name}})[0]
+	if r.Err != nil || r.TargetID != gid {
+		t.Fatalf("adopt %q: %+v, want %s", name, r, gid)
+	}
+	var lookups int
+	for _, rq := range e.requests() {
+		if rq.Method == "GET" && strings.Contains(rq.Path, "filter=") {
+			lookups++
+			if strings.Contains(rq.Path, "+") || !strings.Contains(rq.Path, "displayName%20eq%20%22Ops%20%7F%5Cu000b%20team%22") {
+				t.Errorf("lookup %s: want the filter percent-encoded, spaces as %%20, the value a JSON string", rq.Path)
+			}
+		}
+	}
+	if lookups != 1 {
+		t.Errorf("%d lookups, want 1", lookups)
 	}
 }

@@ -320,7 +320,7 @@ func (c *Connector) sendPatch(ctx context.Context, id string, pack []unit) error
 			ops = append(ops, u.fields...)
 			kind = connectors.CallOther
 		case u.remove:
-			ops = append(ops, patchOp{Op: "remove", Path: "members[value eq " + strconv.Quote(u.member.TargetID) + "]"})
+			ops = append(ops, patchOp{Op: "remove", Path: "members[value eq " + filterString(u.member.TargetID) + "]"})
 		default:
 			added = append(added, wireMember{Value: u.member.TargetID, Type: "user"})
 			kind = connectors.CallOther
