@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/scc/sccsim"
@@ -170,4 +171,19 @@ func TestBulkItemCodes(t *testing.T) {
 	e := newEnv(t, sccsim.Options{}, codes)
 	e.sim.AddUser("old@example.com", "Old", "Name", "ACTIVE")
 	checkUserOutcome(t, e, apply(t, e.connector(t), userOutcomeBatch()...))
+}
+
+// TestRetryAfterHTTPDate: a 429 whose Retry-After is an HTTP date (RFC
+// 9110 §10.2.3) carries the wait it names, like one in seconds.
+func TestRetryAfterHTTPDate(t *testing.T) {
+	e := newEnv(t, sccsim.Options{}, func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", time.Now().Add(30*time.Second).UTC().Format(http.TimeFormat))
+			w.WriteHeader(http.StatusTooManyRequests)
+		})
+	})
+	r := apply(t, e.connector(t), createUser("u1", "ann@example.com", "Ann", "Lee"))[0]
+	if got := connectors.RetryAfterOf(r.Err); connectors.ClassOf(r.Err) != connectors.Transient || got < 20*time.Second || got > 31*time.Second {
+		t.Errorf("%v, Retry-After %v, want transient with about 30 s", r.Err, got)
+	}
 }

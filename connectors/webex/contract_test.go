@@ -2,9 +2,11 @@ package webex
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/webex/webexsim"
@@ -118,5 +120,34 @@ func TestFilterEncoding(t *testing.T) {
 	}
 	if lookups != 1 {
 		t.Errorf("%d lookups, want 1", lookups)
+	}
+}
+
+// TestRetryAfterHTTPDate: Retry-After may be an HTTP date (RFC 9110
+// §10.2.3) as well as seconds; the wait is taken from it, within the
+// contract's 60 s cap, and a date already past waits the contract's 5 s.
+func TestRetryAfterHTTPDate(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		in       time.Duration
+		min, max time.Duration
+	}{
+		{"future", 30 * time.Second, 20 * time.Second, 31 * time.Second},
+		{"beyond the cap", time.Hour, 60 * time.Second, 60 * time.Second},
+		{"past", -time.Minute, 5 * time.Second, 5 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, webexsim.Options{}, nil)
+			e.intercept = func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+				w.Header().Set("Retry-After", time.Now().Add(tc.in).UTC().Format(http.TimeFormat))
+				w.WriteHeader(http.StatusTooManyRequests)
+				return true
+			}
+			r := e.apply(createUser("u1", "ann@example.com"))[0]
+			got := connectors.RetryAfterOf(r.Err)
+			if connectors.ClassOf(r.Err) != connectors.Transient || got < tc.min || got > tc.max {
+				t.Errorf("%v, Retry-After %v, want transient with %v..%v", r.Err, got, tc.min, tc.max)
+			}
+		})
 	}
 }
