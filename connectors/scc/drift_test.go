@@ -70,7 +70,7 @@ func TestFieldDrift(t *testing.T) {
 	}
 	slices.Sort(writes)
 	want := []string{
-		`PATCH {"users":[{"operation":"enable","email":"ann.lee@example.com"}]}`,
+		`PATCH {"operation":"enable","email":"ann.lee@example.com"}`,
 		`PUT {"firstName":"Ann"}`,
 		`PUT {"name":"Sales"}`,
 	}

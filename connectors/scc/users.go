@@ -1,6 +1,7 @@
 package scc
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -267,14 +268,27 @@ func (c *Connector) rounds(ctx context.Context, work []*userWork) {
 }
 
 // bulk sends the next step of every user in part as one PATCH /users and
-// applies each item's result to its user.
+// applies each item's result to its user. One step goes alone in the
+// contract's form, one object; more go in the SDK's bulk form, and when
+// the target refuses that form or answers it without per-item results
+// (the contract decides neither), each step is sent alone instead.
 func (c *Connector) bulk(ctx context.Context, part []*userWork) error {
+	if len(part) == 1 {
+		return c.oneByOne(ctx, part)
+	}
 	body := bulkBody{Users: make([]userOpBody, len(part))}
 	for i, w := range part {
 		body.Users[i] = w.steps[0]
 	}
 	_, a, err := c.call(ctx, "patch users", http.MethodPatch, "/users", nil, body, connectors.CallOther)
 	if err != nil {
+		if refusedWhole(err) {
+			// The bulk form refused, or one item made the whole request
+			// fail (409, 404, 400): only one operation per request tells
+			// which item means what.
+			c.log.Warn().Int("status", statusOf(err)).Msg("scc: bulk PATCH /users refused as a whole; sending its operations one by one")
+			return c.oneByOne(ctx, part)
+		}
 		for _, w := range part {
 			w.err = err
 		}
@@ -282,11 +296,11 @@ func (c *Connector) bulk(ctx context.Context, part []*userWork) error {
 	}
 	items, err := bulkResults(a.body, body.Users)
 	if err != nil {
-		err = connectors.NewTransient("patch users", err)
-		for _, w := range part {
-			w.err = err
-		}
-		return err
+		// A success without per-item results: some items may have landed,
+		// and sending them again is safe (an invite that landed answers
+		// 409 and is adopted, a remove 404, enable and disable repeat).
+		c.log.Warn().Err(err).Msg("scc: bulk PATCH /users answered without per-item results; sending its operations one by one")
+		return c.oneByOne(ctx, part)
 	}
 	for i, w := range part {
 		c.stepDone(w, items[i], a.status)
@@ -294,10 +308,84 @@ func (c *Connector) bulk(ctx context.Context, part []*userWork) error {
 	return nil
 }
 
-// bulkItem is one item of a bulk answer's results array.
+// refusedWhole says whether a PATCH /users failed as a whole with a
+// status an operation alone would mean something by (a 4xx other than
+// 401 and 429: those are about the request, not its items).
+func refusedWhole(err error) bool {
+	st := statusOf(err)
+	return connectors.ClassOf(err) == connectors.Permanent && st >= 400 && st < 500 &&
+		st != http.StatusUnauthorized && st != http.StatusTooManyRequests
+}
+
+// oneByOne sends the next step of each user in part as one PATCH /users
+// of one object, the contract's form, where the answer's status is the
+// operation's: 409 (an invite of an address SCC has) and 404 (an address
+// it does not have) mean what the contract says. A throttled call stops
+// the part (its unsent users fail with it); another transient failure
+// fails its user only.
+func (c *Connector) oneByOne(ctx context.Context, part []*userWork) error {
+	for i, w := range part {
+		_, a, err := c.call(ctx, "patch user", http.MethodPatch, "/users", nil, w.steps[0], connectors.CallOther)
+		var item bulkItem
+		switch {
+		case err == nil:
+			item = parseItem(a.body)
+		case refusedWhole(err):
+			item = bulkItem{code: statusOf(err), message: errMsg(err)} // redacted by call
+		case isThrottle(err):
+			for _, w := range part[i:] {
+				w.err = err
+			}
+			return err
+		default:
+			w.err = err
+			continue
+		}
+		c.stepDone(w, item, a.status)
+	}
+	return nil
+}
+
+// errMsg is a classified error's message without its class.
+func errMsg(err error) string {
+	var e *connectors.Error
+	if errors.As(err, &e) {
+		return e.Msg
+	}
+	return err.Error()
+}
+
+// bulkItem is one item of a bulk answer's results array, or the answer
+// to one operation sent alone.
 type bulkItem struct {
 	ok      bool
+	code    int // an HTTP-like status the item carries (409, 404), 0 if none
 	message string
+}
+
+// parseItem reads one operation's result {operation?, email?, status?,
+// statusCode?, message?}: no status, SUCCESS, OK or a 2xx is done.
+// Codes are read from statusCode/code or a numeric status; NOT_FOUND and
+// CONFLICT-like statuses count as 404 and 409.
+func parseItem(raw []byte) bulkItem {
+	o := parseObject(raw)
+	st := strings.ToUpper(o.str("status"))
+	res := bulkItem{ok: st == "" || st == "SUCCESS" || st == "OK" || (len(st) == 3 && st[0] == '2'),
+		message: o.str("message", "error", "detail")}
+	if n, err := strconv.Atoi(cmp.Or(o.str("statusCode", "code"), st)); err == nil {
+		res.code = n
+		res.ok = res.ok && n >= 200 && n < 300
+	}
+	switch strings.ReplaceAll(st, "_", "") {
+	case "NOTFOUND":
+		res.code = http.StatusNotFound
+	case "CONFLICT", "ALREADYEXISTS", "EXISTS", "DUPLICATE":
+		res.code = http.StatusConflict
+	}
+	if res.message == "" {
+		res.message = st
+	}
+	return res
 }
 
 // bulkResults maps the answer's results array onto the items sent: by
@@ -315,12 +403,7 @@ func bulkResults(body []byte, sent []userOpBody) ([]bulkItem, error) {
 	var inOrder []bulkItem
 	for _, raw := range env.Results {
 		o := parseObject(raw)
-		st := strings.ToUpper(o.str("status"))
-		res := bulkItem{ok: st == "" || st == "SUCCESS" || st == "OK" || (len(st) == 3 && st[0] == '2'),
-			message: o.str("message", "error", "detail")}
-		if res.message == "" {
-			res.message = st
-		}
+		res := parseItem(raw)
 		inOrder = append(inOrder, res)
 		if mail := strings.ToLower(o.str("email", "id")); mail != "" {
 			byKey[strings.ToLower(o.str("operation"))+" "+mail] = res
@@ -353,7 +436,10 @@ func (c *Connector) stepDone(w *userWork, r bulkItem, status int) {
 	step := w.steps[0]
 	w.steps = w.steps[1:]
 	msg := strings.ToLower(r.message)
-	notFound := strings.Contains(msg, "not found") || strings.Contains(msg, "not exist") || strings.Contains(msg, "no such")
+	notFound := r.code == http.StatusNotFound || strings.Contains(msg, "not found") || strings.Contains(msg, "not exist") || strings.Contains(msg, "no such")
+	if r.code != 0 && !r.ok {
+		status = r.code
+	}
 	switch {
 	case r.ok:
 		if step.Operation == "remove" {
@@ -362,7 +448,7 @@ func (c *Connector) stepDone(w *userWork, r bulkItem, status int) {
 		if step.Operation == "invite" && step.Email == w.mail {
 			w.invited = true
 		}
-	case step.Operation == "invite" && (strings.Contains(msg, "exist") || strings.Contains(msg, "duplicate")):
+	case step.Operation == "invite" && (r.code == http.StatusConflict || strings.Contains(msg, "exist") || strings.Contains(msg, "duplicate")):
 		// Already there (a crash hid an invite that landed, or someone
 		// invited it by hand): adopt it and bring it in line.
 		w.adopted = true

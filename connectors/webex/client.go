@@ -51,7 +51,10 @@ func (c *Connector) do(ctx context.Context, cl call, out any) (connectors.Outcom
 	}
 	u := c.base + cl.path
 	if len(cl.query) > 0 {
-		u += "?" + cl.query.Encode()
+		// Percent-encoding only (RFC 3986): Encode writes a space as "+",
+		// HTML form encoding a service may read as a plus sign. A "+" in
+		// a value is already "%2B", so every "+" left is a space.
+		u += "?" + strings.ReplaceAll(cl.query.Encode(), "+", "%20")
 	}
 	tok, err := c.tokens.token(ctx)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/scimbridge/scimbridge/connectors"
 )
@@ -127,6 +128,15 @@ func (c *Connector) lookupExternal(ctx context.Context, op, path string, f map[s
 		return "", nil
 	}
 	id, err := c.findOne(ctx, op, path, "externalId", ext)
+	var e *connectors.Error
+	if errors.As(err, &e) && e.Status == http.StatusBadRequest {
+		// The target cannot filter on externalId (the vendor's documents
+		// show userName and displayName filters only): create, and a 409
+		// adopts by userName or displayName. Only a rename since the lost
+		// create goes unnoticed, as it would without this lookup.
+		c.log.Warn().Str("op", op).Err(err).Msg("lookup by externalId refused; relying on the create's 409")
+		return "", nil
+	}
 	if err == nil && id != "" {
 		c.log.Info().Str("op", op).Str("target_id", id).Msg("found an earlier create by externalId")
 	}
@@ -310,7 +320,7 @@ func (c *Connector) sendPatch(ctx context.Context, id string, pack []unit) error
 			ops = append(ops, u.fields...)
 			kind = connectors.CallOther
 		case u.remove:
-			ops = append(ops, patchOp{Op: "remove", Path: "members[value eq " + strconv.Quote(u.member.TargetID) + "]"})
+			ops = append(ops, patchOp{Op: "remove", Path: "members[value eq " + filterString(u.member.TargetID) + "]"})
 		default:
 			added = append(added, wireMember{Value: u.member.TargetID, Type: "user"})
 			kind = connectors.CallOther
@@ -320,7 +330,21 @@ func (c *Connector) sendPatch(ctx context.Context, id string, pack []unit) error
 		ops = append(ops, patchOp{Op: "add", Path: "members", Value: added})
 	}
 	_, err := c.gdo(ctx, call{op: "group.patch", method: http.MethodPatch, path: "/Groups/" + url.PathEscape(id), body: newPatch(ops), kind: kind}, nil)
+	if kind == connectors.CallDelete && isNoTarget(err) {
+		// Removals only, and a filter matched nothing: the members are
+		// not there (a retry of a removal that landed), which is done.
+		return nil
+	}
 	return err
+}
+
+// isNoTarget says whether err is a 400 with scimType noTarget: "the
+// specified path did not yield an attribute or attribute value that
+// could be operated on", e.g. a filter that yields no match (RFC 7644
+// §3.12). errorMessage puts the scimType first.
+func isNoTarget(err error) bool {
+	var e *connectors.Error
+	return errors.As(err, &e) && e.Status == http.StatusBadRequest && strings.HasPrefix(e.Msg, "noTarget:")
 }
 
 func nilIfEmpty(m map[string]error) map[string]error {

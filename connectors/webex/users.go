@@ -2,6 +2,7 @@ package webex
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -283,7 +284,7 @@ func (c *Connector) adoptUser(ctx context.Context, ch connectors.Change) connect
 // findOne looks a resource up by `attr eq value` and returns its id, "" if
 // none.
 func (c *Connector) findOne(ctx context.Context, op, path, attr, value string) (string, error) {
-	q := url.Values{"filter": {attr + " eq " + strconv.Quote(value)}, "count": {"2"}}
+	q := url.Values{"filter": {attr + " eq " + filterString(value)}, "count": {"2"}}
 	var lr listResponse
 	if _, err := c.gdo(ctx, call{op: op, method: http.MethodGet, path: path, query: q}, &lr); err != nil {
 		return "", err
@@ -294,6 +295,16 @@ func (c *Connector) findOne(ctx context.Context, op, path, attr, value string) (
 		}
 	}
 	return "", nil
+}
+
+// filterString is value as a SCIM filter's compValue: a JSON string
+// (RFC 7644 §3.4.2.2), which strconv.Quote is not for every character.
+func filterString(value string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(value) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // vanished says whether an update failed because Webex no longer has the

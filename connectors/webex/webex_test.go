@@ -265,7 +265,7 @@ func TestUserAdoptOnConflict(t *testing.T) {
 	if len(reqs) != 3 || reqs[0].Method != "POST" || !strings.HasPrefix(reqs[1].Path, "/identity/scim/sim-org/v2/Users?") || reqs[2].Method != "PATCH" {
 		t.Errorf("adopt requests: %+v", reqs)
 	}
-	if !strings.Contains(reqs[1].Path, "filter=userName+eq+%22bo%40example.com%22") {
+	if !strings.Contains(reqs[1].Path, "filter=userName%20eq%20%22bo%40example.com%22") {
 		t.Errorf("lookup %s", reqs[1].Path)
 	}
 }

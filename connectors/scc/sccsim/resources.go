@@ -192,6 +192,10 @@ func (s *Server) patchUsers(w http.ResponseWriter, r *http.Request, body []byte)
 			single, items = true, []json.RawMessage{trimmed}
 		}
 	}
+	if !single && s.opts.SingleUserOps {
+		s.fail(w, r, http.StatusBadRequest, "body must be one operation object {operation, email, firstName?, lastName?}")
+		return
+	}
 	if len(items) == 0 {
 		s.fail(w, r, http.StatusBadRequest, "no operations")
 		return

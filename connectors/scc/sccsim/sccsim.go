@@ -37,6 +37,12 @@ type Options struct {
 
 	Latency time.Duration // added to every request
 
+	// SingleUserOps makes PATCH /users take only the contract's decided
+	// form, one operation object, and refuse the SDK's bulk forms (an
+	// array, {"users":[…]}) with 400, as a target built from the
+	// contract alone may.
+	SingleUserOps bool
+
 	// Faults are the shared fault knobs (simkit): ErrorRate answers 500,
 	// ThrottleRate and RateLimit answer 429 (Retry-After when RetryAfter > 0),
 	// a FailNext Fault5xx answers 503.

@@ -518,3 +518,34 @@ func FuzzPatchUsers(f *testing.F) {
 }
 
 var _ http.Handler = (*Server)(nil)
+
+// TestSingleUserOps: with SingleUserOps the simulator takes only the
+// contract's decided PATCH /users form, one object, and refuses the bulk
+// forms whole (nothing of them is applied).
+func TestSingleUserOps(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		wantStatus int
+		wantBody   string
+	}{
+		{"one object", `{"operation":"disable","email":"ann@example.com"}`, 200, `"status":"SUCCESS"`},
+		{"one object, invite exists", `{"operation":"invite","email":"ann@example.com","firstName":"A","lastName":"L"}`, 409, "already exists"},
+		{"one object, remove unknown", `{"operation":"remove","email":"zed@example.com"}`, 404, "not found"},
+		{"bulk users", `{"users":[{"operation":"disable","email":"ann@example.com"}]}`, 400, "one operation object"},
+		{"bulk array", `[{"operation":"disable","email":"ann@example.com"}]`, 400, "one operation object"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newSim(Options{SingleUserOps: true})
+			s.AddUser("ann@example.com", "Ann", "Lee", "")
+			w := do(t, s, req{method: "PATCH", path: users, body: tc.body})
+			if w.Code != tc.wantStatus || !strings.Contains(w.Body.String(), tc.wantBody) {
+				t.Fatalf("%d %s, want %d containing %q", w.Code, w.Body, tc.wantStatus, tc.wantBody)
+			}
+			if got := s.byEmail["ann@example.com"].Status; tc.wantStatus == 400 && got != "ACTIVE" {
+				t.Errorf("a refused bulk request changed the user: status %s", got)
+			}
+		})
+	}
+}

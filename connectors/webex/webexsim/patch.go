@@ -55,7 +55,7 @@ func (s *Server) applyPatch(body []byte, cur any) ([]byte, result) {
 	var doc map[string]any
 	_ = json.Unmarshal(b, &doc)
 	for i, op := range req.Operations {
-		if err := applyOp(doc, op); err != nil {
+		if err := applyOp(doc, op, s.opts.NoTargetOnRemove); err != nil {
 			return nil, errResult(http.StatusBadRequest, err.scimType, fmt.Sprintf("Operations[%d]: %s", i, err.msg))
 		}
 	}
@@ -130,7 +130,9 @@ func parsePath(p string) (path, *opError) {
 	return out, nil
 }
 
-func applyOp(doc map[string]any, op patchOp) *opError {
+// applyOp applies one operation; noTargetOnRemove makes a remove whose
+// value filter matches nothing an error.
+func applyOp(doc map[string]any, op patchOp, noTargetOnRemove bool) *opError {
 	switch op.Op {
 	case "add", "replace", "remove":
 	default:
@@ -206,7 +208,7 @@ func applyOp(doc map[string]any, op patchOp) *opError {
 		}
 		kept = append(kept, it)
 	}
-	if !matched && op.Op != "remove" {
+	if !matched && (op.Op != "remove" || noTargetOnRemove) {
 		return opErr("noTarget", "no value matches %q", op.Path)
 	}
 	if len(kept) == 0 {

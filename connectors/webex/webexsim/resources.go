@@ -238,7 +238,7 @@ func (s *Server) userOut(id, base string) userDoc {
 }
 
 func (s *Server) listUsers(q url.Values, base string) result {
-	conds, r := parseFilter(q.Get("filter"), map[string]bool{"userName": true, "id": true, "externalId": true, "displayName": true, "emails.value": true, "emails": true})
+	conds, r := parseFilter(q.Get("filter"), s.filterable(map[string]bool{"userName": true, "id": true, "externalId": true, "displayName": true, "emails.value": true, "emails": true}))
 	if r.failed() {
 		return r
 	}
@@ -417,7 +417,7 @@ func (s *Server) display(userID string) string {
 }
 
 func (s *Server) listGroups(q url.Values, base string) result {
-	conds, r := parseFilter(q.Get("filter"), map[string]bool{"displayName": true, "id": true, "externalId": true})
+	conds, r := parseFilter(q.Get("filter"), s.filterable(map[string]bool{"displayName": true, "id": true, "externalId": true}))
 	if r.failed() {
 		return r
 	}
@@ -494,6 +494,14 @@ func (s *Server) groupMembers(id string, q url.Values) result {
 }
 
 // --- filters and paging ---
+
+// filterable is attrs less externalId under NoExternalIDFilter.
+func (s *Server) filterable(attrs map[string]bool) map[string]bool {
+	if s.opts.NoExternalIDFilter {
+		delete(attrs, "externalId")
+	}
+	return attrs
+}
 
 type cond struct{ attr, value string }
 

@@ -43,6 +43,17 @@ type Options struct {
 	// ThrottleRate and RateLimit answer 429 (Retry-After when RetryAfter > 0).
 	simkit.Faults
 
+	// NoTargetOnRemove answers a PATCH remove whose value filter matches
+	// nothing (members[value eq "…"] of a user who is not a member) with
+	// 400 noTarget, as RFC 7644 §3.12 describes ("a filter that yields no
+	// match"); by default such a remove is a no-op.
+	NoTargetOnRemove bool
+
+	// NoExternalIDFilter refuses filters on externalId (400 invalidFilter),
+	// as a service whose search takes the filters the vendor's documents
+	// show (userName, displayName, id) may.
+	NoExternalIDFilter bool
+
 	// MaxCount caps count on GET /Users and /Groups below the contract's
 	// 500 (0 = 500), as a service with a smaller page would.
 	MaxCount int

@@ -637,3 +637,28 @@ func TestBulkGroupsLimit(t *testing.T) {
 		t.Fatalf("100 operations: %d, %d groups", status, len(s.Groups()))
 	}
 }
+
+// TestNoTargetOnRemove: a remove of a member who is not one is a no-op by
+// default and 400 noTarget with NoTargetOnRemove (RFC 7644 §3.12).
+func TestNoTargetOnRemove(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		t.Run(fmt.Sprint(strict), func(t *testing.T) {
+			s, c := newSim(t, Options{NoTargetOnRemove: strict})
+			a, b := s.AddUser("a@example.com"), s.AddUser("b@example.com")
+			g := s.AddGroup("G", a)
+			status, _, body := c.req("PATCH", base+"/Groups/"+g, patchJSON(`{"op":"remove","path":"members[value eq \"`+b+`\"]"}`))
+			switch {
+			case !strict && status != 200:
+				t.Errorf("lenient: %d %v", status, body)
+			case strict && (status != 400 || body["scimType"] != "noTarget"):
+				t.Errorf("strict: %d %v, want 400 noTarget", status, body)
+			}
+			if strict {
+				checkError(t, status, body)
+			}
+			if status, _, body := c.req("PATCH", base+"/Groups/"+g, patchJSON(`{"op":"remove","path":"members[value eq \"`+a+`\"]"}`)); status != 200 {
+				t.Errorf("remove of a member: %d %v", status, body)
+			}
+		})
+	}
+}
