@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -225,12 +226,38 @@ func fresh(h http.Header) error {
 	return nil
 }
 
-// parseAnswerDate reads an RFC 1123 GMT date with or without milliseconds.
+// answerDateLayouts are the layouts an answer's X-SA-Date is read in. The
+// guide says only "a second-precision timestamp": besides RFC 1123 in GMT
+// (with or without milliseconds) a server may write time.RFC1123's "UTC",
+// a numeric zone, a one-digit day, HTTP's older forms or RFC 3339
+// (TestAnswerDateLayouts). RFC 3339 with fractions parses as RFC3339 too.
+var answerDateLayouts = []string{
+	"Mon, 02 Jan 2006 15:04:05.000 GMT",
+	http.TimeFormat,
+	time.RFC1123, // any zone abbreviation: UTC, GMT
+	time.RFC1123Z,
+	"Mon, 2 Jan 2006 15:04:05 MST",
+	"Mon, 02 Jan 2006 15:04:05.999999999 MST",
+	"Mon, 02 Jan 2006 15:04:05.999999999 -0700",
+	time.RFC850,
+	time.ANSIC,
+	time.RFC3339,
+}
+
+// parseAnswerDate reads an answer's X-SA-Date in any of answerDateLayouts.
 func parseAnswerDate(v string) (time.Time, error) {
-	if t, err := time.Parse("Mon, 02 Jan 2006 15:04:05.000 GMT", v); err == nil {
-		return t, nil
+	v = strings.TrimSpace(v)
+	var first error
+	for _, l := range answerDateLayouts {
+		t, err := time.Parse(l, v)
+		if err == nil {
+			return t, nil
+		}
+		if first == nil {
+			first = err
+		}
 	}
-	return time.Parse(http.TimeFormat, v)
+	return time.Time{}, first
 }
 
 // stamper hands out request times for one app id so that no

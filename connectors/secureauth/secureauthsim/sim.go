@@ -45,6 +45,12 @@ type Options struct {
 	// Groups exist from the start.
 	Groups []string
 
+	// AnswerDateLayout is the layout of the answers' X-SA-Date (default
+	// http.TimeFormat). The guide asks only for "a second-precision
+	// timestamp"; another server may write time.RFC1123's "UTC" or add
+	// milliseconds, and a client must still verify and accept it.
+	AnswerDateLayout string
+
 	// Latency delays every answer.
 	Latency time.Duration
 	// Faults are the shared fault knobs (simkit): ErrorRate answers 500
