@@ -1,11 +1,15 @@
 package secureauth
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/scimbridge/scimbridge/connectors"
 	"github.com/scimbridge/scimbridge/connectors/secureauth/secureauthsim"
+	"github.com/scimbridge/scimbridge/connectors/simkit"
 )
 
 // TestAnswerDateLayouts: the guide asks for the answer's X-SA-Date only as
@@ -31,5 +35,88 @@ func TestAnswerDateLayouts(t *testing.T) {
 				t.Fatalf("create answered with X-SA-Date as %q: %v", layout, r.Err)
 			}
 		})
+	}
+}
+
+// TestAssociationResent: an association whose answer was lost (a kill, a
+// timeout) is sent again. A target backed by Active Directory may refuse
+// to add a user who is already a member ("Failed to add user to group.",
+// or the user in the list form's failures); that member is associated,
+// so it is no failure.
+func TestAssociationResent(t *testing.T) {
+	f := newFixture(t, secureauthsim.Options{StrictMembership: true}, nil)
+	for _, id := range []string{"u1", "u2", "u3"} {
+		f.must(createUser(id))
+	}
+	list := connectors.Change{Type: connectors.Group, ID: "g1", Op: connectors.OpUpsert, Fields: map[string]any{"name": "Sales, EMEA"},
+		MembersAdded: []connectors.Member{member("u1"), member("u2"), member("ghost")}}
+	single := connectors.Change{Type: connectors.Group, ID: "g2", Op: connectors.OpUpsert, Fields: map[string]any{"name": "Admins"},
+		MembersAdded: []connectors.Member{member("u3")}}
+	for attempt := 1; attempt <= 2; attempt++ {
+		for _, ch := range []connectors.Change{list, single} {
+			r := f.one(ch)
+			if r.Err != nil {
+				t.Fatalf("attempt %d, %s: %v", attempt, ch.ID, r.Err)
+			}
+			var wrong []string
+			for id, err := range r.MemberErrors {
+				if id != "scim-ghost" {
+					wrong = append(wrong, fmt.Sprintf("%s: %v", id, err))
+				}
+			}
+			if len(wrong) > 0 {
+				t.Errorf("attempt %d, %s: member errors for members that are associated: %v", attempt, ch.ID, wrong)
+			}
+			if ch.ID == "g1" && connectors.ClassOf(r.MemberErrors["scim-ghost"]) != connectors.Permanent {
+				t.Errorf("attempt %d: unknown user not reported: %v", attempt, r.MemberErrors)
+			}
+		}
+	}
+}
+
+// TestCreateResentDuplicateEmail: a create whose answer was lost is sent
+// again; a target that checks emails before userIds answers "Duplicate
+// email." for the account the first attempt made. The connector must
+// adopt it, not dead-letter; another user's email stays a failure.
+func TestCreateResentDuplicateEmail(t *testing.T) {
+	f := newFixture(t, secureauthsim.Options{UniqueEmails: true}, nil)
+	ch := createUser("jdoe", "email1", "jdoe@example.com", "firstName", "John")
+	f.must(ch)
+	r := f.one(ch) // the same create again: its first answer was lost
+	if r.Err != nil || r.TargetID != "jdoe" {
+		t.Fatalf("resent create: %+v", r)
+	}
+	if n := len(f.sim.Users()); n != 1 {
+		t.Errorf("%d users, want 1", n)
+	}
+	r = f.one(createUser("jsmith", "email1", "jdoe@example.com"))
+	if connectors.ClassOf(r.Err) != connectors.Permanent || !strings.Contains(r.Err.Error(), "Duplicate email") {
+		t.Errorf("another user's email: %+v, want permanent Duplicate email", r)
+	}
+}
+
+// TestGoneUserVagueAnswers: the guide lists {"status":"error","message":
+// "Not_Found"} among the update answers and {"status":"failed",
+// "message":""} as the reset answer; a target may use them for a userId it
+// does not hold. Deprovisioning a user already gone is done, and an
+// update of one provisions it again, as with "User Id was not found".
+func TestGoneUserVagueAnswers(t *testing.T) {
+	f := newFixture(t, secureauthsim.Options{VagueNotFound: true}, nil)
+	del := connectors.Change{Type: connectors.User, ID: "scim-ghost", Op: connectors.OpDelete, TargetID: "ghost", Prev: userFieldsOf("ghost")}
+	if r := f.one(del); r.Err != nil {
+		t.Errorf("deprovision of a user already gone: %v", r.Err)
+	}
+	upd := connectors.Change{Type: connectors.User, ID: "scim-ghost", Op: connectors.OpUpsert, TargetID: "ghost",
+		Prev: userFieldsOf("ghost", "firstName", "Old"), Fields: userFieldsOf("ghost", "firstName", "New")}
+	if r := f.one(upd); r.Err != nil || r.TargetID != "ghost" {
+		t.Fatalf("update of a user gone: %+v", r)
+	}
+	if p, ok := f.sim.User("ghost"); !ok || p["firstName"] != "New" {
+		t.Errorf("user after update: %v %v, want provisioned again", p, ok)
+	}
+	// A reset that fails for an existing user stays a failure.
+	f.sim.FailNext(simkit.FaultPermanent, 1)
+	if r := f.one(connectors.Change{Type: connectors.User, ID: "scim-ghost", Op: connectors.OpDelete, TargetID: "ghost"}); connectors.ClassOf(r.Err) != connectors.Permanent {
+		t.Errorf("failed reset of an existing user: %v, want permanent", r.Err)
 	}
 }
