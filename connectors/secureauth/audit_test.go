@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,4 +120,40 @@ func TestGoneUserVagueAnswers(t *testing.T) {
 	if r := f.one(connectors.Change{Type: connectors.User, ID: "scim-ghost", Op: connectors.OpDelete, TargetID: "ghost"}); connectors.ClassOf(r.Err) != connectors.Permanent {
 		t.Errorf("failed reset of an existing user: %v, want permanent", r.Err)
 	}
+}
+
+// TestUnsignedUnauthorized: a 401 may come unsigned (the server cannot
+// sign for an app id it does not know). Nothing is applied from a 401,
+// so it is treated as a signed one: re-signed and sent once more, and a
+// second 401 is permanent with the server's message, rather than an
+// immediate "tampered response" that hides the cause.
+func TestUnsignedUnauthorized(t *testing.T) {
+	t.Run("one 401 then success", func(t *testing.T) {
+		var n atomic.Int32
+		f := newFixture(t, secureauthsim.Options{UnsignedAuthErrors: true, Now: func() time.Time {
+			if n.Add(1) == 1 {
+				return time.Now().Add(10 * time.Minute) // the first request meets a skewed clock
+			}
+			return time.Now()
+		}}, nil)
+		if r := f.one(createUser("jdoe")); r.Err != nil || r.TargetID != "jdoe" {
+			t.Fatalf("result %+v", r)
+		}
+		if got := len(f.take()); got != 2 {
+			t.Errorf("%d requests, want 2", got)
+		}
+	})
+	t.Run("401 twice", func(t *testing.T) {
+		f := newFixture(t, secureauthsim.Options{UnsignedAuthErrors: true, Now: func() time.Time { return time.Now().Add(6 * time.Minute) }}, nil)
+		r := f.one(createUser("jdoe"))
+		if connectors.ClassOf(r.Err) != connectors.Permanent || !strings.Contains(r.Err.Error(), "Clock skew") {
+			t.Errorf("skewed clock, unsigned 401: %v, want permanent with the server's message", r.Err)
+		}
+		if got := len(f.take()); got != 2 {
+			t.Errorf("%d attempts, want 2", got)
+		}
+		if strings.Contains(f.logs.String(), "SECURITY") {
+			t.Errorf("an unsigned 401 was logged as a security event: %s", f.logs.String())
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,7 +51,10 @@ var ErrUnsigned = errors.New("response is not signed")
 // discarded; only the HTTP status is kept.
 type SignatureError struct {
 	Status int
-	Err    error // ErrTampered or ErrUnsigned
+	Err    error // ErrTampered, ErrUnsigned or ErrStale
+	// Message is an unsigned answer's JSON "message", for the error text
+	// of a refusal (an unsigned 401 says why; nothing else is read).
+	Message string
 }
 
 func (e *SignatureError) Error() string {
@@ -184,7 +188,16 @@ func (s *Signer) RoundTrip(req *http.Request) (*http.Response, error) {
 		err = fresh(resp.Header)
 	}
 	if err != nil {
-		return nil, &SignatureError{Status: resp.StatusCode, Err: err}
+		se := &SignatureError{Status: resp.StatusCode, Err: err}
+		if errors.Is(err, ErrUnsigned) {
+			var m struct {
+				Message string `json:"message"`
+			}
+			if json.Unmarshal(raw, &m) == nil && len(m.Message) <= 300 {
+				se.Message = m.Message
+			}
+		}
+		return nil, se
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(raw))
 	resp.ContentLength = int64(len(raw))

@@ -136,7 +136,9 @@ func (s *Server) reply(w http.ResponseWriter, status int, a answer) {
 	body, _ := json.Marshal(a)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	s.signResponse(h, body)
+	if status != http.StatusUnauthorized || !s.opts.UnsignedAuthErrors {
+		s.signResponse(h, body)
+	}
 	if s.tamper > 0 {
 		s.tamper--
 		body, _ = json.Marshal(success("tampered"))

@@ -61,6 +61,11 @@ type Options struct {
 	// instead of "User Id was not found".
 	VagueNotFound bool
 
+	// UnsignedAuthErrors leaves 401 answers unsigned: a server cannot sign
+	// for an app id it does not know, and may sign no authentication
+	// failure at all.
+	UnsignedAuthErrors bool
+
 	// AnswerDateLayout is the layout of the answers' X-SA-Date (default
 	// http.TimeFormat). The guide asks only for "a second-precision
 	// timestamp"; another server may write time.RFC1123's "UTC" or add
