@@ -130,7 +130,7 @@ func TestGoneUserVagueAnswers(t *testing.T) {
 func TestUnsignedUnauthorized(t *testing.T) {
 	t.Run("one 401 then success", func(t *testing.T) {
 		var n atomic.Int32
-		f := newFixture(t, secureauthsim.Options{UnsignedAuthErrors: true, Now: func() time.Time {
+		f := newFixture(t, secureauthsim.Options{UnsignedErrors: true, Now: func() time.Time {
 			if n.Add(1) == 1 {
 				return time.Now().Add(10 * time.Minute) // the first request meets a skewed clock
 			}
@@ -144,7 +144,7 @@ func TestUnsignedUnauthorized(t *testing.T) {
 		}
 	})
 	t.Run("401 twice", func(t *testing.T) {
-		f := newFixture(t, secureauthsim.Options{UnsignedAuthErrors: true, Now: func() time.Time { return time.Now().Add(6 * time.Minute) }}, nil)
+		f := newFixture(t, secureauthsim.Options{UnsignedErrors: true, Now: func() time.Time { return time.Now().Add(6 * time.Minute) }}, nil)
 		r := f.one(createUser("jdoe"))
 		if connectors.ClassOf(r.Err) != connectors.Permanent || !strings.Contains(r.Err.Error(), "Clock skew") {
 			t.Errorf("skewed clock, unsigned 401: %v, want permanent with the server's message", r.Err)
@@ -156,4 +156,14 @@ func TestUnsignedUnauthorized(t *testing.T) {
 			t.Errorf("an unsigned 401 was logged as a security event: %s", f.logs.String())
 		}
 	})
+}
+
+// TestUnsignedThrottle: an unsigned 429 (a gateway's) is transient and
+// its Retry-After is honoured: it only delays, nothing is applied.
+func TestUnsignedThrottle(t *testing.T) {
+	f := newFixture(t, secureauthsim.Options{UnsignedErrors: true, Faults: simkit.Faults{ThrottleRate: 1, RetryAfter: 7 * time.Second, Seed: 1}}, nil)
+	r := f.one(createUser("jdoe"))
+	if connectors.ClassOf(r.Err) != connectors.Transient || connectors.RetryAfterOf(r.Err) != 7*time.Second {
+		t.Errorf("unsigned 429 with Retry-After: 7: %v (RetryAfter %v), want transient, 7s", r.Err, connectors.RetryAfterOf(r.Err))
+	}
 }

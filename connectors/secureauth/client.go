@@ -110,7 +110,11 @@ func (c *Connector) once(ctx context.Context, cl call, body []byte, attempt int)
 				// Nothing is applied from an unsigned 429/5xx (a proxy's):
 				// it only delays.
 				ev().Int("http", se.Status).Msg("unsigned answer")
-				_, cerr := connectors.ClassifyHTTP(se.Status, http.Header{}, cl.kind, "unsigned answer")
+				h := http.Header{}
+				if se.RetryAfter != "" {
+					h.Set("Retry-After", se.RetryAfter)
+				}
+				_, cerr := connectors.ClassifyHTTP(se.Status, h, cl.kind, "unsigned answer")
 				return nil, cerr
 			}
 			if errors.Is(se.Err, ErrUnsigned) && se.Status == http.StatusUnauthorized {

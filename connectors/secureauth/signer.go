@@ -53,8 +53,11 @@ type SignatureError struct {
 	Status int
 	Err    error // ErrTampered, ErrUnsigned or ErrStale
 	// Message is an unsigned answer's JSON "message", for the error text
-	// of a refusal (an unsigned 401 says why; nothing else is read).
-	Message string
+	// of a refusal (an unsigned 401 says why), and RetryAfter its
+	// Retry-After header (a gateway's 429 or 503 may carry one): they can
+	// only fail or delay a call, nothing else of the answer is read.
+	Message    string
+	RetryAfter string
 }
 
 func (e *SignatureError) Error() string {
@@ -196,6 +199,7 @@ func (s *Signer) RoundTrip(req *http.Request) (*http.Response, error) {
 			if json.Unmarshal(raw, &m) == nil && len(m.Message) <= 300 {
 				se.Message = m.Message
 			}
+			se.RetryAfter = resp.Header.Get("Retry-After")
 		}
 		return nil, se
 	}

@@ -136,7 +136,8 @@ func (s *Server) reply(w http.ResponseWriter, status int, a answer) {
 	body, _ := json.Marshal(a)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	if status != http.StatusUnauthorized || !s.opts.UnsignedAuthErrors {
+	unsigned := status == http.StatusUnauthorized || status == http.StatusTooManyRequests || status >= 500
+	if !unsigned || !s.opts.UnsignedErrors {
 		s.signResponse(h, body)
 	}
 	if s.tamper > 0 {

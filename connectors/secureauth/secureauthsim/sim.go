@@ -61,10 +61,10 @@ type Options struct {
 	// instead of "User Id was not found".
 	VagueNotFound bool
 
-	// UnsignedAuthErrors leaves 401 answers unsigned: a server cannot sign
-	// for an app id it does not know, and may sign no authentication
-	// failure at all.
-	UnsignedAuthErrors bool
+	// UnsignedErrors leaves 401, 429 and 5xx answers unsigned: a server
+	// cannot sign for an app id it does not know, and a gateway in front
+	// of it throttles or fails without the key.
+	UnsignedErrors bool
 
 	// AnswerDateLayout is the layout of the answers' X-SA-Date (default
 	// http.TimeFormat). The guide asks only for "a second-precision
