@@ -43,13 +43,14 @@ type writeLog struct {
 	pageSize int
 
 	mu       sync.Mutex
-	appended *sync.Cond // signalled when next moves
-	next     uint64     // the transaction id whose record is appended next
-	seg      *os.File   // the segment being appended to
-	segTxid  uint64     // the transaction its header's snapshot is of
-	end      uint64     // bytes appended to all segments so far (the log's position)
-	failed   error      // a write or flush failed: no more writes
-	closed   bool       // retired or closed: everything appended is on disk
+	appended *sync.Cond    // signalled when next moves
+	next     uint64        // the transaction id whose record is appended next
+	seg      *os.File      // the segment being appended to
+	segTxid  uint64        // the transaction its header's snapshot is of
+	end      uint64        // bytes appended to all segments so far (the log's position)
+	failed   error         // a write or flush failed: no more writes
+	failedCh chan struct{} // closed when failed is set
+	closed   bool          // retired or closed: everything appended is on disk
 
 	syncMu sync.Mutex // one flush at a time; waiters behind it find theirs done
 	synced uint64     // the position known to be on disk
@@ -137,7 +138,7 @@ func (db *DB) startLog() error {
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	l := &writeLog{dir: dir, data: data, pageSize: db.bolt.Info().PageSize, stop: make(chan struct{}), loopDone: make(chan struct{}), due: make(chan struct{}, 1)}
+	l := &writeLog{dir: dir, data: data, pageSize: db.bolt.Info().PageSize, stop: make(chan struct{}), loopDone: make(chan struct{}), due: make(chan struct{}, 1), failedCh: make(chan struct{})}
 	l.appended = sync.NewCond(&l.mu)
 	if _, err := rand.Read(l.id[:]); err != nil {
 		data.Close()
@@ -216,6 +217,7 @@ func (l *writeLog) append(txid uint64, rec *txRecord) (uint64, error) {
 func (l *writeLog) failLocked(err error) {
 	if l.failed == nil {
 		l.failed = fmt.Errorf("%w: %v", ErrLogFailed, err)
+		close(l.failedCh)
 	}
 	l.appended.Broadcast()
 }
@@ -287,6 +289,19 @@ func (l *writeLog) flushLocked(f *os.File) error {
 	}
 	return fdatasync(f)
 }
+
+// Failed is closed once the write-ahead log has failed (Err says why):
+// the store refuses every write from then on, and a restart recovers
+// every write it answered. The server exits on it.
+func (db *DB) Failed() <-chan struct{} {
+	if db.log == nil {
+		return nil
+	}
+	return db.log.failedCh
+}
+
+// Err is the write-ahead log's failure, or nil.
+func (db *DB) Err() error { return db.log.err() }
 
 // err is the log's failure, if any: writes are refused after one.
 func (l *writeLog) err() error {

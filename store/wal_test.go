@@ -348,6 +348,14 @@ func TestLogFailureRefusesWrites(t *testing.T) {
 	if err := put(); !errors.Is(err, ErrLogFailed) {
 		t.Fatalf("write after the log failed: %v, want ErrLogFailed", err)
 	}
+	select {
+	case <-db.Failed():
+	default:
+		t.Fatal("Failed() not closed after the log failed")
+	}
+	if !errors.Is(db.Err(), ErrLogFailed) {
+		t.Fatalf("Err() = %v", db.Err())
+	}
 	if err := put(); !errors.Is(err, ErrLogFailed) {
 		t.Fatalf("second write: %v, want ErrLogFailed", err)
 	}

@@ -179,6 +179,9 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(co
 		if !errors.Is(err, http.ErrServerClosed) {
 			failed = err
 		}
+	case <-db.Failed():
+		// No write can be answered any more; a restart replays the log.
+		failed = fmt.Errorf("data file: %w: exiting so that a restart recovers every write answered", db.Err())
 	case <-ctx.Done():
 	}
 	app.ready.Store(false) // /readyz: 503 from here on
