@@ -1,9 +1,13 @@
 package secureauth
 
 import (
+	"context"
 	"fmt"
+	"mime"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -165,5 +169,70 @@ func TestUnsignedThrottle(t *testing.T) {
 	r := f.one(createUser("jdoe"))
 	if connectors.ClassOf(r.Err) != connectors.Transient || connectors.RetryAfterOf(r.Err) != 7*time.Second {
 		t.Errorf("unsigned 429 with Retry-After: 7: %v (RetryAfter %v), want transient, 7s", r.Err, connectors.RetryAfterOf(r.Err))
+	}
+}
+
+// TestEveryRequestHasContentType: the guide asks for a Content-Type of
+// application/json on the API's requests ("Authentication against an API
+// requires a configured HTTP basic authorization header and Content-Type
+// header"), though its own GET example shows none: the connector sends it
+// on every request, bodyless GETs and association POSTs included, so a
+// target that reads the rule strictly accepts them.
+func TestEveryRequestHasContentType(t *testing.T) {
+	sim := secureauthsim.New(secureauthsim.Options{})
+	var mu sync.Mutex
+	var missing []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			mu.Lock()
+			missing = append(missing, r.Method+" "+r.URL.EscapedPath())
+			mu.Unlock()
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c, err := New(connectors.Settings{BaseURL: srv.URL + sim.BasePath(), Credentials: sim.Credentials()}, connectors.Deps{HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, ch := range []connectors.Change{
+		createUser("jdoe"), createUser("jdoe"), // the second adopts: GET
+		{Type: connectors.Group, ID: "g", Op: connectors.OpUpsert, Fields: map[string]any{"name": "Admins"}, MembersAdded: []connectors.Member{member("jdoe")}},
+		{Type: connectors.User, ID: "scim-jdoe", Op: connectors.OpDelete, TargetID: "jdoe"},
+	} {
+		if r := c.Apply(ctx, []connectors.Change{ch})[0]; r.Err != nil {
+			t.Fatalf("%s %s: %v", ch.Op, ch.ID, r.Err)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("requests without Content-Type application/json: %v", missing)
+	}
+}
+
+// TestSpecialUserIDs: userIds with '+', '@', spaces, '%' and non-ASCII
+// letters go into the URL percent-encoded as one segment, and the
+// signature covers that encoded path: every call signs and lands.
+func TestSpecialUserIDs(t *testing.T) {
+	f := newFixture(t, secureauthsim.Options{}, nil)
+	for _, id := range []string{"j+doe@example.com", "Jane Doe", "100%sure", "Zoë.Ångström", "用户"} {
+		f.must(createUser(id, "firstName", "A"))
+		f.must(connectors.Change{Type: connectors.User, ID: "scim-" + id, Op: connectors.OpUpsert, TargetID: id,
+			Prev: userFieldsOf(id, "firstName", "A"), Fields: userFieldsOf(id, "firstName", "B")})
+		f.must(createUser(id, "firstName", "C")) // adopts: GET, PUT
+		r := f.one(connectors.Change{Type: connectors.Group, ID: "g-" + id, Op: connectors.OpUpsert, Fields: map[string]any{"name": "Team " + id},
+			MembersAdded: []connectors.Member{member(id)}})
+		if r.Err != nil || len(r.MemberErrors) > 0 {
+			t.Errorf("%q: association %+v", id, r)
+		}
+		f.must(connectors.Change{Type: connectors.User, ID: "scim-" + id, Op: connectors.OpDelete, TargetID: id})
+		if p, ok := f.sim.User(id); !ok || p["firstName"] != "C" || f.sim.PasswordWrites(id) != 2 {
+			t.Errorf("%q: %v %v, %d password writes", id, p, ok, f.sim.PasswordWrites(id))
+		}
+	}
+	for _, s := range f.take() {
+		if strings.ContainsAny(s.Path, " ë") {
+			t.Errorf("path sent unencoded: %s", s.Path)
+		}
 	}
 }
