@@ -4,7 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"mime"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,7 +27,7 @@ import (
 // replaced at most once per rejected token however many requests saw the
 // 401 (single flight).
 type tokens struct {
-	cfg    clientcredentials.Config
+	cfg    clientcredentials.Config // the settings; request sends the grant
 	client *http.Client
 	lim    *limiter // the token endpoint's own limit
 	log    zerolog.Logger
@@ -62,7 +68,7 @@ func (t *tokens) fetch(ctx context.Context) (string, error) {
 		return "", connectors.NewTransient("token endpoint rate limit", err)
 	}
 	start := time.Now()
-	tok, err := t.cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, t.client))
+	tok, err := t.request(ctx)
 	done()
 	status := 0
 	var re *oauth2.RetrieveError
@@ -98,6 +104,65 @@ func (t *tokens) fetch(ctx context.Context) (string, error) {
 	t.renewAt = renewAt(tok, start)
 	t.store()
 	return tok.AccessToken, nil
+}
+
+// request is the client-credentials grant as the contract states it:
+// POST grant_type=client_credentials with `Authorization: Basic
+// base64(apiKey:apiSecret)`. It is not clientcredentials.Config.Token,
+// because golang.org/x/oauth2 form-encodes the key and secret before
+// Basic-encoding them (RFC 6749 §2.3.1), and the target compares them as
+// issued: a secret with '+', '/', '=' or '%' would be refused
+// (TestTokenBasicAuthIsRaw). Errors are *oauth2.RetrieveError, as
+// x/oauth2's, for fetch to classify.
+func (t *tokens) request(ctx context.Context) (*oauth2.Token, error) {
+	form := url.Values{"grant_type": {"client_credentials"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.cfg.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(t.cfg.ClientID, t.cfg.ClientSecret)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	fail := func(code string) error {
+		return &oauth2.RetrieveError{Response: resp, Body: body, ErrorCode: code}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, fail("")
+	}
+	var v struct {
+		AccessToken string          `json:"access_token"`
+		TokenType   string          `json:"token_type"`
+		ExpiresIn   json.RawMessage `json:"expires_in"` // a number, or a number in a string
+		Error       string          `json:"error"`
+	}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt == "application/x-www-form-urlencoded" || mt == "text/plain" {
+		q, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, fail("")
+		}
+		v.AccessToken, v.TokenType, v.Error = q.Get("access_token"), q.Get("token_type"), q.Get("error")
+		v.ExpiresIn = json.RawMessage(q.Get("expires_in"))
+	} else if err := json.Unmarshal(body, &v); err != nil {
+		return nil, fmt.Errorf("token endpoint: unreadable answer: %w", err)
+	}
+	if v.Error != "" {
+		return nil, fail(v.Error)
+	}
+	tok := &oauth2.Token{AccessToken: v.AccessToken, TokenType: v.TokenType}
+	if secs, err := strconv.ParseInt(strings.Trim(string(v.ExpiresIn), `"`), 10, 64); err == nil && secs > 0 {
+		tok.Expiry = time.Now().Add(time.Duration(secs) * time.Second)
+	}
+	return tok, nil
 }
 
 // renewAt is when to fetch a fresh token: 10s before expiry, or after 90%

@@ -2,6 +2,7 @@ package secureauth
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -109,8 +110,20 @@ func (c *Connector) once(ctx context.Context, cl call, body []byte, attempt int)
 				// Nothing is applied from an unsigned 429/5xx (a proxy's):
 				// it only delays.
 				ev().Int("http", se.Status).Msg("unsigned answer")
-				_, cerr := connectors.ClassifyHTTP(se.Status, http.Header{}, cl.kind, "unsigned answer")
+				h := http.Header{}
+				if se.RetryAfter != "" {
+					h.Set("Retry-After", se.RetryAfter)
+				}
+				_, cerr := connectors.ClassifyHTTP(se.Status, h, cl.kind, "unsigned answer")
 				return nil, cerr
+			}
+			if errors.Is(se.Err, ErrUnsigned) && se.Status == http.StatusUnauthorized {
+				// A server cannot sign for an app id it does not know, and
+				// may sign no refusal at all. A 401 applies nothing: it is
+				// re-signed and sent once more like a signed one.
+				msg := cmp.Or(se.Message, "unauthorized")
+				ev().Int("http", se.Status).Str("target_message", msg).Msg("unsigned answer")
+				return nil, &connectors.Error{Class: connectors.Unauthorized, Status: se.Status, Msg: msg}
 			}
 			c.log.Error().Str("connector", c.name).Str("op", cl.op).Int("http", se.Status).Int("attempt", attempt).
 				Msg("SECURITY: SecureAuth answer failed signature verification; not applied")

@@ -130,7 +130,34 @@ func (c *Connector) associate(ctx context.Context, group string, userIDs []strin
 			return nil, err
 		}
 	}
+	if len(failed) > 0 {
+		c.confirmFailures(ctx, group, userIDs, failed)
+	}
 	return failed, nil
+}
+
+// confirmFailures drops from failed the users that the target lists as
+// members of group after all. A resent association (its first answer was
+// lost) meets a user who is already a member, and Active Directory refuses
+// to add a member twice: that user is associated, not failed
+// (TestAssociationResent). One GET per failed user; an unknown user or an
+// unreadable answer leaves the failure as it was.
+func (c *Connector) confirmFailures(ctx context.Context, group string, userIDs []string, failed map[string]bool) {
+	for _, id := range userIDs {
+		if !failed[strings.ToLower(id)] {
+			continue
+		}
+		rep, err := c.do(ctx, call{op: "get_user", method: http.MethodGet, segs: []string{"users", id}, found: true})
+		if err != nil || rep == nil {
+			continue
+		}
+		for _, dn := range rep.Groups {
+			if strings.EqualFold(commonName(dn), group) {
+				delete(failed, strings.ToLower(id))
+				break
+			}
+		}
+	}
 }
 
 // failures collects the per-item failures of a list-form answer, whatever

@@ -412,7 +412,10 @@ func TestGroupAssociations(t *testing.T) {
 	if r.Err != nil || connectors.ClassOf(r.MemberErrors["scim-u1"]) != connectors.Permanent {
 		t.Errorf("single form failure: %+v", r)
 	}
-	if reqs := f.take(); len(reqs) != 1 || reqs[0].Path != "/secureauth2/api/v2/groups/Unknown/users/u1" || reqs[0].Body != "" {
+	// The failure is confirmed by reading the user's groups (an AD target
+	// also refuses a member twice: TestAssociationResent).
+	if reqs := f.take(); len(reqs) != 2 || reqs[0].Path != "/secureauth2/api/v2/groups/Unknown/users/u1" || reqs[0].Body != "" ||
+		reqs[1].Method != "GET" || reqs[1].Path != "/secureauth2/api/v2/users/u1" {
 		t.Errorf("single form requests %v", reqs)
 	}
 }

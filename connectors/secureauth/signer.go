@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -49,7 +51,13 @@ var ErrUnsigned = errors.New("response is not signed")
 // discarded; only the HTTP status is kept.
 type SignatureError struct {
 	Status int
-	Err    error // ErrTampered or ErrUnsigned
+	Err    error // ErrTampered, ErrUnsigned or ErrStale
+	// Message is an unsigned answer's JSON "message", for the error text
+	// of a refusal (an unsigned 401 says why), and RetryAfter its
+	// Retry-After header (a gateway's 429 or 503 may carry one): they can
+	// only fail or delay a call, nothing else of the answer is read.
+	Message    string
+	RetryAfter string
 }
 
 func (e *SignatureError) Error() string {
@@ -183,7 +191,17 @@ func (s *Signer) RoundTrip(req *http.Request) (*http.Response, error) {
 		err = fresh(resp.Header)
 	}
 	if err != nil {
-		return nil, &SignatureError{Status: resp.StatusCode, Err: err}
+		se := &SignatureError{Status: resp.StatusCode, Err: err}
+		if errors.Is(err, ErrUnsigned) {
+			var m struct {
+				Message string `json:"message"`
+			}
+			if json.Unmarshal(raw, &m) == nil && len(m.Message) <= 300 {
+				se.Message = m.Message
+			}
+			se.RetryAfter = resp.Header.Get("Retry-After")
+		}
+		return nil, se
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(raw))
 	resp.ContentLength = int64(len(raw))
@@ -225,12 +243,38 @@ func fresh(h http.Header) error {
 	return nil
 }
 
-// parseAnswerDate reads an RFC 1123 GMT date with or without milliseconds.
+// answerDateLayouts are the layouts an answer's X-SA-Date is read in. The
+// guide says only "a second-precision timestamp": besides RFC 1123 in GMT
+// (with or without milliseconds) a server may write time.RFC1123's "UTC",
+// a numeric zone, a one-digit day, HTTP's older forms or RFC 3339
+// (TestAnswerDateLayouts). RFC 3339 with fractions parses as RFC3339 too.
+var answerDateLayouts = []string{
+	"Mon, 02 Jan 2006 15:04:05.000 GMT",
+	http.TimeFormat,
+	time.RFC1123, // any zone abbreviation: UTC, GMT
+	time.RFC1123Z,
+	"Mon, 2 Jan 2006 15:04:05 MST",
+	"Mon, 02 Jan 2006 15:04:05.999999999 MST",
+	"Mon, 02 Jan 2006 15:04:05.999999999 -0700",
+	time.RFC850,
+	time.ANSIC,
+	time.RFC3339,
+}
+
+// parseAnswerDate reads an answer's X-SA-Date in any of answerDateLayouts.
 func parseAnswerDate(v string) (time.Time, error) {
-	if t, err := time.Parse("Mon, 02 Jan 2006 15:04:05.000 GMT", v); err == nil {
-		return t, nil
+	v = strings.TrimSpace(v)
+	var first error
+	for _, l := range answerDateLayouts {
+		t, err := time.Parse(l, v)
+		if err == nil {
+			return t, nil
+		}
+		if first == nil {
+			first = err
+		}
 	}
-	return time.Parse(http.TimeFormat, v)
+	return time.Time{}, first
 }
 
 // stamper hands out request times for one app id so that no

@@ -91,6 +91,9 @@ type Options struct {
 	// least the wait until the windows have room); the real target sends
 	// none, so the default is off.
 	simkit.Faults
+	// RetryAfterDate writes Retry-After as an HTTP date (RFC 9110 §10.2.3
+	// allows either form) instead of seconds.
+	RetryAfterDate bool
 
 	// Reject, when set, makes a PUT fail with 400 if any of its items
 	// matches: a stand-in for server-side rules the contract does not state,
@@ -363,7 +366,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 	// models the time the answer takes.
 	if !s.opts.NoRateLimit && !s.allow(s.resHits, key, s.resLimits, now) {
 		if s.opts.RetryAfter > 0 {
-			simkit.SetRetryAfter(w, max(s.opts.RetryAfter, s.retryAfter(key, now)))
+			s.setRetryAfter(w, max(s.opts.RetryAfter, s.retryAfter(key, now)))
 		}
 		writeMessage(w, http.StatusTooManyRequests, "Too Many Requests")
 		return
@@ -457,6 +460,16 @@ func (s *Server) retryAfter(key string, now time.Time) time.Duration {
 	return max(time.Second, at.Sub(now))
 }
 
+// setRetryAfter sets Retry-After to d, in seconds or, with
+// RetryAfterDate, as the HTTP date that many seconds (rounded up) ahead.
+func (s *Server) setRetryAfter(w http.ResponseWriter, d time.Duration) {
+	simkit.SetRetryAfter(w, d)
+	if v := w.Header().Get("Retry-After"); v != "" && s.opts.RetryAfterDate {
+		secs, _ := strconv.Atoi(v)
+		w.Header().Set("Retry-After", time.Now().Add(time.Duration(secs)*time.Second).UTC().Format(http.TimeFormat))
+	}
+}
+
 func (s *Server) sleep(ctx context.Context) bool {
 	if s.opts.Latency <= 0 {
 		return true
@@ -476,7 +489,7 @@ func (s *Server) fault(w http.ResponseWriter, now time.Time) bool {
 	s.mu.Lock()
 	f, retryAfter := s.faults.Next(now)
 	s.mu.Unlock()
-	simkit.SetRetryAfter(w, retryAfter)
+	s.setRetryAfter(w, retryAfter)
 	switch f {
 	case simkit.FaultNone:
 		return false

@@ -1,6 +1,7 @@
 package secureauthsim
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -126,7 +127,7 @@ func (s *Server) mac(msg string) []byte {
 
 // signResponse sets X-SA-Date and X-SA-Signature for body.
 func (s *Server) signResponse(h http.Header, body []byte) {
-	date := s.clock().UTC().Format(dateLayout)
+	date := s.clock().UTC().Format(cmp.Or(s.opts.AnswerDateLayout, dateLayout))
 	h.Set("X-SA-Date", date)
 	h.Set("X-SA-Signature", base64.StdEncoding.EncodeToString(s.mac(date+"\n"+s.opts.AppID+"\n"+string(body))))
 }

@@ -136,7 +136,10 @@ func (s *Server) reply(w http.ResponseWriter, status int, a answer) {
 	body, _ := json.Marshal(a)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	s.signResponse(h, body)
+	unsigned := status == http.StatusUnauthorized || status == http.StatusTooManyRequests || status >= 500
+	if !unsigned || !s.opts.UnsignedErrors {
+		s.signResponse(h, body)
+	}
 	if s.tamper > 0 {
 		s.tamper--
 		body, _ = json.Marshal(success("tampered"))
@@ -384,6 +387,10 @@ func (s *Server) createUser(body []byte) (int, answer) {
 		return http.StatusBadRequest, failed("Invalid password.")
 	}
 	key := strings.ToLower(id)
+	if s.emailTaken("", p) { // any holder, the same userId included
+
+		return http.StatusBadRequest, failed("Duplicate email.")
+	}
 	if _, dup := s.users[key]; dup {
 		return http.StatusBadRequest, failed("Duplicate username.")
 	}
@@ -413,10 +420,40 @@ func (s *Server) updateUser(id string, body []byte) (int, answer) {
 	}
 	u, ok := s.users[strings.ToLower(id)]
 	if !ok {
+		if s.opts.VagueNotFound {
+			return http.StatusNotFound, notFoundRoute
+		}
 		return http.StatusNotFound, notFoundUser
+	}
+	if s.emailTaken(strings.ToLower(id), p) {
+		return http.StatusBadRequest, failed("Duplicate email.")
 	}
 	u.apply(p)
 	return http.StatusOK, success("")
+}
+
+// emailTaken reports whether, with UniqueEmails, a user other than key
+// ("": any user) holds one of the emails p sets.
+func (s *Server) emailTaken(key string, p profile) bool {
+	if !s.opts.UniqueEmails {
+		return false
+	}
+	for k, v := range p.Properties {
+		if !strings.HasPrefix(k, "email") || *v == "" {
+			continue
+		}
+		for other, u := range s.users {
+			if other == key {
+				continue
+			}
+			for pk, pv := range u.props {
+				if strings.HasPrefix(pk, "email") && strings.EqualFold(pv, *v) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func (s *Server) getUser(id string) (int, answer) {
@@ -461,6 +498,9 @@ func (s *Server) resetPassword(id string, body []byte) (int, answer) {
 	}
 	u, ok := s.users[strings.ToLower(id)]
 	if !ok {
+		if s.opts.VagueNotFound {
+			return http.StatusBadRequest, failed("")
+		}
 		return http.StatusNotFound, notFoundUser
 	}
 	if !validPassword(req.Password, u.id) {
@@ -504,6 +544,9 @@ func (s *Server) join(userID, groupName string) bool {
 		}
 		g = &group{name: groupName, members: map[string]bool{}}
 		s.groups[strings.ToLower(groupName)] = g
+	}
+	if g.members[key] && s.opts.StrictMembership {
+		return false
 	}
 	g.members[key] = true
 	return true

@@ -45,6 +45,33 @@ type Options struct {
 	// Groups exist from the start.
 	Groups []string
 
+	// Stricter readings of the guide, which an independent target may
+	// have (all off by default):
+	//
+	// StrictMembership refuses to associate a user already in the group,
+	// as Active Directory does ("Failed to add user to group.", or the
+	// user listed in the list form's failures).
+	StrictMembership bool
+	// UniqueEmails answers "Duplicate email." to a create or update whose
+	// email1-4 another user holds; a create checks it before the userId.
+	UniqueEmails bool
+	// VagueNotFound answers an update of an unknown user with the guide's
+	// {"status":"error","message":"Not_Found"} (HTTP 404) and a password
+	// reset of one with {"status":"failed","message":""} (HTTP 400),
+	// instead of "User Id was not found".
+	VagueNotFound bool
+
+	// UnsignedErrors leaves 401, 429 and 5xx answers unsigned: a server
+	// cannot sign for an app id it does not know, and a gateway in front
+	// of it throttles or fails without the key.
+	UnsignedErrors bool
+
+	// AnswerDateLayout is the layout of the answers' X-SA-Date (default
+	// http.TimeFormat). The guide asks only for "a second-precision
+	// timestamp"; another server may write time.RFC1123's "UTC" or add
+	// milliseconds, and a client must still verify and accept it.
+	AnswerDateLayout string
+
 	// Latency delays every answer.
 	Latency time.Duration
 	// Faults are the shared fault knobs (simkit): ErrorRate answers 500
