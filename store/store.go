@@ -59,10 +59,10 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
 	// A log left by a server that did not stop cleanly is replayed first.
-	if err := recoverLog(path, 5*time.Second); err != nil {
-		return nil, openError(path, err)
+	b, err := recoverLog(path, 5*time.Second, mapReserve)
+	if err == nil && b == nil {
+		b, err = openWritable(path, mapReserve)
 	}
-	b, err := openWritable(path, mapReserve)
 	if err != nil {
 		return nil, openError(path, err)
 	}
@@ -156,8 +156,10 @@ func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
 	}
 	// What a server that did not stop cleanly left in its log is applied
 	// first: the file alone may be missing it.
-	if err := recoverLog(path, timeout); err != nil {
+	if b, err := recoverLog(path, timeout, 0); err != nil {
 		return nil, openError(path, err)
+	} else if b != nil {
+		b.Close()
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
 	if err != nil {

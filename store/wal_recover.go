@@ -77,12 +77,14 @@ func readSegment(dir string, txid uint64) (*segmentFile, error) {
 // recoverLog brings the data file at path to the last commit the log
 // holds, if it holds any (see writeLog): the oldest segment's meta page
 // into both meta slots, then every record after it replayed in order,
-// flushed by bbolt, and the segments removed.
-func recoverLog(path string, timeout time.Duration) error {
+// flushed by bbolt, and the segments removed. It returns the file open
+// as openWritable(path, mapSize) opens it (so a start walks its pages
+// once), or nil when there was no log.
+func recoverLog(path string, timeout time.Duration, mapSize int64) (*bolt.DB, error) {
 	dir := logDir(path)
 	txids, err := segments(dir)
 	if err != nil || len(txids) == 0 {
-		return err
+		return nil, err
 	}
 	var segs []*segmentFile
 	for i, txid := range txids {
@@ -93,7 +95,7 @@ func recoverLog(path string, timeout time.Duration) error {
 				// no record was appended to it.
 				break
 			}
-			return fmt.Errorf("%w: write-ahead log: %v", ErrCorrupt, err)
+			return nil, fmt.Errorf("%w: write-ahead log: %v", ErrCorrupt, err)
 		}
 		segs = append(segs, s)
 	}
@@ -102,14 +104,14 @@ func recoverLog(path string, timeout time.Duration) error {
 	next := segs[0].txid + 1
 	for i, s := range segs {
 		if s.txid != next-1 {
-			return fmt.Errorf("%w: write-ahead log: segment %d follows transaction %d", ErrCorrupt, s.txid, next-1)
+			return nil, fmt.Errorf("%w: write-ahead log: segment %d follows transaction %d", ErrCorrupt, s.txid, next-1)
 		}
 		if s.torn && i < len(segs)-1 {
-			return fmt.Errorf("%w: write-ahead log: segment %d is damaged before its end", ErrCorrupt, s.txid)
+			return nil, fmt.Errorf("%w: write-ahead log: segment %d is damaged before its end", ErrCorrupt, s.txid)
 		}
 		for _, r := range s.records {
 			if r.txid != next {
-				return fmt.Errorf("%w: write-ahead log: segment %d holds transaction %d where %d was due", ErrCorrupt, s.txid, r.txid, next)
+				return nil, fmt.Errorf("%w: write-ahead log: segment %d holds transaction %d where %d was due", ErrCorrupt, s.txid, r.txid, next)
 			}
 			next++
 		}
@@ -117,18 +119,18 @@ func recoverLog(path string, timeout time.Duration) error {
 
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return fmt.Errorf("store: write-ahead log without its data file: %w", err)
+		return nil, fmt.Errorf("store: write-ahead log without its data file: %w", err)
 	}
 	defer f.Close()
 	if err := lockData(f, timeout); err != nil {
-		return err
+		return nil, err
 	}
 	saved, err := writeMeta(f, segs[0].meta)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	unlockData(f) // bbolt takes the lock itself, on a descriptor of its own
-	b, err := openWritable(path, 0)
+	b, err := openWritable(path, mapSize)
 	if err == nil && !sameLog(b, segs[0].id) {
 		b.Close()
 		err = fmt.Errorf("%w: %s belongs to another data file than %s", ErrForeignLog, dir, path)
@@ -137,21 +139,23 @@ func recoverLog(path string, timeout time.Duration) error {
 		// Not this file's log, or the file will not open from it: the
 		// file is left as it was.
 		if rerr := writeSlots(f, saved); rerr != nil {
-			return fmt.Errorf("%w (and putting its meta pages back failed: %v)", err, rerr)
+			return nil, fmt.Errorf("%w (and putting its meta pages back failed: %v)", err, rerr)
 		}
-		return err
+		return nil, err
 	}
 	if err := replay(b, segs); err != nil {
 		b.Close()
-		return fmt.Errorf("store: %s: replaying the write-ahead log: %w", path, err)
-	}
-	if err := b.Close(); err != nil {
-		return err
+		return nil, fmt.Errorf("store: %s: replaying the write-ahead log: %w", path, err)
 	}
 	if err := removeSegmentsBefore(dir, ^uint64(0)); err != nil {
-		return err
+		b.Close()
+		return nil, err
 	}
-	return os.Remove(dir)
+	if err := os.Remove(dir); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
 }
 
 // writeMeta writes meta, a saved meta page, into both of the data file's
