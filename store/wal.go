@@ -17,7 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// The write-ahead log (decision 0004, docs/decisions/2026-12-wal.md).
+// The write-ahead log (decision 0007, docs/decisions/2026-12-wal.md).
 //
 // bbolt makes a commit durable by flushing every page it dirtied, a dozen
 // pages scattered over the file for a SCIM write, and then its meta page:
@@ -27,7 +27,7 @@ import (
 // log segment and flushed: one sequential write. The caller is answered
 // after that flush.
 //
-// A checkpoint, every second, flushes the data file itself and starts a
+// A checkpoint, every 200 commits or second, flushes the data file itself and starts a
 // new segment, whose header holds a copy of the meta page of the
 // transaction it starts after. A read transaction of that snapshot stays
 // open until the next checkpoint has flushed, so bbolt reuses none of the
@@ -80,10 +80,10 @@ var (
 	checkpointAfter = 200
 )
 
-// logLimit: the log runs only while the data file is smaller. bbolt must
-// never remap its file while the snapshot is pinned (a writer would wait
-// for the next checkpoint, which waits for it), so the file is mapped
-// with room to grow (mapReserve) and the log stops at half of it.
+// bbolt must never remap its file while the snapshot is pinned (a writer
+// would wait for the next checkpoint, which waits for it), so the file is
+// mapped with room to grow (mapReserve), and the log runs only while the
+// file's data is under logLimit (it starts only under half of that).
 const mapReserve int64 = 16 << 30
 
 var logLimit = mapReserve / 2 // a variable for tests
