@@ -1,6 +1,7 @@
 package hrimport
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -41,13 +42,18 @@ func (c *column) label() string {
 // mapping is the file's header resolved against config.yaml and the
 // server's User schema.
 type mapping struct {
-	columns []*column // the used columns, in file order
-	ignored []string  // headers neither mapped nor a SCIM path
-	key     *column   // the column holding the --match attribute
-	groups  *column
-	manager *column
-	width   int // number of header cells
+	columns   []*column // the used columns, in file order
+	ignored   []string  // headers neither mapped nor a SCIM path
+	key       *column   // the column holding the --match attribute
+	groups    *column
+	manager   *column
+	width     int // number of header cells
+	usedCells int // distinct cells the columns read
 }
+
+// errNoKeyColumn: the header lacks the --match column. A report's title
+// line above the header fails so, and the header is looked for further down.
+var errNoKeyColumn = errors.New("no column holds the matching attribute")
 
 // newMapping resolves header. match is the --match path; rs the User
 // schema. Columns that are not SCIM paths and not mapped are ignored (and
@@ -62,7 +68,7 @@ func newMapping(header []string, cfg Config, match scimpath.Path, rs *scimpath.R
 	for h, t := range cfg.Transforms {
 		transforms[strings.ToLower(cleanCell(h))] = t
 	}
-	seen := map[string]string{} // target -> header
+	seen := map[string]int{} // target -> index of the header setting it
 	for i, h := range header {
 		targets, explicit := mapped[strings.ToLower(h)]
 		if !explicit {
@@ -79,9 +85,10 @@ func newMapping(header []string, cfg Config, match scimpath.Path, rs *scimpath.R
 			}
 			canon := strings.ToLower(c.pathString)
 			if prev, dup := seen[canon]; dup {
-				return nil, fmt.Errorf("columns %q and %q both set %s", prev, h, c.pathString)
+				return nil, fmt.Errorf("columns %s (%q) and %s (%q) both set %s: map one of them to \"-\" in import.columns",
+					columnLetter(prev), header[prev], columnLetter(i), h, c.pathString)
 			}
-			seen[canon] = h
+			seen[canon] = i
 			spec, ok := transforms[strings.ToLower(h)]
 			if !ok {
 				spec = transforms[canon]
@@ -107,8 +114,13 @@ func newMapping(header []string, cfg Config, match scimpath.Path, rs *scimpath.R
 		}
 	}
 	if m.key == nil {
-		return nil, fmt.Errorf("no column holds the matching attribute %s (--match): map one in import.columns or name it in the header", match)
+		return nil, fmt.Errorf("%w %s (--match): map one in import.columns or name it in the header", errNoKeyColumn, match)
 	}
+	cells := map[int]bool{}
+	for _, c := range m.columns {
+		cells[c.index] = true
+	}
+	m.usedCells = len(cells)
 	return m, nil
 }
 
@@ -209,4 +221,14 @@ func (c *column) value(cell string) (any, error) {
 		}
 	}
 	return s, nil
+}
+
+// columnLetter is a cell index as a spreadsheet names its column (A, B,
+// ..., Z, AA), so "columns B and C" can be found in Excel.
+func columnLetter(i int) string {
+	s := ""
+	for i++; i > 0; i = (i - 1) / 26 {
+		s = string(rune('A'+(i-1)%26)) + s
+	}
+	return s
 }

@@ -66,6 +66,16 @@ func (c *csvReader) nextHeader() error {
 	return nil
 }
 
+// skipTo reads down to the header at row (found by an earlier pass).
+func (c *csvReader) skipTo(row int) error {
+	for c.row < row {
+		if err := c.nextHeader(); err != nil {
+			return fmt.Errorf("the file changed between its reads: %w", err)
+		}
+	}
+	return nil
+}
+
 // sniffDelimiter picks ',', ';' or tab from the file's first lines
 // (outside quotes): the one most lines hold the same number of times,
 // as every row of a table does; a report title above the header

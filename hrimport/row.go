@@ -77,6 +77,12 @@ func (m *mapping) parseRow(rec []string, num int) (*row, *RowError) {
 			return r, &RowError{Row: num, Key: r.keyDisplay, Reason: fmt.Sprintf("%d cells, but the header has %d (an unquoted delimiter?)", len(rec), m.width)}
 		}
 	}
+	if filled(rec) == 1 && m.usedCells >= 3 {
+		// Nobody's record is one cell of several: a title, a note or a
+		// totals line ("Total: 42") that would otherwise create a user
+		// or empty one's attributes.
+		return r, &RowError{Row: num, Key: r.keyDisplay, Reason: "only one cell is filled (a title, note or totals line?): fill in the row or delete it"}
+	}
 	for _, c := range m.columns {
 		if s := cell(c); !utf8.ValidString(s) {
 			return r, &RowError{Row: num, Key: r.keyDisplay, Column: c.label(), Reason: "not UTF-8: save the file as UTF-8 (Excel: \"CSV UTF-8\")"}
@@ -139,4 +145,15 @@ func splitGroups(s string) []string {
 		out = []string{}
 	}
 	return out
+}
+
+// filled counts the record's non-empty cells.
+func filled(rec []string) int {
+	n := 0
+	for _, s := range rec {
+		if cleanCell(s) != "" {
+			n++
+		}
+	}
+	return n
 }

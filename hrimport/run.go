@@ -40,6 +40,7 @@ type Summary struct {
 	Deactivated, DeactivateFailed                       int
 	GroupsCreated, LinkRows                             int // LinkRows: rows whose memberships or manager changed
 	Ignored                                             []string
+	HeaderRow                                           int // the header's row: 1, or below a report's title lines
 	Requests, Writes                                    int64
 	DryRun                                              bool
 }
@@ -182,13 +183,16 @@ func (im *importer) rows(fn func(num int, r *row, rerr *RowError) error) error {
 		return err
 	}
 	if im.m == nil {
-		if im.m, err = newMapping(cr.header, im.opts.Config, im.match, im.rs); err != nil {
+		if im.m, err = im.findHeader(cr); err != nil {
 			return err
 		}
 		im.sum.Ignored = im.m.ignored
 		if err := im.loadState(); err != nil {
 			return err
 		}
+	}
+	if err := cr.skipTo(im.sum.HeaderRow); err != nil {
+		return err
 	}
 	for {
 		if err := im.ctx.Err(); err != nil {
@@ -217,6 +221,46 @@ func (im *importer) rows(fn func(num int, r *row, rerr *RowError) error) error {
 	}
 }
 
+// maxHeaderRow is how far down a report's title lines may push the header.
+const maxHeaderRow = 10
+
+// findHeader builds the mapping from the first record that holds the
+// --match column: Workday and SAP reports put a title, a date and a blank
+// line above the header. Any other problem of a header is reported at
+// once; so is a file whose first rows hold no key column (the first
+// row's error, with the rows looked at).
+func (im *importer) findHeader(cr *csvReader) (*mapping, error) {
+	var first error
+	for {
+		m, err := newMapping(cr.header, im.opts.Config, im.match, im.rs)
+		if err == nil {
+			im.sum.HeaderRow = cr.row
+			if cr.row > 1 {
+				fmt.Fprintf(im.opts.Out, "header on row %d: rows 1-%d above it skipped (a report title?)\n", cr.row, cr.row-1)
+			}
+			return m, nil
+		}
+		if !errors.Is(err, errNoKeyColumn) {
+			return nil, fmt.Errorf("header (row %d): %w", cr.row, err)
+		}
+		if first == nil {
+			first = err
+		}
+		if cr.row >= maxHeaderRow {
+			break
+		}
+		if err := cr.nextHeader(); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if cr.row > 1 {
+		return nil, fmt.Errorf("%w (rows 1-%d looked at for the header)", first, cr.row)
+	}
+	return nil, first
+}
+
 // rowsNoState reads the file's rows (mapping already built) for keys only.
 func (im *importer) rowsNoState(fn func(*row) error) error {
 	f, err := im.open()
@@ -226,6 +270,9 @@ func (im *importer) rowsNoState(fn func(*row) error) error {
 	defer f.Close()
 	cr, err := newCSVReader(f)
 	if err != nil {
+		return err
+	}
+	if err := cr.skipTo(im.sum.HeaderRow); err != nil {
 		return err
 	}
 	for {
