@@ -149,3 +149,26 @@ func TestHeaderSearch(t *testing.T) {
 		t.Errorf("column letters %q", got)
 	}
 }
+
+// A cell too long for one /Bulk request rejects its row (with the
+// column); the run goes on and the other rows land.
+func TestOversizedRow(t *testing.T) {
+	b := newTestBridge(t, scim.Options{})
+	huge := strings.Repeat("x", 2<<20)
+	data := "userName,name.givenName,title\na@x.io,A," + huge + "\nb@x.io,B,Dev\n"
+	sum, out, err := b.run([]byte(data), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Created != 1 || sum.Rejected != 1 || !strings.Contains(out, "row 2: rejected a@x.io [title]: the row is") {
+		t.Errorf("%s\n%.300s", sum, out)
+	}
+	if b.user("b@x.io") == nil || b.user("a@x.io") != nil {
+		t.Error("wrong users")
+	}
+	// An update that grows too large is rejected the same way.
+	data = "userName,name.givenName,title\nb@x.io,B," + huge + "\n"
+	if sum, out, err = b.run([]byte(data), Options{}); err != nil || sum.Rejected != 1 || !strings.Contains(out, "row 2: rejected b@x.io [title]") {
+		t.Errorf("%v %s\n%.300s", err, sum, out)
+	}
+}

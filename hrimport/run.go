@@ -438,13 +438,48 @@ func (im *importer) decide(r *row) (action, []Change, any, *RowError) {
 		if err != nil {
 			return 0, nil, nil, &RowError{Row: r.num, Key: r.keyDisplay, Reason: err.Error()}
 		}
+		if rerr := im.tooLarge(r, doc); rerr != nil {
+			return 0, nil, nil, rerr
+		}
 		return actCreate, changes, doc, nil
 	}
 	changes, ops := diffUser(u, r, im.rs, im.managedBy)
 	if len(ops) == 0 {
 		return actUnchanged, nil, nil, nil
 	}
-	return actUpdate, changes, patchBody(ops), nil
+	body := patchBody(ops)
+	if rerr := im.tooLarge(r, body); rerr != nil {
+		return 0, nil, nil, rerr
+	}
+	return actUpdate, changes, body, nil
+}
+
+// tooLarge rejects a row whose operation alone exceeds what the server
+// takes in one /Bulk request: sent, its 413 would stop the whole run.
+func (im *importer) tooLarge(r *row, body any) *RowError {
+	limit := im.c.maxPayload * 9 / 10
+	var longest *column
+	longestLen, total := 0, 0
+	for _, cv := range r.cells {
+		if s, ok := cv.value.(string); ok {
+			total += len(s)
+			if len(s) > longestLen {
+				longest, longestLen = cv.col, len(s)
+			}
+		}
+	}
+	if total*6+4096 < limit { // even escaped, far below the limit
+		return nil
+	}
+	raw, err := json.Marshal(body)
+	if err != nil || len(raw)+1024 <= limit {
+		return nil
+	}
+	rerr := &RowError{Row: r.num, Key: r.keyDisplay, Reason: fmt.Sprintf("the row is %d bytes as a SCIM operation, more than the server takes in one request (bulk.maxPayloadSize %d)", len(raw), im.c.maxPayload)}
+	if longest != nil {
+		rerr.Column = longest.label()
+	}
+	return rerr
 }
 
 func (m *mapping) hasUserName() bool {
