@@ -234,8 +234,27 @@ func TestBooleansAndDates(t *testing.T) {
 			t.Errorf("parseDate(%q, %q) = %q, %v", c.in, c.layout, got, err)
 		}
 	}
-	if _, err := parseDate("03/04/2024", ""); err == nil {
-		t.Error("an ambiguous date was accepted without a layout")
+	for _, c := range []struct{ in, layout, want string }{
+		{"45678", "", "2025-01-21T00:00:00Z"},           // Excel serial (a cell formatted General)
+		{"45678.75", "", "2025-01-21T18:00:00Z"},        // with a time of day
+		{"45678", "02.01.2006", "2025-01-21T00:00:00Z"}, // serials also beside a layout
+		{"2026-01-02 09:30", "", "2026-01-02T09:30:00Z"},
+		{"1/2/2026", "1/2/2006", "2026-01-02T00:00:00Z"},
+		{"12/31/2026", "1/2/2006", "2026-12-31T00:00:00Z"},
+	} {
+		if got, err := parseDate(c.in, c.layout); err != nil || got != c.want {
+			t.Errorf("parseDate(%q, %q) = %q, %v; want %q", c.in, c.layout, got, err, c.want)
+		}
+	}
+	for _, c := range []struct{ in, layout, want string }{
+		{"03/04/2024", "", `"03/04/2024" is not an ISO 8601 date: give the file's layout in import.transforms, e.g. date(1/2/2006) (month first) or date(2/1/2006) (day first)`},
+		{"1.2.2026", "", "date(2.1.2006)"},
+		{"7", "", `"7" is not an ISO 8601 date`},           // too small to be a serial date
+		{"123456", "", `"123456" is not an ISO 8601 date`}, // too large
+	} {
+		if _, err := parseDate(c.in, c.layout); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("parseDate(%q, %q) error %v, want %q", c.in, c.layout, err, c.want)
+		}
 	}
 	for addr, ok := range map[string]bool{"a@b.io": true, "renée.d'arc@example.com": true, "a@b": false, "A <a@b.io>": false, "a b@c.io": false, "@b.io": false} {
 		if (validEmail(addr) == nil) != ok {

@@ -2,7 +2,9 @@ package hrimport
 
 import (
 	"fmt"
+	"math"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -57,11 +59,20 @@ func parseBool(s string) (bool, error) {
 
 // Date layouts tried when no layout is configured: ISO 8601 only, since
 // 03/04/2025 means different days in different countries.
-var isoLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"}
+var isoLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
+
+// excelEpoch is day 0 of Excel's 1900 date system (as it counts, with its
+// 29 February 1900, for every serial after 60).
+var excelEpoch = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
 
 // parseDate reads a date in layout (or ISO 8601) and returns the xsd:dateTime
-// SCIM wants, in UTC (a bare date is midnight UTC).
+// SCIM wants, in UTC (a bare date is midnight UTC). A five-digit number is
+// an Excel serial date (a cell formatted "General": 45678 is 2025-01-21),
+// whatever the layout.
 func parseDate(s, layout string) (string, error) {
+	if t, ok := excelSerial(s); ok {
+		return t.Format(time.RFC3339), nil
+	}
 	layouts := isoLayouts
 	if layout != "" {
 		layouts = []string{layout}
@@ -71,11 +82,31 @@ func parseDate(s, layout string) (string, error) {
 			return t.UTC().Format(time.RFC3339), nil
 		}
 	}
-	want := "an ISO 8601 date"
 	if layout != "" {
-		want = "a date like " + layout
+		return "", fmt.Errorf("%q is not a date like %s", short(s), layout)
 	}
-	return "", fmt.Errorf("%q is not %s", short(s), want)
+	err := fmt.Errorf("%q is not an ISO 8601 date", short(s))
+	for _, sep := range []string{"/", ".", "-"} {
+		if parts := strings.Split(s, sep); len(parts) == 3 && len(parts[2]) == 4 {
+			return "", fmt.Errorf("%w: give the file's layout in import.transforms, e.g. date(1%s2%s2006) (month first) or date(2%s1%s2006) (day first)", err, sep, sep, sep, sep)
+		}
+	}
+	return "", err
+}
+
+// excelSerial reads a five-digit Excel serial date (1927 to 2173), with an
+// optional fraction of a day.
+func excelSerial(s string) (time.Time, bool) {
+	days, frac, _ := strings.Cut(s, ".")
+	if len(days) != 5 || strings.Trim(days, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" {
+		return time.Time{}, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	secs := math.Round(f * 86400)
+	return excelEpoch.Add(time.Duration(secs) * time.Second), true
 }
 
 // validEmail accepts a bare address (no display name, no angle brackets).
