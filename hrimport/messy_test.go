@@ -1,6 +1,9 @@
 package hrimport
 
 import (
+	"encoding/csv"
+	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -170,5 +173,51 @@ func TestOversizedRow(t *testing.T) {
 	data = "userName,name.givenName,title\nb@x.io,B," + huge + "\n"
 	if sum, out, err = b.run([]byte(data), Options{}); err != nil || sum.Rejected != 1 || !strings.Contains(out, "row 2: rejected b@x.io [title]") {
 		t.Errorf("%v %s\n%.300s", err, sum, out)
+	}
+}
+
+// The --report CSV is opened in Excel: a cell from the HR file that
+// starts like a formula (=, +, -, @) must not run as one there. The
+// users keep their values verbatim.
+func TestReportNeutralisesFormulas(t *testing.T) {
+	b := newTestBridge(t, scim.Options{})
+	data := "userName,title,emails[type eq \"work\"].value\r\n" +
+		"\"=HYPERLINK(\"\"http://evil.example\"\")\",x,\r\n" +
+		"+1-555-0100,Dev,\r\n" +
+		"@me,-2+3,=1+2\r\n"
+	var report strings.Builder
+	_, _, err := b.run([]byte(data), Options{Report: &report})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(report.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, r := range rows[1:] {
+		keys[r[1]] = true
+		for i, cell := range r {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("report cell %d starts like a formula: %q", i, cell)
+			}
+		}
+	}
+	if !keys[`'=HYPERLINK("http://evil.example")`] || !keys["'@me"] || !keys["'+1-555-0100"] {
+		t.Errorf("report lost the values:\n%s", report.String())
+	}
+	q, _ := json.Marshal(`=HYPERLINK("http://evil.example")`)
+	list, _ := b.do("GET", "/Users?filter="+url.QueryEscape("userName eq "+string(q)), nil)["Resources"].([]any)
+	if len(list) != 1 || str(list[0], "title") != "x" {
+		t.Errorf("user stored as %v", list)
+	}
+	if u := b.user("@me"); u != nil {
+		t.Errorf("rejected row stored: %v", u)
+	}
+	if u := b.user("+1-555-0100"); u == nil || u["title"] != "Dev" {
+		t.Errorf("user stored as %v", u)
+	}
+	if u := b.user("+1-555-0100"); u == nil || u["title"] != "Dev" {
+		t.Errorf("user stored as %v", u)
 	}
 }

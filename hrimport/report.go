@@ -69,7 +69,19 @@ func (r *reportWriter) write(o Outcome) {
 	for _, c := range o.Changes {
 		changes = append(changes, c.String())
 	}
-	_ = r.w.Write([]string{row, o.Key, o.Action, o.Column, o.Reason, strings.Join(changes, "; ")})
+	_ = r.w.Write([]string{row, inert(o.Key), o.Action, inert(o.Column), inert(o.Reason), inert(strings.Join(changes, "; "))})
+}
+
+// inert keeps a spreadsheet from reading a cell as a formula: the report
+// repeats the HR file's values, and "=HYPERLINK(...)" or "@SUM(...)" must
+// stay text when the report is opened in Excel (OWASP's CSV injection
+// advice: a leading apostrophe, which Excel shows as nothing). The report
+// is read by people, never imported, so the mark changes no data.
+func inert(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func (r *reportWriter) flush() error {
