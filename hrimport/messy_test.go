@@ -221,3 +221,13 @@ func TestReportNeutralisesFormulas(t *testing.T) {
 		t.Errorf("user stored as %v", u)
 	}
 }
+
+// One NUL byte in a UTF-8 file rejects its row, not the file; a file of
+// NULs (binary, UTF-16 without a byte order mark) is refused whole.
+func TestNULBytes(t *testing.T) {
+	b := newTestBridge(t, scim.Options{})
+	sum, out, err := b.run([]byte("userName,title\na@x.io,x\x00y\nb@x.io,Dev\n"), Options{})
+	if err != nil || sum.Created != 1 || !strings.Contains(out, "row 2: rejected a@x.io [title]: control character U+0000") {
+		t.Errorf("%v %s\n%s", err, sum, out)
+	}
+}

@@ -184,6 +184,8 @@ func TestParseRow(t *testing.T) {
 		{"bad date", []string{"a@x.io", "Ann", "1", "2019-03-01"}, nil, nil, "", "Start (urn:acme:2.0:User:startDate)", "not a date like 02.01.2006"},
 		{"bad integer", []string{"a@x.io", "Ann", "1", "", "4x"}, nil, nil, "", "urn:acme:2.0:User:badge", "not an integer"},
 		{"own manager", []string{"a@x.io", "", "", "", "", "", "", "A@x.io"}, nil, nil, "", "Manager", "own manager"},
+		{"NUL in a cell", []string{"a@x.io", "A\x00nn", "1"}, nil, nil, "", "name.givenName", "control character U+0000"},
+		{"bell in a cell", []string{"a@x.io", "Ann", "1", "", "", "", "Sales\a"}, nil, nil, "", "Teams", "control character U+0007"},
 		{"extra cells", []string{"a@x.io", "", "", "", "", "", "", "", "spill"}, nil, nil, "", "", "9 cells, but the header has 8"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

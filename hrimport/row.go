@@ -84,8 +84,12 @@ func (m *mapping) parseRow(rec []string, num int) (*row, *RowError) {
 		return r, &RowError{Row: num, Key: r.keyDisplay, Reason: "only one cell is filled (a title, note or totals line?): fill in the row or delete it"}
 	}
 	for _, c := range m.columns {
-		if s := cell(c); !utf8.ValidString(s) {
+		s := cell(c)
+		if !utf8.ValidString(s) {
 			return r, &RowError{Row: num, Key: r.keyDisplay, Column: c.label(), Reason: "not UTF-8: save the file as UTF-8 (Excel: \"CSV UTF-8\")"}
+		}
+		if i := strings.IndexFunc(s, isControl); i >= 0 {
+			return r, &RowError{Row: num, Key: r.keyDisplay, Column: c.label(), Reason: fmt.Sprintf("control character %U in the cell (a damaged export?)", []rune(s[i:])[0])}
 		}
 	}
 	if key == "" {
@@ -156,4 +160,11 @@ func filled(rec []string) int {
 		}
 	}
 	return n
+}
+
+// isControl: C0 controls other than tab and line breaks, which a cell may
+// hold; a NUL or a bell in a name is damage, and would reach every
+// connector.
+func isControl(r rune) bool {
+	return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f
 }
