@@ -62,15 +62,15 @@ func newMapping(header []string, cfg Config, match scimpath.Path, rs *scimpath.R
 	m := &mapping{width: len(header)}
 	mapped := map[string]Targets{}
 	for h, targets := range cfg.Columns {
-		mapped[strings.ToLower(cleanCell(h))] = targets
+		mapped[normHeader(h)] = targets
 	}
 	transforms := map[string]string{}
 	for h, t := range cfg.Transforms {
-		transforms[strings.ToLower(cleanCell(h))] = t
+		transforms[normHeader(h)] = t
 	}
 	seen := map[string]int{} // target -> index of the header setting it
 	for i, h := range header {
-		targets, explicit := mapped[strings.ToLower(h)]
+		targets, explicit := mapped[normHeader(h)]
 		if !explicit {
 			targets = Targets{h}
 		}
@@ -89,7 +89,7 @@ func newMapping(header []string, cfg Config, match scimpath.Path, rs *scimpath.R
 					columnLetter(prev), header[prev], columnLetter(i), h, c.pathString)
 			}
 			seen[canon] = i
-			spec, ok := transforms[strings.ToLower(h)]
+			spec, ok := transforms[normHeader(h)]
 			if !ok {
 				spec = transforms[canon]
 			}
@@ -122,6 +122,13 @@ func newMapping(header []string, cfg Config, match scimpath.Path, rs *scimpath.R
 	}
 	m.usedCells = len(cells)
 	return m, nil
+}
+
+// normHeader is a header as import.columns and import.transforms match
+// it: case-insensitive, and any run of spaces, no-break spaces or line
+// breaks (a wrapped header cell) counts as one space.
+func normHeader(h string) string {
+	return strings.ToLower(strings.Join(strings.Fields(h), " "))
 }
 
 // newColumn resolves one target of header h; nil when the column is to be
@@ -182,6 +189,12 @@ func samePath(a, b scimpath.Path) bool { return strings.EqualFold(a.String(), b.
 // value converts a cleaned, non-empty cell for column c: its transforms,
 // then its attribute's type.
 func (c *column) value(cell string) (any, error) {
+	if c.email || strings.EqualFold(c.pathString, "userName") {
+		// A hyperlink cell exported as its target: the address is the data.
+		if rest, ok := cutPrefixFold(cell, "mailto:"); ok && validEmail(rest) == nil {
+			cell = rest
+		}
+	}
 	var v any = cell
 	for _, t := range c.transforms {
 		s, ok := v.(string)
@@ -231,4 +244,11 @@ func columnLetter(i int) string {
 		s = string(rune('A'+(i-1)%26)) + s
 	}
 	return s
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
 }

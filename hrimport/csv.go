@@ -2,6 +2,7 @@ package hrimport
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -26,9 +27,11 @@ func newCSVReader(in io.Reader) (*csvReader, error) {
 		return nil, err
 	}
 	br := bufio.NewReaderSize(text, sniffSize)
-	delim, err := sniffDelimiter(br)
-	if err != nil {
-		return nil, err
+	delim, ok := sepLine(br)
+	if !ok {
+		if delim, err = sniffDelimiter(br); err != nil {
+			return nil, err
+		}
 	}
 	r := csv.NewReader(br)
 	r.Comma = delim
@@ -74,6 +77,19 @@ func (c *csvReader) skipTo(row int) error {
 		}
 	}
 	return nil
+}
+
+// sepLine reads Excel's "sep=;" first line, which names the delimiter;
+// Excel hides it, so it is no row (the header stays row 1).
+func sepLine(br *bufio.Reader) (rune, bool) {
+	head, _ := br.Peek(8)
+	line, _, found := bytes.Cut(head, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if !found || len(line) != 5 || !bytes.EqualFold(line[:4], []byte("sep=")) || !strings.ContainsRune(",;\t|", rune(line[4])) {
+		return 0, false
+	}
+	_, _ = br.Discard(bytes.IndexByte(head, '\n') + 1)
+	return rune(line[4]), true
 }
 
 // sniffDelimiter picks ',', ';' or tab from the file's first lines

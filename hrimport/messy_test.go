@@ -231,3 +231,38 @@ func TestNULBytes(t *testing.T) {
 		t.Errorf("%v %s\n%s", err, sum, out)
 	}
 }
+
+// Excel's "sep=;" first line names the delimiter and is no row (Excel
+// hides it), so row numbers stay Excel's; a wrapped header cell
+// ("Work<LF>Email") matches its import.columns name.
+func TestSepLineAndWrappedHeader(t *testing.T) {
+	cfg := Config{Columns: map[string]Targets{"Work Email": {"userName"}, "Status": {"active"}}}
+	for _, c := range []struct{ name, data, want string }{
+		{"sep line", "sep=;\r\nWork Email;Status\r\na@x.io;Yes\r\nb@x.io;maybe\r\n", "row 3: rejected b@x.io [Status (active)]"},
+		{"sep line, tab", "sep=\t\nWork Email\tStatus\na@x.io\tYes\nb@x.io\tmaybe\n", "row 3: rejected b@x.io [Status (active)]"},
+		{"wrapped header", "\"Work\nEmail\",Status\na@x.io,Yes\nb@x.io,maybe\n", "row 3: rejected b@x.io [Status (active)]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := newTestBridge(t, scim.Options{})
+			sum, out, err := b.run([]byte(c.data), Options{Config: cfg})
+			if err != nil || sum.Created != 1 || !strings.Contains(out, c.want) || strings.Contains(out, "header on row") {
+				t.Errorf("%v %v\n%s", err, sum, out)
+			}
+		})
+	}
+}
+
+// "mailto:" before an address (a hyperlink exported as its target) is
+// dropped from email columns and userName; anything else stays as written.
+func TestMailtoPrefix(t *testing.T) {
+	b := newTestBridge(t, scim.Options{})
+	data := "userName,emails[type eq \"work\"].value,title\nMAILTO:a@x.io,mailto:A@x.io,mailto:a@x.io\nmailto:bob,b@x.io,\n"
+	sum, out, err := b.run([]byte(data), Options{})
+	if err != nil || sum.Created != 2 || b.user("mailto:bob") == nil {
+		t.Fatalf("%v %v\n%s", err, sum, out)
+	}
+	u := b.user("a@x.io")
+	if u == nil || str(asList(u["emails"])[0], "value") != "A@x.io" || u["title"] != "mailto:a@x.io" {
+		t.Errorf("user %v", u)
+	}
+}

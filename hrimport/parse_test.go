@@ -108,7 +108,9 @@ func TestMapping(t *testing.T) {
 		},
 		Transforms: map[string]string{"work email": "lower"},
 	}
-	m, err := newMapping([]string{"Employee ID", "WORK EMAIL", "title", "Notes", "Shoe Size", "Boss", "Teams", "urn:acme:2.0:User:badge"}, cfg, mustPath("userName"), testSchema())
+	// Headers as exports write them: another case, a doubled space, a
+	// no-break space, a line break in a wrapped header cell.
+	m, err := newMapping([]string{"Employee\u00a0ID", "WORK  EMAIL", "title", "Notes", "Shoe Size", "Boss", "Teams", "urn:acme:2.0:User:badge"}, cfg, mustPath("userName"), testSchema())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +118,7 @@ func TestMapping(t *testing.T) {
 	for _, c := range m.columns {
 		got = append(got, c.header+"="+c.pathString)
 	}
-	want := []string{"Employee ID=externalId", "WORK EMAIL=userName", `WORK EMAIL=emails[type eq "work"].value`, "title=title", "Boss=manager", "Teams=groups", "urn:acme:2.0:User:badge=urn:acme:2.0:User:badge"}
+	want := []string{"Employee\u00a0ID=externalId", "WORK  EMAIL=userName", `WORK  EMAIL=emails[type eq "work"].value`, "title=title", "Boss=manager", "Teams=groups", "urn:acme:2.0:User:badge=urn:acme:2.0:User:badge"}
 	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(m.ignored, []string{"Notes", "Shoe Size"}) {
 		t.Errorf("columns %q ignored %q", got, m.ignored)
 	}
