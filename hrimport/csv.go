@@ -36,6 +36,10 @@ func newCSVReader(in io.Reader) (*csvReader, error) {
 	r := csv.NewReader(br)
 	r.Comma = delim
 	r.FieldsPerRecord = -1 // a short row is reported per row, not fatal
+	// `a, "Smith, John"` (a space after the delimiter, as people type)
+	// is a quoted cell; cells are trimmed anyway. Not for tabs: the
+	// reader would take an empty cell's tab for space.
+	r.TrimLeadingSpace = delim != '\t'
 	c := &csvReader{r: r}
 	if err := c.nextHeader(); err != nil {
 		if errors.Is(err, io.EOF) {

@@ -50,6 +50,8 @@ func TestCSVReader(t *testing.T) {
 		{"padded header", " a\u00a0, b \n1,2\n", []string{"a", "b"}, [][]string{{"1", "2"}}, []int{2}},
 		{"diacritics", "name\nZoë Müller\nJosé García-Pérez\n", []string{"name"}, [][]string{{"Zoë Müller"}, {"José García-Pérez"}}, []int{2, 3}},
 		{"header only", "a,b\n", []string{"a", "b"}, nil, nil},
+		{"space before a quoted cell (hand-edited)", "a, b,c\nx, \"Smith, John\",  \"q\"\"\"\ny,  ,\nz,1,  \nw, \"2\",3\n", []string{"a", "b", "c"}, [][]string{{"x", "Smith, John", "q\""}, {"y", "", ""}, {"z", "1", ""}, {"w", "2", "3"}}, []int{2, 3, 4, 5}},
+		{"tab-separated, empty cells kept", "a\tb\tc\n\t\tz\n", []string{"a", "b", "c"}, [][]string{{"", "", "z"}}, []int{2}},
 		{"tab-separated", "a\tb\n1\t2,3;4\n", []string{"a", "b"}, [][]string{{"1", "2,3;4"}}, []int{2}},
 		{"lone CR line ends (CSV Macintosh)", "a,b\r1,\"x\ry\"\r3,4\r", []string{"a", "b"}, [][]string{{"1", "x\ny"}, {"3", "4"}}, []int{2, 3}},
 		{"UTF-16LE with BOM, tabs (Excel Unicode Text)", string(utf16le("a\tb\r\n1\tZoë 😀\r\n")), []string{"a", "b"}, [][]string{{"1", "Zoë 😀"}}, []int{2}},
