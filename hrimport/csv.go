@@ -17,6 +17,7 @@ import (
 // but the current record is held.
 type csvReader struct {
 	r      *csv.Reader
+	tail   *tailReader
 	header []string
 	row    int // spreadsheet row of the last record read (the header's, first)
 }
@@ -33,14 +34,15 @@ func newCSVReader(in io.Reader) (*csvReader, error) {
 			return nil, err
 		}
 	}
-	r := csv.NewReader(br)
+	tail := &tailReader{r: br}
+	r := csv.NewReader(tail)
 	r.Comma = delim
 	r.FieldsPerRecord = -1 // a short row is reported per row, not fatal
 	// `a, "Smith, John"` (a space after the delimiter, as people type)
 	// is a quoted cell; cells are trimmed anyway. Not for tabs: the
 	// reader would take an empty cell's tab for space.
 	r.TrimLeadingSpace = delim != '\t'
-	c := &csvReader{r: r}
+	c := &csvReader{r: r, tail: tail}
 	if err := c.nextHeader(); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("the file is empty: no header row")
@@ -71,6 +73,31 @@ func (c *csvReader) nextHeader() error {
 	}
 	c.header = header
 	return nil
+}
+
+// unterminated reports whether the record just read is the file's last
+// and has no line end: a file cut off (an interrupted download or copy)
+// ends so, and its last row's missing cells must not read as empty.
+func (c *csvReader) unterminated() bool {
+	return c.tail.eof && c.r.InputOffset() == c.tail.n && c.tail.last != '\n' && c.tail.last != '\r'
+}
+
+// tailReader remembers how many bytes it gave and the last one.
+type tailReader struct {
+	r    io.Reader
+	n    int64
+	last byte
+	eof  bool
+}
+
+func (t *tailReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		t.n += int64(n)
+		t.last = p[n-1]
+	}
+	t.eof = t.eof || errors.Is(err, io.EOF)
+	return n, err
 }
 
 // skipTo reads down to the header at row (found by an earlier pass).

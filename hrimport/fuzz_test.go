@@ -32,6 +32,7 @@ func FuzzReadAndMap(f *testing.F) {
 	f.Add(append(utf16be("Mail,Status\n"), 0xD8, 0x00)) // a lone surrogate, cut
 	f.Add([]byte("Mail;Status\rzo\xeb@x.io;Active\r\"x\ry\";0\r"))
 	f.Add([]byte("sep=;\r\nMail;Status\r\nmailto:a@x.io;1\r\n"))
+	f.Add([]byte("Mail,Status,Teams\r\na@x.io,1,A\r\nb@x.io,1"))
 	f.Add([]byte("Report, Q1\n\n\"Mail\n\";Status\nTotal: 3;\n"))
 	cfg := workdayConfig(f)
 	cfg.Columns["Mail"] = Targets{"userName", `emails[type eq "work"].value`}

@@ -266,3 +266,34 @@ func TestMailtoPrefix(t *testing.T) {
 		t.Errorf("user %v", u)
 	}
 }
+
+// A file cut off inside its last row (an interrupted download or copy)
+// must not empty the cells it lost: the short last row without a line
+// end is rejected; the same row with its line end is Excel's (trailing
+// empty cells left out) and padded.
+func TestTruncatedLastRow(t *testing.T) {
+	cfg := Config{Columns: map[string]Targets{"Teams": {"groups"}}}
+	b := newTestBridge(t, scim.Options{})
+	full := "userName,title,active,Teams\r\na@x.io,Dev,Yes,Sales\r\nb@x.io,Ops,Yes,Sales\r\n"
+	if _, _, err := b.run([]byte(full), Options{Config: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	cut := full[:len(full)-len(",Yes,Sales\r\n")] // "b@x.io,Ops"
+	sum, out, err := b.run([]byte(cut), Options{Config: cfg})
+	if err != nil || sum.Rejected != 1 || !strings.Contains(out, "row 3: rejected b@x.io: the file ends inside this row (2 of 4 cells, no line end)") {
+		t.Errorf("%v %s\n%s", err, sum, out)
+	}
+	if u := b.user("b@x.io"); u == nil || u["active"] != true || len(groupNames(u)) != 1 {
+		t.Errorf("truncated row changed the user: %v", u)
+	}
+	// Excel's short row, with its line end: the missing cells are empty.
+	sum, out, err = b.run([]byte("userName,title,active,Teams\r\nb@x.io,Ops\r\n"), Options{Config: cfg})
+	if err != nil || sum.Updated != 1 || sum.Rejected != 0 {
+		t.Errorf("%v %s\n%s", err, sum, out)
+	}
+	// A full last row without a line end is fine.
+	sum, out, err = b.run([]byte("userName,title,active,Teams\r\nb@x.io,Ops,Yes,Sales"), Options{Config: cfg})
+	if err != nil || sum.Rejected != 0 {
+		t.Errorf("%v %s\n%s", err, sum, out)
+	}
+}

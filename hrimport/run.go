@@ -215,6 +215,9 @@ func (im *importer) rows(fn func(num int, r *row, rerr *RowError) error) error {
 			continue
 		}
 		r, rerr := im.m.parseRow(rec, num)
+		if rerr == nil && len(rec) < im.m.width && cr.unterminated() {
+			rerr = &RowError{Row: num, Key: r.keyDisplay, Reason: fmt.Sprintf("the file ends inside this row (%d of %d cells, no line end): is it cut off? Its missing cells would empty the user's attributes", len(rec), im.m.width)}
+		}
 		if err := fn(num, r, rerr); err != nil {
 			return err
 		}
