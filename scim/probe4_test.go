@@ -1,0 +1,36 @@
+package scim
+
+import (
+	"testing"
+)
+
+// Session 8, fourth probe (filters, PATCH paths, projection;
+// docs/notes/scim.md § Session 8: fourth probe). Same runner as
+// TestThirdPartyProbe: a fresh server with user $uid (u@x, one work
+// email) in group $gid (G) for every case.
+func TestFourthProbe(t *testing.T) {
+	const ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	runProbe(t, []probeCase{
+		// manager.displayName is readOnly (RFC 7643 §4.3, the pinned
+		// library's schema): a PATCH naming it is a mutability error (RFC
+		// 7644 §3.5.2), and inside a value it is ignored as POST ignores it.
+		// It was stored as sent.
+		{name: "PATCH add manager.displayName", method: "PATCH", path: "/Users/$uid",
+			body: patchBody(`{"op":"add","path":"` + ent + `:manager.displayName","value":"M"}`), status: 400, scimType: "mutability", detail: "displayName"},
+		{name: "PATCH replace manager with a displayName drops it", method: "PATCH", path: "/Users/$uid?attributes=" + ent,
+			body: patchBody(`{"op":"replace","path":"` + ent + `:manager","value":{"value":"m1","displayName":"M"}}`), status: 200,
+			check: func(t *testing.T, r resp) {
+				if m := get(r.body[ent], "manager"); m == nil || get(m, "displayName") != nil || get(m, "value") != "m1" {
+					t.Errorf("manager %v, want {value: m1} without displayName", m)
+				}
+			}},
+		{name: "path-less PATCH of the extension with a manager displayName drops it", method: "PATCH", path: "/Users/$uid?attributes=" + ent,
+			body: patchBody(`{"op":"add","value":{"` + ent + `":{"manager":{"value":"m1","displayName":"M"}}}}`), status: 200,
+			check: func(t *testing.T, r resp) {
+				if m := get(r.body[ent], "manager"); m == nil || get(m, "displayName") != nil {
+					t.Errorf("manager %v, want no displayName", m)
+				}
+			}},
+
+	})
+}
