@@ -31,6 +31,9 @@ func TestFourthProbe(t *testing.T) {
 					t.Errorf("manager %v, want no displayName", m)
 				}
 			}},
-
+		// gt/ge/lt/le on a binary attribute SHALL be 400 invalidFilter (RFC
+		// 7644 §3.4.2.2); x509Certificates.value was, x509Certificates
+		// (compared by its value) matched as a string.
+		{name: "filter x509Certificates gt", method: "GET", path: `/Users?filter=x509Certificates%20gt%20%22a%22`, status: 400, scimType: "invalidFilter", detail: "binary"},
 	})
 }
