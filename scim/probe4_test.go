@@ -35,5 +35,28 @@ func TestFourthProbe(t *testing.T) {
 		// 7644 §3.4.2.2); x509Certificates.value was, x509Certificates
 		// (compared by its value) matched as a string.
 		{name: "filter x509Certificates gt", method: "GET", path: `/Users?filter=x509Certificates%20gt%20%22a%22`, status: 400, scimType: "invalidFilter", detail: "binary"},
+		// Excluding every sub-attribute left empty objects behind
+		// ("emails":[{}], "name":{}); an attribute with nothing left is
+		// unassigned and not returned (RFC 7643 §2.5).
+		{name: "excludedAttributes of every emails sub-attribute", method: "GET", path: "/Users/$uid?excludedAttributes=emails.value,emails.type,emails.primary", status: 200,
+			check: func(t *testing.T, r resp) {
+				if v, ok := r.body["emails"]; ok {
+					t.Errorf("emails %v, want none", v)
+				}
+			}},
+		{name: "excludedAttributes of the only name sub-attribute", method: "PATCH", path: "/Users/$uid?excludedAttributes=name.givenName",
+			body: patchBody(`{"op":"add","path":"name.givenName","value":"A"}`), status: 200,
+			check: func(t *testing.T, r resp) {
+				if v, ok := r.body["name"]; ok {
+					t.Errorf("name %v, want none", v)
+				}
+			}},
+		{name: "excludedAttributes of the only extension attribute", method: "PATCH", path: "/Users/$uid?excludedAttributes=" + ent + ":department",
+			body: patchBody(`{"op":"add","path":"` + ent + `:department","value":"D"}`), status: 200,
+			check: func(t *testing.T, r resp) {
+				if v, ok := r.body[ent]; ok {
+					t.Errorf("extension %v, want none", v)
+				}
+			}},
 	})
 }
