@@ -693,9 +693,29 @@ func (s *Server) fixup(d *resourceDef, id string, next, prev map[string]any) {
 			delete(next, k)
 		}
 	}
+	dropEmptyLists(next, true)
 	next["id"] = id
 	next["meta"] = prev["meta"]
 	next["schemas"] = d.schemasOf(next)
+}
+
+// dropEmptyLists deletes the multi-valued attributes a PATCH left as []
+// (replace with [], add of [] to an absent one), at the top and in
+// extension objects: an empty list is unassigned (RFC 7643 §2.5), as a
+// null value makes it and as POST and PUT store it.
+func dropEmptyLists(m map[string]any, top bool) {
+	for k, v := range m {
+		switch v := v.(type) {
+		case []any:
+			if len(v) == 0 {
+				delete(m, k)
+			}
+		case map[string]any:
+			if top && len(k) > 4 && strings.EqualFold(k[:4], "urn:") {
+				dropEmptyLists(v, false)
+			}
+		}
+	}
 }
 
 // schemasOf lists the core schema and each extension doc carries, in

@@ -58,5 +58,29 @@ func TestFourthProbe(t *testing.T) {
 					t.Errorf("extension %v, want none", v)
 				}
 			}},
+		// Replacing a multi-valued attribute with [] unassigns it (RFC 7643
+		// §2.5), as POST and a null value do; it was stored and returned
+		// as "emails": [].
+		{name: "PATCH replace emails with []", method: "PATCH", path: "/Users/$uid?attributes=emails,userName",
+			body: patchBody(`{"op":"replace","path":"emails","value":[]}`), status: 200,
+			check: func(t *testing.T, r resp) {
+				if v, ok := r.body["emails"]; ok {
+					t.Errorf("emails %v, want none", v)
+				}
+			}},
+		{name: "PATCH add [] to absent phoneNumbers stores nothing", method: "PATCH", path: "/Users/$uid?attributes=phoneNumbers,userName",
+			body: patchBody(`{"op":"add","path":"phoneNumbers","value":[]}`), status: 200,
+			check: func(t *testing.T, r resp) {
+				if v, ok := r.body["phoneNumbers"]; ok {
+					t.Errorf("phoneNumbers %v, want none", v)
+				}
+			}},
+		{name: "path-less PATCH replace emails with []", method: "PATCH", path: "/Users/$uid?attributes=emails",
+			body: patchBody(`{"op":"replace","value":{"emails":[]}}`), status: 200,
+			check: func(t *testing.T, r resp) {
+				if v, ok := r.body["emails"]; ok {
+					t.Errorf("emails %v, want none", v)
+				}
+			}},
 	})
 }
