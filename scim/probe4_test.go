@@ -10,6 +10,12 @@ import (
 // email) in group $gid (G) for every case.
 func TestFourthProbe(t *testing.T) {
 	const ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	noMembers := func(t *testing.T, r resp) {
+		t.Helper()
+		if l, _ := r.body["members"].([]any); len(l) != 0 {
+			t.Errorf("members %v, want none left", r.body["members"])
+		}
+	}
 	runProbe(t, []probeCase{
 		// manager.displayName is readOnly (RFC 7643 §4.3, the pinned
 		// library's schema): a PATCH naming it is a mutability error (RFC
@@ -80,6 +86,22 @@ func TestFourthProbe(t *testing.T) {
 			check: func(t *testing.T, r resp) {
 				if v, ok := r.body["emails"]; ok {
 					t.Errorf("emails %v, want none", v)
+				}
+			}},
+
+		// A member filter sees the member as GET shows it: type and $ref
+		// derived from the resource its id names when the client sent
+		// none (RFC 7644 §3.5.2.2: remove every member matching). Only
+		// what was stored was matched, so these removed nobody.
+		{name: "PATCH remove members[type eq \"User\"]", method: "PATCH", path: "/Groups/$gid?attributes=members",
+			body: patchBody(`{"op":"remove","path":"members[type eq \"User\"]"}`), status: 200, check: noMembers},
+		{name: "PATCH remove members[$ref ew the user's id]", method: "PATCH", path: "/Groups/$gid?attributes=members",
+			body: patchBody(`{"op":"remove","path":"members[$ref ew \"/Users/$uid\"]"}`), status: 200, check: noMembers},
+		{name: "PATCH remove members[type eq \"Group\"] keeps the user", method: "PATCH", path: "/Groups/$gid?attributes=members",
+			body: patchBody(`{"op":"remove","path":"members[type eq \"Group\"]"}`), status: 200,
+			check: func(t *testing.T, r resp) {
+				if l, _ := r.body["members"].([]any); len(l) != 1 {
+					t.Errorf("members %v, want the user still there", r.body["members"])
 				}
 			}},
 	})
