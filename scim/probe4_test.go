@@ -104,5 +104,16 @@ func TestFourthProbe(t *testing.T) {
 					t.Errorf("members %v, want the user still there", r.body["members"])
 				}
 			}},
+
+		// Binary values are case exact (RFC 7643 §2.3.6: base64 "QUJD"
+		// and "qujd" are different bytes); the filter folded case.
+		{name: "PATCH remove x509Certificates by another case keeps it", method: "PATCH", path: "/Users/$uid?attributes=x509Certificates",
+			body: patchBody(`{"op":"add","path":"x509Certificates","value":[{"value":"QUJD"}]}`,
+				`{"op":"remove","path":"x509Certificates[value eq \"qujd\"]"}`), status: 200,
+			check: func(t *testing.T, r resp) {
+				if l, _ := r.body["x509Certificates"].([]any); len(l) != 1 {
+					t.Errorf("x509Certificates %v, want QUJD kept", r.body["x509Certificates"])
+				}
+			}},
 	})
 }
