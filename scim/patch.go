@@ -2,7 +2,6 @@ package scim
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"maps"
 	"net/http"
@@ -324,14 +323,14 @@ func normalizePatchManager(path string, value any) any {
 }
 
 // applyMemberOps applies member operations to gid in order.
-func (s *Server) applyMemberOps(tx *store.Tx, gid string, mops []memberOp) (memberDelta, error) {
+func (s *Server) applyMemberOps(tx *store.Tx, gid, base string, mops []memberOp) (memberDelta, error) {
 	var total memberDelta
 	for _, op := range mops {
 		var d memberDelta
 		var err error
 		switch {
 		case op.filter != nil:
-			ids, ferr := s.matchMembers(tx, gid, op.filter)
+			ids, ferr := s.matchMembers(tx, gid, base, op.filter)
 			if ferr != nil {
 				return total, ferr
 			}
@@ -367,7 +366,7 @@ func (s *Server) applyMemberOps(tx *store.Tx, gid string, mops []memberOp) (memb
 
 // matchMembers returns the ids of gid's members that match f. The common
 // form, value eq "id", is a key lookup.
-func (s *Server) matchMembers(tx *store.Tx, gid string, f *scimpath.Filter) ([]string, error) {
+func (s *Server) matchMembers(tx *store.Tx, gid, base string, f *scimpath.Filter) ([]string, error) {
 	if attr, v, ok := f.Equality(&memberSchema); ok && strings.EqualFold(attr, "value") {
 		if tx.IsMember(gid, v) {
 			return []string{v}, nil
@@ -376,10 +375,9 @@ func (s *Server) matchMembers(tx *store.Tx, gid string, f *scimpath.Filter) ([]s
 	}
 	var ids []string
 	err := tx.Members(gid, func(mid string, raw []byte) error {
-		m := map[string]any{}
-		_ = json.Unmarshal(raw, &m)
-		m["value"] = mid
-		if f.Match(m, &memberSchema) {
+		// The member as GET shows it: members[type eq "User"] matches a
+		// member added without its type.
+		if f.Match(memberView(tx, mid, raw, base), &memberSchema) {
 			ids = append(ids, mid)
 		}
 		return nil
@@ -492,7 +490,7 @@ func (s *Server) patch(d *resourceDef) http.HandlerFunc {
 			}
 			var delta memberDelta
 			if len(mops) > 0 {
-				if delta, err = s.applyMemberOps(tx, id, mops); err != nil {
+				if delta, err = s.applyMemberOps(tx, id, base, mops); err != nil {
 					return err
 				}
 			}
@@ -693,9 +691,29 @@ func (s *Server) fixup(d *resourceDef, id string, next, prev map[string]any) {
 			delete(next, k)
 		}
 	}
+	dropEmptyLists(next, true)
 	next["id"] = id
 	next["meta"] = prev["meta"]
 	next["schemas"] = d.schemasOf(next)
+}
+
+// dropEmptyLists deletes the multi-valued attributes a PATCH left as []
+// (replace with [], add of [] to an absent one), at the top and in
+// extension objects: an empty list is unassigned (RFC 7643 §2.5), as a
+// null value makes it and as POST and PUT store it.
+func dropEmptyLists(m map[string]any, top bool) {
+	for k, v := range m {
+		switch v := v.(type) {
+		case []any:
+			if len(v) == 0 {
+				delete(m, k)
+			}
+		case map[string]any:
+			if top && len(k) > 4 && strings.EqualFold(k[:4], "urn:") {
+				dropEmptyLists(v, false)
+			}
+		}
+	}
 }
 
 // schemasOf lists the core schema and each extension doc carries, in

@@ -247,28 +247,35 @@ func (s *Server) groupView(doc map[string]any, base string) map[string]any {
 func (s *Server) groupMembers(tx *store.Tx, gid, base string) ([]any, error) {
 	members := []any{}
 	err := tx.Members(gid, func(mid string, raw []byte) error {
-		m := map[string]any{}
-		if len(raw) > 0 {
-			_ = json.Unmarshal(raw, &m)
-		}
-		m["value"] = mid
-		typ, _ := m["type"].(string)
-		if typ == "" {
-			switch {
-			case tx.ResourceExists(store.TypeUser, mid):
-				typ = store.TypeUser
-			case tx.ResourceExists(store.TypeGroup, mid):
-				typ = store.TypeGroup
-			}
-		}
-		if typ != "" {
-			m["type"] = typ
-			m["$ref"] = base + "/" + typ + "s/" + mid
-		}
-		members = append(members, m)
+		members = append(members, memberView(tx, mid, raw, base))
 		return nil
 	})
 	return members, err
+}
+
+// memberView is one member as GET shows it: what was kept of it (raw:
+// display, type), its value, and its type and $ref from the stored type
+// or, when none was sent, from the resource its id names.
+func memberView(tx *store.Tx, mid string, raw []byte, base string) map[string]any {
+	m := map[string]any{}
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &m)
+	}
+	m["value"] = mid
+	typ, _ := m["type"].(string)
+	if typ == "" {
+		switch {
+		case tx.ResourceExists(store.TypeUser, mid):
+			typ = store.TypeUser
+		case tx.ResourceExists(store.TypeGroup, mid):
+			typ = store.TypeGroup
+		}
+	}
+	if typ != "" {
+		m["type"] = typ
+		m["$ref"] = base + "/" + typ + "s/" + mid
+	}
+	return m
 }
 
 // view renders a stored resource for a response.

@@ -47,7 +47,13 @@ func (n *node) checkTypes(sc scope) error {
 	default:
 		return nil
 	}
-	if def := sc.def(n.ref); def != nil && (def.Type == TypeBoolean || def.Type == TypeBinary) {
+	def := sc.def(n.ref)
+	if def != nil && def.Type == TypeComplex && n.ref.sub == "" {
+		// Compared without a sub-attribute, a complex attribute compares
+		// its value (x509Certificates gt "a" is x509Certificates.value's).
+		def = findAttr(def.SubAttrs, "value")
+	}
+	if def != nil && (def.Type == TypeBoolean || def.Type == TypeBinary) {
 		return filterError(n.ref.String() + " is " + def.Type + ": " + n.op + " needs an attribute with an order (RFC 7644 §3.4.2.2)")
 	}
 	return nil

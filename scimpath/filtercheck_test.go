@@ -28,6 +28,9 @@ func TestFilterCheckTypes(t *testing.T) {
 		{`emails[primary eq true]`, &user, false},
 		{`x509Certificates.value gt "AAAA"`, &user, true},
 		{`x509Certificates[value le "AAAA"]`, &user, true},
+		{`x509Certificates gt "AAAA"`, &user, true}, // compares its value
+		{`emails gt "a"`, &user, false},
+		{`name gt "a"`, &user, false}, // complex without value: nothing to order
 		{`userName eq "a" or not (active gt true)`, &user, true},
 		{`urn:ietf:params:scim:schemas:core:2.0:User:active gt true`, &user, true},
 		{`userName gt "a"`, &user, false},

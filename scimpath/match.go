@@ -240,7 +240,9 @@ func compareScalar(def *Attr, v any, op string, o *operand) bool {
 	var typ string
 	var caseExact bool
 	if def != nil {
-		typ, caseExact = def.Type, def.CaseExact
+		// Binary is case exact whatever the schema says (RFC 7643 §2.3.6):
+		// base64 "QQ==" and "qq==" are different bytes.
+		typ, caseExact = def.Type, def.CaseExact || def.Type == TypeBinary
 	}
 	switch v := v.(type) {
 	case bool:

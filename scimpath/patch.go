@@ -363,6 +363,9 @@ func (t *target) applySub(kind opKind, sub string, value any) error {
 			sub = subDef.Name
 		}
 	}
+	if subDef != nil && subDef.ReadOnly {
+		return badRequest(ErrMutability, t.def.Name+"."+sub+" is readOnly")
+	}
 	var v any
 	if kind != opRemove {
 		var err error
@@ -426,6 +429,9 @@ func (t *target) applyFiltered(kind opKind, p Path, value any) error {
 	sub := p.SubAttr
 	if subDef != nil {
 		sub = subDef.Name
+		if subDef.ReadOnly {
+			return badRequest(ErrMutability, t.def.Name+"."+sub+" is readOnly")
+		}
 	}
 	l := slices.Clone(t.list())
 	// A filter on a single complex value (name[givenName eq "x"]) selects
@@ -756,6 +762,9 @@ func normalize(def *Attr, v any) (any, error) {
 				continue // null is unassigned (RFC 7643 §2.5), e.g. Entra's "$ref": null
 			}
 			sd := findAttr(def.SubAttrs, k)
+			if sd != nil && sd.ReadOnly {
+				continue // ignored inside a value, as POST and PUT ignore it (RFC 7643 §2.2)
+			}
 			if sd != nil {
 				k = sd.Name
 			}

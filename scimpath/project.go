@@ -216,6 +216,17 @@ func exclude(out map[string]any, a string, rs *ResourceSchema) {
 	if !ok {
 		return
 	}
+	// What an exclusion empties is unassigned (RFC 7643 §2.5) and not
+	// returned: no "name": {}, "emails": [{}] or empty extension object.
+	defer func() {
+		if !sameMap(container, out) && len(container) == 0 {
+			for k, v := range out {
+				if m, ok := v.(map[string]any); ok && sameMap(m, container) {
+					delete(out, k)
+				}
+			}
+		}
+	}()
 	if p.SubAttr == "" {
 		delete(container, k)
 		return
@@ -226,18 +237,29 @@ func exclude(out map[string]any, a string, rs *ResourceSchema) {
 		if _, sk, ok := lookupKey(m, p.SubAttr); ok {
 			delete(m, sk)
 		}
+		if len(m) == 0 {
+			delete(container, k)
+			return
+		}
 		container[k] = m
 	case []any:
-		l := make([]any, len(v))
-		for i, e := range v {
-			l[i] = e
+		l := make([]any, 0, len(v))
+		for _, e := range v {
 			if em, ok := e.(map[string]any); ok {
 				m := cloneMap(em)
 				if _, sk, ok := lookupKey(m, p.SubAttr); ok {
 					delete(m, sk)
 				}
-				l[i] = m
+				if len(m) == 0 {
+					continue
+				}
+				e = m
 			}
+			l = append(l, e)
+		}
+		if len(l) == 0 {
+			delete(container, k)
+			return
 		}
 		container[k] = l
 	}

@@ -155,3 +155,27 @@ func FuzzProject(f *testing.F) {
 		}
 	})
 }
+
+// TestProjectExcludeEmptiesNothingBehind: an exclusion that takes every
+// sub-attribute leaves the attribute unassigned (RFC 7643 §2.5), not an
+// empty object, list of empty objects or empty extension object.
+func TestProjectExcludeEmptiesNothingBehind(t *testing.T) {
+	rs := CoreUser()
+	user := sampleUser(t)
+	got := Project(user, nil, []string{
+		"emails.type", "emails.value", "emails.primary",
+		"name.formatted", "name.familyName", "name.givenName", "name.middleName", "name.honorificPrefix", "name.honorificSuffix",
+		ent + ":manager.displayName", ent + ":manager.value", ent + ":department", ent + ":employeeNumber", ent + ":costCenter", ent + ":organization", ent + ":division",
+	}, &rs)
+	for _, k := range []string{"emails", "name", ent} {
+		if v, ok := got[k]; ok {
+			t.Errorf("%s = %s, want it left out", k, mustJSON(t, v))
+		}
+	}
+	if got["userName"] == nil || got["phoneNumbers"] == nil {
+		t.Errorf("other attributes lost: %s", mustJSON(t, got))
+	}
+	if !reflect.DeepEqual(user, sampleUser(t)) {
+		t.Error("Project changed its input")
+	}
+}

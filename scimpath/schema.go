@@ -89,7 +89,10 @@ func EnterpriseUser() Schema {
 		str("organization"),
 		str("division"),
 		str("department"),
-		complexAttr("manager", false, str("value"), ref("$ref"), str("displayName")),
+		// manager.displayName is readOnly (RFC 7643 §4.3): the server's
+		// to fill, so PATCH may not set it.
+		complexAttr("manager", false, str("value"), ref("$ref"),
+			Attr{Name: "displayName", Type: TypeString, ReadOnly: true}),
 	}}
 }
 
