@@ -46,10 +46,69 @@ func decodeFile(in io.Reader) (io.Reader, error) {
 	if err := notText(head); err != nil {
 		return nil, err
 	}
-	if windows1252(head) {
+	switch {
+	case windows1252(head):
 		r = &cp1252Reader{r: br}
+	case len(head) == sniffSize && ascii(head):
+		// Nothing to decide from yet (a roster sorted by name meets its
+		// first Müller far down): decide at the first byte beyond ASCII.
+		r = &lateReader{r: br}
 	}
 	return crToLF(bufio.NewReaderSize(r, sniffSize))
+}
+
+func ascii(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// lateReader passes ASCII through and, at the first byte beyond it,
+// decides as decodeFile does: a UTF-8 sequence keeps the file UTF-8,
+// anything else makes it Windows-1252. ASCII reads the same in both, so
+// the text before is unaffected.
+type lateReader struct {
+	r       *bufio.Reader
+	decided io.Reader
+}
+
+func (l *lateReader) Read(p []byte) (int, error) {
+	if l.decided != nil {
+		return l.decided.Read(p)
+	}
+	n := 0
+	for n < len(p) {
+		if _, err := l.r.Peek(1); err != nil { // fills the buffer
+			if n > 0 {
+				return n, nil
+			}
+			return 0, err
+		}
+		buf, _ := l.r.Peek(min(len(p)-n, l.r.Buffered()))
+		i := 0
+		for i < len(buf) && buf[i] < 0x80 {
+			i++
+		}
+		n += copy(p[n:], buf[:i])
+		_, _ = l.r.Discard(i)
+		if i == len(buf) {
+			continue
+		}
+		seq, _ := l.r.Peek(utf8.UTFMax)
+		if r, size := utf8.DecodeRune(seq); r != utf8.RuneError || size > 1 {
+			l.decided = l.r
+		} else {
+			l.decided = &cp1252Reader{r: l.r}
+		}
+		if n > 0 {
+			return n, nil
+		}
+		return l.decided.Read(p)
+	}
+	return n, nil
 }
 
 // notText names what a file is when it is not a text file.

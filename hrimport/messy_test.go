@@ -297,3 +297,28 @@ func TestTruncatedLastRow(t *testing.T) {
 		t.Errorf("%v %s\n%s", err, sum, out)
 	}
 }
+
+// A Windows-1252 file whose first 64 KiB are plain ASCII (the accents
+// come further down, as in a roster sorted by name) is still read as
+// Windows-1252: the decision waits for the first byte beyond ASCII.
+func TestLateWindows1252(t *testing.T) {
+	var data strings.Builder
+	data.WriteString("userName;name.familyName\r\n")
+	for i := 0; data.Len() < 70<<10; i++ {
+		data.WriteString("user" + strings.Repeat("x", 40) + string(rune('a'+i%26)) + "@example.com;Smith\r\n")
+	}
+	data.WriteString("zoe@example.com;M\xfcller\r\n")
+	whole, err := readDecoded([]byte(data.String()), 1<<20)
+	if err != nil || !strings.HasSuffix(whole, "zoe@example.com;Müller\r\n") {
+		t.Fatalf("%v %q", err, whole[len(whole)-40:])
+	}
+	if small, err := readDecoded([]byte(data.String()), 7); err != nil || small != whole {
+		t.Errorf("reads of 7 bytes differ: %v", err)
+	}
+	// A UTF-8 file with a broken byte after a plain-ASCII start stays
+	// UTF-8 once a UTF-8 sequence came first.
+	utf := strings.Repeat("a,b\n", 20<<10) + "Zoë,x\xffy\n"
+	if got, _ := readDecoded([]byte(utf), 1<<20); !strings.HasSuffix(got, "Zoë,x\xffy\n") {
+		t.Errorf("UTF-8 tail misread: %q", got[len(got)-12:])
+	}
+}
