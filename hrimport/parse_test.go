@@ -220,7 +220,11 @@ func TestParseRow(t *testing.T) {
 }
 
 func TestBooleansAndDates(t *testing.T) {
-	for in, want := range map[string]bool{"Active": true, "TERMINATED": false, "yes": true, "No": false, "1": true, "0": false, "true": true, "False": false, "y": true, "n": false} {
+	for in, want := range map[string]bool{"Active": true, "TERMINATED": false, "yes": true, "No": false, "1": true, "0": false, "true": true, "False": false, "y": true, "n": false,
+		"Inactive": false, "TRUE": true,
+		// Excel's TRUE/FALSE as a European-locale CSV writes them (;-files).
+		"WAHR": true, "FALSCH": false, "VRAI": true, "FAUX": false, "VERDADERO": true, "FALSO": false, "WAAR": true, "ONWAAR": false, "VERO": true,
+		"Ja": true, "Nein": false} {
 		if got, err := parseBool(in); err != nil || got != want {
 			t.Errorf("parseBool(%q) = %v, %v", in, got, err)
 		}

@@ -48,6 +48,10 @@ var boolWords = map[string]bool{
 	"true": true, "yes": true, "y": true, "1": true, "active": true, "enabled": true, "on": true,
 	"false": false, "no": false, "n": false, "0": false, "terminated": false, "inactive": false,
 	"disabled": false, "off": false,
+	// Excel's TRUE/FALSE as European-locale CSVs (the ';' files) write
+	// them: German, French, Spanish/Italian/Portuguese, Dutch; and ja/nein.
+	"wahr": true, "falsch": false, "vrai": true, "faux": false, "verdadero": true, "vero": true,
+	"verdadeiro": true, "falso": false, "waar": true, "onwaar": false, "ja": true, "nein": false,
 }
 
 func parseBool(s string) (bool, error) {
