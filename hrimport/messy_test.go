@@ -322,3 +322,19 @@ func TestLateWindows1252(t *testing.T) {
 		t.Errorf("UTF-8 tail misread: %q", got[len(got)-12:])
 	}
 }
+
+// Workday names managers by employee id; matched on userName, the row's
+// manager cannot be found, and the message says how to match on ids.
+func TestManagerByEmployeeID(t *testing.T) {
+	cfg := Config{Columns: map[string]Targets{"Employee ID": {"externalId"}, "Work Email": {"userName"}, "Manager ID": {"manager"}}}
+	data := "Employee ID,Work Email,Manager ID\n1,a@x.io,2\n2,b@x.io,\n"
+	b := newTestBridge(t, scim.Options{})
+	_, out, err := b.run([]byte(data), Options{Config: cfg})
+	if err != nil || !strings.Contains(out, `row 2: rejected a@x.io [Manager ID]: manager "2" matches no user in the file or on the server by userName (--match): to name managers by another column's value, match on it (e.g. --match externalId)`) {
+		t.Errorf("%v\n%s", err, out)
+	}
+	sum, out, err := b.run([]byte(data), Options{Config: cfg, Match: "externalId"})
+	if err != nil || sum.Rejected != 0 || str(b.user("a@x.io"), enterprise, "manager", "value") != b.user("b@x.io")["id"] {
+		t.Errorf("%v %s\n%s", err, sum, out)
+	}
+}

@@ -346,7 +346,8 @@ func (im *importer) checkFile() error {
 			continue
 		}
 		im.rejected[l.row] = &RowError{Row: l.row, Key: l.display, Column: im.m.manager.label(),
-			Reason: fmt.Sprintf("manager %q matches no user in the file or on the server", short(l.manager))}
+			Reason: fmt.Sprintf("manager %q matches no user in the file or on the server by %s (--match): to name managers by another column's value, match on it (e.g. --match externalId)",
+				short(l.manager), im.match.String())}
 		delete(im.links, key)
 	}
 	return nil
