@@ -144,30 +144,15 @@ func TestBulkAnsweredWhole(t *testing.T) {
 // not by a message (statusCode 409, status NOT_FOUND), mean the same as
 // the messages: adopt, already gone.
 func TestBulkItemCodes(t *testing.T) {
-	codes := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rr := httptest.NewRecorder()
-			next.ServeHTTP(rr, r)
-			body := rr.Body.Bytes()
-			var m map[string]any
-			if r.Method == "PATCH" && strings.HasSuffix(r.URL.Path, "/users") && json.Unmarshal(body, &m) == nil && m["results"] != nil {
-				for _, it := range m["results"].([]any) {
-					it := it.(map[string]any)
-					switch msg, _ := it["message"].(string); {
-					case strings.Contains(msg, "exists"):
-						it["statusCode"] = 409
-					case strings.Contains(msg, "not found"):
-						it["status"] = "NOT_FOUND"
-					}
-					delete(it, "message")
-				}
-				body, _ = json.Marshal(m)
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(rr.Code)
-			w.Write(body)
-		})
-	}
+	codes := rewriteBulkResults(func(it map[string]any) {
+		switch msg, _ := it["message"].(string); {
+		case strings.Contains(msg, "exists"):
+			it["statusCode"] = 409
+		case strings.Contains(msg, "not found"):
+			it["status"] = "NOT_FOUND"
+		}
+		delete(it, "message")
+	})
 	e := newEnv(t, sccsim.Options{}, codes)
 	e.sim.AddUser("old@example.com", "Old", "Name", "ACTIVE")
 	checkUserOutcome(t, e, apply(t, e.connector(t), userOutcomeBatch()...))

@@ -163,25 +163,11 @@ func TestBulkInviteNeedsNoListing(t *testing.T) {
 // array fails its change alone (permanent, with SCC's message); an
 // invite FAILED as "already exists" adopts; the others are done.
 func TestBulkItemFailureFailsOnlyItsChange(t *testing.T) {
-	fail := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rr := httptest.NewRecorder()
-			next.ServeHTTP(rr, r)
-			body := rr.Body.Bytes()
-			var m map[string]any
-			if r.Method == "PATCH" && rr.Code == 200 && json.Unmarshal(body, &m) == nil && m["results"] != nil {
-				for _, it := range m["results"].([]any) {
-					if it := it.(map[string]any); it["email"] == "bad@example.com" {
-						it["status"], it["message"] = "FAILED", "domain not allowed"
-					}
-				}
-				body, _ = json.Marshal(m)
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(rr.Code)
-			w.Write(body)
-		})
-	}
+	fail := rewriteBulkResults(func(it map[string]any) {
+		if it["email"] == "bad@example.com" {
+			it["status"], it["message"] = "FAILED", "domain not allowed"
+		}
+	})
 	e := newEnv(t, sccsim.Options{}, fail)
 	e.sim.AddUser("old@example.com", "Old", "Name", "ACTIVE")
 	c := e.connector(t)
@@ -874,5 +860,29 @@ func TestEmailChangeWithDeactivate(t *testing.T) {
 	}
 	if len(got) != 2 || got["ann@example.com"] || !got["ann.lee@example.com"] || r.TargetID == tid {
 		t.Errorf("users (email -> active) %v, result %+v: want the old address disabled and the new one invited", got, r)
+	}
+}
+
+// rewriteBulkResults is a target in front of the simulator that passes
+// each item of a bulk PATCH /users results array to edit before the
+// connector reads it.
+func rewriteBulkResults(edit func(item map[string]any)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rr := httptest.NewRecorder()
+			next.ServeHTTP(rr, r)
+			body := rr.Body.Bytes()
+			var m map[string]any
+			if r.Method == "PATCH" && strings.HasSuffix(r.URL.Path, "/users") && rr.Code == 200 &&
+				json.Unmarshal(body, &m) == nil && m["results"] != nil {
+				for _, it := range m["results"].([]any) {
+					edit(it.(map[string]any))
+				}
+				body, _ = json.Marshal(m)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(rr.Code)
+			w.Write(body)
+		})
 	}
 }
